@@ -1,0 +1,174 @@
+//! Command-line interface: no arguments opens the window; subcommands work headless.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigLocation, ServerKind, Workspace};
+use crate::i18n::{Language, tr, tr_args};
+use crate::secrets::{SecretKey, SecretKind, Secrets};
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the operation ran and failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: wrong command-line usage (clap's own).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the configuration could not be read.
+pub const EXIT_CONFIG: u8 = 3;
+/// Exit code: the window could not be opened.
+pub const EXIT_GUI: u8 = 4;
+
+/// SkladLink: Microinvest Warehouse Pro ↔ WooCommerce ↔ fiscal device.
+#[derive(Debug, Parser)]
+#[command(name = "skladlink", version, about)]
+pub struct Cli {
+    /// Configuration directory (default: the OS configuration directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    /// What to do; nothing opens the window.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the defined servers and the Servers list.
+    Servers,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let location = match &cli.config {
+        Some(dir) => ConfigLocation::in_dir(dir),
+        None => match ConfigLocation::os_default() {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "{}",
+                    tr_args(
+                        Language::default(),
+                        "cli.config_failed",
+                        &[("error", &e.to_string())]
+                    )
+                );
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
+    crate::logging::init(Some(&location.data_dir()));
+    let secrets = Secrets::os();
+    let workspace = match Workspace::open(location.clone(), secrets) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                tr_args(
+                    Language::default(),
+                    "cli.config_failed",
+                    &[("error", &e.to_string())]
+                )
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match cli.command {
+        None => match crate::ui::run(workspace) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => {
+                let lang = Language::default();
+                eprintln!(
+                    "{}",
+                    tr_args(lang, "cli.gui_failed", &[("error", &e.to_string())])
+                );
+                ExitCode::from(EXIT_GUI)
+            }
+        },
+        Some(Command::Servers) => {
+            print!("{}", servers_report(&workspace));
+            ExitCode::from(EXIT_OK)
+        }
+    }
+}
+
+/// The text `skladlink servers` prints: every server with its type, target, whether it
+/// is on the Servers list, and where each of its secrets comes from.
+pub fn servers_report(workspace: &Workspace) -> String {
+    let config = workspace.config();
+    let lang = config.language;
+    let mut out = String::new();
+    out.push_str(&tr_args(
+        lang,
+        "cli.config_file",
+        &[("path", &workspace.location().file().display().to_string())],
+    ));
+    out.push('\n');
+    if let Some(problem) = workspace.secrets().keyring_problem() {
+        out.push_str(&crate::config::secret_error_message(problem, lang));
+        out.push('\n');
+    }
+    if config.servers.is_empty() {
+        out.push_str(&tr(lang, "cli.no_servers"));
+        out.push('\n');
+    }
+    for s in &config.servers {
+        let on_list = config.run_list.contains(&s.id);
+        let target = match &s.kind {
+            ServerKind::Export(e) => e.shop.address.clone(),
+            ServerKind::Import(i) => i.shop.address.clone(),
+            ServerKind::EShop(f) => format!("{} {} @ {}", f.fiscal_number, f.port, f.baud_rate),
+        };
+        out.push_str(&format!(
+            "{mark} {name}\t{kind}\t{target}\t[{id}]\n",
+            mark = if on_list { "*" } else { "-" },
+            name = s.name,
+            kind = tr(lang, s.server_type().label_key_short()),
+            id = s.id,
+        ));
+        let kinds: &[SecretKind] = match s.kind {
+            ServerKind::EShop(_) => &[SecretKind::OperatorPassword],
+            _ => &[SecretKind::ConsumerKey, SecretKind::ConsumerSecret],
+        };
+        for kind in kinds {
+            let key = SecretKey::server(&s.id, *kind);
+            let state = if workspace.has_secret(&key) {
+                tr(lang, "cli.secret_set")
+            } else {
+                tr(lang, "cli.secret_missing")
+            };
+            out.push_str(&format!(
+                "    {}: {state} (${})\n",
+                secret_label(lang, *kind),
+                key.env_var()
+            ));
+        }
+    }
+    out.push_str(&tr(lang, "cli.run_list"));
+    let names: Vec<&str> = config
+        .run_list
+        .iter()
+        .filter_map(|id| config.server(id))
+        .map(|s| s.name.as_str())
+        .collect();
+    out.push_str(&if names.is_empty() {
+        tr(lang, "run_list.empty")
+    } else {
+        names.join(", ")
+    });
+    out.push('\n');
+    out
+}
+
+fn secret_label(lang: Language, kind: SecretKind) -> String {
+    tr(
+        lang,
+        match kind {
+            SecretKind::ConsumerKey => "form.consumer_key",
+            SecretKind::ConsumerSecret => "form.consumer_secret",
+            SecretKind::OperatorPassword => "form.operator_password",
+            SecretKind::DbPassword => "database.password",
+        },
+    )
+}

@@ -1,0 +1,630 @@
+//! The configuration data: database connection, server definitions, the Servers list.
+//! Secrets (keys, passwords) are never part of these types; see `crate::secrets`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Language;
+
+/// Current configuration file format version.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// Everything SkladLink keeps between runs (except secrets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppConfig {
+    /// File format version, for migrations.
+    pub version: u32,
+    /// UI language.
+    pub language: Language,
+    /// How to reach the Warehouse Pro database.
+    pub database: DatabaseConfig,
+    /// Every defined server.
+    pub servers: Vec<ServerDef>,
+    /// Ids of the servers that Start runs (the guide's "Servers list").
+    pub run_list: Vec<ServerId>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            version: CONFIG_VERSION,
+            language: Language::default(),
+            database: DatabaseConfig::default(),
+            servers: Vec::new(),
+            run_list: Vec::new(),
+        }
+    }
+}
+
+impl AppConfig {
+    /// The server with this id.
+    pub fn server(&self, id: &ServerId) -> Option<&ServerDef> {
+        self.servers.iter().find(|s| &s.id == id)
+    }
+
+    /// The server with this name (names are unique).
+    pub fn server_by_name(&self, name: &str) -> Option<&ServerDef> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// A server id not used by any defined server.
+    pub fn fresh_id(&self) -> ServerId {
+        let next = self
+            .servers
+            .iter()
+            .filter_map(|s| s.id.0.strip_prefix('s').and_then(|n| n.parse::<u32>().ok()))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        ServerId(format!("s{next}"))
+    }
+
+    /// A name like `base` that no defined server has yet ("Export", "Export 2", …).
+    pub fn fresh_name(&self, base: &str) -> String {
+        if self.server_by_name(base).is_none() {
+            return base.to_string();
+        }
+        (2..)
+            .map(|n| format!("{base} {n}"))
+            .find(|candidate| self.server_by_name(candidate).is_none())
+            .unwrap_or_else(|| base.to_string())
+    }
+
+    /// Inserts or replaces (by id) a server definition; a renamed e-Shop Connector keeps
+    /// the Import servers that print through it pointing at it.
+    pub fn upsert_server(&mut self, server: ServerDef) {
+        if let Some(existing) = self.servers.iter_mut().find(|s| s.id == server.id) {
+            let old_name = std::mem::replace(&mut existing.name, server.name.clone());
+            let renamed_connector =
+                matches!(existing.kind, ServerKind::EShop(_)) && old_name != server.name;
+            *existing = server.clone();
+            if renamed_connector {
+                for s in &mut self.servers {
+                    if let ServerKind::Import(import) = &mut s.kind
+                        && import.printing_module == old_name
+                    {
+                        import.printing_module = server.name.clone();
+                    }
+                }
+            }
+        } else {
+            self.servers.push(server);
+        }
+    }
+
+    /// Removes a server and takes it off the Servers list.
+    pub fn remove_server(&mut self, id: &ServerId) -> Option<ServerDef> {
+        let index = self.servers.iter().position(|s| &s.id == id)?;
+        self.run_list.retain(|r| r != id);
+        Some(self.servers.remove(index))
+    }
+
+    /// Puts a server on the Servers list (once).
+    pub fn add_to_run_list(&mut self, id: &ServerId) {
+        if self.server(id).is_some() && !self.run_list.contains(id) {
+            self.run_list.push(id.clone());
+        }
+    }
+
+    /// Takes a server off the Servers list.
+    pub fn remove_from_run_list(&mut self, id: &ServerId) {
+        self.run_list.retain(|r| r != id);
+    }
+}
+
+/// A stable server identifier; secrets are keyed by it, so renaming keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ServerId(pub String);
+
+impl std::fmt::Display for ServerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One defined server: a unique name and its type-specific settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerDef {
+    /// Stable id.
+    pub id: ServerId,
+    /// Unique, user-chosen name.
+    pub name: String,
+    /// Type and settings.
+    #[serde(flatten)]
+    pub kind: ServerKind,
+}
+
+impl ServerDef {
+    /// A new server of `kind_type` with default settings.
+    pub fn new(id: ServerId, name: String, kind_type: ServerType) -> Self {
+        let kind = match kind_type {
+            ServerType::Export => ServerKind::Export(ExportSettings::default()),
+            ServerType::Import => ServerKind::Import(ImportSettings::default()),
+            ServerType::EShop => ServerKind::EShop(EShopSettings::default()),
+        };
+        Self { id, name, kind }
+    }
+
+    /// The server's type.
+    pub fn server_type(&self) -> ServerType {
+        self.kind.server_type()
+    }
+
+    /// The shop connection, for Export and Import servers.
+    pub fn shop(&self) -> Option<&ShopConnection> {
+        match &self.kind {
+            ServerKind::Export(e) => Some(&e.shop),
+            ServerKind::Import(i) => Some(&i.shop),
+            ServerKind::EShop(_) => None,
+        }
+    }
+}
+
+/// The three kinds of server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerType {
+    /// Connector WooCommerce — Export: goods → shop.
+    Export,
+    /// Connector WooCommerce — Import: shop orders → warehouse documents.
+    Import,
+    /// e-Shop Connector: fiscal receipts on a fiscal device.
+    EShop,
+}
+
+impl ServerType {
+    /// Every server type, in the order the "New" menu offers them.
+    pub const ALL: [ServerType; 3] = [ServerType::Export, ServerType::Import, ServerType::EShop];
+
+    /// Locale key of the type's display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            ServerType::Export => "server_type.export",
+            ServerType::Import => "server_type.import",
+            ServerType::EShop => "server_type.eshop",
+        }
+    }
+
+    /// Locale key of the type's short name ("Export", "Import", "e-Shop Connector").
+    pub fn label_key_short(self) -> &'static str {
+        match self {
+            ServerType::Export => "server_type.export_short",
+            ServerType::Import => "server_type.import_short",
+            ServerType::EShop => "server_type.eshop_short",
+        }
+    }
+
+    /// The default name given to a new server of this type.
+    pub fn default_name(self) -> &'static str {
+        match self {
+            ServerType::Export => "Export",
+            ServerType::Import => "Import",
+            ServerType::EShop => "e-Shop Connector",
+        }
+    }
+}
+
+/// Type-specific settings of a server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "settings", rename_all = "snake_case")]
+pub enum ServerKind {
+    /// Export settings.
+    Export(ExportSettings),
+    /// Import settings.
+    Import(ImportSettings),
+    /// e-Shop Connector settings.
+    #[serde(rename = "eshop")]
+    EShop(EShopSettings),
+}
+
+impl ServerKind {
+    /// The type of these settings.
+    pub fn server_type(&self) -> ServerType {
+        match self {
+            ServerKind::Export(_) => ServerType::Export,
+            ServerKind::Import(_) => ServerType::Import,
+            ServerKind::EShop(_) => ServerType::EShop,
+        }
+    }
+}
+
+/// When a server collects (reads from the source) or sends (writes to the destination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Interval {
+    /// Once, when the server starts (the guide's default).
+    #[default]
+    OnStart,
+    /// Every N minutes.
+    EveryMinutes {
+        /// Minutes between runs.
+        minutes: u32,
+    },
+    /// Every N hours.
+    EveryHours {
+        /// Hours between runs.
+        hours: u32,
+    },
+    /// Every day at HH:MM local time.
+    Daily {
+        /// Hour, 0–23.
+        hour: u8,
+        /// Minute, 0–59.
+        minute: u8,
+    },
+}
+
+/// Allowed range for `Interval::EveryMinutes`.
+pub const MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=1440;
+/// Allowed range for `Interval::EveryHours`.
+pub const HOURS_RANGE: std::ops::RangeInclusive<u32> = 1..=168;
+
+/// How to reach a WooCommerce shop (Export and Import servers). The consumer key and
+/// secret are secrets and live in the keyring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShopConnection {
+    /// Shop address, `http://` or `https://`.
+    pub address: String,
+    /// When to write to the destination.
+    pub send_interval: Interval,
+    /// When to read from the source.
+    pub collect_interval: Interval,
+    /// Connect timeout in seconds.
+    pub connect_timeout_secs: u32,
+    /// Total request timeout in seconds.
+    pub request_timeout_secs: u32,
+    /// Extra CA certificate file (PEM) to trust for this shop.
+    pub ca_file: String,
+    /// Accept invalid TLS certificates (unsafe; for test shops only).
+    pub accept_invalid_certs: bool,
+}
+
+/// Allowed range for the connect timeout.
+pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=120;
+/// Allowed range for the total request timeout.
+pub const REQUEST_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 5..=600;
+
+impl Default for ShopConnection {
+    fn default() -> Self {
+        Self {
+            address: String::new(),
+            send_interval: Interval::OnStart,
+            collect_interval: Interval::OnStart,
+            connect_timeout_secs: 10,
+            request_timeout_secs: 60,
+            ca_file: String::new(),
+            accept_invalid_certs: false,
+        }
+    }
+}
+
+/// Which warehouse column holds a good's SKU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum KeyField {
+    /// `Goods.Code`.
+    #[default]
+    Code,
+    /// `Goods.BarCode1`.
+    BarCode1,
+    /// `Goods.BarCode2`.
+    BarCode2,
+    /// `Goods.BarCode3`.
+    BarCode3,
+    /// `Goods.Catalog1`.
+    Catalog1,
+    /// `Goods.Catalog2`.
+    Catalog2,
+    /// `Goods.Catalog3`.
+    Catalog3,
+}
+
+impl KeyField {
+    /// Every key field, in display order.
+    pub const ALL: [KeyField; 7] = [
+        KeyField::Code,
+        KeyField::BarCode1,
+        KeyField::BarCode2,
+        KeyField::BarCode3,
+        KeyField::Catalog1,
+        KeyField::Catalog2,
+        KeyField::Catalog3,
+    ];
+
+    /// The `Goods` column name.
+    pub fn column(self) -> &'static str {
+        match self {
+            KeyField::Code => "Code",
+            KeyField::BarCode1 => "BarCode1",
+            KeyField::BarCode2 => "BarCode2",
+            KeyField::BarCode3 => "BarCode3",
+            KeyField::Catalog1 => "Catalog1",
+            KeyField::Catalog2 => "Catalog2",
+            KeyField::Catalog3 => "Catalog3",
+        }
+    }
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            KeyField::Code => "key_field.code",
+            KeyField::BarCode1 => "key_field.barcode1",
+            KeyField::BarCode2 => "key_field.barcode2",
+            KeyField::BarCode3 => "key_field.barcode3",
+            KeyField::Catalog1 => "key_field.catalog1",
+            KeyField::Catalog2 => "key_field.catalog2",
+            KeyField::Catalog3 => "key_field.catalog3",
+        }
+    }
+}
+
+/// Which goods take part in the export, by their use status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoodsStatus {
+    /// All goods.
+    #[default]
+    All,
+    /// Goods in use.
+    InUse,
+    /// Goods used often.
+    UsedOften,
+}
+
+impl GoodsStatus {
+    /// Every status, in display order.
+    pub const ALL: [GoodsStatus; 3] =
+        [GoodsStatus::All, GoodsStatus::InUse, GoodsStatus::UsedOften];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            GoodsStatus::All => "goods_status.all",
+            GoodsStatus::InUse => "goods_status.in_use",
+            GoodsStatus::UsedOften => "goods_status.used_often",
+        }
+    }
+}
+
+/// Export server settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportSettings {
+    /// The shop.
+    pub shop: ShopConnection,
+    /// Column holding the SKU.
+    pub key_field: KeyField,
+    /// Ids of the object groups whose stock is summed.
+    pub object_groups: Vec<i64>,
+    /// Codes of the goods groups taking part (with their sub-groups); empty = all.
+    pub goods_groups: Vec<String>,
+    /// Which goods by status.
+    pub status: GoodsStatus,
+    /// Price group 1–10 (`PriceOut1`..`PriceOut10`); 2 = retail.
+    pub price_group: u8,
+    /// Subtract quantities reserved by open warehouse Orders.
+    pub subtract_open_orders: bool,
+}
+
+/// Allowed range for the price group.
+pub const PRICE_GROUP_RANGE: std::ops::RangeInclusive<u8> = 1..=10;
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            shop: ShopConnection::default(),
+            key_field: KeyField::Code,
+            object_groups: Vec::new(),
+            goods_groups: Vec::new(),
+            status: GoodsStatus::All,
+            price_group: 2,
+            subtract_open_orders: false,
+        }
+    }
+}
+
+/// What to do with an order line whose SKU is not in the warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidGoods {
+    /// Write the line with the service good (Служебна стока).
+    #[default]
+    UseServiceGood,
+    /// Do not write the order; report it and leave it untouched on the site.
+    SkipOrder,
+}
+
+impl InvalidGoods {
+    /// Every choice, in display order.
+    pub const ALL: [InvalidGoods; 2] = [InvalidGoods::UseServiceGood, InvalidGoods::SkipOrder];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            InvalidGoods::UseServiceGood => "invalid_goods.use_service_good",
+            InvalidGoods::SkipOrder => "invalid_goods.skip_order",
+        }
+    }
+}
+
+/// The warehouse document an order becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    /// Order (recommended): no stock effect, turned into a sale later in Warehouse Pro.
+    #[default]
+    Order,
+    /// Sale: stock decreased; in SUPTO mode a fiscal receipt is printed.
+    Sale,
+}
+
+impl DocumentType {
+    /// Every document type, in display order.
+    pub const ALL: [DocumentType; 2] = [DocumentType::Order, DocumentType::Sale];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            DocumentType::Order => "document_type.order",
+            DocumentType::Sale => "document_type.sale",
+        }
+    }
+}
+
+/// Import server settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportSettings {
+    /// The shop.
+    pub shop: ShopConnection,
+    /// Id of the warehouse object (location) documents are created in.
+    pub object_id: Option<i64>,
+    /// What to do with unknown SKUs.
+    pub invalid_goods: InvalidGoods,
+    /// Add the *Shipping* good for the shipping cost.
+    pub invoice_shipping: bool,
+    /// Order or Sale.
+    pub document_type: DocumentType,
+    /// Only orders in this site status are taken.
+    pub status_for_processing: String,
+    /// Status set on the site once the document is saved.
+    pub status_after_processing: String,
+    /// SUPTO mode: a УНП per document and fiscal receipts through an e-Shop Connector.
+    pub supto_mode: bool,
+    /// Name of the e-Shop Connector server that prints the receipts (SUPTO mode).
+    pub printing_module: String,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            shop: ShopConnection::default(),
+            object_id: None,
+            invalid_goods: InvalidGoods::UseServiceGood,
+            invoice_shipping: true,
+            document_type: DocumentType::Order,
+            status_for_processing: "processing".to_string(),
+            status_after_processing: "completed".to_string(),
+            supto_mode: false,
+            printing_module: String::new(),
+        }
+    }
+}
+
+/// Fiscal-device protocol families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FiscalProtocol {
+    /// Datecs X (DP-25X, FP-700X, FMP-350X, …).
+    #[default]
+    DatecsX,
+    /// Datecs P (FP / FMP / SK printers).
+    DatecsP,
+    /// Datecs C (DP / WP ECRs).
+    DatecsC,
+    /// Daisy.
+    Daisy,
+    /// Eltrade.
+    Eltrade,
+    /// Incotex.
+    Incotex,
+    /// Tremol ZFP.
+    TremolZfp,
+}
+
+impl FiscalProtocol {
+    /// Every protocol family, in display order.
+    pub const ALL: [FiscalProtocol; 7] = [
+        FiscalProtocol::DatecsX,
+        FiscalProtocol::DatecsP,
+        FiscalProtocol::DatecsC,
+        FiscalProtocol::Daisy,
+        FiscalProtocol::Eltrade,
+        FiscalProtocol::Incotex,
+        FiscalProtocol::TremolZfp,
+    ];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            FiscalProtocol::DatecsX => "fiscal_protocol.datecs_x",
+            FiscalProtocol::DatecsP => "fiscal_protocol.datecs_p",
+            FiscalProtocol::DatecsC => "fiscal_protocol.datecs_c",
+            FiscalProtocol::Daisy => "fiscal_protocol.daisy",
+            FiscalProtocol::Eltrade => "fiscal_protocol.eltrade",
+            FiscalProtocol::Incotex => "fiscal_protocol.incotex",
+            FiscalProtocol::TremolZfp => "fiscal_protocol.tremol_zfp",
+        }
+    }
+}
+
+/// Baud rates offered for fiscal devices.
+pub const BAUD_RATES: [u32; 5] = [9600, 19200, 38400, 57600, 115200];
+
+/// e-Shop Connector settings. The operator password is a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EShopSettings {
+    /// Protocol family of the fiscal device.
+    pub protocol: FiscalProtocol,
+    /// Device model (free text, e.g. "DP-25X").
+    pub model: String,
+    /// Serial port (`/dev/ttyUSB0`, `COM3`, …).
+    pub port: String,
+    /// Baud rate.
+    pub baud_rate: u32,
+    /// Fiscal device serial number (2 letters + 6 digits, e.g. `DT279013`).
+    pub fiscal_number: String,
+    /// Operator code (1–4 letters or digits), used in the УНП and to open receipts.
+    pub operator_code: String,
+}
+
+impl Default for EShopSettings {
+    fn default() -> Self {
+        Self {
+            protocol: FiscalProtocol::DatecsX,
+            model: String::new(),
+            port: String::new(),
+            baud_rate: 115200,
+            fiscal_number: String::new(),
+            operator_code: "1".to_string(),
+        }
+    }
+}
+
+/// How the Warehouse Pro database is reached. The password is a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// Connection-string or DSN mode.
+    pub mode: DbConnectMode,
+    /// ODBC connection string without the password (`Driver={…};Server=…;Database=…`).
+    pub connection_string: String,
+    /// ODBC data source name.
+    pub dsn: String,
+    /// Database user.
+    pub user: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            mode: DbConnectMode::ConnectionString,
+            connection_string: String::new(),
+            dsn: String::new(),
+            user: String::new(),
+        }
+    }
+}
+
+/// How the database connection is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbConnectMode {
+    /// A full ODBC connection string.
+    #[default]
+    ConnectionString,
+    /// A DSN configured in the ODBC administrator.
+    Dsn,
+}

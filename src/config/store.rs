@@ -1,0 +1,166 @@
+//! Loading and saving the configuration as JSON, atomically, in the OS config directory.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::model::{AppConfig, CONFIG_VERSION};
+
+/// Name of the configuration file inside the configuration directory.
+pub const CONFIG_FILE: &str = "skladlink.json";
+
+/// Problems reading or writing the configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid configuration JSON.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The path involved.
+        path: PathBuf,
+        /// The parse error (line and column).
+        source: serde_json::Error,
+    },
+    /// No configuration directory could be determined (no home directory).
+    #[error("no configuration directory")]
+    NoConfigDir,
+}
+
+/// Where the configuration and data files live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigLocation {
+    dir: PathBuf,
+}
+
+impl ConfigLocation {
+    /// A location in the given directory (the `--config DIR` flag, tests, portable installs).
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The OS configuration directory (`~/.config/skladlink`, `%APPDATA%\SkladLink\…`).
+    pub fn os_default() -> Result<Self, ConfigError> {
+        directories::ProjectDirs::from("bg", "SkladLink", "SkladLink")
+            .map(|p| Self {
+                dir: p.config_dir().to_path_buf(),
+            })
+            .ok_or(ConfigError::NoConfigDir)
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The configuration file path.
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(CONFIG_FILE)
+    }
+
+    /// The data directory (history, logs, queues): `data/` under the configuration directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Loads the configuration; a missing file gives the defaults.
+    pub fn load(&self) -> Result<AppConfig, ConfigError> {
+        let path = self.file();
+        match fs::read(&path) {
+            Ok(bytes) => parse(&bytes).map_err(|source| ConfigError::Parse { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AppConfig::default()),
+            Err(source) => Err(ConfigError::Io { path, source }),
+        }
+    }
+
+    /// Saves the configuration atomically (temporary file, flush, rename).
+    pub fn save(&self, config: &AppConfig) -> Result<(), ConfigError> {
+        let mut config = config.clone();
+        config.version = CONFIG_VERSION;
+        let json = serde_json::to_vec_pretty(&config).map_err(|source| ConfigError::Parse {
+            path: self.file(),
+            source,
+        })?;
+        write_atomically(&self.file(), &json)
+    }
+}
+
+/// Parses configuration JSON, migrating older formats.
+pub fn parse(bytes: &[u8]) -> Result<AppConfig, serde_json::Error> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut config: AppConfig = serde_json::from_slice(bytes)?;
+    migrate(&mut config);
+    Ok(config)
+}
+
+/// Brings a configuration read from an older file up to the current format.
+fn migrate(config: &mut AppConfig) {
+    // Version 0 files (written before the version field existed) may hold Servers-list
+    // entries for servers that were deleted by hand; drop them. Newer fields come from
+    // `#[serde(default)]`.
+    if config.version < CONFIG_VERSION {
+        let known: Vec<_> = config.servers.iter().map(|s| s.id.clone()).collect();
+        config.run_list.retain(|id| known.contains(id));
+        config.run_list.dedup();
+        config.version = CONFIG_VERSION;
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see either the old or the new file, never a
+/// half-written one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io = |source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(io)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        // Make the rename itself durable where the OS allows syncing a directory.
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Serialises a configuration for a backup file (it never holds secrets).
+pub fn export_backup(config: &AppConfig, path: &Path) -> Result<(), ConfigError> {
+    let json = serde_json::to_vec_pretty(config).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_atomically(path, &json)
+}
+
+/// Reads a backup file written by `export_backup` (or a configuration file).
+pub fn import_backup(path: &Path) -> Result<AppConfig, ConfigError> {
+    let bytes = fs::read(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&bytes).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,3 @@
+//! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
+
+pub mod version;

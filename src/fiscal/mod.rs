@@ -1,0 +1,2 @@
+//! Bulgarian fiscal devices over a serial port: the `FiscalDevice` trait, one module per
+//! protocol family, the serial transport.

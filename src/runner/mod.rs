@@ -1,0 +1,2 @@
+//! Background workers: one per running server, interval scheduling, a command channel in
+//! and an event channel out.

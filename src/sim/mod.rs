@@ -1,0 +1,2 @@
+//! Local simulators used by the demo and the tests: a WooCommerce-compatible shop and a
+//! fiscal-device emulator.

@@ -1,0 +1,780 @@
+//! The egui user interface: server definitions, settings forms, Servers list, Actions,
+//! database connection. It only draws and sends commands to the `Workspace`; slow work
+//! (database checks, file dialogs) runs on other threads.
+
+pub mod dialogs;
+pub mod fonts;
+pub mod form;
+
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+
+use egui::{Color32, RichText, Ui};
+
+use crate::config::*;
+use crate::i18n::{Language, tr, tr_args};
+use crate::secrets::{Secret, SecretKey, SecretKind};
+use crate::warehouse::probe::{DbInfo, ProbeError};
+use dialogs::{DialogPurpose, FileDialogs, NativeDialogs};
+use form::{Draft, FormAction, FormContext};
+
+/// The main views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Server definitions and their forms.
+    Servers,
+    /// The Servers list: which servers Start runs.
+    RunList,
+    /// Start/Stop and what the servers do.
+    Actions,
+    /// The warehouse database connection.
+    Database,
+}
+
+/// A message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The text.
+    pub text: String,
+    /// True for errors.
+    pub is_error: bool,
+}
+
+/// State of the database connection check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbStatus {
+    /// Not checked in this session.
+    Unknown,
+    /// A check is running.
+    Checking,
+    /// Connected; what the database reported.
+    Connected(DbInfo),
+    /// The check failed (translated message).
+    Failed(String),
+}
+
+/// The database form's working copy.
+#[derive(Debug, Clone)]
+pub struct DbDraft {
+    /// Settings as edited.
+    pub config: DatabaseConfig,
+    /// Typed password (empty = keep the stored one).
+    pub password: String,
+    /// Problems found by the last Save.
+    pub errors: Vec<FieldError>,
+}
+
+/// The SkladLink window.
+pub struct App {
+    workspace: Workspace,
+    tab: Tab,
+    selected: Option<ServerId>,
+    draft: Option<Draft>,
+    confirm_delete: Option<ServerId>,
+    db_draft: DbDraft,
+    db_status: DbStatus,
+    db_probe: Option<Receiver<Result<DbInfo, ProbeError>>>,
+    notice: Option<Notice>,
+    ports: Vec<String>,
+    dialogs: Box<dyn FileDialogs>,
+    pending_dialog: Option<(DialogPurpose, Receiver<Option<PathBuf>>)>,
+}
+
+impl App {
+    /// A window over `workspace`, with native file dialogs.
+    pub fn new(workspace: Workspace) -> Self {
+        Self::with_dialogs(workspace, Box::new(NativeDialogs))
+    }
+
+    /// A window over `workspace` using the given file dialogs (tests pass a fake).
+    pub fn with_dialogs(workspace: Workspace, dialogs: Box<dyn FileDialogs>) -> Self {
+        let db_draft = DbDraft {
+            config: workspace.config().database.clone(),
+            password: String::new(),
+            errors: Vec::new(),
+        };
+        let notice = workspace.secrets().keyring_problem().map(|e| Notice {
+            text: secret_error_message(e, workspace.config().language),
+            is_error: true,
+        });
+        Self {
+            workspace,
+            tab: Tab::Servers,
+            selected: None,
+            draft: None,
+            confirm_delete: None,
+            db_draft,
+            db_status: DbStatus::Unknown,
+            db_probe: None,
+            notice,
+            ports: list_serial_ports(),
+            dialogs,
+            pending_dialog: None,
+        }
+    }
+
+    /// The workspace (configuration and secrets).
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The current UI language.
+    pub fn language(&self) -> Language {
+        self.workspace.config().language
+    }
+
+    /// The status-line message, if any.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// The database check state.
+    pub fn db_status(&self) -> &DbStatus {
+        &self.db_status
+    }
+
+    /// The open form, if any.
+    pub fn draft(&self) -> Option<&Draft> {
+        self.draft.as_ref()
+    }
+
+    /// Waits (up to `timeout`) for a running database check to finish; for tests and tools.
+    pub fn wait_for_db_check(&mut self, timeout: std::time::Duration) {
+        if let Some(rx) = &self.db_probe
+            && let Ok(result) = rx.recv_timeout(timeout)
+        {
+            self.db_probe = None;
+            self.apply_probe_result(result);
+        }
+    }
+
+    fn info(&mut self, text: String) {
+        self.notice = Some(Notice {
+            text,
+            is_error: false,
+        });
+    }
+
+    fn error(&mut self, text: String) {
+        self.notice = Some(Notice {
+            text,
+            is_error: true,
+        });
+    }
+
+    fn db_info(&self) -> Option<&DbInfo> {
+        match &self.db_status {
+            DbStatus::Connected(info) => Some(info),
+            _ => None,
+        }
+    }
+
+    fn stored_secrets(&self, id: &ServerId) -> (bool, bool, bool) {
+        let has = |kind| self.workspace.has_secret(&SecretKey::server(id, kind));
+        (
+            has(SecretKind::ConsumerKey),
+            has(SecretKind::ConsumerSecret),
+            has(SecretKind::OperatorPassword),
+        )
+    }
+
+    fn start_new(&mut self, server_type: ServerType) {
+        let config = self.workspace.config();
+        let lang = self.language();
+        let base = match server_type {
+            ServerType::EShop => server_type.default_name().to_string(),
+            _ => tr(lang, server_type.label_key_short()),
+        };
+        let server = ServerDef::new(config.fresh_id(), config.fresh_name(&base), server_type);
+        self.selected = Some(server.id.clone());
+        self.draft = Some(Draft::new(server, true, (false, false, false)));
+        self.tab = Tab::Servers;
+    }
+
+    fn edit(&mut self, id: &ServerId) {
+        if let Some(server) = self.workspace.config().server(id).cloned() {
+            let stored = self.stored_secrets(id);
+            self.selected = Some(id.clone());
+            self.draft = Some(Draft::new(server, false, stored));
+        }
+    }
+
+    fn save_draft(&mut self) {
+        let lang = self.language();
+        let Some(draft) = self.draft.as_mut() else {
+            return;
+        };
+        let mut errors = draft.apply_text_fields();
+        draft.server.name = draft.server.name.trim().to_string();
+        if let Some(shop) = match &mut draft.server.kind {
+            ServerKind::Export(e) => Some(&mut e.shop),
+            ServerKind::Import(i) => Some(&mut i.shop),
+            ServerKind::EShop(_) => None,
+        } {
+            shop.address = shop.address.trim().to_string();
+        }
+        errors.extend(self.workspace.check_server(&draft.server));
+        if !errors.is_empty() {
+            draft.errors = errors;
+            self.error(tr(lang, "save.invalid"));
+            return;
+        }
+        let secret = |s: &String| (!s.is_empty()).then(|| Secret::new(s.clone()));
+        let updates = SecretUpdates {
+            consumer_key: secret(&draft.consumer_key),
+            consumer_secret: secret(&draft.consumer_secret),
+            operator_password: secret(&draft.operator_password),
+        };
+        let server = draft.server.clone();
+        match self.workspace.save_server(server.clone(), &updates) {
+            Ok(()) => {
+                let stored = self.stored_secrets(&server.id);
+                self.draft = Some(Draft::new(server.clone(), false, stored));
+                self.info(tr_args(lang, "save.saved", &[("name", &server.name)]));
+            }
+            Err(SaveError::Invalid(errors)) => {
+                if let Some(d) = self.draft.as_mut() {
+                    d.errors = errors;
+                }
+                self.error(tr(lang, "save.invalid"));
+            }
+            Err(e) => self.error(e.message(lang)),
+        }
+    }
+
+    fn start_db_check(&mut self) {
+        let db = self.db_draft.config.clone();
+        let typed = (!self.db_draft.password.is_empty())
+            .then(|| Secret::new(self.db_draft.password.clone()));
+        let password = typed.or_else(|| {
+            self.workspace
+                .secrets()
+                .get(&SecretKey::database())
+                .ok()
+                .flatten()
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(crate::warehouse::probe::probe(&db, password.as_ref()));
+        });
+        self.db_probe = Some(rx);
+        self.db_status = DbStatus::Checking;
+    }
+
+    fn apply_probe_result(&mut self, result: Result<DbInfo, ProbeError>) {
+        let lang = self.language();
+        self.db_status = match result {
+            Ok(info) => DbStatus::Connected(info),
+            Err(ProbeError::NotConfigured) => DbStatus::Failed(tr(lang, "database.not_configured")),
+            Err(ProbeError::Connect(e)) => {
+                DbStatus::Failed(tr_args(lang, "database.connect_failed", &[("error", &e)]))
+            }
+            Err(ProbeError::NotWarehouse(e)) => {
+                DbStatus::Failed(tr_args(lang, "database.not_warehouse", &[("error", &e)]))
+            }
+        };
+    }
+
+    fn poll_background(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.db_probe {
+            match rx.try_recv() {
+                Ok(result) => {
+                    self.db_probe = None;
+                    self.apply_probe_result(result);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.db_probe = None,
+            }
+        }
+        if let Some((purpose, rx)) = &self.pending_dialog {
+            let purpose = *purpose;
+            match rx.try_recv() {
+                Ok(path) => {
+                    self.pending_dialog = None;
+                    if let Some(path) = path {
+                        self.finish_dialog(purpose, path);
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.pending_dialog = None,
+            }
+        }
+    }
+
+    fn finish_dialog(&mut self, purpose: DialogPurpose, path: PathBuf) {
+        let lang = self.language();
+        let shown = path.display().to_string();
+        match purpose {
+            DialogPurpose::ExportBackup => match export_backup(self.workspace.config(), &path) {
+                Ok(()) => self.info(tr_args(lang, "backup.exported", &[("path", &shown)])),
+                Err(e) => self.error(tr_args(lang, "backup.failed", &[("error", &e.to_string())])),
+            },
+            DialogPurpose::ImportBackup => match import_backup(&path) {
+                Ok(backup) => match self.workspace.restore_backup(backup) {
+                    Ok(()) => {
+                        self.draft = None;
+                        self.selected = None;
+                        self.db_draft.config = self.workspace.config().database.clone();
+                        self.info(tr_args(lang, "backup.imported", &[("path", &shown)]));
+                    }
+                    Err(e) => self.error(e.message(lang)),
+                },
+                Err(e) => self.error(tr_args(lang, "backup.failed", &[("error", &e.to_string())])),
+            },
+        }
+    }
+
+    /// Draws the whole window into `ui`.
+    pub fn show(&mut self, ui: &mut Ui) {
+        self.poll_background(ui.ctx());
+        let lang = self.language();
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar(ui, lang));
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            ui.horizontal(|ui| match &self.notice {
+                Some(n) if n.is_error => {
+                    ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), &n.text);
+                }
+                Some(n) => {
+                    ui.label(&n.text);
+                }
+                None => {
+                    ui.label(RichText::new(tr(lang, "app.ready")).weak());
+                }
+            });
+        });
+        match self.tab {
+            Tab::Servers => {
+                egui::Panel::left("server_list")
+                    .resizable(true)
+                    .default_size(240.0)
+                    .show(ui, |ui| self.server_list(ui, lang));
+                egui::CentralPanel::default().show(ui, |ui| self.server_form(ui, lang));
+            }
+            Tab::RunList => {
+                egui::CentralPanel::default().show(ui, |ui| self.run_list_view(ui, lang));
+            }
+            Tab::Actions => {
+                egui::CentralPanel::default().show(ui, |ui| self.actions_view(ui, lang));
+            }
+            Tab::Database => {
+                egui::CentralPanel::default().show(ui, |ui| self.database_view(ui, lang));
+            }
+        }
+        self.delete_dialog(ui, lang);
+    }
+
+    fn top_bar(&mut self, ui: &mut Ui, lang: Language) {
+        ui.horizontal(|ui| {
+            ui.heading(tr(lang, "app.title"));
+            ui.separator();
+            for (tab, key) in [
+                (Tab::Servers, "tab.servers"),
+                (Tab::RunList, "tab.run_list"),
+                (Tab::Actions, "tab.actions"),
+                (Tab::Database, "tab.database"),
+            ] {
+                if ui
+                    .selectable_label(self.tab == tab, tr(lang, key))
+                    .clicked()
+                {
+                    self.tab = tab;
+                }
+            }
+            ui.separator();
+            let mut chosen = lang;
+            egui::ComboBox::new("language", tr(lang, "app.language"))
+                .selected_text(lang.native_name())
+                .show_ui(ui, |ui| {
+                    for l in Language::ALL {
+                        ui.selectable_value(&mut chosen, l, l.native_name());
+                    }
+                });
+            if chosen != lang
+                && let Err(e) = self.workspace.set_language(chosen)
+            {
+                self.error(e.message(lang));
+            }
+            ui.menu_button(tr(lang, "backup.menu"), |ui| {
+                if ui.button(tr(lang, "backup.export")).clicked() {
+                    self.pending_dialog = Some((
+                        DialogPurpose::ExportBackup,
+                        self.dialogs.open(DialogPurpose::ExportBackup),
+                    ));
+                    ui.close();
+                }
+                if ui.button(tr(lang, "backup.import")).clicked() {
+                    self.pending_dialog = Some((
+                        DialogPurpose::ImportBackup,
+                        self.dialogs.open(DialogPurpose::ImportBackup),
+                    ));
+                    ui.close();
+                }
+                ui.label(RichText::new(tr(lang, "backup.no_secrets")).small().weak());
+            });
+        });
+    }
+
+    fn server_list(&mut self, ui: &mut Ui, lang: Language) {
+        ui.horizontal(|ui| {
+            ui.menu_button(tr(lang, "servers.new"), |ui| {
+                for server_type in ServerType::ALL {
+                    if ui.button(tr(lang, server_type.label_key())).clicked() {
+                        self.start_new(server_type);
+                        ui.close();
+                    }
+                }
+            });
+            let selected = self
+                .selected
+                .clone()
+                .filter(|id| self.workspace.config().server(id).is_some());
+            if ui
+                .add_enabled(
+                    selected.is_some(),
+                    egui::Button::new(tr(lang, "servers.duplicate")),
+                )
+                .clicked()
+                && let Some(id) = &selected
+            {
+                match self.workspace.duplicate_server(id) {
+                    Ok(Some(new_id)) => self.edit(&new_id),
+                    Ok(None) => {}
+                    Err(e) => self.error(e.message(lang)),
+                }
+            }
+            if ui
+                .add_enabled(
+                    selected.is_some(),
+                    egui::Button::new(tr(lang, "servers.delete")),
+                )
+                .clicked()
+            {
+                self.confirm_delete = selected;
+            }
+        });
+        ui.separator();
+        if self.workspace.config().servers.is_empty() {
+            ui.label(RichText::new(tr(lang, "servers.empty")).weak());
+        }
+        let servers: Vec<(ServerId, String, ServerType)> = self
+            .workspace
+            .config()
+            .servers
+            .iter()
+            .map(|s| (s.id.clone(), s.name.clone(), s.server_type()))
+            .collect();
+        for (id, name, server_type) in servers {
+            let selected = self.selected.as_ref() == Some(&id);
+            let text = format!("{name}  ·  {}", tr(lang, server_type.label_key_short()));
+            if ui.selectable_label(selected, text).clicked() {
+                self.edit(&id);
+            }
+        }
+    }
+
+    fn server_form(&mut self, ui: &mut Ui, lang: Language) {
+        let Some(mut draft) = self.draft.take() else {
+            ui.label(RichText::new(tr(lang, "servers.pick_hint")).weak());
+            return;
+        };
+        let action = {
+            let ctx = FormContext {
+                lang,
+                config: self.workspace.config(),
+                db: self.db_info(),
+                ports: &self.ports,
+                can_store_secrets: self.workspace.secrets().can_store(),
+            };
+            form::show(ui, &ctx, &mut draft)
+        };
+        self.draft = Some(draft);
+        match action {
+            FormAction::None => {}
+            FormAction::Save => self.save_draft(),
+            FormAction::Cancel => {
+                let id = self.draft.take().map(|d| d.server.id);
+                match id {
+                    Some(id) if self.workspace.config().server(&id).is_some() => self.edit(&id),
+                    _ => self.selected = None,
+                }
+            }
+            FormAction::RefreshPorts => self.ports = list_serial_ports(),
+        }
+    }
+
+    fn delete_dialog(&mut self, ui: &mut Ui, lang: Language) {
+        let Some(id) = self.confirm_delete.clone() else {
+            return;
+        };
+        let Some(name) = self.workspace.config().server(&id).map(|s| s.name.clone()) else {
+            self.confirm_delete = None;
+            return;
+        };
+        let mut decision = None;
+        egui::Modal::new(egui::Id::unique("confirm_delete")).show(ui.ctx(), |ui| {
+            ui.label(tr_args(lang, "servers.confirm_delete", &[("name", &name)]));
+            ui.horizontal(|ui| {
+                if ui.button(tr(lang, "servers.delete_confirm")).clicked() {
+                    decision = Some(true);
+                }
+                if ui.button(tr(lang, "form.cancel")).clicked() {
+                    decision = Some(false);
+                }
+            });
+        });
+        match decision {
+            Some(true) => {
+                self.confirm_delete = None;
+                match self.workspace.delete_server(&id) {
+                    Ok(()) => {
+                        if self.selected.as_ref() == Some(&id) {
+                            self.selected = None;
+                            self.draft = None;
+                        }
+                        self.info(tr_args(lang, "servers.deleted", &[("name", &name)]));
+                    }
+                    Err(e) => self.error(e.message(lang)),
+                }
+            }
+            Some(false) => self.confirm_delete = None,
+            None => {}
+        }
+    }
+
+    fn run_list_view(&mut self, ui: &mut Ui, lang: Language) {
+        ui.heading(tr(lang, "run_list.title"));
+        ui.label(RichText::new(tr(lang, "run_list.hint")).weak());
+        ui.separator();
+        let config = self.workspace.config().clone();
+        let mut command: Option<(bool, ServerId)> = None;
+        ui.columns(2, |cols| {
+            cols[0].label(RichText::new(tr(lang, "run_list.defined")).strong());
+            for s in config
+                .servers
+                .iter()
+                .filter(|s| !config.run_list.contains(&s.id))
+            {
+                cols[0].horizontal(|ui| {
+                    ui.label(format!(
+                        "{}  ·  {}",
+                        s.name,
+                        tr(lang, s.server_type().label_key_short())
+                    ));
+                    if ui
+                        .button(tr_args(lang, "run_list.add", &[("name", &s.name)]))
+                        .clicked()
+                    {
+                        command = Some((true, s.id.clone()));
+                    }
+                });
+            }
+            cols[1].label(RichText::new(tr(lang, "run_list.on_list")).strong());
+            if config.run_list.is_empty() {
+                cols[1].label(RichText::new(tr(lang, "run_list.empty")).weak());
+            }
+            for id in &config.run_list {
+                if let Some(s) = config.server(id) {
+                    cols[1].horizontal(|ui| {
+                        ui.label(format!(
+                            "{}  ·  {}",
+                            s.name,
+                            tr(lang, s.server_type().label_key_short())
+                        ));
+                        if ui
+                            .button(tr_args(lang, "run_list.remove", &[("name", &s.name)]))
+                            .clicked()
+                        {
+                            command = Some((false, s.id.clone()));
+                        }
+                    });
+                }
+            }
+        });
+        if let Some((add, id)) = command {
+            let result = if add {
+                self.workspace.add_to_run_list(&id)
+            } else {
+                self.workspace.remove_from_run_list(&id)
+            };
+            if let Err(e) = result {
+                self.error(e.message(lang));
+            }
+        }
+    }
+
+    fn actions_view(&mut self, ui: &mut Ui, lang: Language) {
+        ui.heading(tr(lang, "actions.title"));
+        ui.horizontal(|ui| {
+            ui.add_enabled(false, egui::Button::new(tr(lang, "actions.start")));
+            ui.add_enabled(false, egui::Button::new(tr(lang, "actions.stop")));
+        });
+        ui.label(RichText::new(tr(lang, "actions.not_available")).weak());
+        ui.separator();
+        let config = self.workspace.config();
+        if config.run_list.is_empty() {
+            ui.label(RichText::new(tr(lang, "run_list.empty")).weak());
+        }
+        egui::Grid::new("actions_grid")
+            .striped(true)
+            .show(ui, |ui| {
+                ui.label(RichText::new(tr(lang, "actions.server")).strong());
+                ui.label(RichText::new(tr(lang, "actions.type")).strong());
+                ui.label(RichText::new(tr(lang, "actions.state")).strong());
+                ui.end_row();
+                for id in &config.run_list {
+                    if let Some(s) = config.server(id) {
+                        ui.label(&s.name);
+                        ui.label(tr(lang, s.server_type().label_key_short()));
+                        ui.label(tr(lang, "actions.stopped"));
+                        ui.end_row();
+                    }
+                }
+            });
+    }
+
+    fn database_view(&mut self, ui: &mut Ui, lang: Language) {
+        ui.heading(tr(lang, "database.title"));
+        ui.separator();
+        let d = &mut self.db_draft;
+        ui.horizontal(|ui| {
+            ui.radio_value(
+                &mut d.config.mode,
+                DbConnectMode::ConnectionString,
+                tr(lang, "database.mode_string"),
+            );
+            ui.radio_value(
+                &mut d.config.mode,
+                DbConnectMode::Dsn,
+                tr(lang, "database.mode_dsn"),
+            );
+        });
+        match d.config.mode {
+            DbConnectMode::ConnectionString => {
+                form::text_row(
+                    ui,
+                    &tr(lang, "database.connection_string"),
+                    &mut d.config.connection_string,
+                    false,
+                );
+                ui.label(
+                    RichText::new(tr(lang, "database.connection_string_hint"))
+                        .small()
+                        .weak(),
+                );
+            }
+            DbConnectMode::Dsn => {
+                form::text_row(ui, &tr(lang, "database.dsn"), &mut d.config.dsn, false);
+            }
+        }
+        form::text_row(ui, &tr(lang, "database.user"), &mut d.config.user, false);
+        form::text_row(ui, &tr(lang, "database.password"), &mut d.password, true);
+        let stored = self.workspace.has_secret(&SecretKey::database());
+        ui.label(
+            RichText::new(tr(
+                lang,
+                if stored {
+                    "form.secret_stored"
+                } else {
+                    "form.secret_not_stored"
+                },
+            ))
+            .small()
+            .weak(),
+        );
+        for e in &self.db_draft.errors {
+            ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e.message(lang));
+        }
+        ui.horizontal(|ui| {
+            if ui.button(tr(lang, "form.save")).clicked() {
+                let password = (!self.db_draft.password.is_empty())
+                    .then(|| Secret::new(self.db_draft.password.clone()));
+                match self
+                    .workspace
+                    .save_database(self.db_draft.config.clone(), password.as_ref())
+                {
+                    Ok(()) => {
+                        self.db_draft.errors.clear();
+                        self.db_draft.password.clear();
+                        self.info(tr(lang, "database.saved"));
+                    }
+                    Err(SaveError::Invalid(errors)) => {
+                        self.db_draft.errors = errors;
+                        self.error(tr(lang, "save.invalid"));
+                    }
+                    Err(e) => self.error(e.message(lang)),
+                }
+            }
+            let checking = self.db_status == DbStatus::Checking;
+            if ui
+                .add_enabled(!checking, egui::Button::new(tr(lang, "database.check")))
+                .clicked()
+            {
+                self.start_db_check();
+            }
+        });
+        ui.separator();
+        match &self.db_status {
+            DbStatus::Unknown => {
+                ui.label(RichText::new(tr(lang, "database.unknown")).weak());
+            }
+            DbStatus::Checking => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(tr(lang, "database.checking"));
+                });
+            }
+            DbStatus::Connected(info) => {
+                ui.label(tr_args(
+                    lang,
+                    "database.connected",
+                    &[("version", &info.version), ("dbms", &info.dbms)],
+                ));
+                let key = if info.supports_supto() {
+                    "database.supto_yes"
+                } else {
+                    "database.supto_no"
+                };
+                ui.label(tr(lang, key));
+            }
+            DbStatus::Failed(message) => {
+                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), message);
+            }
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+/// The serial ports the system reports (USB adapters, COM ports); ptys are typed by hand.
+pub fn list_serial_ports() -> Vec<String> {
+    serialport::available_ports()
+        .map(|ports| ports.into_iter().map(|p| p.port_name).collect())
+        .unwrap_or_default()
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(workspace: Workspace) -> Result<(), eframe::Error> {
+    let lang = workspace.config().language;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1100.0, 720.0])
+            .with_title(tr(lang, "app.title")),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "SkladLink",
+        options,
+        Box::new(move |cc| {
+            fonts::install(&cc.egui_ctx);
+            Ok(Box::new(App::new(workspace)))
+        }),
+    )
+}
