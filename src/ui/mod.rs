@@ -521,7 +521,7 @@ impl App {
                 if ui.button(tr(lang, "servers.delete_confirm")).clicked() {
                     decision = Some(true);
                 }
-                if ui.button(tr(lang, "form.cancel")).clicked() {
+                if ui.button(tr(lang, "servers.keep")).clicked() {
                     decision = Some(false);
                 }
             });
