@@ -338,11 +338,8 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
     let lang = ctx.lang;
     let mut action = FormAction::None;
     let server_type = draft.server.server_type();
-    ui.heading(format!(
-        "{} — {}",
-        tr(lang, server_type.label_key()),
-        draft.server.name
-    ));
+    ui.heading(&draft.server.name);
+    ui.label(RichText::new(tr(lang, server_type.label_key())).weak());
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
