@@ -1,3 +1,4 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
+pub mod money;
 pub mod version;
