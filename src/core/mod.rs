@@ -1,4 +1,5 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
+pub mod money;
 pub mod schedule;
 pub mod version;

@@ -1,0 +1,1585 @@
+//! The WooCommerce REST v3 client: builds every URL itself (comma lists, never `a[]=`),
+//! authenticates by scheme, retries what is safe to retry, and turns every odd answer
+//! (HTML pages, BOMs, PHP warnings, dropped connections) into a typed error.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::auth::{self, AuthMode, OAuthStamp, SignatureMethod};
+use super::error::WooError;
+use super::types::*;
+use crate::config::ShopConnection;
+use crate::secrets::Secret;
+
+/// The most items WooCommerce accepts in one batch request (filter default).
+pub const MAX_BATCH: usize = 100;
+/// The largest `per_page` WooCommerce accepts.
+pub const MAX_PER_PAGE: usize = 100;
+/// How many SKUs go into one `?sku=a,b,c` lookup.
+pub const SKU_LOOKUP_CHUNK: usize = 50;
+
+/// When and how often a failed request is repeated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Repeats after the first attempt.
+    pub max_retries: u32,
+    /// Delay before the first repeat; doubles each time, with jitter.
+    pub base_delay: Duration,
+    /// Upper bound of the computed delay.
+    pub max_delay: Duration,
+    /// Upper bound of a `Retry-After` the client is willing to honour.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before repeat number `attempt` (0-based): exponential with "equal jitter"
+    /// (half fixed, half random) so that parallel clients spread out.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX));
+        let capped = exp.min(self.max_delay);
+        let mut b = [0u8; 4];
+        let r = if getrandom::fill(&mut b).is_ok() {
+            u32::from_le_bytes(b) as f64 / u32::MAX as f64
+        } else {
+            0.5
+        };
+        capped.mul_f64(0.5 + 0.5 * r)
+    }
+}
+
+/// How a client talks to one shop.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (a real 100-item batch can take tens of seconds).
+    pub request_timeout: Duration,
+    /// Extra PEM certificate(s) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate (unsafe; test shops only).
+    pub accept_invalid_certs: bool,
+    /// Retry rules.
+    pub retry: RetryPolicy,
+    /// Requests in flight at once for paging and batches.
+    pub concurrency: usize,
+    /// Items per batch request (at most [`MAX_BATCH`]).
+    pub batch_size: usize,
+    /// OAuth signature method over plain http.
+    pub signature_method: SignatureMethod,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            ca_file: None,
+            accept_invalid_certs: false,
+            retry: RetryPolicy::default(),
+            concurrency: 2,
+            batch_size: MAX_BATCH,
+            signature_method: SignatureMethod::HmacSha256,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Options from a configured shop connection (timeouts, CA file, certificate switch).
+    pub fn from_shop(shop: &ShopConnection) -> ClientOptions {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(shop.connect_timeout_secs.max(1) as u64),
+            request_timeout: Duration::from_secs(shop.request_timeout_secs.max(1) as u64),
+            ca_file: (!shop.ca_file.trim().is_empty()).then(|| PathBuf::from(shop.ca_file.trim())),
+            accept_invalid_certs: shop.accept_invalid_certs,
+            ..ClientOptions::default()
+        }
+    }
+}
+
+/// Whether a request may be repeated after a failure whose outcome is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Safe to repeat (GET, PUT of absolute values, updates, deletes).
+    Idempotent,
+    /// Repeat only when the shop surely did not process it (connect error, 429, 502, 503).
+    IfNotProcessed,
+}
+
+/// A decoded answer: status, paging headers and the JSON body.
+#[derive(Debug, Clone)]
+pub struct WooResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `X-WP-Total`.
+    pub total: Option<u64>,
+    /// `X-WP-TotalPages`.
+    pub total_pages: Option<u64>,
+    /// The JSON body (after stripping a BOM or PHP warnings).
+    pub body: Value,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    site: String,
+    key: Secret,
+    secret: Secret,
+    mode: AuthMode,
+    opts: ClientOptions,
+}
+
+/// A WooCommerce REST v3 client for one shop; cheap to clone.
+#[derive(Clone)]
+pub struct WooClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for WooClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WooClient")
+            .field("site", &self.inner.site)
+            .field("mode", &self.inner.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Normalises a typed shop address: trims, drops a trailing `/`, checks the scheme.
+pub fn normalize_address(address: &str) -> Result<String, WooError> {
+    let a = address.trim().trim_end_matches('/');
+    let bad = || WooError::InvalidAddress {
+        address: address.to_string(),
+    };
+    let parsed = url::Url::parse(a).map_err(|_| bad())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(bad());
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad());
+    }
+    Ok(a.to_string())
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    auth::redact(&parts.join(": "))
+}
+
+fn map_transport(e: &reqwest::Error, url: &str, during_body: bool) -> WooError {
+    let url = auth::redact(url);
+    let detail = error_chain(e);
+    if e.is_timeout() {
+        return WooError::Timeout { url };
+    }
+    if e.is_dns() {
+        return WooError::Dns {
+            host: host_of(&url),
+        };
+    }
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        return WooError::Tls { url, detail };
+    }
+    if during_body || e.is_body() || e.is_decode() {
+        return WooError::ConnectionDropped { url, detail };
+    }
+    if e.is_connect() {
+        return WooError::Connect { url, detail };
+    }
+    // Closed before any response ("connection closed before message completed").
+    WooError::ConnectionDropped { url, detail }
+}
+
+/// Parses JSON that may be preceded by a UTF-8 BOM or PHP warning/notice text.
+pub fn parse_json_lenient(bytes: &[u8]) -> Option<Value> {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(v) = serde_json::from_slice(b) {
+        return Some(v);
+    }
+    b.iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'{' || **c == b'[')
+        .take(64)
+        .find_map(|(i, _)| serde_json::from_slice::<Value>(&b[i..]).ok())
+}
+
+/// The `<title>` of an HTML page, entities decoded.
+pub fn html_title(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    let title = lower.find("<title").and_then(|s| {
+        let open_end = s + lower[s..].find('>')? + 1;
+        let close = open_end + lower[open_end..].find("</title>")?;
+        Some(body[open_end..close].trim().to_string())
+    });
+    let title = title.or_else(|| {
+        let s = lower.find("<h1")?;
+        let open_end = s + lower[s..].find('>')? + 1;
+        let close = open_end + lower[open_end..].find("</h1>")?;
+        Some(body[open_end..close].trim().to_string())
+    });
+    decode_html_entities(&title.unwrap_or_default())
+}
+
+fn snippet(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).to_string();
+    auth::redact(&s)
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    decode_html_entities(out.trim())
+}
+
+/// Maps a WordPress error object to a typed error.
+pub fn classify_api_error(status: u16, body: &Value) -> WooError {
+    let code = body["code"].as_str().unwrap_or_default().to_string();
+    let message = strip_tags(body["message"].as_str().unwrap_or_default());
+    let resource_id = body["data"]["resource_id"].as_u64();
+    match code.as_str() {
+        "woocommerce_rest_authentication_error" => {
+            // WooCommerce's English messages (API-BEHAVIOUR.md "OAuth errors"); a
+            // translated site falls back to AuthRefused with its own text.
+            if message.contains("Consumer key is invalid") {
+                WooError::WrongKey
+            } else if message.contains("Consumer secret is invalid") {
+                WooError::WrongSecret
+            } else if message.contains("Invalid signature - provided signature") {
+                WooError::BadSignature
+            } else if message.contains("write permissions") {
+                WooError::ReadOnlyKey
+            } else if message.contains("Invalid timestamp") {
+                WooError::ClockSkew
+            } else {
+                WooError::AuthRefused { code, message }
+            }
+        }
+        c if status == 401 && c.starts_with("woocommerce_rest_cannot_") => {
+            // An unknown key is treated as anonymous (API-BEHAVIOUR.md "HTTPS error results").
+            WooError::WrongKey
+        }
+        "woocommerce_rest_authentication_missing_parameter" => {
+            WooError::AuthRefused { code, message }
+        }
+        "rest_no_route" => WooError::WooCommerceInactive,
+        "woocommerce_rest_request_entity_too_large" => WooError::BatchTooLarge { message },
+        _ if status == 413 => WooError::BatchTooLarge { message },
+        _ => WooError::Api {
+            status,
+            code,
+            message,
+            resource_id,
+        },
+    }
+}
+
+fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    h.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = DateTime::parse_from_rfc2822(v).ok()?;
+    let d = when.with_timezone(&Utc) - Utc::now();
+    Some(d.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Which products to list.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    /// Only these fields (`_fields`); `id` is always added.
+    pub fields: Vec<String>,
+    /// Only products modified after this instant.
+    pub modified_after: Option<DateTime<Utc>>,
+    /// Only this status (`any` for all, including drafts).
+    pub status: Option<String>,
+}
+
+/// Which orders to list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// Status slugs (sent as a comma list); empty for any.
+    pub statuses: Vec<String>,
+    /// Created after this instant.
+    pub after: Option<DateTime<Utc>>,
+    /// Modified after this instant.
+    pub modified_after: Option<DateTime<Utc>>,
+}
+
+fn q(k: &str, v: impl Into<String>) -> (String, String) {
+    (k.to_string(), v.into())
+}
+
+impl WooClient {
+    /// A client for the shop at `address` (its WordPress Site Address, exactly).
+    pub fn new(
+        address: &str,
+        key: &Secret,
+        secret: &Secret,
+        opts: ClientOptions,
+    ) -> Result<WooClient, WooError> {
+        let site = normalize_address(address)?;
+        let mode = AuthMode::for_address(&site);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .default_headers(headers)
+            .user_agent(concat!("SkladLink/", env!("CARGO_PKG_VERSION")))
+            .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
+        if let Some(path) = &opts.ca_file {
+            let shown = path.display().to_string();
+            let pem = std::fs::read(path).map_err(|e| WooError::CaFile {
+                path: shown.clone(),
+                detail: e.to_string(),
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| WooError::CaFile {
+                    path: shown.clone(),
+                    detail: e.to_string(),
+                })?;
+            if certs.is_empty() {
+                return Err(WooError::CaFile {
+                    path: shown,
+                    detail: "no PEM certificate".into(),
+                });
+            }
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| WooError::Tls {
+            url: site.clone(),
+            detail: error_chain(&e),
+        })?;
+        let mut opts = opts;
+        opts.batch_size = opts.batch_size.clamp(1, MAX_BATCH);
+        opts.concurrency = opts.concurrency.max(1);
+        Ok(WooClient {
+            inner: Arc::new(Inner {
+                http,
+                site,
+                key: key.clone(),
+                secret: secret.clone(),
+                mode,
+                opts,
+            }),
+        })
+    }
+
+    /// A client for a configured shop connection.
+    pub fn for_shop(
+        shop: &ShopConnection,
+        key: &Secret,
+        secret: &Secret,
+    ) -> Result<WooClient, WooError> {
+        WooClient::new(&shop.address, key, secret, ClientOptions::from_shop(shop))
+    }
+
+    /// The normalised site address.
+    pub fn site(&self) -> &str {
+        &self.inner.site
+    }
+
+    /// How requests are authenticated.
+    pub fn auth_mode(&self) -> AuthMode {
+        self.inner.mode
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.opts
+    }
+
+    /// Sends one request to `path` (relative to the site, e.g. `/wp-json/wc/v3/products`)
+    /// with retries, and decodes the answer.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        authenticate: bool,
+        repeat: Repeat,
+    ) -> Result<WooResponse, WooError> {
+        let policy = &self.inner.opts.retry;
+        let mut attempt = 0u32;
+        loop {
+            let result = self.once(&method, path, query, body, authenticate).await;
+            let err = match result {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            let retry = match (&err, repeat) {
+                (WooError::RateLimited { .. } | WooError::Connect { .. }, _) => true,
+                (_, Repeat::Idempotent) => err.is_transient(),
+                (
+                    WooError::HtmlPage { status, .. }
+                    | WooError::Api { status, .. }
+                    | WooError::BadResponse { status, .. },
+                    Repeat::IfNotProcessed,
+                ) => matches!(status, 502 | 503),
+                _ => false,
+            };
+            if !retry || attempt >= policy.max_retries {
+                return Err(err);
+            }
+            let delay = match &err {
+                WooError::RateLimited {
+                    retry_after: Some(d),
+                } => (*d).min(policy.max_retry_after),
+                _ => policy.backoff(attempt),
+            };
+            tracing::warn!(
+                path,
+                attempt = attempt + 1,
+                delay_ms = delay.as_millis() as u64,
+                "shop request failed, retrying: {err}"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn once(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        authenticate: bool,
+    ) -> Result<WooResponse, WooError> {
+        let inner = &self.inner;
+        let base_url = format!("{}{}", inner.site, path);
+        let params: Vec<(String, String)> = if authenticate && inner.mode == AuthMode::OAuth1 {
+            auth::signed_query(
+                method.as_str(),
+                &base_url,
+                query,
+                inner.key.expose(),
+                inner.secret.expose(),
+                inner.opts.signature_method,
+                &OAuthStamp::fresh(),
+            )
+        } else {
+            query.to_vec()
+        };
+        let url = if params.is_empty() {
+            base_url
+        } else {
+            format!("{base_url}?{}", auth::encode_query(&params))
+        };
+        let mut req = inner.http.request(method.clone(), &url);
+        if authenticate && inner.mode == AuthMode::Basic {
+            req = req.header(
+                reqwest::header::AUTHORIZATION,
+                auth::basic_header(inner.key.expose(), inner.secret.expose()),
+            );
+        }
+        if let Some(b) = body {
+            let bytes = serde_json::to_vec(b).map_err(|e| WooError::BadResponse {
+                url: auth::redact(&url),
+                status: 0,
+                detail: format!("cannot encode request: {e}"),
+                snippet: String::new(),
+            })?;
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        tracing::debug!(method = %method, url = %auth::redact(&url), "shop request");
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| map_transport(&e, &url, false))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| map_transport(&e, &url, true))?;
+        interpret(status, &headers, &bytes, &url)
+    }
+
+    fn wc(route: &str) -> String {
+        format!("/wp-json/wc/v3/{route}")
+    }
+
+    async fn get(&self, route: &str, query: &[(String, String)]) -> Result<WooResponse, WooError> {
+        self.request(
+            Method::GET,
+            &Self::wc(route),
+            query,
+            None,
+            true,
+            Repeat::Idempotent,
+        )
+        .await
+    }
+
+    fn decode<T: DeserializeOwned>(&self, v: Value, what: &str) -> Result<T, WooError> {
+        serde_json::from_value(v).map_err(|e| WooError::BadResponse {
+            url: format!("{}{}", self.inner.site, Self::wc(what)),
+            status: 200,
+            detail: format!("unexpected JSON: {e}"),
+            snippet: String::new(),
+        })
+    }
+
+    /// Lists every page of a collection (`per_page=100`, `orderby=id&order=asc`, pages
+    /// built by us, fetched `concurrency` at a time).
+    pub async fn list_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        route: &str,
+        query: &[(String, String)],
+    ) -> Result<Vec<T>, WooError> {
+        let page_query = |page: u64| {
+            let mut qv = query.to_vec();
+            qv.push(q("per_page", MAX_PER_PAGE.to_string()));
+            qv.push(q("page", page.to_string()));
+            qv
+        };
+        let first = self.get(route, &page_query(1)).await?;
+        let mut out: Vec<T> = Vec::new();
+        let first_len = first.body.as_array().map(|a| a.len()).unwrap_or(0);
+        out.extend(self.decode::<Vec<T>>(first.body, route)?);
+        match first.total_pages {
+            Some(pages) if pages > 1 => {
+                let mut next = 2u64;
+                while next <= pages {
+                    let end = (next + self.inner.opts.concurrency as u64 - 1).min(pages);
+                    let mut set = tokio::task::JoinSet::new();
+                    for page in next..=end {
+                        let this = self.clone();
+                        let route = route.to_string();
+                        let qv = page_query(page);
+                        set.spawn(async move { (page, this.get(&route, &qv).await) });
+                    }
+                    let mut got: Vec<(u64, WooResponse)> = Vec::new();
+                    while let Some(joined) = set.join_next().await {
+                        let (page, res) = joined.map_err(|e| WooError::BadResponse {
+                            url: self.inner.site.clone(),
+                            status: 0,
+                            detail: format!("task failed: {e}"),
+                            snippet: String::new(),
+                        })?;
+                        got.push((page, res?));
+                    }
+                    got.sort_by_key(|(p, _)| *p);
+                    for (_, r) in got {
+                        out.extend(self.decode::<Vec<T>>(r.body, route)?);
+                    }
+                    next = end + 1;
+                }
+            }
+            Some(_) => {}
+            None => {
+                // No paging headers (a proxy stripped them): walk until a short page.
+                let mut last_len = first_len;
+                let mut page = 2;
+                while last_len == MAX_PER_PAGE {
+                    let r = self.get(route, &page_query(page)).await?;
+                    last_len = r.body.as_array().map(|a| a.len()).unwrap_or(0);
+                    out.extend(self.decode::<Vec<T>>(r.body, route)?);
+                    page += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- products
+
+    /// Every product (all pages, by id ascending).
+    pub async fn list_products(&self, filter: &ProductFilter) -> Result<Vec<Product>, WooError> {
+        let mut query = vec![q("orderby", "id"), q("order", "asc")];
+        if !filter.fields.is_empty() {
+            let mut fields = filter.fields.clone();
+            if !fields.iter().any(|f| f == "id") {
+                fields.insert(0, "id".into());
+            }
+            query.push(q("_fields", fields.join(",")));
+        }
+        if let Some(t) = filter.modified_after {
+            query.push(q("modified_after", format_gmt(t)));
+            query.push(q("dates_are_gmt", "true"));
+        }
+        if let Some(s) = &filter.status {
+            query.push(q("status", s.clone()));
+        }
+        self.list_all("products", &query).await
+    }
+
+    /// Products whose SKU is one of `skus` (exact, case-insensitive; comma-list lookups).
+    pub async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, WooError> {
+        let mut out = Vec::new();
+        let clean: Vec<&String> = skus.iter().filter(|s| !s.trim().is_empty()).collect();
+        for chunk in clean.chunks(SKU_LOOKUP_CHUNK) {
+            let list = chunk
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            let query = vec![q("sku", list), q("orderby", "id"), q("order", "asc")];
+            out.extend(self.list_all::<Product>("products", &query).await?);
+        }
+        Ok(out)
+    }
+
+    /// One product by id.
+    pub async fn get_product(&self, id: u64) -> Result<Product, WooError> {
+        let r = self.get(&format!("products/{id}"), &[]).await?;
+        self.decode(r.body, "products")
+    }
+
+    /// Creates one product (not repeated on an unknown outcome).
+    pub async fn create_product(&self, p: &ProductWrite) -> Result<Product, WooError> {
+        let body = serde_json::to_value(p).unwrap_or_default();
+        let r = self
+            .request(
+                Method::POST,
+                &Self::wc("products"),
+                &[],
+                Some(&body),
+                true,
+                Repeat::IfNotProcessed,
+            )
+            .await?;
+        self.decode(r.body, "products")
+    }
+
+    /// Updates one product.
+    pub async fn update_product(&self, id: u64, p: &ProductWrite) -> Result<Product, WooError> {
+        let mut p = p.clone();
+        p.id = None;
+        let body = serde_json::to_value(&p).unwrap_or_default();
+        let r = self
+            .request(
+                Method::PUT,
+                &Self::wc(&format!("products/{id}")),
+                &[],
+                Some(&body),
+                true,
+                Repeat::Idempotent,
+            )
+            .await?;
+        self.decode(r.body, "products")
+    }
+
+    /// Deletes one product (`force` deletes for good, otherwise moves it to the trash).
+    pub async fn delete_product(&self, id: u64, force: bool) -> Result<Product, WooError> {
+        let query = if force {
+            vec![q("force", "true")]
+        } else {
+            vec![]
+        };
+        let r = self
+            .request(
+                Method::DELETE,
+                &Self::wc(&format!("products/{id}")),
+                &query,
+                None,
+                true,
+                Repeat::Idempotent,
+            )
+            .await?;
+        self.decode(r.body, "products")
+    }
+
+    /// Creates, updates and deletes products in batches of at most `batch_size` items,
+    /// `concurrency` batches at a time. Results are matched to requests by position.
+    ///
+    /// A batch create whose outcome is unknown (timeout, dropped connection, 5xx) is never
+    /// resent as is: the SKUs are looked up first and only the missing ones are created.
+    /// A whole-request failure of one chunk becomes a per-item `request_failed` error on
+    /// that chunk's items, unless every chunk failed (then the error is returned).
+    pub async fn batch_products(
+        &self,
+        create: Vec<ProductWrite>,
+        update: Vec<ProductWrite>,
+        delete: Vec<u64>,
+    ) -> Result<BatchOutcome<Product>, WooError> {
+        let chunks = split_batch(create, update, delete, self.inner.opts.batch_size);
+        let this = self.clone();
+        self.run_chunks(chunks, move |c| {
+            let this = this.clone();
+            async move { this.product_batch_chunk(c).await }
+        })
+        .await
+    }
+
+    async fn run_chunks<I, F, Fut, T>(
+        &self,
+        chunks: Vec<Chunk<I>>,
+        f: F,
+    ) -> Result<BatchOutcome<T>, WooError>
+    where
+        T: Send + 'static,
+        F: Fn(Chunk<I>) -> Fut,
+        Fut: std::future::Future<Output = Result<BatchOutcome<T>, WooError>> + Send + 'static,
+    {
+        let n = chunks.len();
+        let mut results: Vec<Option<Result<BatchOutcome<T>, WooError>>> =
+            (0..n).map(|_| None).collect();
+        let sizes: Vec<(usize, usize, usize)> = chunks
+            .iter()
+            .map(|c| (c.create.len(), c.update.len(), c.delete.len()))
+            .collect();
+        let mut pending = chunks.into_iter().enumerate();
+        let mut set = tokio::task::JoinSet::new();
+        loop {
+            while set.len() < self.inner.opts.concurrency {
+                match pending.next() {
+                    Some((i, c)) => {
+                        let fut = f(c);
+                        set.spawn(async move { (i, fut.await) });
+                    }
+                    None => break,
+                }
+            }
+            match set.join_next().await {
+                Some(Ok((i, r))) => results[i] = Some(r),
+                Some(Err(e)) => {
+                    return Err(WooError::BadResponse {
+                        url: self.inner.site.clone(),
+                        status: 0,
+                        detail: format!("batch task failed: {e}"),
+                        snippet: String::new(),
+                    });
+                }
+                None => break,
+            }
+        }
+        let mut out = BatchOutcome {
+            create: Vec::new(),
+            update: Vec::new(),
+            delete: Vec::new(),
+        };
+        let all_failed = n > 0 && results.iter().all(|r| matches!(r, Some(Err(_))));
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Some(Ok(o)) => {
+                    out.create.extend(o.create);
+                    out.update.extend(o.update);
+                    out.delete.extend(o.delete);
+                }
+                Some(Err(e)) => {
+                    if all_failed {
+                        return Err(e);
+                    }
+                    let item = ItemError {
+                        code: "request_failed".into(),
+                        message: e.to_string(),
+                        status: 0,
+                        resource_id: None,
+                    };
+                    let (c, u, d) = sizes[i];
+                    out.create.extend((0..c).map(|_| Err(item.clone())));
+                    out.update.extend((0..u).map(|_| Err(item.clone())));
+                    out.delete.extend((0..d).map(|_| Err(item.clone())));
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+
+    async fn product_batch_chunk(
+        &self,
+        c: Chunk<ProductWrite>,
+    ) -> Result<BatchOutcome<Product>, WooError> {
+        let Chunk {
+            create,
+            update,
+            delete,
+        } = c;
+        let path = Self::wc("products/batch");
+        let body = batch_body(&create, &update, &delete);
+        let repeat = if create.is_empty() {
+            Repeat::Idempotent
+        } else {
+            Repeat::IfNotProcessed
+        };
+        let first = self
+            .request(Method::POST, &path, &[], Some(&body), true, repeat)
+            .await;
+        let err = match first {
+            Ok(r) => return parse_batch(r.body, create.len(), update.len(), delete.len()),
+            Err(e) => e,
+        };
+        if create.is_empty() || !err.is_transient() {
+            return Err(err);
+        }
+        // The batch may have been applied partly or fully: reconcile by SKU.
+        let policy = &self.inner.opts.retry;
+        let mut last = err;
+        for attempt in 0..policy.max_retries {
+            tracing::warn!(
+                attempt = attempt + 1,
+                "batch create outcome unknown ({last}); checking SKUs before retrying"
+            );
+            tokio::time::sleep(policy.backoff(attempt)).await;
+            let skus: Vec<String> = create.iter().filter_map(|p| p.sku.clone()).collect();
+            let found = match self.products_by_skus(&skus).await {
+                Ok(f) => f,
+                Err(e) if e.is_transient() => {
+                    last = e;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let by_sku: HashMap<String, Product> = found
+                .into_iter()
+                .map(|p| (p.sku.to_lowercase(), p))
+                .collect();
+            let mut resend: Vec<ProductWrite> = Vec::new();
+            let mut slots: Vec<Result<Product, usize>> = Vec::new();
+            for p in &create {
+                match p.sku.as_ref().and_then(|s| by_sku.get(&s.to_lowercase())) {
+                    Some(existing) => slots.push(Ok(existing.clone())),
+                    None => {
+                        slots.push(Err(resend.len()));
+                        resend.push(p.clone());
+                    }
+                }
+            }
+            let body = batch_body(&resend, &update, &delete);
+            match self
+                .request(
+                    Method::POST,
+                    &path,
+                    &[],
+                    Some(&body),
+                    true,
+                    Repeat::IfNotProcessed,
+                )
+                .await
+            {
+                Ok(r) => {
+                    let mut o = parse_batch(r.body, resend.len(), update.len(), delete.len())?;
+                    let mut resent: Vec<Option<ItemResult<Product>>> =
+                        o.create.drain(..).map(Some).collect();
+                    let create_results = slots
+                        .into_iter()
+                        .map(|s| match s {
+                            Ok(p) => Ok(p),
+                            Err(i) => resent[i].take().unwrap_or_else(|| {
+                                Err(ItemError {
+                                    code: "request_failed".into(),
+                                    message: "missing result".into(),
+                                    status: 0,
+                                    resource_id: None,
+                                })
+                            }),
+                        })
+                        .collect();
+                    // A delete applied by the lost attempt now reports "invalid id" (404).
+                    let delete_results = o
+                        .delete
+                        .into_iter()
+                        .zip(&delete)
+                        .map(|(r, id)| match r {
+                            Err(e) if e.status == 404 => Ok(Product {
+                                id: *id,
+                                ..Product::default()
+                            }),
+                            other => other,
+                        })
+                        .collect();
+                    return Ok(BatchOutcome {
+                        create: create_results,
+                        update: o.update,
+                        delete: delete_results,
+                    });
+                }
+                Err(e) if e.is_transient() => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    // -------------------------------------------------------------- categories
+
+    /// Every product category.
+    pub async fn list_categories(&self) -> Result<Vec<Category>, WooError> {
+        self.list_all(
+            "products/categories",
+            &[q("orderby", "id"), q("order", "asc")],
+        )
+        .await
+    }
+
+    /// Creates a category (a duplicate name gives `Api { code: "term_exists", resource_id }`).
+    pub async fn create_category(&self, c: &CategoryWrite) -> Result<Category, WooError> {
+        let body = serde_json::to_value(c).unwrap_or_default();
+        let r = self
+            .request(
+                Method::POST,
+                &Self::wc("products/categories"),
+                &[],
+                Some(&body),
+                true,
+                Repeat::IfNotProcessed,
+            )
+            .await?;
+        self.decode(r.body, "products/categories")
+    }
+
+    /// Updates a category.
+    pub async fn update_category(&self, id: u64, c: &CategoryWrite) -> Result<Category, WooError> {
+        let mut c = c.clone();
+        c.id = None;
+        let body = serde_json::to_value(&c).unwrap_or_default();
+        let r = self
+            .request(
+                Method::PUT,
+                &Self::wc(&format!("products/categories/{id}")),
+                &[],
+                Some(&body),
+                true,
+                Repeat::Idempotent,
+            )
+            .await?;
+        self.decode(r.body, "products/categories")
+    }
+
+    /// Creates, updates and deletes categories in batches (creates are not repeated on an
+    /// unknown outcome; a repeated create would answer `term_exists` with the id anyway).
+    pub async fn batch_categories(
+        &self,
+        create: Vec<CategoryWrite>,
+        update: Vec<CategoryWrite>,
+        delete: Vec<u64>,
+    ) -> Result<BatchOutcome<Category>, WooError> {
+        let to_val = |v: Vec<CategoryWrite>| {
+            v.into_iter()
+                .map(|c| serde_json::to_value(c).unwrap_or_default())
+                .collect::<Vec<Value>>()
+        };
+        let chunks = split_batch(
+            to_val(create),
+            to_val(update),
+            delete,
+            self.inner.opts.batch_size,
+        );
+        let this = self.clone();
+        self.run_chunks(chunks, move |c| {
+            let this = this.clone();
+            async move {
+                this.generic_batch_chunk("products/categories/batch", c)
+                    .await
+            }
+        })
+        .await
+    }
+
+    async fn generic_batch_chunk<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        c: Chunk<Value>,
+    ) -> Result<BatchOutcome<T>, WooError> {
+        let Chunk {
+            create,
+            update,
+            delete,
+        } = c;
+        let body = batch_body(&create, &update, &delete);
+        let repeat = if create.is_empty() {
+            Repeat::Idempotent
+        } else {
+            Repeat::IfNotProcessed
+        };
+        let r = self
+            .request(
+                Method::POST,
+                &Self::wc(route),
+                &[],
+                Some(&body),
+                true,
+                repeat,
+            )
+            .await?;
+        parse_batch(r.body, create.len(), update.len(), delete.len())
+    }
+
+    // ------------------------------------------------------------------ orders
+
+    /// Every order matching the filter (all pages, by id ascending).
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, WooError> {
+        let mut query = vec![q("orderby", "id"), q("order", "asc")];
+        if !filter.statuses.is_empty() {
+            query.push(q("status", filter.statuses.join(",")));
+        }
+        if let Some(t) = filter.after {
+            query.push(q("after", format_gmt(t)));
+        }
+        if let Some(t) = filter.modified_after {
+            query.push(q("modified_after", format_gmt(t)));
+        }
+        if filter.after.is_some() || filter.modified_after.is_some() {
+            query.push(q("dates_are_gmt", "true"));
+        }
+        self.list_all("orders", &query).await
+    }
+
+    /// One order.
+    pub async fn get_order(&self, id: u64) -> Result<Order, WooError> {
+        let r = self.get(&format!("orders/{id}"), &[]).await?;
+        self.decode(r.body, "orders")
+    }
+
+    /// Creates an order from raw JSON (used by the demo and tests; not repeated blindly).
+    pub async fn create_order(&self, order: &Value) -> Result<Order, WooError> {
+        let r = self
+            .request(
+                Method::POST,
+                &Self::wc("orders"),
+                &[],
+                Some(order),
+                true,
+                Repeat::IfNotProcessed,
+            )
+            .await?;
+        self.decode(r.body, "orders")
+    }
+
+    /// Updates an order's status and/or meta data.
+    pub async fn update_order(&self, id: u64, change: &OrderUpdate) -> Result<Order, WooError> {
+        let mut c = change.clone();
+        c.id = None;
+        let body = serde_json::to_value(&c).unwrap_or_default();
+        let r = self
+            .request(
+                Method::PUT,
+                &Self::wc(&format!("orders/{id}")),
+                &[],
+                Some(&body),
+                true,
+                Repeat::Idempotent,
+            )
+            .await?;
+        self.decode(r.body, "orders")
+    }
+
+    /// Sets an order's status.
+    pub async fn set_order_status(&self, id: u64, status: &str) -> Result<Order, WooError> {
+        self.update_order(
+            id,
+            &OrderUpdate {
+                status: Some(status.to_string()),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Updates many orders (`orders/batch`), results by position.
+    pub async fn batch_update_orders(
+        &self,
+        updates: Vec<OrderUpdate>,
+    ) -> Result<BatchOutcome<Order>, WooError> {
+        let vals = updates
+            .into_iter()
+            .map(|u| serde_json::to_value(u).unwrap_or_default())
+            .collect::<Vec<Value>>();
+        let chunks = split_batch(Vec::new(), vals, Vec::new(), self.inner.opts.batch_size);
+        let this = self.clone();
+        self.run_chunks(chunks, move |c| {
+            let this = this.clone();
+            async move { this.generic_batch_chunk("orders/batch", c).await }
+        })
+        .await
+    }
+
+    /// Adds a note to an order (private unless `customer_note`).
+    pub async fn add_order_note(
+        &self,
+        order_id: u64,
+        note: &str,
+        customer_note: bool,
+    ) -> Result<OrderNote, WooError> {
+        let body = json!({"note": note, "customer_note": customer_note});
+        let r = self
+            .request(
+                Method::POST,
+                &Self::wc(&format!("orders/{order_id}/notes")),
+                &[],
+                Some(&body),
+                true,
+                Repeat::IfNotProcessed,
+            )
+            .await?;
+        self.decode(r.body, "orders")
+    }
+
+    /// Every note of an order (not paginated by WooCommerce).
+    pub async fn list_order_notes(&self, order_id: u64) -> Result<Vec<OrderNote>, WooError> {
+        let r = self.get(&format!("orders/{order_id}/notes"), &[]).await?;
+        self.decode(r.body, "orders")
+    }
+
+    /// The order statuses the site offers, custom ones included (`reports/orders/totals`).
+    pub async fn order_statuses(&self) -> Result<Vec<OrderStatusInfo>, WooError> {
+        let r = self.get("reports/orders/totals", &[]).await?;
+        self.decode(r.body, "reports/orders/totals")
+    }
+
+    /// `GET /wp-json/wc/v3/system_status` as raw JSON.
+    pub async fn system_status(&self) -> Result<Value, WooError> {
+        Ok(self.get("system_status", &[]).await?.body)
+    }
+
+    /// `GET /wp-json/` without authentication (site name, home URL, namespaces).
+    pub async fn wp_json_index(&self) -> Result<Value, WooError> {
+        let r = self
+            .request(
+                Method::GET,
+                "/wp-json/",
+                &[],
+                None,
+                false,
+                Repeat::Idempotent,
+            )
+            .await?;
+        Ok(r.body)
+    }
+
+    /// Diagnoses the connection: WordPress reachable with pretty permalinks, WooCommerce
+    /// active, keys accepted; returns what the shop reported.
+    pub async fn check(&self) -> Result<ConnectionReport, WooError> {
+        let index = match self.wp_json_index().await {
+            Ok(v) => v,
+            Err(
+                e @ (WooError::HtmlPage { .. }
+                | WooError::BadResponse { .. }
+                | WooError::Api { .. }),
+            ) => {
+                // Is it WordPress with plain permalinks? `?rest_route=/` answers then.
+                let plain = self
+                    .request(
+                        Method::GET,
+                        "/",
+                        &[q("rest_route", "/")],
+                        None,
+                        false,
+                        Repeat::Idempotent,
+                    )
+                    .await;
+                if let Ok(r) = plain
+                    && r.body.get("namespaces").is_some()
+                {
+                    return Err(WooError::NoPrettyPermalinks);
+                }
+                let (status, title) = match &e {
+                    WooError::HtmlPage { status, title, .. } => (*status, title.clone()),
+                    WooError::BadResponse { status, .. } | WooError::Api { status, .. } => {
+                        (*status, String::new())
+                    }
+                    _ => (0, String::new()),
+                };
+                return Err(WooError::NotWordPress {
+                    url: format!("{}/wp-json/", self.inner.site),
+                    status,
+                    title,
+                });
+            }
+            Err(WooError::WooCommerceInactive) => {
+                return Err(WooError::NotWordPress {
+                    url: format!("{}/wp-json/", self.inner.site),
+                    status: 404,
+                    title: String::new(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let namespaces: Vec<&str> = index["namespaces"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if index.get("namespaces").is_none() {
+            return Err(WooError::NotWordPress {
+                url: format!("{}/wp-json/", self.inner.site),
+                status: 200,
+                title: String::new(),
+            });
+        }
+        if !namespaces.contains(&"wc/v3") {
+            return Err(WooError::WooCommerceInactive);
+        }
+        let status = self.system_status().await?;
+        let home = index["home"].as_str().unwrap_or_default().to_string();
+        let env = &status["environment"];
+        let https = self.inner.site.to_ascii_lowercase().starts_with("https://");
+        Ok(ConnectionReport {
+            site_name: decode_html_entities(index["name"].as_str().unwrap_or_default()),
+            home_url_differs: !home.is_empty()
+                && home.trim_end_matches('/').to_ascii_lowercase()
+                    != self.inner.site.to_ascii_lowercase(),
+            home_url: home,
+            wc_version: env["version"].as_str().unwrap_or_default().to_string(),
+            wp_version: env["wp_version"].as_str().unwrap_or_default().to_string(),
+            wc_v3: true,
+            https,
+            oauth: self.inner.mode == AuthMode::OAuth1,
+            currency: status["settings"]["currency"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        })
+    }
+}
+
+/// Tests the connection to a configured shop (see [`WooClient::check`]).
+pub async fn check_connection(
+    shop: &ShopConnection,
+    key: &Secret,
+    secret: &Secret,
+) -> Result<ConnectionReport, WooError> {
+    WooClient::for_shop(shop, key, secret)?.check().await
+}
+
+fn interpret(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    bytes: &[u8],
+    url: &str,
+) -> Result<WooResponse, WooError> {
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if status == 429 {
+        return Err(WooError::RateLimited {
+            retry_after: retry_after(headers),
+        });
+    }
+    let json = parse_json_lenient(bytes);
+    let text_start = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_string();
+    let looks_html = content_type.contains("text/html")
+        || text_start.trim_start().starts_with('<') && json.is_none();
+    if (200..300).contains(&status) {
+        return match json {
+            Some(body) => {
+                if !content_type.is_empty() && !content_type.contains("json") {
+                    tracing::warn!(url = %auth::redact(url), content_type, "JSON body with a non-JSON content type");
+                }
+                Ok(WooResponse {
+                    status,
+                    total: header_u64(headers, "x-wp-total"),
+                    total_pages: header_u64(headers, "x-wp-totalpages"),
+                    body,
+                })
+            }
+            None if looks_html => Err(WooError::HtmlPage {
+                url: auth::redact(url),
+                status,
+                title: html_title(&text_start),
+            }),
+            None => Err(WooError::BadResponse {
+                url: auth::redact(url),
+                status,
+                detail: format!("not JSON (content type {content_type:?})"),
+                snippet: snippet(bytes),
+            }),
+        };
+    }
+    match json {
+        Some(body) if body.get("code").is_some() => Err(classify_api_error(status, &body)),
+        _ if looks_html => Err(WooError::HtmlPage {
+            url: auth::redact(url),
+            status,
+            title: html_title(&text_start),
+        }),
+        _ if status == 413 => Err(WooError::BatchTooLarge {
+            message: snippet(bytes),
+        }),
+        _ => Err(WooError::BadResponse {
+            url: auth::redact(url),
+            status,
+            detail: "error status without a WordPress error object".into(),
+            snippet: snippet(bytes),
+        }),
+    }
+}
+
+/// One batch request's share of the items.
+#[derive(Debug)]
+struct Chunk<T> {
+    create: Vec<T>,
+    update: Vec<T>,
+    delete: Vec<u64>,
+}
+
+fn split_batch<I>(create: Vec<I>, update: Vec<I>, delete: Vec<u64>, size: usize) -> Vec<Chunk<I>> {
+    let size = size.clamp(1, MAX_BATCH);
+    let mut chunks = Vec::new();
+    let mut cur = Chunk {
+        create: Vec::new(),
+        update: Vec::new(),
+        delete: Vec::new(),
+    };
+    let mut n = 0;
+    let flush = |cur: &mut Chunk<I>, n: &mut usize, chunks: &mut Vec<_>| {
+        if *n >= size {
+            chunks.push(std::mem::replace(
+                cur,
+                Chunk {
+                    create: Vec::new(),
+                    update: Vec::new(),
+                    delete: Vec::new(),
+                },
+            ));
+            *n = 0;
+        }
+    };
+    for c in create {
+        cur.create.push(c);
+        n += 1;
+        flush(&mut cur, &mut n, &mut chunks);
+    }
+    for u in update {
+        cur.update.push(u);
+        n += 1;
+        flush(&mut cur, &mut n, &mut chunks);
+    }
+    for d in delete {
+        cur.delete.push(d);
+        n += 1;
+        flush(&mut cur, &mut n, &mut chunks);
+    }
+    if n > 0 {
+        chunks.push(cur);
+    }
+    chunks
+}
+
+fn batch_body<T: serde::Serialize>(create: &[T], update: &[T], delete: &[u64]) -> Value {
+    let mut m = serde_json::Map::new();
+    if !create.is_empty() {
+        m.insert(
+            "create".into(),
+            serde_json::to_value(create).unwrap_or_default(),
+        );
+    }
+    if !update.is_empty() {
+        m.insert(
+            "update".into(),
+            serde_json::to_value(update).unwrap_or_default(),
+        );
+    }
+    if !delete.is_empty() {
+        m.insert("delete".into(), json!(delete));
+    }
+    Value::Object(m)
+}
+
+fn parse_items<T: DeserializeOwned>(
+    v: Option<&Value>,
+    sent: usize,
+) -> Result<Vec<ItemResult<T>>, WooError> {
+    let items = v.and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    if items.len() != sent {
+        return Err(WooError::BatchMismatch {
+            sent,
+            got: items.len(),
+        });
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            if let Some(err) = item.get("error") {
+                Ok(Err(ItemError::from_json(err)))
+            } else {
+                serde_json::from_value::<T>(item)
+                    .map(Ok)
+                    .map_err(|e| WooError::BadResponse {
+                        url: String::new(),
+                        status: 200,
+                        detail: format!("unexpected batch item: {e}"),
+                        snippet: String::new(),
+                    })
+            }
+        })
+        .collect()
+}
+
+fn parse_batch<T: DeserializeOwned>(
+    body: Value,
+    creates: usize,
+    updates: usize,
+    deletes: usize,
+) -> Result<BatchOutcome<T>, WooError> {
+    // An empty request answers `[]` (an array, not an object).
+    let obj = if body.is_array() { json!({}) } else { body };
+    Ok(BatchOutcome {
+        create: parse_items(obj.get("create"), creates)?,
+        update: parse_items(obj.get("update"), updates)?,
+        delete: parse_items(obj.get("delete"), deletes)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_json_skips_bom_and_php_warnings() {
+        assert_eq!(parse_json_lenient(b"\xEF\xBB\xBF[1]"), Some(json!([1])));
+        let body = b"<br />\n<b>Warning</b>:  Undefined array key [x] in <b>/x.php</b> on line <b>6</b><br />\n[{\"id\":22,\"sku\":\"WH-UNI-1\"}]";
+        assert_eq!(
+            parse_json_lenient(body),
+            Some(json!([{"id":22,"sku":"WH-UNI-1"}]))
+        );
+        assert_eq!(parse_json_lenient(b"<html><title>x</title></html>"), None);
+    }
+
+    #[test]
+    fn title_of_error_pages() {
+        assert_eq!(
+            html_title("<html><head><title>WordPress &rsaquo; Error</title>"),
+            "WordPress › Error"
+        );
+        assert_eq!(
+            html_title("<html>\n<head><title>502 Bad Gateway</title></head>"),
+            "502 Bad Gateway"
+        );
+    }
+
+    #[test]
+    fn classifies_auth_errors() {
+        let e = |code: &str, msg: &str, st: u16| {
+            classify_api_error(
+                st,
+                &json!({"code": code, "message": msg, "data": {"status": st}}),
+            )
+        };
+        assert_eq!(
+            e(
+                "woocommerce_rest_authentication_error",
+                "Consumer key is invalid.",
+                401
+            ),
+            WooError::WrongKey
+        );
+        assert_eq!(
+            e(
+                "woocommerce_rest_authentication_error",
+                "Invalid signature - provided signature does not match.",
+                401
+            ),
+            WooError::BadSignature
+        );
+        assert_eq!(
+            e(
+                "woocommerce_rest_authentication_error",
+                "The API key provided does not have write permissions.",
+                401
+            ),
+            WooError::ReadOnlyKey
+        );
+        assert_eq!(
+            e(
+                "woocommerce_rest_cannot_view",
+                "Sorry, you cannot list resources.",
+                401
+            ),
+            WooError::WrongKey
+        );
+        assert_eq!(
+            e("rest_no_route", "No route", 404),
+            WooError::WooCommerceInactive
+        );
+        assert!(matches!(
+            e("product_invalid_sku", "Invalid or duplicated SKU.", 400),
+            WooError::Api { status: 400, .. }
+        ));
+    }
+
+    #[test]
+    fn batches_are_split_at_the_total() {
+        let mk = |n: usize| (0..n).map(|_| ProductWrite::default()).collect::<Vec<_>>();
+        let chunks = split_batch(mk(50), mk(51), vec![1, 2], 100);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(
+            (
+                chunks[0].create.len(),
+                chunks[0].update.len(),
+                chunks[0].delete.len()
+            ),
+            (50, 50, 0)
+        );
+        assert_eq!(
+            (
+                chunks[1].create.len(),
+                chunks[1].update.len(),
+                chunks[1].delete.len()
+            ),
+            (0, 1, 2)
+        );
+        let none = split_batch(mk(0), mk(0), vec![], 100);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+            ..RetryPolicy::default()
+        };
+        let d0 = p.backoff(0);
+        assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100));
+        let d3 = p.backoff(3);
+        assert!(d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(800));
+        let d9 = p.backoff(9);
+        assert!(d9 <= Duration::from_millis(1000));
+    }
+}

@@ -1,0 +1,251 @@
+//! Typed errors of the WooCommerce client, each with a translated message. No variant
+//! carries a secret: URLs are redacted before they are stored.
+
+use std::time::Duration;
+
+use crate::i18n::{Language, tr, tr_args};
+
+/// Everything that can go wrong talking to a WooCommerce shop.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WooError {
+    /// The shop address is not a usable http(s) URL.
+    #[error("invalid shop address {address:?}")]
+    InvalidAddress {
+        /// What the user typed.
+        address: String,
+    },
+    /// The CA certificate file could not be read or parsed.
+    #[error("CA file {path:?}: {detail}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// The host name could not be resolved.
+    #[error("host {host:?} not found")]
+    Dns {
+        /// The host name.
+        host: String,
+    },
+    /// No TCP connection could be made (refused, unreachable).
+    #[error("cannot connect to {url}: {detail}")]
+    Connect {
+        /// The (redacted) URL.
+        url: String,
+        /// The transport's reason.
+        detail: String,
+    },
+    /// The TLS handshake failed (self-signed or expired certificate, wrong host, …).
+    #[error("TLS error with {url}: {detail}")]
+    Tls {
+        /// The (redacted) URL.
+        url: String,
+        /// The TLS library's reason.
+        detail: String,
+    },
+    /// No complete answer within the timeout.
+    #[error("timeout waiting for {url}")]
+    Timeout {
+        /// The (redacted) URL.
+        url: String,
+    },
+    /// The connection closed before the response was complete.
+    #[error("connection dropped during {url}: {detail}")]
+    ConnectionDropped {
+        /// The (redacted) URL.
+        url: String,
+        /// The transport's reason.
+        detail: String,
+    },
+    /// The consumer key is unknown to the shop.
+    #[error("consumer key is invalid")]
+    WrongKey,
+    /// The consumer secret does not match the key (Basic over https).
+    #[error("consumer secret is invalid")]
+    WrongSecret,
+    /// The OAuth signature was refused: wrong secret, or the address differs from
+    /// WordPress's Site Address.
+    #[error("invalid OAuth signature")]
+    BadSignature,
+    /// The key is read-only and a write was attempted.
+    #[error("the API key has no write permission")]
+    ReadOnlyKey,
+    /// The shop refused the OAuth timestamp (clock more than 15 minutes off).
+    #[error("OAuth timestamp refused (clock skew)")]
+    ClockSkew,
+    /// Any other authentication refusal, with the shop's (possibly translated) message.
+    #[error("authentication refused: {code}: {message}")]
+    AuthRefused {
+        /// WooCommerce error code.
+        code: String,
+        /// The shop's message.
+        message: String,
+    },
+    /// `/wp-json/` answers but WooCommerce's `wc/v3` routes are missing (plugin inactive).
+    #[error("WooCommerce REST API not found (rest_no_route); is WooCommerce active?")]
+    WooCommerceInactive,
+    /// `/wp-json/` is not reachable as JSON: WordPress permalinks are "Plain".
+    #[error("the REST API needs pretty permalinks")]
+    NoPrettyPermalinks,
+    /// The address answers, but not as a WordPress site (HTML 404 or another server).
+    #[error("not a WordPress site at {url}: HTTP {status} {title:?}")]
+    NotWordPress {
+        /// The (redacted) URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Title of the page, if any.
+        title: String,
+    },
+    /// An HTML error page instead of JSON (PHP fatal, database down, proxy error).
+    #[error("HTTP {status} HTML page {title:?} from {url}")]
+    HtmlPage {
+        /// The (redacted) URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Title of the page.
+        title: String,
+    },
+    /// A WordPress/WooCommerce error object (`{"code","message","data":{"status"}}`).
+    #[error("HTTP {status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Error code (`rest_invalid_param`, `product_invalid_sku`, …).
+        code: String,
+        /// The shop's message.
+        message: String,
+        /// `data.resource_id` when present (duplicate SKU or term).
+        resource_id: Option<u64>,
+    },
+    /// The shop keeps answering 429 Too Many Requests.
+    #[error("rate limited by the shop (retry after {retry_after:?})")]
+    RateLimited {
+        /// The last Retry-After.
+        retry_after: Option<Duration>,
+    },
+    /// The batch is larger than the shop accepts (HTTP 413).
+    #[error("batch too large: {message}")]
+    BatchTooLarge {
+        /// The shop's message.
+        message: String,
+    },
+    /// A response that is neither the expected JSON nor a recognisable error.
+    #[error("unexpected response HTTP {status} from {url}: {detail}; body starts {snippet:?}")]
+    BadResponse {
+        /// The (redacted) URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// What was wrong.
+        detail: String,
+        /// The first bytes of the body, for the log.
+        snippet: String,
+    },
+    /// A batch answer whose item count differs from the request.
+    #[error("batch answer has {got} items for {sent} sent")]
+    BatchMismatch {
+        /// Items sent.
+        sent: usize,
+        /// Items received.
+        got: usize,
+    },
+}
+
+impl WooError {
+    /// True when repeating the same request later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            WooError::Connect { .. }
+            | WooError::Timeout { .. }
+            | WooError::ConnectionDropped { .. }
+            | WooError::RateLimited { .. } => true,
+            WooError::HtmlPage { status, .. } | WooError::BadResponse { status, .. } => {
+                matches!(status, 500 | 502 | 503 | 504)
+            }
+            WooError::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    /// The translated message for the user.
+    pub fn message(&self, lang: Language) -> String {
+        match self {
+            WooError::InvalidAddress { address } => {
+                tr_args(lang, "woo.error.invalid_address", &[("address", address)])
+            }
+            WooError::CaFile { path, detail } => tr_args(
+                lang,
+                "woo.error.ca_file",
+                &[("path", path), ("detail", detail)],
+            ),
+            WooError::Dns { host } => tr_args(lang, "woo.error.dns", &[("host", host)]),
+            WooError::Connect { url, detail } => tr_args(
+                lang,
+                "woo.error.connect",
+                &[("url", url), ("detail", detail)],
+            ),
+            WooError::Tls { url, detail } => {
+                tr_args(lang, "woo.error.tls", &[("url", url), ("detail", detail)])
+            }
+            WooError::Timeout { url } => tr_args(lang, "woo.error.timeout", &[("url", url)]),
+            WooError::ConnectionDropped { url, .. } => {
+                tr_args(lang, "woo.error.dropped", &[("url", url)])
+            }
+            WooError::WrongKey => tr(lang, "woo.error.wrong_key"),
+            WooError::WrongSecret => tr(lang, "woo.error.wrong_secret"),
+            WooError::BadSignature => tr(lang, "woo.error.bad_signature"),
+            WooError::ReadOnlyKey => tr(lang, "woo.error.read_only_key"),
+            WooError::ClockSkew => tr(lang, "woo.error.clock_skew"),
+            WooError::AuthRefused { message, .. } => {
+                tr_args(lang, "woo.error.auth_refused", &[("message", message)])
+            }
+            WooError::WooCommerceInactive => tr(lang, "woo.error.wc_inactive"),
+            WooError::NoPrettyPermalinks => tr(lang, "woo.error.no_permalinks"),
+            WooError::NotWordPress { url, status, title } => tr_args(
+                lang,
+                "woo.error.not_wordpress",
+                &[
+                    ("url", url),
+                    ("status", &status.to_string()),
+                    ("title", title),
+                ],
+            ),
+            WooError::HtmlPage { status, title, .. } => tr_args(
+                lang,
+                "woo.error.html_page",
+                &[("status", &status.to_string()), ("title", title)],
+            ),
+            WooError::Api {
+                status,
+                code,
+                message,
+                ..
+            } => tr_args(
+                lang,
+                "woo.error.api",
+                &[
+                    ("status", &status.to_string()),
+                    ("code", code),
+                    ("message", message),
+                ],
+            ),
+            WooError::RateLimited { .. } => tr(lang, "woo.error.rate_limited"),
+            WooError::BatchTooLarge { message } => {
+                tr_args(lang, "woo.error.batch_too_large", &[("message", message)])
+            }
+            WooError::BadResponse { status, detail, .. } => tr_args(
+                lang,
+                "woo.error.bad_response",
+                &[("status", &status.to_string()), ("detail", detail)],
+            ),
+            WooError::BatchMismatch { sent, got } => tr_args(
+                lang,
+                "woo.error.batch_mismatch",
+                &[("sent", &sent.to_string()), ("got", &got.to_string())],
+            ),
+        }
+    }
+}
