@@ -1,5 +1,6 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
+pub mod export;
 pub mod money;
 pub mod schedule;
 pub mod version;
