@@ -1,0 +1,931 @@
+//! A WooCommerce-compatible HTTP shop on 127.0.0.1 for the demo, the tests and the
+//! benchmark: real HTTP, real OAuth 1.0a checks, WooCommerce's error codes and paging
+//! headers, and switchable faults (latency, HTML 5xx pages, 429, hangs, BOM, PHP
+//! warnings, dropped connections).
+
+pub mod faults;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, SizeHint};
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use faults::{FaultKind, Faults, SimStats};
+pub use state::{Reply, ShopState};
+
+use crate::woo::auth::{self, SignatureMethod};
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPermission {
+    /// GET only.
+    Read,
+    /// Everything.
+    ReadWrite,
+}
+
+/// One WooCommerce REST API key.
+#[derive(Debug, Clone)]
+pub struct SimKey {
+    /// `ck_…`.
+    pub consumer_key: String,
+    /// `cs_…`.
+    pub consumer_secret: String,
+    /// Permission.
+    pub permission: KeyPermission,
+}
+
+/// How to start the simulator.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Port on 127.0.0.1 (`None` or 0: a free one).
+    pub port: Option<u16>,
+    /// WordPress home URL to sign against, when it should differ from the real address
+    /// (to reproduce "Site Address mismatch").
+    pub home_url: Option<String>,
+    /// Latency before every answer.
+    pub latency: Duration,
+    /// Extra keys beyond the generated read/write one.
+    pub extra_keys: Vec<SimKey>,
+    /// A snapshot to start from (see [`ShopState::snapshot`]).
+    pub snapshot: Option<Value>,
+}
+
+struct Shared {
+    state: Mutex<ShopState>,
+    faults: Faults,
+    keys: Vec<SimKey>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// The simulator entry point.
+pub struct ShopSim;
+
+impl ShopSim {
+    /// Starts a simulated shop on 127.0.0.1 inside the current tokio runtime.
+    pub async fn start(opts: SimOptions) -> std::io::Result<ShopSimHandle> {
+        let listener = TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0))).await?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let mut st = ShopState::new(opts.home_url.as_deref().unwrap_or(&url));
+        if let Some(snap) = &opts.snapshot {
+            st.restore(snap);
+        }
+        let key = SimKey {
+            consumer_key: format!("ck_{}", random_hex(20)),
+            consumer_secret: format!("cs_{}", random_hex(20)),
+            permission: KeyPermission::ReadWrite,
+        };
+        let mut keys = vec![key.clone()];
+        keys.extend(opts.extra_keys.iter().cloned());
+        let (tx, rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(st),
+            faults: Faults::default(),
+            keys,
+            shutdown: rx.clone(),
+        });
+        shared.faults.set_latency(opts.latency);
+        let task_shared = shared.clone();
+        let mut stop = rx;
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let s = task_shared.clone();
+                        tokio::spawn(async move {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .keep_alive(true)
+                                .serve_connection(io, svc)
+                                .await;
+                        });
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+        Ok(ShopSimHandle {
+            addr,
+            url,
+            key,
+            shared,
+            stop: tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running simulator; stops when dropped or on [`ShopSimHandle::shutdown`].
+pub struct ShopSimHandle {
+    addr: SocketAddr,
+    url: String,
+    key: SimKey,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ShopSimHandle {
+    /// The shop address (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The generated read/write consumer key.
+    pub fn consumer_key(&self) -> &str {
+        &self.key.consumer_key
+    }
+
+    /// The generated consumer secret.
+    pub fn consumer_secret(&self) -> &str {
+        &self.key.consumer_secret
+    }
+
+    /// The fault switchboard and counters.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// Request and byte counters.
+    pub fn stats(&self) -> SimStats {
+        self.shared.faults.stats()
+    }
+
+    /// The shop's data, locked (do not hold across an `.await`).
+    pub fn state(&self) -> MutexGuard<'_, ShopState> {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stops serving and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for ShopSimHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Runs a simulated shop until the process is interrupted: prints its address and keys.
+pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async {
+        match ShopSim::start(SimOptions {
+            port,
+            ..SimOptions::default()
+        })
+        .await
+        {
+            Ok(h) => {
+                println!("shop: {}", h.url());
+                println!("consumer key: {}", h.consumer_key());
+                println!("consumer secret: {}", h.consumer_secret());
+                println!("(Ctrl-C stops)");
+                std::future::pending::<()>().await;
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot listen on 127.0.0.1:{}: {e}", port.unwrap_or(0));
+                std::process::ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    let _ = getrandom::fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A response body that can break off mid-way (to simulate a dropped connection).
+pub enum SimBody {
+    /// The whole body.
+    Full(Option<Bytes>),
+    /// The first part, then an error that makes the server drop the connection.
+    Broken(Option<Bytes>),
+}
+
+impl Body for SimBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            SimBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            SimBody::Broken(b) => match b.take() {
+                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                None => Poll::Ready(Some(Err(std::io::Error::other("simulated drop")))),
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, SimBody::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            SimBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            SimBody::Full(None) => SizeHint::with_exact(0),
+            SimBody::Broken(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// Decodes a query string the way PHP fills `$_GET` (`+` is a space).
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+const WP_FATAL_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n\t<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\" />\n\t<title>WordPress &rsaquo; Error</title>\n</head>\n<body id=\"error-page\">\n\t<div class=\"wp-die-message\"><p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/support/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress.</a></p></div></body>\n</html>\n";
+const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+const MAINTENANCE_503: &str = "<!DOCTYPE html>\n<html>\n<head><title>Maintenance</title></head>\n<body><h1>Briefly unavailable for scheduled maintenance. Check back in a minute.</h1></body>\n</html>\n";
+const PHP_WARNING: &str = "<br />\n<b>Warning</b>:  Undefined variable $x in <b>/var/www/wp-content/plugins/example/example.php</b> on line <b>6</b><br />\n";
+
+struct Out {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl Out {
+    fn html(status: u16, page: &str) -> Out {
+        Out {
+            status,
+            content_type: "text/html; charset=UTF-8",
+            headers: Vec::new(),
+            body: Bytes::from(page.to_string()),
+        }
+    }
+
+    fn reply(r: Reply) -> Out {
+        Out {
+            status: r.status,
+            content_type: "application/json; charset=UTF-8",
+            headers: r.headers,
+            body: Bytes::from(serde_json::to_vec(&r.body).unwrap_or_default()),
+        }
+    }
+}
+
+fn route_key(method: &str, path: &str) -> String {
+    let rest = path
+        .strip_prefix("/wp-json/wc/v3/")
+        .or_else(|| path.strip_prefix("/wp-json/"))
+        .unwrap_or(path)
+        .trim_end_matches('/');
+    let parts: Vec<&str> = rest
+        .split('/')
+        .map(|p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                p
+            }
+        })
+        .collect();
+    format!("{method} {}", parts.join("/"))
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<SimBody>, std::io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let path = parts.uri.path().to_string();
+    let query = parse_query(parts.uri.query().unwrap_or(""));
+    let mut method = parts.method.as_str().to_string();
+    if method == "POST"
+        && let Some((_, m)) = query.iter().find(|(k, _)| k == "_method")
+    {
+        method = m.to_ascii_uppercase();
+    }
+    let key = route_key(&method, &path);
+    let (latency, fault) = shared.faults.on_request(&key, body.len() as u64);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let hang = |shared: Arc<Shared>| async move {
+        let mut stop = shared.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = stop.changed() => {}
+        }
+    };
+    let early = match &fault {
+        Some(FaultKind::Html500) => Some(Out::html(500, WP_FATAL_PAGE)),
+        Some(FaultKind::Html502) => Some(Out::html(502, NGINX_502)),
+        Some(FaultKind::Html503) => Some(Out::html(503, MAINTENANCE_503)),
+        Some(FaultKind::Json500) => Some(Out::reply(Reply::json(
+            500,
+            json!({"code": "internal_server_error", "message": "<p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/support/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress.</a></p>", "data": {"status": 500}, "additional_errors": []}),
+        ))),
+        Some(FaultKind::RateLimit { retry_after_secs }) => {
+            let mut o = Out::reply(Reply::error(
+                429,
+                "too_many_requests",
+                "Too many requests. Please slow down.",
+            ));
+            o.headers
+                .push(("Retry-After".into(), retry_after_secs.to_string()));
+            Some(o)
+        }
+        Some(FaultKind::Hang) => {
+            hang(shared.clone()).await;
+            return Err(std::io::Error::other("simulated hang ended"));
+        }
+        Some(FaultKind::DropBeforeResponse) => {
+            return Err(std::io::Error::other("simulated drop before response"));
+        }
+        _ => None,
+    };
+    let mut out = match early {
+        Some(o) => o,
+        None => dispatch(&shared, &method, &path, &query, &parts.headers, &body),
+    };
+    if out.content_type.starts_with("application/json") {
+        match fault {
+            Some(FaultKind::Bom) => {
+                let mut b = b"\xEF\xBB\xBF".to_vec();
+                b.extend_from_slice(&out.body);
+                out.body = Bytes::from(b);
+            }
+            Some(FaultKind::PhpWarning) => {
+                let mut b = PHP_WARNING.as_bytes().to_vec();
+                b.extend_from_slice(&out.body);
+                out.body = Bytes::from(b);
+            }
+            _ => {}
+        }
+    }
+    if fault == Some(FaultKind::HangAfterProcessing) {
+        hang(shared.clone()).await;
+        return Err(std::io::Error::other("simulated hang ended"));
+    }
+    shared.faults.on_response(out.body.len() as u64);
+    let mut builder = Response::builder()
+        .status(out.status)
+        .header("Content-Type", out.content_type)
+        .header("Server", "nginx/1.22.1")
+        .header("X-Robots-Tag", "noindex")
+        .header(
+            "Link",
+            format!(
+                "<{}/wp-json/>; rel=\"https://api.w.org/\"",
+                home_of(&shared)
+            ),
+        )
+        .header(
+            "Access-Control-Expose-Headers",
+            "X-WP-Total, X-WP-TotalPages, Link",
+        );
+    for (k, v) in &out.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let body = if fault == Some(FaultKind::DropMidResponse) {
+        builder = builder.header("Content-Length", out.body.len().to_string());
+        SimBody::Broken(Some(out.body.slice(..out.body.len() / 2)))
+    } else {
+        SimBody::Full(Some(out.body))
+    };
+    builder.body(body).map_err(std::io::Error::other)
+}
+
+fn home_of(shared: &Shared) -> String {
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .home_url
+        .clone()
+}
+
+fn theme_404(site: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Page not found &#8211; {site}</title>\n</head>\n<body class=\"error404\"><h1>Nothing here</h1></body>\n</html>\n"
+    )
+}
+
+/// The OAuth parameters of a request, from the `Authorization: OAuth` header or the query.
+fn oauth_params(headers: &hyper::HeaderMap, query: &[(String, String)]) -> Vec<(String, String)> {
+    if let Some(h) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("OAuth "))
+    {
+        return h
+            .split(',')
+            .filter_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                let v = v.trim().trim_matches('"');
+                let dec = percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                k.starts_with("oauth_").then(|| (k.to_string(), dec))
+            })
+            .collect();
+    }
+    query
+        .iter()
+        .filter(|(k, _)| k.starts_with("oauth_"))
+        .cloned()
+        .collect()
+}
+
+/// WooCommerce's authentication over plain http (API-BEHAVIOUR.md "Plain HTTP, OAuth
+/// 1.0a"): Basic and query keys are ignored; OAuth is checked in WooCommerce's order.
+fn authenticate(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    headers: &hyper::HeaderMap,
+) -> Result<Option<KeyPermission>, Reply> {
+    let auth_err = |msg: &str| Reply::error(401, "woocommerce_rest_authentication_error", msg);
+    let oauth = oauth_params(headers, query);
+    if oauth.is_empty() {
+        return Ok(None);
+    }
+    let get = |k: &str| {
+        oauth
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let missing: Vec<&str> = [
+        "oauth_consumer_key",
+        "oauth_timestamp",
+        "oauth_nonce",
+        "oauth_signature",
+        "oauth_signature_method",
+    ]
+    .into_iter()
+    .filter(|k| get(k).is_none())
+    .collect();
+    if !missing.is_empty() {
+        return Err(Reply::error(
+            401,
+            "woocommerce_rest_authentication_missing_parameter",
+            &format!("Missing OAuth parameters {}", missing.join(", ")),
+        ));
+    }
+    let ck = get("oauth_consumer_key").unwrap_or_default();
+    let Some(key) = shared.keys.iter().find(|k| k.consumer_key == ck) else {
+        return Err(auth_err("Consumer key is invalid."));
+    };
+    let Some(sm) = SignatureMethod::parse(&get("oauth_signature_method").unwrap_or_default())
+    else {
+        return Err(auth_err("Invalid signature - signature method is invalid."));
+    };
+    // Signed parameters: the query (decoded as PHP does) plus the header's oauth_* ones.
+    let mut params: Vec<(String, String)> = query.to_vec();
+    let from_header = !oauth.iter().all(|p| query.contains(p));
+    if from_header {
+        params.extend(oauth.iter().cloned());
+    }
+    // PHP keeps one value per key (the last one).
+    let mut dedup: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in params {
+        dedup.insert(k, v);
+    }
+    let given = dedup.remove("oauth_signature").unwrap_or_default();
+    let params: Vec<(String, String)> = dedup.into_iter().collect();
+    let home = home_of(shared);
+    let base = auth::signature_base_string(method, &format!("{home}{path}"), &params);
+    let expected = auth::sign(sm, &base, &key.consumer_secret);
+    if expected != given.replace(' ', "+") {
+        return Err(auth_err(
+            "Invalid signature - provided signature does not match.",
+        ));
+    }
+    let ts: i64 = get("oauth_timestamp")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let now = chrono::Utc::now().timestamp();
+    if (now - ts).abs() > 15 * 60 {
+        return Err(auth_err("Invalid timestamp."));
+    }
+    let nonce = get("oauth_nonce").unwrap_or_default();
+    let fresh = shared
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .use_nonce(&ck, &nonce, &ts.to_string());
+    if !fresh {
+        return Err(auth_err("Invalid nonce - nonce has already been used."));
+    }
+    if key.permission == KeyPermission::Read && !matches!(method, "GET" | "HEAD" | "OPTIONS") {
+        return Err(auth_err(
+            "The API key provided does not have write permissions.",
+        ));
+    }
+    Ok(Some(key.permission))
+}
+
+fn anonymous_error(method: &str, is_item: bool, is_batch: bool) -> Reply {
+    let (code, msg) = match method {
+        _ if is_batch => (
+            "woocommerce_rest_cannot_batch",
+            "Sorry, you are not allowed to batch manipulate this resource.",
+        ),
+        "POST" => (
+            "woocommerce_rest_cannot_create",
+            "Sorry, you are not allowed to create resources.",
+        ),
+        "PUT" | "PATCH" => (
+            "woocommerce_rest_cannot_edit",
+            "Sorry, you are not allowed to edit this resource.",
+        ),
+        "DELETE" => (
+            "woocommerce_rest_cannot_delete",
+            "Sorry, you are not allowed to delete this resource.",
+        ),
+        _ if is_item => (
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot view this resource.",
+        ),
+        _ => (
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot list resources.",
+        ),
+    };
+    Reply::error(401, code, msg)
+}
+
+fn no_route() -> Reply {
+    Reply::error(
+        404,
+        "rest_no_route",
+        "No route was found matching the URL and request method.",
+    )
+}
+
+fn dispatch(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+) -> Out {
+    let (site_name, wc_on, pretty) = {
+        let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            st.site_name.clone(),
+            st.woocommerce_active,
+            st.pretty_permalinks,
+        )
+    };
+    // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
+    // authenticates it (its check looks for "wp-json/wc/" in the request URI).
+    let (rest_path, via_rest_route) = if path == "/" {
+        match query.iter().find(|(k, _)| k == "rest_route") {
+            Some((_, r)) => (format!("/wp-json{r}"), true),
+            None => return Out::html(200, "<!doctype html><title>Shop</title>"),
+        }
+    } else if path == "/wp-json" || path.starts_with("/wp-json/") {
+        if !pretty {
+            return Out::html(404, &theme_404(&site_name));
+        }
+        (path.to_string(), false)
+    } else {
+        return Out::html(404, &theme_404(&site_name));
+    };
+    let rest = rest_path
+        .strip_prefix("/wp-json")
+        .unwrap_or("")
+        .trim_start_matches('/');
+    if rest.is_empty() {
+        if method != "GET" && method != "HEAD" {
+            return Out::reply(no_route());
+        }
+        let mut idx = state::wp_json_index_template();
+        let home = home_of(shared);
+        idx["url"] = json!(home);
+        idx["home"] = json!(home);
+        idx["name"] = json!(site_name);
+        if !wc_on && let Some(ns) = idx["namespaces"].as_array_mut() {
+            ns.retain(|n| n.as_str().is_some_and(|s| !s.starts_with("wc")));
+        }
+        return Out::reply(Reply::json(200, idx));
+    }
+    if rest.contains("//") {
+        return Out::reply(no_route());
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let Some(route) = rest
+        .strip_prefix("wc/v3")
+        .map(|r| r.trim_start_matches('/'))
+    else {
+        return Out::reply(no_route());
+    };
+    if !wc_on {
+        return Out::reply(no_route());
+    }
+    let user = if via_rest_route {
+        let marker = query.iter().any(|(_, v)| v.contains("/wp-json/wc/"));
+        if marker {
+            authenticate(shared, method, path, query, headers)
+        } else {
+            Ok(None)
+        }
+    } else {
+        authenticate(shared, method, path, query, headers)
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return Out::reply(e),
+    };
+    let segs: Vec<&str> = if route.is_empty() {
+        Vec::new()
+    } else {
+        route.split('/').collect()
+    };
+    let is_item = segs.last().is_some_and(|s| s.parse::<u64>().is_ok());
+    let is_batch = segs.last() == Some(&"batch");
+    if segs.is_empty() {
+        return Out::reply(Reply::json(
+            200,
+            json!({"namespace": "wc/v3", "routes": {}, "_links": {"up": [{"href": format!("{}/wp-json/", home_of(shared))}]}}),
+        ));
+    }
+    if user.is_none() {
+        // Known routes refuse anonymous callers; unknown ones are simply not found.
+        if route_exists(&segs, method) {
+            return Out::reply(anonymous_error(method, is_item, is_batch));
+        }
+        return Out::reply(no_route());
+    }
+    // JSON bodies are read only with a JSON content type (otherwise they are ignored).
+    let json_ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    let input: state::Obj = if json_ct && !body.is_empty() {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => state::Obj::new(),
+            Err(e) => {
+                return Out::reply(Reply::error_data(
+                    400,
+                    "rest_invalid_json",
+                    "Invalid JSON body passed.",
+                    json!({"json_error_code": 4, "json_error_message": e.to_string()}),
+                ));
+            }
+        }
+    } else {
+        state::Obj::new()
+    };
+    let params: BTreeMap<String, String> = query
+        .iter()
+        .filter(|(k, _)| !k.starts_with("oauth_"))
+        .cloned()
+        .collect();
+    let force = params.get("force").is_some_and(|v| v == "true" || v == "1");
+    let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    let id = |s: &str| s.parse::<u64>().ok();
+    let reply = match (method, segs.as_slice()) {
+        ("GET" | "HEAD", ["system_status"]) => {
+            let mut s = state::system_status_template();
+            s["environment"]["home_url"] = json!(st.home_url);
+            s["environment"]["site_url"] = json!(st.home_url);
+            s["settings"]["currency"] = json!(st.currency);
+            Reply::json(200, s)
+        }
+        ("GET" | "HEAD", ["reports", "orders", "totals"]) => st.order_totals(),
+        ("GET" | "HEAD", ["products"]) => {
+            match paging(&params).and_then(|pg| Ok((pg, st.query_products(&params)?))) {
+                Ok((pg, items)) => page_reply(&st.home_url, "products", query, items, pg, &params),
+                Err(e) => e,
+            }
+        }
+        ("POST", ["products"]) => st.create_product(&input),
+        ("POST" | "PUT" | "PATCH", ["products", "batch"]) => st.batch_products(&input),
+        ("GET" | "HEAD", ["products", "categories"]) => match paging(&params) {
+            Ok(pg) => {
+                let items = st.query_categories(&params);
+                page_reply(
+                    &st.home_url,
+                    "products/categories",
+                    query,
+                    items,
+                    pg,
+                    &params,
+                )
+            }
+            Err(e) => e,
+        },
+        ("POST", ["products", "categories"]) => st.create_category(&input),
+        ("POST" | "PUT" | "PATCH", ["products", "categories", "batch"]) => {
+            st.batch_categories(&input)
+        }
+        ("GET" | "HEAD", ["products", "categories", c]) if id(c).is_some() => {
+            st.get_category(id(c).unwrap_or(0))
+        }
+        ("PUT" | "PATCH" | "POST", ["products", "categories", c]) if id(c).is_some() => {
+            st.update_category(id(c).unwrap_or(0), &input)
+        }
+        ("DELETE", ["products", "categories", c]) if id(c).is_some() => {
+            if force {
+                st.delete_category(id(c).unwrap_or(0))
+            } else {
+                Reply::error(
+                    501,
+                    "woocommerce_rest_trash_not_supported",
+                    "Resource does not support trashing.",
+                )
+            }
+        }
+        ("GET" | "HEAD", ["products", p]) if id(p).is_some() => st.get_product(id(p).unwrap_or(0)),
+        ("PUT" | "PATCH" | "POST", ["products", p]) if id(p).is_some() => {
+            st.update_product(id(p).unwrap_or(0), &input)
+        }
+        ("DELETE", ["products", p]) if id(p).is_some() => {
+            st.delete_product(id(p).unwrap_or(0), force)
+        }
+        ("GET" | "HEAD", ["orders"]) => {
+            match paging(&params).and_then(|pg| Ok((pg, st.query_orders(&params)?))) {
+                Ok((pg, items)) => page_reply(&st.home_url, "orders", query, items, pg, &params),
+                Err(e) => e,
+            }
+        }
+        ("POST", ["orders"]) => st.create_order(&input),
+        ("POST" | "PUT" | "PATCH", ["orders", "batch"]) => st.batch_orders(&input),
+        ("GET" | "HEAD", ["orders", o]) if id(o).is_some() => st.get_order(id(o).unwrap_or(0)),
+        ("PUT" | "PATCH" | "POST", ["orders", o]) if id(o).is_some() => {
+            st.update_order(id(o).unwrap_or(0), &input)
+        }
+        ("GET" | "HEAD", ["orders", o, "notes"]) if id(o).is_some() => {
+            st.list_notes(id(o).unwrap_or(0))
+        }
+        ("POST", ["orders", o, "notes"]) if id(o).is_some() => {
+            st.create_note(id(o).unwrap_or(0), &input)
+        }
+        _ => no_route(),
+    };
+    drop(st);
+    let mut out = Out::reply(reply);
+    if method == "HEAD" {
+        out.body = Bytes::new();
+    }
+    out
+}
+
+fn route_exists(segs: &[&str], method: &str) -> bool {
+    let num = |s: &str| s.parse::<u64>().is_ok();
+    match segs {
+        ["system_status"] | ["reports", "orders", "totals"] => method == "GET",
+        ["products"] | ["orders"] | ["products", "categories"] => {
+            matches!(method, "GET" | "POST")
+        }
+        ["products", "batch"] | ["orders", "batch"] | ["products", "categories", "batch"] => {
+            matches!(method, "POST" | "PUT" | "PATCH")
+        }
+        ["products", x] | ["orders", x] | ["products", "categories", x] => num(x),
+        ["orders", x, "notes"] => num(x),
+        _ => false,
+    }
+}
+
+fn paging(params: &BTreeMap<String, String>) -> Result<(usize, usize), Reply> {
+    let per_page = match params.get("per_page") {
+        None => 10,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n as usize,
+            Ok(_) => {
+                return Err(Reply::invalid_param(
+                    "per_page",
+                    "rest_out_of_bounds",
+                    "per_page must be between 1 (inclusive) and 100 (inclusive)",
+                    Value::Null,
+                ));
+            }
+            Err(_) => {
+                return Err(Reply::invalid_param(
+                    "per_page",
+                    "rest_invalid_type",
+                    "per_page is not of type integer.",
+                    json!({"param": "per_page"}),
+                ));
+            }
+        },
+    };
+    let page = match params.get("page") {
+        None => 1,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n >= 1 => n as usize,
+            _ => {
+                return Err(Reply::invalid_param(
+                    "page",
+                    "rest_out_of_bounds",
+                    "page must be greater than or equal to 1",
+                    Value::Null,
+                ));
+            }
+        },
+    };
+    Ok((page, per_page))
+}
+
+fn page_reply(
+    home: &str,
+    route: &str,
+    query: &[(String, String)],
+    items: Vec<Value>,
+    (page, per_page): (usize, usize),
+    params: &BTreeMap<String, String>,
+) -> Reply {
+    let total = items.len();
+    let pages = total.div_ceil(per_page);
+    let mut page_items: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    if let Some(fields) = params.get("_fields") {
+        let keep: Vec<&str> = fields.split(',').map(str::trim).collect();
+        for it in page_items.iter_mut() {
+            if let Some(o) = it.as_object_mut() {
+                // `_links` stays even when not asked for (as on a real shop).
+                o.retain(|k, _| keep.contains(&k.as_str()) || k == "_links");
+            }
+        }
+    }
+    let mut r = Reply::json(200, Value::Array(page_items));
+    r.headers.push(("X-WP-Total".into(), total.to_string()));
+    r.headers
+        .push(("X-WP-TotalPages".into(), pages.to_string()));
+    // Like WordPress, the Link URLs echo the request's query (oauth_* included).
+    let link = |p: usize| {
+        let mut qv: Vec<(String, String)> =
+            query.iter().filter(|(k, _)| k != "page").cloned().collect();
+        qv.push(("page".into(), p.to_string()));
+        format!("{home}/wp-json/wc/v3/{route}?{}", auth::encode_query(&qv))
+    };
+    let mut links = Vec::new();
+    if page > 1 && page <= pages + 1 {
+        links.push(format!("<{}>; rel=\"prev\"", link(page - 1)));
+    }
+    if page < pages {
+        links.push(format!("<{}>; rel=\"next\"", link(page + 1)));
+    }
+    if !links.is_empty() {
+        r.headers.push(("Link".into(), links.join(", ")));
+    }
+    r
+}
