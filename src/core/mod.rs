@@ -1,6 +1,7 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
 pub mod export;
+pub mod import;
 pub mod money;
 pub mod schedule;
 pub mod version;
