@@ -298,7 +298,7 @@ fn delete_asks_for_confirmation_and_duplicate_copies() {
 }
 
 #[test]
-fn the_servers_list_adds_and_removes_and_actions_is_honest() {
+fn the_servers_list_adds_and_removes_and_actions_shows_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = open_app(dir.path(), &KeyringStore::in_memory());
     new_server(&mut h, "Connector WooCommerce — Импорт");
@@ -310,10 +310,10 @@ fn the_servers_list_adds_and_removes_and_actions_is_honest() {
     click(&mut h, "Действия");
     assert!(h.query_by_label("Спрян").is_some());
     assert!(
-        h.query_by_label_contains("не е част от тази версия")
-            .is_some(),
-        "no fake progress"
+        h.query_by_label("(не е изпълняван)").is_some(),
+        "no run yet, no fake progress"
     );
+    assert!(h.query_by_label("Изпълни Импорт сега").is_some());
     click(&mut h, "Списък на сървърите");
     click(&mut h, "Премахни Импорт");
     assert!(h.state().workspace().config().run_list.is_empty());

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// File name of the history inside the data directory.
-pub const HISTORY_FILE: &str = "history.jsonl";
+pub const HISTORY_FILE: &str = "run-history.jsonl";
 
 /// What happened to one item (a product, a category, an order) in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,4 +3,8 @@
 
 pub mod export;
 pub mod history;
+pub mod jobs;
 pub mod progress;
+pub mod worker;
+
+pub use worker::{Command, Event, Runner, RunnerContext, StopFlag, WorkerState};

@@ -339,7 +339,14 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
     let mut action = FormAction::None;
     let server_type = draft.server.server_type();
     ui.heading(&draft.server.name);
-    ui.label(RichText::new(tr(lang, server_type.label_key())).weak());
+    ui.label(
+        RichText::new(crate::i18n::tr_args(
+            lang,
+            "form.type_line",
+            &[("type", &tr(lang, server_type.label_key()))],
+        ))
+        .weak(),
+    );
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
