@@ -8,7 +8,7 @@ use crate::core::export::*;
 use crate::core::money::Money;
 use crate::i18n::{Language, tr, tr_args};
 use crate::runner::history::{ItemAction, ItemResult};
-use crate::runner::progress::{Progress, ProgressSink, Stage};
+use crate::runner::progress::{Progress, Stage};
 use crate::woo::{
     Category, CategoryWrite, IdRef, Product, ProductFilter, ProductWrite, WooClient, WooError,
 };
@@ -166,7 +166,7 @@ pub async fn run_export(
     links_file: &LinksFile,
     dry_run: bool,
     lang: Language,
-    progress: &ProgressSink,
+    progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Vec<ItemResult>, WooError> {
     progress(Progress {
         stage: Stage::ReadingShop,
