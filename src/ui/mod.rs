@@ -3,6 +3,7 @@
 //! (database checks, file dialogs) runs on other threads.
 
 mod actions;
+pub use actions::run_summary;
 pub mod dialogs;
 pub mod fonts;
 pub mod form;
