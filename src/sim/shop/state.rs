@@ -910,7 +910,12 @@ impl ShopState {
             })
             .count();
         c.insert("count".into(), json!(count));
-        c.insert("_links".into(), self.links("products/categories", id));
+        let mut links = self.links("products/categories", id);
+        let parent = c["parent"].as_u64().unwrap_or(0);
+        if parent != 0 {
+            links["up"] = json!([{"href": format!("{}/wp-json/wc/v3/products/categories/{parent}", self.home_url)}]);
+        }
+        c.insert("_links".into(), links);
         Value::Object(c)
     }
 
