@@ -197,7 +197,7 @@ pub fn redact(text: &str) -> String {
         while let Some(pos) = out[from..].find(name) {
             let start = from + pos + name.len();
             let end = out[start..]
-                .find(|c: char| c == '&' || c == ' ' || c == '"' || c == '\n' || c == '#')
+                .find(['&', ' ', '"', '\n', '#'])
                 .map(|e| start + e)
                 .unwrap_or(out.len());
             out.replace_range(start..end, "***");

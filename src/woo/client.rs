@@ -1260,8 +1260,9 @@ impl WooClient {
         Ok(ConnectionReport {
             site_name: decode_html_entities(index["name"].as_str().unwrap_or_default()),
             home_url_differs: !home.is_empty()
-                && home.trim_end_matches('/').to_ascii_lowercase()
-                    != self.inner.site.to_ascii_lowercase(),
+                && !home
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(&self.inner.site),
             home_url: home,
             wc_version: env["version"].as_str().unwrap_or_default().to_string(),
             wp_version: env["wp_version"].as_str().unwrap_or_default().to_string(),

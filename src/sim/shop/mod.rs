@@ -749,7 +749,7 @@ fn dispatch(
         }
         ("GET" | "HEAD", ["reports", "orders", "totals"]) => st.order_totals(),
         ("GET" | "HEAD", ["products"]) => {
-            match paging(&params).and_then(|pg| Ok((pg, st.query_products(&params)?))) {
+            match paging(&params).and_then(|pg| Ok((pg, st.query_products(&params, pg)?))) {
                 Ok((pg, items)) => page_reply(&st.home_url, "products", query, items, pg, &params),
                 Err(e) => e,
             }
@@ -758,7 +758,7 @@ fn dispatch(
         ("POST" | "PUT" | "PATCH", ["products", "batch"]) => st.batch_products(&input),
         ("GET" | "HEAD", ["products", "categories"]) => match paging(&params) {
             Ok(pg) => {
-                let items = st.query_categories(&params);
+                let items = st.query_categories(&params, pg);
                 page_reply(
                     &st.home_url,
                     "products/categories",
@@ -799,7 +799,7 @@ fn dispatch(
             st.delete_product(id(p).unwrap_or(0), force)
         }
         ("GET" | "HEAD", ["orders"]) => {
-            match paging(&params).and_then(|pg| Ok((pg, st.query_orders(&params)?))) {
+            match paging(&params).and_then(|pg| Ok((pg, st.query_orders(&params, pg)?))) {
                 Ok((pg, items)) => page_reply(&st.home_url, "orders", query, items, pg, &params),
                 Err(e) => e,
             }
@@ -886,17 +886,11 @@ fn page_reply(
     home: &str,
     route: &str,
     query: &[(String, String)],
-    items: Vec<Value>,
+    (total, mut page_items): (usize, Vec<Value>),
     (page, per_page): (usize, usize),
     params: &BTreeMap<String, String>,
 ) -> Reply {
-    let total = items.len();
     let pages = total.div_ceil(per_page);
-    let mut page_items: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
     if let Some(fields) = params.get("_fields") {
         let keep: Vec<&str> = fields.split(',').map(str::trim).collect();
         for it in page_items.iter_mut() {

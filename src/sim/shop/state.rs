@@ -3,7 +3,7 @@
 //! Response shapes come from objects recorded on a real WooCommerce 7.9.0 shop
 //! (`templates/`), with the values filled in here.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
@@ -253,6 +253,8 @@ pub struct ShopState {
     orders: BTreeMap<u64, Obj>,
     notes: BTreeMap<u64, Vec<Obj>>,
     nonces: HashSet<String>,
+    sku_index: HashMap<String, u64>,
+    slug_index: HashMap<String, u64>,
 }
 
 impl ShopState {
@@ -277,6 +279,8 @@ impl ShopState {
             orders: BTreeMap::new(),
             notes: BTreeMap::new(),
             nonces: HashSet::new(),
+            sku_index: HashMap::new(),
+            slug_index: HashMap::new(),
         };
         let id = s.term_id();
         let mut c = template("category").clone();
@@ -344,15 +348,7 @@ impl ShopState {
 
     /// The product (not trashed) whose SKU matches, case-insensitively.
     pub fn product_by_sku(&self, sku: &str) -> Option<Value> {
-        self.products
-            .values()
-            .find(|p| {
-                p["status"] != "trash"
-                    && p["sku"]
-                        .as_str()
-                        .is_some_and(|s| !s.is_empty() && s.eq_ignore_ascii_case(sku))
-            })
-            .map(|p| self.render_product(p))
+        self.sku_owner(sku, None).and_then(|id| self.product(id))
     }
 
     fn render_product(&self, p: &Obj) -> Value {
@@ -366,16 +362,46 @@ impl ShopState {
         if sku.is_empty() {
             return None;
         }
-        self.products
-            .values()
-            .find(|p| {
-                p["status"] != "trash"
-                    && p["id"].as_u64() != except
-                    && p["sku"]
-                        .as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(sku))
-            })
-            .and_then(|p| p["id"].as_u64())
+        self.sku_index
+            .get(&sku.to_lowercase())
+            .copied()
+            .filter(|id| Some(*id) != except)
+    }
+
+    fn index_product(&mut self, p: &Obj) {
+        let id = p["id"].as_u64().unwrap_or(0);
+        if let Some(slug) = p["slug"].as_str().filter(|s| !s.is_empty()) {
+            self.slug_index.insert(slug.to_string(), id);
+        }
+        if p["status"] != "trash"
+            && let Some(sku) = p["sku"].as_str().filter(|s| !s.is_empty())
+        {
+            self.sku_index.insert(sku.to_lowercase(), id);
+        }
+    }
+
+    fn unindex_product(&mut self, p: &Obj) {
+        let id = p["id"].as_u64().unwrap_or(0);
+        if let Some(slug) = p["slug"].as_str()
+            && self.slug_index.get(slug) == Some(&id)
+        {
+            self.slug_index.remove(slug);
+        }
+        if let Some(sku) = p["sku"].as_str() {
+            let k = sku.to_lowercase();
+            if self.sku_index.get(&k) == Some(&id) {
+                self.sku_index.remove(&k);
+            }
+        }
+    }
+
+    fn rebuild_indexes(&mut self) {
+        self.sku_index.clear();
+        self.slug_index.clear();
+        let all: Vec<Obj> = self.products.values().cloned().collect();
+        for p in &all {
+            self.index_product(p);
+        }
     }
 
     fn unique_sku(&self, sku: &str) -> String {
@@ -390,11 +416,7 @@ impl ShopState {
     }
 
     fn unique_slug(&self, slug: &str, except: u64) -> String {
-        let taken = |s: &str| {
-            self.products
-                .values()
-                .any(|p| p["id"].as_u64() != Some(except) && p["slug"] == s)
-        };
+        let taken = |s: &str| self.slug_index.get(s).is_some_and(|o| *o != except);
         if !taken(slug) {
             return slug.to_string();
         }
@@ -657,6 +679,7 @@ impl ShopState {
             "permalink_template".into(),
             json!(format!("{}/product/%pagename%/", self.home_url)),
         );
+        self.index_product(&p);
         self.products.insert(id, p.clone());
         Reply::json(201, self.render_product(&p)).header(
             "Location",
@@ -671,6 +694,10 @@ impl ShopState {
         };
         match self.apply_product(&mut p, input, id) {
             Ok(()) => {
+                if let Some(old) = self.products.get(&id).cloned() {
+                    self.unindex_product(&old);
+                }
+                self.index_product(&p);
                 self.products.insert(id, p.clone());
                 Reply::json(200, self.render_product(&p))
             }
@@ -685,6 +712,7 @@ impl ShopState {
         };
         let body = self.render_product(&p);
         if force {
+            self.unindex_product(&p);
             self.products.remove(&id);
         } else if p["status"] == "trash" {
             return Reply::error(
@@ -692,8 +720,12 @@ impl ShopState {
                 "woocommerce_rest_already_trashed",
                 "The product has already been deleted.",
             );
-        } else if let Some(stored) = self.products.get_mut(&id) {
-            stored.insert("status".into(), json!("trash"));
+        } else {
+            self.unindex_product(&p);
+            let mut t = p.clone();
+            t.insert("status".into(), json!("trash"));
+            self.index_product(&t);
+            self.products.insert(id, t);
         }
         Reply::json(200, body)
     }
@@ -707,7 +739,11 @@ impl ShopState {
     }
 
     /// Products for a list query (already validated), unpaginated, in the asked order.
-    pub fn query_products(&self, params: &BTreeMap<String, String>) -> Result<Vec<Value>, Reply> {
+    pub fn query_products(
+        &self,
+        params: &BTreeMap<String, String>,
+        (page, per_page): (usize, usize),
+    ) -> Result<(usize, Vec<Value>), Reply> {
         let skus: Option<Vec<String>> = params.get("sku").map(|s| {
             s.split(',')
                 .map(|x| x.trim().to_lowercase())
@@ -764,7 +800,14 @@ impl ShopState {
             .filter(|p| self.date_after(p, "date_created", after, gmt))
             .collect();
         sort_objects(&mut out, params, "date");
-        Ok(out.into_iter().map(|p| self.render_product(p)).collect())
+        Ok((
+            out.len(),
+            out.into_iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .map(|p| self.render_product(p))
+                .collect(),
+        ))
     }
 
     fn date_after(
@@ -910,7 +953,12 @@ impl ShopState {
             })
             .count();
         c.insert("count".into(), json!(count));
-        c.insert("_links".into(), self.links("products/categories", id));
+        let mut links = self.links("products/categories", id);
+        let parent = c["parent"].as_u64().unwrap_or(0);
+        if parent != 0 {
+            links["up"] = json!([{"href": format!("{}/wp-json/wc/v3/products/categories/{parent}", self.home_url)}]);
+        }
+        c.insert("_links".into(), links);
         Value::Object(c)
     }
 
@@ -1016,10 +1064,21 @@ impl ShopState {
     }
 
     /// Categories for a list query, unpaginated (by name unless `orderby` says otherwise).
-    pub fn query_categories(&self, params: &BTreeMap<String, String>) -> Vec<Value> {
+    pub fn query_categories(
+        &self,
+        params: &BTreeMap<String, String>,
+        (page, per_page): (usize, usize),
+    ) -> (usize, Vec<Value>) {
         let mut out: Vec<&Obj> = self.categories.values().collect();
         sort_objects(&mut out, params, "name");
-        out.into_iter().map(|c| self.render_category(c)).collect()
+        (
+            out.len(),
+            out.into_iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .map(|c| self.render_category(c))
+                .collect(),
+        )
     }
 
     /// POST products/categories/batch.
@@ -1534,7 +1593,11 @@ impl ShopState {
     }
 
     /// Orders for a list query, unpaginated.
-    pub fn query_orders(&self, params: &BTreeMap<String, String>) -> Result<Vec<Value>, Reply> {
+    pub fn query_orders(
+        &self,
+        params: &BTreeMap<String, String>,
+        (page, per_page): (usize, usize),
+    ) -> Result<(usize, Vec<Value>), Reply> {
         let mut statuses: Vec<String> = Vec::new();
         if let Some(s) = params.get("status") {
             let mut allowed = vec!["any".to_string(), "trash".to_string()];
@@ -1577,14 +1640,18 @@ impl ShopState {
             .filter(|o| self.date_after(o, "date_modified", modified_after, gmt))
             .collect();
         sort_objects(&mut out, params, "date");
-        Ok(out
-            .into_iter()
-            .map(|o| {
-                let mut v = self.render_order(o);
-                strip_private(&mut v);
-                v
-            })
-            .collect())
+        Ok((
+            out.len(),
+            out.into_iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .map(|o| {
+                    let mut v = self.render_order(o);
+                    strip_private(&mut v);
+                    v
+                })
+                .collect(),
+        ))
     }
 
     /// POST orders/batch.
@@ -1646,6 +1713,7 @@ impl ShopState {
         self.products = objs("products");
         self.categories = objs("categories");
         self.orders = objs("orders");
+        self.rebuild_indexes();
         self.notes = snap["notes"]
             .as_array()
             .map(|a| {
