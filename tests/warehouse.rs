@@ -617,7 +617,9 @@ fn stock_over_object_groups_minus_open_orders() {
 // ------------------------------------------------------------------ writing
 
 /// The rows `example_write_sale.sql` leaves, in the columns that must match.
-fn sale_rows(wh: &Warehouse) -> (Vec<Vec<String>>, Vec<Vec<String>>, Vec<Vec<String>>) {
+type Rows = Vec<Vec<String>>;
+
+fn sale_rows(wh: &Warehouse) -> (Rows, Rows, Rows) {
     let ops = rows(
         wh,
         &format!(
