@@ -1164,6 +1164,59 @@ fn numbering_continues_after_existing_documents_and_taken_keys() {
 }
 
 #[test]
+fn numbering_per_object_when_configured() {
+    on_both(|db| {
+        let mut wh = db.connect();
+        run(
+            &wh,
+            &format!(
+                "UPDATE {} SET Value = '-1' WHERE {} = 'configkey48'",
+                wh.t(Table::Configuration),
+                wh.q("Key")
+            ),
+        );
+        run(
+            &wh,
+            &format!(
+                "INSERT INTO {} (ID, Code, Name, Name2, PriceGroup, IsVeryUsed, GroupID, Deleted) \
+                 VALUES (3, '3', 'Магазин Бургас', ' ', 1, 0, 1, 0)",
+                wh.t(Table::Objects)
+            ),
+        );
+        assert!(wh.info().unwrap().numbering_per_object);
+        let in_object = |wh: &mut Warehouse, order: &str, object: i64| {
+            let mut doc = sale(order);
+            doc.object_id = object;
+            wh.write_document(&doc, &WriteOptions::default())
+                .unwrap()
+                .acct()
+        };
+        assert_eq!(in_object(&mut wh, "A1", 2), 1);
+        assert_eq!(in_object(&mut wh, "A2", 3), 1);
+        assert_eq!(in_object(&mut wh, "A3", 2), 2);
+        // The sale in object 3 has no stock row there: a negative row is created.
+        assert_eq!(
+            count(
+                &wh,
+                Table::Store,
+                "ObjectID = 3 AND GoodID = 2 AND Qtty = -3"
+            ),
+            1
+        );
+        let dates = rows(
+            &wh,
+            &format!(
+                "SELECT DISTINCT {} FROM {}",
+                wh.q("Date"),
+                wh.t(Table::Operations)
+            ),
+        );
+        assert_eq!(dates.len(), 1);
+        assert!(dates[0][0].ends_with("00:00:00"), "{dates:?}");
+    });
+}
+
+#[test]
 fn two_concurrent_writers_get_distinct_numbers_and_lose_nothing() {
     on_both(|db| {
         let per_writer = 8;

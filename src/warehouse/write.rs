@@ -386,8 +386,8 @@ impl Warehouse {
             DocumentType::Sale => OPER_SALE,
         };
         let now = Local::now().naive_local();
-        let now_text = now.format("%Y-%m-%d %H:%M:%S").to_string();
-        let today_text = now.format("%Y-%m-%d 00:00:00").to_string();
+        let now_text = d.datetime_param(now);
+        let today_text = d.datetime_param(document_date(now));
 
         if d == Dialect::Sqlite {
             // Take SQLite's write lock first, so concurrent writers queue on the busy
