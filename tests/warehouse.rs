@@ -1394,6 +1394,25 @@ fn bad_documents_are_refused_before_writing() {
                 .unwrap_err(),
             WarehouseError::InvalidDocument(_)
         ));
+        // Over-long partner text is cut to the column size instead of failing.
+        let mut doc = sale("WEB#73");
+        doc.partner.name = "Я".repeat(300);
+        doc.partner.address = "ул. ".repeat(100);
+        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        let r = rows(
+            &wh,
+            &format!(
+                "SELECT Company, Address FROM {} WHERE ID > 1",
+                wh.t(Table::Partners)
+            ),
+        );
+        assert_eq!(r[0][0], "Я".repeat(255));
+        assert_eq!(r[0][1].chars().count(), 255);
+        run(&wh, &format!("DELETE FROM {}", wh.t(Table::Operations)));
+        run(
+            &wh,
+            &format!("DELETE FROM {} WHERE ID > 1", wh.t(Table::Partners)),
+        );
         let mut doc = sale("WEB#72");
         doc.object_id = 99;
         assert_eq!(

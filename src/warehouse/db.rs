@@ -337,6 +337,12 @@ impl Warehouse {
     }
 }
 
+/// A `Warehouse` can move to a worker thread.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Warehouse>();
+};
+
 /// Parses an integer column (drivers may send "5", "5.0" or " 5").
 pub fn int_of(text: &str) -> Option<i64> {
     let t = text.trim();

@@ -33,6 +33,8 @@ pub const CASHBOOK_SALE_INCOME: i64 = 8;
 pub const SERVICE_ID: i64 = 1;
 /// `Goods.Type` flag of a non-inventory (service) good, whose stock is not kept.
 pub const GOODS_TYPE_NON_INVENTORY: i64 = 8;
+/// Length of Warehouse Pro text columns (`VARCHAR(255)` / `nvarchar(255)`).
+pub const TEXT_COLUMN_LEN: usize = 255;
 /// Attempts to find a free document number (S1 tries 100 times).
 pub const NUMBERING_ATTEMPTS: u32 = 100;
 
@@ -337,11 +339,31 @@ impl Warehouse {
         Err(WarehouseError::Busy(last))
     }
 
+    /// Fits the text into the columns: partner fields cut to 255 characters (VARCHAR(255)),
+    /// and 4-byte characters replaced when the database is 3-byte utf8.
     fn sanitized(&mut self, doc: &NewDocument) -> Result<NewDocument, WarehouseError> {
-        if !self.needs_4byte_strip()? {
-            return Ok(doc.clone());
-        }
         let mut out = doc.clone();
+        {
+            let p = &mut out.partner;
+            for f in [
+                &mut p.name,
+                &mut p.contact,
+                &mut p.email,
+                &mut p.phone,
+                &mut p.vat_number,
+                &mut p.eik,
+                &mut p.city,
+                &mut p.address,
+            ] {
+                if f.chars().count() > TEXT_COLUMN_LEN {
+                    tracing::warn!(order = %doc.order_number, "partner text cut to 255 characters");
+                    *f = f.chars().take(TEXT_COLUMN_LEN).collect();
+                }
+            }
+        }
+        if !self.needs_4byte_strip()? {
+            return Ok(out);
+        }
         let mut changed = false;
         let mut fix = |s: &mut String| {
             let (t, c) = replace_4byte(s);
