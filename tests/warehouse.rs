@@ -233,6 +233,37 @@ fn info_reports_version_dialect_and_vat_mode() {
 }
 
 #[test]
+fn check_uses_the_saved_settings_and_keeps_the_password_out() {
+    use skladlink::config::{DatabaseConfig, DbConnectMode};
+    use skladlink::secrets::Secret;
+    on_both(|db| {
+        let config = DatabaseConfig {
+            mode: DbConnectMode::ConnectionString,
+            connection_string: db.cs.clone(),
+            dsn: String::new(),
+            user: String::new(),
+        };
+        let info = skladlink::warehouse::check(&config, None).unwrap();
+        assert_eq!(info.version, "3.07");
+        assert!(info.prices_include_vat);
+    });
+    let config = DatabaseConfig {
+        mode: DbConnectMode::ConnectionString,
+        connection_string: "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3307;".into(),
+        dsn: String::new(),
+        user: "nobody".into(),
+    };
+    let secret = Secret::new("p4ss-w0rd-xyz".to_string());
+    let err = skladlink::warehouse::check(&config, Some(&secret)).unwrap_err();
+    assert!(matches!(err, WarehouseError::Connect(_)), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("p4ss-w0rd-xyz"));
+    assert_eq!(
+        skladlink::warehouse::check(&DatabaseConfig::default(), None).unwrap_err(),
+        WarehouseError::NotConfigured
+    );
+}
+
+#[test]
 fn odbc_catalog_lists_installed_drivers() {
     let catalog = list_odbc().unwrap();
     assert!(

@@ -337,6 +337,15 @@ impl Warehouse {
     }
 }
 
+/// Connection check with everything the UI shows: version, dialect, VAT mode
+/// (`skladlink check` for the database part).
+pub fn check(
+    db: &DatabaseConfig,
+    password: Option<&Secret>,
+) -> Result<WarehouseInfo, WarehouseError> {
+    Warehouse::from_config(db, password)?.info()
+}
+
 /// A `Warehouse` can move to a worker thread.
 const _: () = {
     const fn assert_send<T: Send>() {}

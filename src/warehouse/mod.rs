@@ -15,7 +15,7 @@ pub mod read;
 pub mod script;
 pub mod write;
 
-pub use db::{DataSource, OdbcCatalog, Param, Warehouse, WarehouseInfo, list_odbc};
+pub use db::{DataSource, OdbcCatalog, Param, Warehouse, WarehouseInfo, check, list_odbc};
 pub use demo::{
     DemoSpec, DemoSummary, create_demo_db, create_demo_db_with, load_schema, populate_demo,
 };
