@@ -1295,6 +1295,31 @@ fn two_concurrent_writers_get_distinct_numbers_and_lose_nothing() {
 }
 
 #[test]
+fn concurrent_orders_of_one_new_customer_create_one_partner() {
+    on_both(|db| {
+        let handles: Vec<_> = (0..2)
+            .map(|w| {
+                let cs = db.cs.clone();
+                std::thread::spawn(move || {
+                    let mut wh = Warehouse::connect(&cs).unwrap();
+                    for i in 0..3 {
+                        let mut doc = sale(&format!("WEB#P{w}-{i}"));
+                        doc.doc_type = DocumentType::Order;
+                        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let wh = db.connect();
+        assert_eq!(count(&wh, Table::Partners, "eMail = 'ivan@example.com'"), 1);
+        assert_eq!(count(&wh, Table::Operations, "OperType = 19"), 12);
+    });
+}
+
+#[test]
 fn concurrent_writers_of_the_same_order_write_it_once() {
     on_both(|db| {
         let handles: Vec<_> = (0..2)

@@ -734,9 +734,12 @@ impl Warehouse {
             if value.is_empty() {
                 continue;
             }
-            let sql = format!(
-                "SELECT ID FROM {} WHERE {column} = ? AND Deleted = 0 AND ID > 1 ORDER BY ID",
-                self.t(Table::Partners)
+            // A locking read: two writers importing the same new customer at once must
+            // not both create the partner (the second waits, then finds the first's row).
+            let sql = self.dialect().locking_select(
+                "ID",
+                Table::Partners,
+                &format!("{column} = ? AND Deleted = 0 AND ID > 1 ORDER BY ID"),
             );
             if let Some(id) = self.query_i64(&sql, &[text(value)])? {
                 return Ok(id);
