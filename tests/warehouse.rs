@@ -1546,3 +1546,57 @@ fn check_demo(wh: &Warehouse, goods: usize) {
         .unwrap();
     assert!(barcodes.goods.len() > goods * 9 / 10);
 }
+
+#[test]
+fn process_killed_mid_write_leaves_nothing() {
+    // Child mode: write with a hook that kills the process before commit.
+    if let Ok(cs) = std::env::var("SKLADLINK_CRASH_CHILD_CS") {
+        let mut wh = Warehouse::connect(&cs).unwrap();
+        let mut doc = sale("WEB#CRASH");
+        doc.shipping = Some(ShippingLine { price: 500 });
+        doc.payment.method = PaymentMethod::Cash;
+        let _ = wh.write_document_with(&doc, &WriteOptions::default(), &mut |_, _| {
+            std::process::abort()
+        });
+        unreachable!("the hook aborts the process");
+    }
+    on_both(|db| {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "process_killed_mid_write_leaves_nothing",
+                "--nocapture",
+            ])
+            .env("SKLADLINK_CRASH_CHILD_CS", &db.cs)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "the child must have been killed");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                status.signal(),
+                Some(6),
+                "killed by SIGABRT in the hook: {status:?}"
+            );
+        }
+        let mut wh = db.connect();
+        assert_eq!(count(&wh, Table::Operations, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::NextAcct, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::Payments, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::CashBook, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::Partners, "1 = 1"), 1);
+        assert_eq!(count(&wh, Table::Goods, "Code = 'SHIPPING'"), 0);
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 100"), 1);
+        // Writing the order again succeeds, once.
+        let doc = sale("WEB#CRASH");
+        assert_eq!(
+            wh.write_document(&doc, &WriteOptions::default())
+                .unwrap()
+                .acct(),
+            1
+        );
+    });
+}
