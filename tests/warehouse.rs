@@ -233,6 +233,37 @@ fn info_reports_version_dialect_and_vat_mode() {
 }
 
 #[test]
+fn check_uses_the_saved_settings_and_keeps_the_password_out() {
+    use skladlink::config::{DatabaseConfig, DbConnectMode};
+    use skladlink::secrets::Secret;
+    on_both(|db| {
+        let config = DatabaseConfig {
+            mode: DbConnectMode::ConnectionString,
+            connection_string: db.cs.clone(),
+            dsn: String::new(),
+            user: String::new(),
+        };
+        let info = skladlink::warehouse::check(&config, None).unwrap();
+        assert_eq!(info.version, "3.07");
+        assert!(info.prices_include_vat);
+    });
+    let config = DatabaseConfig {
+        mode: DbConnectMode::ConnectionString,
+        connection_string: "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3307;".into(),
+        dsn: String::new(),
+        user: "nobody".into(),
+    };
+    let secret = Secret::new("p4ss-w0rd-xyz".to_string());
+    let err = skladlink::warehouse::check(&config, Some(&secret)).unwrap_err();
+    assert!(matches!(err, WarehouseError::Connect(_)), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("p4ss-w0rd-xyz"));
+    assert_eq!(
+        skladlink::warehouse::check(&DatabaseConfig::default(), None).unwrap_err(),
+        WarehouseError::NotConfigured
+    );
+}
+
+#[test]
 fn odbc_catalog_lists_installed_drivers() {
     let catalog = list_odbc().unwrap();
     assert!(
@@ -617,7 +648,9 @@ fn stock_over_object_groups_minus_open_orders() {
 // ------------------------------------------------------------------ writing
 
 /// The rows `example_write_sale.sql` leaves, in the columns that must match.
-fn sale_rows(wh: &Warehouse) -> (Vec<Vec<String>>, Vec<Vec<String>>, Vec<Vec<String>>) {
+type Rows = Vec<Vec<String>>;
+
+fn sale_rows(wh: &Warehouse) -> (Rows, Rows, Rows) {
     let ops = rows(
         wh,
         &format!(
@@ -1162,6 +1195,59 @@ fn numbering_continues_after_existing_documents_and_taken_keys() {
 }
 
 #[test]
+fn numbering_per_object_when_configured() {
+    on_both(|db| {
+        let mut wh = db.connect();
+        run(
+            &wh,
+            &format!(
+                "UPDATE {} SET Value = '-1' WHERE {} = 'configkey48'",
+                wh.t(Table::Configuration),
+                wh.q("Key")
+            ),
+        );
+        run(
+            &wh,
+            &format!(
+                "INSERT INTO {} (ID, Code, Name, Name2, PriceGroup, IsVeryUsed, GroupID, Deleted) \
+                 VALUES (3, '3', 'Магазин Бургас', ' ', 1, 0, 1, 0)",
+                wh.t(Table::Objects)
+            ),
+        );
+        assert!(wh.info().unwrap().numbering_per_object);
+        let in_object = |wh: &mut Warehouse, order: &str, object: i64| {
+            let mut doc = sale(order);
+            doc.object_id = object;
+            wh.write_document(&doc, &WriteOptions::default())
+                .unwrap()
+                .acct()
+        };
+        assert_eq!(in_object(&mut wh, "A1", 2), 1);
+        assert_eq!(in_object(&mut wh, "A2", 3), 1);
+        assert_eq!(in_object(&mut wh, "A3", 2), 2);
+        // The sale in object 3 has no stock row there: a negative row is created.
+        assert_eq!(
+            count(
+                &wh,
+                Table::Store,
+                "ObjectID = 3 AND GoodID = 2 AND Qtty = -3"
+            ),
+            1
+        );
+        let dates = rows(
+            &wh,
+            &format!(
+                "SELECT DISTINCT {} FROM {}",
+                wh.q("Date"),
+                wh.t(Table::Operations)
+            ),
+        );
+        assert_eq!(dates.len(), 1);
+        assert!(dates[0][0].ends_with("00:00:00"), "{dates:?}");
+    });
+}
+
+#[test]
 fn two_concurrent_writers_get_distinct_numbers_and_lose_nothing() {
     on_both(|db| {
         let per_writer = 8;
@@ -1205,6 +1291,31 @@ fn two_concurrent_writers_get_distinct_numbers_and_lose_nothing() {
             ),
             1
         );
+    });
+}
+
+#[test]
+fn concurrent_orders_of_one_new_customer_create_one_partner() {
+    on_both(|db| {
+        let handles: Vec<_> = (0..2)
+            .map(|w| {
+                let cs = db.cs.clone();
+                std::thread::spawn(move || {
+                    let mut wh = Warehouse::connect(&cs).unwrap();
+                    for i in 0..3 {
+                        let mut doc = sale(&format!("WEB#P{w}-{i}"));
+                        doc.doc_type = DocumentType::Order;
+                        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let wh = db.connect();
+        assert_eq!(count(&wh, Table::Partners, "eMail = 'ivan@example.com'"), 1);
+        assert_eq!(count(&wh, Table::Operations, "OperType = 19"), 12);
     });
 }
 
@@ -1339,6 +1450,25 @@ fn bad_documents_are_refused_before_writing() {
                 .unwrap_err(),
             WarehouseError::InvalidDocument(_)
         ));
+        // Over-long partner text is cut to the column size instead of failing.
+        let mut doc = sale("WEB#73");
+        doc.partner.name = "Я".repeat(300);
+        doc.partner.address = "ул. ".repeat(100);
+        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        let r = rows(
+            &wh,
+            &format!(
+                "SELECT Company, Address FROM {} WHERE ID > 1",
+                wh.t(Table::Partners)
+            ),
+        );
+        assert_eq!(r[0][0], "Я".repeat(255));
+        assert_eq!(r[0][1].chars().count(), 255);
+        run(&wh, &format!("DELETE FROM {}", wh.t(Table::Operations)));
+        run(
+            &wh,
+            &format!("DELETE FROM {} WHERE ID > 1", wh.t(Table::Partners)),
+        );
         let mut doc = sale("WEB#72");
         doc.object_id = 99;
         assert_eq!(
@@ -1415,4 +1545,58 @@ fn check_demo(wh: &Warehouse, goods: usize) {
         })
         .unwrap();
     assert!(barcodes.goods.len() > goods * 9 / 10);
+}
+
+#[test]
+fn process_killed_mid_write_leaves_nothing() {
+    // Child mode: write with a hook that kills the process before commit.
+    if let Ok(cs) = std::env::var("SKLADLINK_CRASH_CHILD_CS") {
+        let mut wh = Warehouse::connect(&cs).unwrap();
+        let mut doc = sale("WEB#CRASH");
+        doc.shipping = Some(ShippingLine { price: 500 });
+        doc.payment.method = PaymentMethod::Cash;
+        let _ = wh.write_document_with(&doc, &WriteOptions::default(), &mut |_, _| {
+            std::process::abort()
+        });
+        unreachable!("the hook aborts the process");
+    }
+    on_both(|db| {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "process_killed_mid_write_leaves_nothing",
+                "--nocapture",
+            ])
+            .env("SKLADLINK_CRASH_CHILD_CS", &db.cs)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "the child must have been killed");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                status.signal(),
+                Some(6),
+                "killed by SIGABRT in the hook: {status:?}"
+            );
+        }
+        let mut wh = db.connect();
+        assert_eq!(count(&wh, Table::Operations, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::NextAcct, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::Payments, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::CashBook, "1 = 1"), 0);
+        assert_eq!(count(&wh, Table::Partners, "1 = 1"), 1);
+        assert_eq!(count(&wh, Table::Goods, "Code = 'SHIPPING'"), 0);
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 100"), 1);
+        // Writing the order again succeeds, once.
+        let doc = sale("WEB#CRASH");
+        assert_eq!(
+            wh.write_document(&doc, &WriteOptions::default())
+                .unwrap()
+                .acct(),
+            1
+        );
+    });
 }

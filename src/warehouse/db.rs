@@ -1,7 +1,13 @@
 //! The connection to a Warehouse Pro database: row reading as text, parameters,
 //! transactions, database facts (version, VAT mode) and the system's ODBC sources.
 
+use odbc_api::buffers::{ColumnarBuffer, TextColumn};
 use odbc_api::{Connection, ConnectionOptions, Cursor, IntoParameter, ResultSetMetadata};
+
+/// Rows fetched per block.
+const FETCH_BATCH: usize = 1000;
+/// Longest text value read, in UTF-16 units (Warehouse Pro text columns are 255 long).
+const MAX_TEXT_LEN: usize = 1024;
 
 use crate::config::{DatabaseConfig, DbConnectMode};
 use crate::secrets::Secret;
@@ -153,7 +159,9 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Runs a query and hands each row to `f` without collecting them.
+    /// Runs a query and hands each row to `f` without collecting them. Rows are fetched
+    /// in blocks of `FETCH_BATCH` as UTF-16 text (wide calls: right on Windows code pages
+    /// and on UTF-8 Linux alike); values longer than `MAX_TEXT_LEN` are truncated.
     pub fn for_each_row(
         &self,
         sql: &str,
@@ -170,19 +178,19 @@ impl Warehouse {
             return Ok(());
         };
         let cols = cursor.num_result_cols().map_err(err)? as u16;
-        let mut buf: Vec<u16> = Vec::new();
+        let columns: Vec<(u16, TextColumn<u16>)> = (1..=cols)
+            .map(|c| (c, TextColumn::new(FETCH_BATCH, MAX_TEXT_LEN)))
+            .collect();
+        let buffer = ColumnarBuffer::new(columns);
+        let mut block = cursor.bind_buffer(buffer).map_err(err)?;
         let mut row: Row = vec![None; cols as usize];
-        while let Some(mut r) = cursor.next_row().map_err(err)? {
-            for c in 0..cols {
-                buf.clear();
-                let present = r.get_wide_text(c + 1, &mut buf).map_err(err)?;
-                row[c as usize] = if present {
-                    Some(String::from_utf16_lossy(&buf))
-                } else {
-                    None
-                };
+        while let Some(batch) = block.fetch().map_err(err)? {
+            for i in 0..batch.num_rows() {
+                for (c, cell) in row.iter_mut().enumerate() {
+                    *cell = batch.column(c).get(i).map(String::from_utf16_lossy);
+                }
+                f(&row)?;
             }
-            f(&row)?;
         }
         Ok(())
     }
@@ -328,6 +336,21 @@ impl Warehouse {
         Ok(v)
     }
 }
+
+/// Connection check with everything the UI shows: version, dialect, VAT mode
+/// (`skladlink check` for the database part).
+pub fn check(
+    db: &DatabaseConfig,
+    password: Option<&Secret>,
+) -> Result<WarehouseInfo, WarehouseError> {
+    Warehouse::from_config(db, password)?.info()
+}
+
+/// A `Warehouse` can move to a worker thread.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Warehouse>();
+};
 
 /// Parses an integer column (drivers may send "5", "5.0" or " 5").
 pub fn int_of(text: &str) -> Option<i64> {

@@ -65,6 +65,41 @@ pub fn create_demo_db_with(path: &Path, spec: &DemoSpec) -> Result<DemoSummary, 
     populate_demo(&wh, spec)
 }
 
+/// `skladlink demo-db PATH`: creates the demo warehouse at `path` and prints what it
+/// holds (or a translated error); exit code 0 on success, 1 on failure.
+pub fn run_demo_db(path: &Path, lang: crate::i18n::Language) -> std::process::ExitCode {
+    match create_demo_db(path) {
+        Ok(summary) => {
+            println!(
+                "{}",
+                crate::i18n::tr_args(
+                    lang,
+                    "warehouse.demo.created",
+                    &[
+                        ("path", &path.display().to_string()),
+                        ("goods", &summary.goods.to_string()),
+                        ("groups", &summary.groups.to_string()),
+                        ("objects", &summary.objects.to_string()),
+                    ],
+                )
+            );
+            println!(
+                "{}",
+                crate::i18n::tr_args(
+                    lang,
+                    "warehouse.demo.connection",
+                    &[("cs", &sqlite_connection_string(path))],
+                )
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Loads the schema fixture of the connection's dialect (MySQL/MariaDB or SQLite) into
 /// an empty database.
 pub fn load_schema(wh: &Warehouse) -> Result<(), WarehouseError> {

@@ -33,6 +33,8 @@ pub const CASHBOOK_SALE_INCOME: i64 = 8;
 pub const SERVICE_ID: i64 = 1;
 /// `Goods.Type` flag of a non-inventory (service) good, whose stock is not kept.
 pub const GOODS_TYPE_NON_INVENTORY: i64 = 8;
+/// Length of Warehouse Pro text columns (`VARCHAR(255)` / `nvarchar(255)`).
+pub const TEXT_COLUMN_LEN: usize = 255;
 /// Attempts to find a free document number (S1 tries 100 times).
 pub const NUMBERING_ATTEMPTS: u32 = 100;
 
@@ -337,11 +339,31 @@ impl Warehouse {
         Err(WarehouseError::Busy(last))
     }
 
+    /// Fits the text into the columns: partner fields cut to 255 characters (VARCHAR(255)),
+    /// and 4-byte characters replaced when the database is 3-byte utf8.
     fn sanitized(&mut self, doc: &NewDocument) -> Result<NewDocument, WarehouseError> {
-        if !self.needs_4byte_strip()? {
-            return Ok(doc.clone());
-        }
         let mut out = doc.clone();
+        {
+            let p = &mut out.partner;
+            for f in [
+                &mut p.name,
+                &mut p.contact,
+                &mut p.email,
+                &mut p.phone,
+                &mut p.vat_number,
+                &mut p.eik,
+                &mut p.city,
+                &mut p.address,
+            ] {
+                if f.chars().count() > TEXT_COLUMN_LEN {
+                    tracing::warn!(order = %doc.order_number, "partner text cut to 255 characters");
+                    *f = f.chars().take(TEXT_COLUMN_LEN).collect();
+                }
+            }
+        }
+        if !self.needs_4byte_strip()? {
+            return Ok(out);
+        }
         let mut changed = false;
         let mut fix = |s: &mut String| {
             let (t, c) = replace_4byte(s);
@@ -386,8 +408,8 @@ impl Warehouse {
             DocumentType::Sale => OPER_SALE,
         };
         let now = Local::now().naive_local();
-        let now_text = now.format("%Y-%m-%d %H:%M:%S").to_string();
-        let today_text = now.format("%Y-%m-%d 00:00:00").to_string();
+        let now_text = d.datetime_param(now);
+        let today_text = d.datetime_param(document_date(now));
 
         if d == Dialect::Sqlite {
             // Take SQLite's write lock first, so concurrent writers queue on the busy
@@ -712,9 +734,12 @@ impl Warehouse {
             if value.is_empty() {
                 continue;
             }
-            let sql = format!(
-                "SELECT ID FROM {} WHERE {column} = ? AND Deleted = 0 AND ID > 1 ORDER BY ID",
-                self.t(Table::Partners)
+            // A locking read: two writers importing the same new customer at once must
+            // not both create the partner (the second waits, then finds the first's row).
+            let sql = self.dialect().locking_select(
+                "ID",
+                Table::Partners,
+                &format!("{column} = ? AND Deleted = 0 AND ID > 1 ORDER BY ID"),
             );
             if let Some(id) = self.query_i64(&sql, &[text(value)])? {
                 return Ok(id);
