@@ -1,3 +1,4 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
+pub mod unp;
 pub mod version;
