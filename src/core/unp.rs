@@ -38,7 +38,9 @@ pub struct Unp {
 /// True when `serial` is a fiscal device serial: 2 capital Latin letters and 6 digits.
 pub fn is_valid_serial(serial: &str) -> bool {
     let b = serial.as_bytes();
-    b.len() == 8 && b[..2].iter().all(u8::is_ascii_uppercase) && b[2..].iter().all(u8::is_ascii_digit)
+    b.len() == 8
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..].iter().all(u8::is_ascii_digit)
 }
 
 /// The 4-character operator code used in a УНП: upper-cased and left-padded with zeros.
@@ -60,7 +62,11 @@ impl Unp {
         if sequence == 0 || sequence > MAX_SEQUENCE {
             return Err(UnpError::BadSequence(u64::from(sequence)));
         }
-        Ok(Self { serial: serial.to_string(), operator, sequence })
+        Ok(Self {
+            serial: serial.to_string(),
+            operator,
+            sequence,
+        })
     }
 
     /// Parses and validates a УНП text.
@@ -73,7 +79,9 @@ impl Unp {
             return Err(bad());
         };
         if op.len() != 4
-            || !op.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            || !op
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             || seq.len() != 7
             || !seq.bytes().all(|c| c.is_ascii_digit())
             || !is_valid_serial(serial)
@@ -84,7 +92,11 @@ impl Unp {
         if sequence == 0 {
             return Err(bad());
         }
-        Ok(Self { serial: serial.to_string(), operator: op.to_string(), sequence })
+        Ok(Self {
+            serial: serial.to_string(),
+            operator: op.to_string(),
+            sequence,
+        })
     }
 
     /// The fiscal device serial part.
@@ -117,13 +129,19 @@ mod tests {
     fn formats_reference_example() {
         let unp = Unp::new("DT279013", "1", 1).unwrap();
         assert_eq!(unp.to_string(), "DT279013-0001-0000001");
-        assert_eq!(Unp::new("DY000600", "op1", 1000).unwrap().to_string(), "DY000600-0OP1-0001000");
+        assert_eq!(
+            Unp::new("DY000600", "op1", 1000).unwrap().to_string(),
+            "DY000600-0OP1-0001000"
+        );
     }
 
     #[test]
     fn parse_round_trips_and_rejects_bad_text() {
         let unp = Unp::parse("DT000600-OP01-0001000").unwrap();
-        assert_eq!((unp.serial(), unp.operator(), unp.sequence()), ("DT000600", "OP01", 1000));
+        assert_eq!(
+            (unp.serial(), unp.operator(), unp.sequence()),
+            ("DT000600", "OP01", 1000)
+        );
         assert_eq!(unp.to_string(), "DT000600-OP01-0001000");
         for bad in [
             "",
@@ -142,11 +160,26 @@ mod tests {
 
     #[test]
     fn new_validates_parts() {
-        assert!(matches!(Unp::new("DT27901", "1", 1), Err(UnpError::BadSerial(_))));
-        assert!(matches!(Unp::new("DT279013", "", 1), Err(UnpError::BadOperator(_))));
-        assert!(matches!(Unp::new("DT279013", "12345", 1), Err(UnpError::BadOperator(_))));
-        assert!(matches!(Unp::new("DT279013", "1-", 1), Err(UnpError::BadOperator(_))));
-        assert!(matches!(Unp::new("DT279013", "1", 0), Err(UnpError::BadSequence(0))));
+        assert!(matches!(
+            Unp::new("DT27901", "1", 1),
+            Err(UnpError::BadSerial(_))
+        ));
+        assert!(matches!(
+            Unp::new("DT279013", "", 1),
+            Err(UnpError::BadOperator(_))
+        ));
+        assert!(matches!(
+            Unp::new("DT279013", "12345", 1),
+            Err(UnpError::BadOperator(_))
+        ));
+        assert!(matches!(
+            Unp::new("DT279013", "1-", 1),
+            Err(UnpError::BadOperator(_))
+        ));
+        assert!(matches!(
+            Unp::new("DT279013", "1", 0),
+            Err(UnpError::BadSequence(0))
+        ));
         assert!(Unp::new("DT279013", "1", MAX_SEQUENCE).is_ok());
         assert!(Unp::new("DT279013", "1", MAX_SEQUENCE + 1).is_err());
     }

@@ -209,7 +209,11 @@ pub fn decode_conditions(status: &[u8]) -> Vec<Condition> {
         (2, 3, Condition::FiscalReceiptOpen),
         (2, 5, Condition::NonFiscalReceiptOpen),
     ];
-    table.iter().filter(|(byte, b, _)| bit(*byte, *b)).map(|(_, _, c)| *c).collect()
+    table
+        .iter()
+        .filter(|(byte, b, _)| bit(*byte, *b))
+        .map(|(_, _, c)| *c)
+        .collect()
 }
 
 /// Why a fiscal operation failed.
@@ -280,13 +284,19 @@ impl FiscalError {
     /// A clear translated message (never contains a password).
     pub fn message(&self, lang: Language) -> String {
         match self {
-            FiscalError::PortOpen { port, detail } => {
-                tr_args(lang, "fiscal.error.port_open", &[("port", port), ("detail", detail)])
+            FiscalError::PortOpen { port, detail } => tr_args(
+                lang,
+                "fiscal.error.port_open",
+                &[("port", port), ("detail", detail)],
+            ),
+            FiscalError::Disconnected(d) => {
+                tr_args(lang, "fiscal.error.disconnected", &[("detail", d)])
             }
-            FiscalError::Disconnected(d) => tr_args(lang, "fiscal.error.disconnected", &[("detail", d)]),
-            FiscalError::NoReply { attempts } => {
-                tr_args(lang, "fiscal.error.no_reply", &[("attempts", &attempts.to_string())])
-            }
+            FiscalError::NoReply { attempts } => tr_args(
+                lang,
+                "fiscal.error.no_reply",
+                &[("attempts", &attempts.to_string())],
+            ),
             FiscalError::BadReply(d) => tr_args(lang, "fiscal.error.bad_reply", &[("detail", d)]),
             FiscalError::Device(f) => {
                 tr_args(lang, "fiscal.error.device", &[("fault", &f.message(lang))])
@@ -297,17 +307,25 @@ impl FiscalError {
                 &[("configured", configured), ("device", device)],
             ),
             FiscalError::Unp(e) => tr_args(lang, "fiscal.error.unp", &[("detail", &e.to_string())]),
-            FiscalError::UnpDevice { unp, device } => {
-                tr_args(lang, "fiscal.error.unp_device", &[("unp", unp), ("device", device)])
+            FiscalError::UnpDevice { unp, device } => tr_args(
+                lang,
+                "fiscal.error.unp_device",
+                &[("unp", unp), ("device", device)],
+            ),
+            FiscalError::Storage { path, detail } => tr_args(
+                lang,
+                "fiscal.error.storage",
+                &[("path", path), ("detail", detail)],
+            ),
+            FiscalError::NoTaxGroup(rate) => {
+                tr_args(lang, "fiscal.error.no_tax_group", &[("rate", rate)])
             }
-            FiscalError::Storage { path, detail } => {
-                tr_args(lang, "fiscal.error.storage", &[("path", path), ("detail", detail)])
-            }
-            FiscalError::NoTaxGroup(rate) => tr_args(lang, "fiscal.error.no_tax_group", &[("rate", rate)]),
             FiscalError::InvalidReceipt(d) => {
                 tr_args(lang, "fiscal.error.invalid_receipt", &[("detail", d)])
             }
-            FiscalError::Unsupported(p) => tr_args(lang, "fiscal.error.unsupported", &[("protocol", p)]),
+            FiscalError::Unsupported(p) => {
+                tr_args(lang, "fiscal.error.unsupported", &[("protocol", p)])
+            }
         }
     }
 
@@ -321,6 +339,9 @@ impl FiscalError {
 
     /// True when the link failed (no reply, port lost), so the command may or may not have run.
     pub fn is_link_failure(&self) -> bool {
-        matches!(self, FiscalError::NoReply { .. } | FiscalError::Disconnected(_))
+        matches!(
+            self,
+            FiscalError::NoReply { .. } | FiscalError::Disconnected(_)
+        )
     }
 }

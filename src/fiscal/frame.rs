@@ -98,19 +98,26 @@ pub enum Scan {
 
 /// Encodes `value` as `width` nibbles + 0x30, most significant first.
 fn nibbles(value: u16, width: usize) -> Vec<u8> {
-    (0..width).rev().map(|i| 0x30 + ((value >> (4 * i)) & 0x0F) as u8).collect()
+    (0..width)
+        .rev()
+        .map(|i| 0x30 + ((value >> (4 * i)) & 0x0F) as u8)
+        .collect()
 }
 
 /// Decodes nibble characters (0x30–0x3F); None when a byte is out of range.
 fn from_nibbles(bytes: &[u8]) -> Option<u16> {
     bytes.iter().try_fold(0u16, |acc, &b| {
-        (0x30..=0x3F).contains(&b).then(|| (acc << 4) | u16::from(b - 0x30))
+        (0x30..=0x3F)
+            .contains(&b)
+            .then(|| (acc << 4) | u16::from(b - 0x30))
     })
 }
 
 /// The 16-bit additive checksum of `bytes`.
 fn bcc(bytes: &[u8]) -> u16 {
-    bytes.iter().fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b)))
+    bytes
+        .iter()
+        .fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b)))
 }
 
 fn encode(framing: Framing, seq: u8, cmd: u16, data: &[u8], status: Option<&[u8]>) -> Vec<u8> {
@@ -166,8 +173,16 @@ fn scan(framing: Framing, buf: &[u8], reply: bool) -> Scan {
     while start < buf.len() {
         match buf[start] {
             PRE => break,
-            NAK if reply => return Scan::Nak { consumed: start + 1 },
-            SYN if reply => return Scan::Syn { consumed: start + 1 },
+            NAK if reply => {
+                return Scan::Nak {
+                    consumed: start + 1,
+                };
+            }
+            SYN if reply => {
+                return Scan::Syn {
+                    consumed: start + 1,
+                };
+            }
             _ => start += 1,
         }
     }
@@ -183,9 +198,19 @@ fn scan(framing: Framing, buf: &[u8], reply: bool) -> Scan {
         Framing::Old => Some(u16::from(rest[1])),
         Framing::X => from_nibbles(&rest[1..1 + w]),
     };
-    let bad = |reason| Scan::Bad { consumed: start + 1, reason };
-    let Some(len) = len else { return bad("LEN is not nibble-encoded") };
-    let min = (w + 1 + w + 1) as u16 + if reply { framing.status_len() as u16 + 1 } else { 0 };
+    let bad = |reason| Scan::Bad {
+        consumed: start + 1,
+        reason,
+    };
+    let Some(len) = len else {
+        return bad("LEN is not nibble-encoded");
+    };
+    let min = (w + 1 + w + 1) as u16
+        + if reply {
+            framing.status_len() as u16 + 1
+        } else {
+            0
+        };
     if len < 0x20 + min || usize::from(len) > MAX_FRAME {
         return bad("LEN out of range");
     }
@@ -212,7 +237,9 @@ fn scan(framing: Framing, buf: &[u8], reply: bool) -> Scan {
         Framing::Old => Some(u16::from(frame[2 + w])),
         Framing::X => from_nibbles(&frame[2 + w..2 + 2 * w]),
     };
-    let Some(cmd) = cmd else { return bad_whole("CMD is not nibble-encoded") };
+    let Some(cmd) = cmd else {
+        return bad_whole("CMD is not nibble-encoded");
+    };
     let body = &frame[2 + 2 * w..count];
     let (data, status) = if reply {
         let n = framing.status_len();
@@ -227,7 +254,15 @@ fn scan(framing: Framing, buf: &[u8], reply: bool) -> Scan {
         }
         (body.to_vec(), Vec::new())
     };
-    Scan::Frame { frame: Frame { seq, cmd, data, status }, consumed }
+    Scan::Frame {
+        frame: Frame {
+            seq,
+            cmd,
+            data,
+            status,
+        },
+        consumed,
+    }
 }
 
 #[cfg(test)]
@@ -235,13 +270,18 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        s.split_whitespace().map(|h| u8::from_str_radix(h, 16).unwrap()).collect()
+        s.split_whitespace()
+            .map(|h| u8::from_str_radix(h, 16).unwrap())
+            .collect()
     }
 
     // The computed example frames of PROTOCOLS.md §2.4, byte for byte.
     #[test]
     fn old_status_request() {
-        assert_eq!(encode_request(Framing::Old, 0x20, 0x4A, b""), hex("01 24 20 4A 05 30 30 39 33 03"));
+        assert_eq!(
+            encode_request(Framing::Old, 0x20, 0x4A, b""),
+            hex("01 24 20 4A 05 30 30 39 33 03")
+        );
     }
 
     #[test]
@@ -257,7 +297,9 @@ mod tests {
         let data = b"1\t0000\tDT279013-0001-0000001\t1\t\t";
         assert_eq!(
             encode_request(Framing::X, 0x21, 0x30, data),
-            hex("01 30 30 34 3A 21 30 30 33 30 31 09 30 30 30 30 09 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 09 31 09 09 05 30 37 34 30 03")
+            hex(
+                "01 30 30 34 3A 21 30 30 33 30 31 09 30 30 30 30 09 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 09 31 09 09 05 30 37 34 30 03"
+            )
         );
     }
 
@@ -265,27 +307,53 @@ mod tests {
     fn old_open_request() {
         assert_eq!(
             encode_request(Framing::Old, 0x21, 0x30, b"1,0000,1,DT279013-0001-0000001"),
-            hex("01 42 21 30 31 2C 30 30 30 30 2C 31 2C 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 05 30 36 37 38 03")
+            hex(
+                "01 42 21 30 31 2C 30 30 30 30 2C 31 2C 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 05 30 36 37 38 03"
+            )
         );
     }
 
     #[test]
     fn old_reply_example() {
-        let bytes = hex("01 34 21 30 30 30 30 36 2C 30 30 30 33 04 80 80 88 80 86 9A 05 30 35 36 3B 03");
+        let bytes =
+            hex("01 34 21 30 30 30 30 36 2C 30 30 30 33 04 80 80 88 80 86 9A 05 30 35 36 3B 03");
         let status = hex("80 80 88 80 86 9A");
-        assert_eq!(encode_reply(Framing::Old, 0x21, 0x30, b"0006,0003", &status), bytes);
-        let Scan::Frame { frame, consumed } = scan_reply(Framing::Old, &bytes) else { panic!() };
+        assert_eq!(
+            encode_reply(Framing::Old, 0x21, 0x30, b"0006,0003", &status),
+            bytes
+        );
+        let Scan::Frame { frame, consumed } = scan_reply(Framing::Old, &bytes) else {
+            panic!()
+        };
         assert_eq!(consumed, bytes.len());
-        assert_eq!(frame, Frame { seq: 0x21, cmd: 0x30, data: b"0006,0003".to_vec(), status });
+        assert_eq!(
+            frame,
+            Frame {
+                seq: 0x21,
+                cmd: 0x30,
+                data: b"0006,0003".to_vec(),
+                status
+            }
+        );
     }
 
     #[test]
     fn x_reply_example() {
-        let bytes = hex("01 30 30 33 38 21 30 30 33 30 30 09 31 32 09 04 80 80 88 80 86 9A 80 80 05 30 36 38 35 03");
+        let bytes = hex(
+            "01 30 30 33 38 21 30 30 33 30 30 09 31 32 09 04 80 80 88 80 86 9A 80 80 05 30 36 38 35 03",
+        );
         let status = hex("80 80 88 80 86 9A 80 80");
-        assert_eq!(encode_reply(Framing::X, 0x21, 0x30, b"0\t12\t", &status), bytes);
-        let Scan::Frame { frame, .. } = scan_reply(Framing::X, &bytes) else { panic!() };
-        assert_eq!((frame.seq, frame.cmd, frame.data.as_slice()), (0x21, 0x30, &b"0\t12\t"[..]));
+        assert_eq!(
+            encode_reply(Framing::X, 0x21, 0x30, b"0\t12\t", &status),
+            bytes
+        );
+        let Scan::Frame { frame, .. } = scan_reply(Framing::X, &bytes) else {
+            panic!()
+        };
+        assert_eq!(
+            (frame.seq, frame.cmd, frame.data.as_slice()),
+            (0x21, 0x30, &b"0\t12\t"[..])
+        );
     }
 
     #[test]
@@ -293,15 +361,25 @@ mod tests {
         let frame = encode_request(Framing::X, 0x22, 0x31, b"abc\t");
         let mut buf = vec![0x00, 0xFF, 0x42];
         buf.extend_from_slice(&frame[..7]);
-        assert_eq!(scan_request(Framing::X, &buf), Scan::Incomplete { skipped: 3 });
+        assert_eq!(
+            scan_request(Framing::X, &buf),
+            Scan::Incomplete { skipped: 3 }
+        );
         buf.extend_from_slice(&frame[7..]);
-        let Scan::Frame { frame: f, consumed } = scan_request(Framing::X, &buf) else { panic!() };
+        let Scan::Frame { frame: f, consumed } = scan_request(Framing::X, &buf) else {
+            panic!()
+        };
         assert_eq!((f.cmd, consumed), (0x31, buf.len()));
-        assert_eq!(scan_reply(Framing::X, &[0x00, SYN, PRE]), Scan::Syn { consumed: 2 });
+        assert_eq!(
+            scan_reply(Framing::X, &[0x00, SYN, PRE]),
+            Scan::Syn { consumed: 2 }
+        );
         assert_eq!(scan_reply(Framing::X, &[NAK]), Scan::Nak { consumed: 1 });
         let mut damaged = frame.clone();
         let n = damaged.len();
         damaged[n - 2] ^= 0x01;
-        assert!(matches!(scan_request(Framing::X, &damaged), Scan::Bad { consumed, .. } if consumed == n));
+        assert!(
+            matches!(scan_request(Framing::X, &damaged), Scan::Bad { consumed, .. } if consumed == n)
+        );
     }
 }

@@ -27,7 +27,11 @@ pub fn framing_of(protocol: FiscalProtocol) -> Option<Framing> {
 
 /// Command code that opens a fiscal receipt.
 pub fn open_command(protocol: FiscalProtocol) -> u16 {
-    if protocol == FiscalProtocol::Eltrade { 0x90 } else { 0x30 }
+    if protocol == FiscalProtocol::Eltrade {
+        0x90
+    } else {
+        0x30
+    }
 }
 
 /// Command code that cancels an open fiscal receipt.
@@ -97,7 +101,10 @@ pub struct IslDevice {
 impl IslDevice {
     /// Wraps a transport whose framing matches `protocol`.
     pub fn new(transport: Transport, protocol: FiscalProtocol) -> Self {
-        Self { transport, protocol }
+        Self {
+            transport,
+            protocol,
+        }
     }
 
     fn is_x(&self) -> bool {
@@ -118,7 +125,9 @@ impl IslDevice {
             parts.pop();
         }
         if parts.is_empty() {
-            return Err(FiscalError::BadReply(format!("empty reply to command {cmd:#04x}")));
+            return Err(FiscalError::BadReply(format!(
+                "empty reply to command {cmd:#04x}"
+            )));
         }
         let code: i32 = parts[0]
             .trim()
@@ -142,7 +151,10 @@ impl IslDevice {
 
     fn old_fields(&mut self, cmd: u16, data: &str) -> Result<Vec<String>, FiscalError> {
         let reply = self.old(cmd, &to_cp1251(data))?;
-        Ok(from_cp1251(&reply.data).split(',').map(|s| s.trim().to_string()).collect())
+        Ok(from_cp1251(&reply.data)
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect())
     }
 
     fn field<'a>(fields: &'a [String], i: usize, what: &str) -> Result<&'a str, FiscalError> {
@@ -176,7 +188,9 @@ pub fn old_failure(status: &[u8], opening: bool) -> Option<DeviceFault> {
 }
 
 fn parse_number(text: &str, what: &str) -> Result<u64, FiscalError> {
-    text.trim().parse().map_err(|_| FiscalError::BadReply(format!("{what} {text:?}")))
+    text.trim()
+        .parse()
+        .map_err(|_| FiscalError::BadReply(format!("{what} {text:?}")))
 }
 
 fn parse_money(text: &str, scale: u32, what: &str) -> Result<i64, FiscalError> {
@@ -211,7 +225,9 @@ impl FiscalDevice for IslDevice {
 
     fn status(&mut self) -> Result<DeviceStatus, FiscalError> {
         let reply = self.transport.command(0x4A, b"")?;
-        Ok(DeviceStatus::from_conditions(decode_conditions(&reply.status)))
+        Ok(DeviceStatus::from_conditions(decode_conditions(
+            &reply.status,
+        )))
     }
 
     fn transaction(&mut self) -> Result<TransactionState, FiscalError> {
@@ -240,16 +256,27 @@ impl FiscalDevice for IslDevice {
         }
     }
 
-    fn open_receipt(&mut self, operator: &str, password: &Secret, unp: &Unp) -> Result<(), FiscalError> {
+    fn open_receipt(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+    ) -> Result<(), FiscalError> {
         let op = operator.trim();
         let pwd = password.expose();
         let unp = unp.to_string();
         let cmd = open_command(self.protocol);
         match self.protocol {
             FiscalProtocol::DatecsX => self.x(cmd, &[op, pwd, &unp, "1", ""]).map(drop),
-            FiscalProtocol::DatecsP => self.old(cmd, format!("{op},{pwd},1,{unp}").as_bytes()).map(drop),
-            FiscalProtocol::DatecsC => self.old(cmd, format!("{op},{pwd},{unp},1").as_bytes()).map(drop),
-            FiscalProtocol::Daisy => self.old(cmd, format!("{op},{pwd},{unp}").as_bytes()).map(drop),
+            FiscalProtocol::DatecsP => self
+                .old(cmd, format!("{op},{pwd},1,{unp}").as_bytes())
+                .map(drop),
+            FiscalProtocol::DatecsC => self
+                .old(cmd, format!("{op},{pwd},{unp},1").as_bytes())
+                .map(drop),
+            FiscalProtocol::Daisy => self
+                .old(cmd, format!("{op},{pwd},{unp}").as_bytes())
+                .map(drop),
             FiscalProtocol::Eltrade => self.old(cmd, format!("{op},{unp}").as_bytes()).map(drop),
             FiscalProtocol::Incotex => self.old(cmd, format!("{op},{unp},0").as_bytes()).map(drop),
             FiscalProtocol::TremolZfp => Err(FiscalError::Unsupported("tremol-zfp".into())),
@@ -257,7 +284,12 @@ impl FiscalDevice for IslDevice {
     }
 
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError> {
-        let text: String = item.text.chars().take(item_text_max(self.protocol)).collect();
+        let text: String = item
+            .text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(item_text_max(self.protocol))
+            .collect();
         let price = format_amount(item.unit_price);
         let qty = format_quantity(item.quantity_milli);
         if self.is_x() {
@@ -267,9 +299,9 @@ impl FiscalDevice for IslDevice {
             } else {
                 ("0", String::new())
             };
-            self.x(0x31, &[&text, &group, &price, &qty, dtype, &dval, "0"]).map(drop)
+            self.x(0x31, &[&text, &group, &price, &qty, dtype, &dval, "0"])
+                .map(drop)
         } else {
-            let text = text.replace(['\t', ','], " ");
             let mut data = to_cp1251(&text);
             data.push(b'\t');
             data.push(tax_letter(item.tax_group));
@@ -295,7 +327,10 @@ impl FiscalDevice for IslDevice {
         let value = format_amount(amount);
         let (status, rest) = if self.is_x() {
             let f = self.x(0x35, &[code, &value, ""])?;
-            (Self::field(&f, 0, "payment status")?.to_string(), Self::field(&f, 1, "amount")?.to_string())
+            (
+                Self::field(&f, 0, "payment status")?.to_string(),
+                Self::field(&f, 1, "amount")?.to_string(),
+            )
         } else {
             let reply = self.old(0x35, format!("\t{code}{value}").as_bytes())?;
             let text = from_cp1251(&reply.data);
@@ -304,8 +339,14 @@ impl FiscalDevice for IslDevice {
             (status, chars.as_str().to_string())
         };
         match status.as_str() {
-            "D" => Ok(PaymentOutcome { due: parse_money(&rest, 2, "amount due")?, change: 0 }),
-            "R" => Ok(PaymentOutcome { due: 0, change: parse_money(&rest, 2, "change")? }),
+            "D" => Ok(PaymentOutcome {
+                due: parse_money(&rest, 2, "amount due")?,
+                change: 0,
+            }),
+            "R" => Ok(PaymentOutcome {
+                due: 0,
+                change: parse_money(&rest, 2, "change")?,
+            }),
             "F" | "E" | "I" => Err(FiscalError::Device(DeviceFault::NotPermitted)),
             other => Err(FiscalError::BadReply(format!("payment status {other:?}"))),
         }
@@ -323,7 +364,11 @@ impl FiscalDevice for IslDevice {
 
     fn cancel_receipt(&mut self) -> Result<(), FiscalError> {
         let cmd = cancel_command(self.protocol);
-        if self.is_x() { self.x(cmd, &[]).map(drop) } else { self.old(cmd, b"").map(drop) }
+        if self.is_x() {
+            self.x(cmd, &[]).map(drop)
+        } else {
+            self.old(cmd, b"").map(drop)
+        }
     }
 
     fn date_time(&mut self) -> Result<NaiveDateTime, FiscalError> {

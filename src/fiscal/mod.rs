@@ -46,7 +46,10 @@ pub struct DeviceStatus {
 impl DeviceStatus {
     /// A status made of conditions only.
     pub fn from_conditions(conditions: Vec<Condition>) -> Self {
-        Self { info: None, conditions }
+        Self {
+            info: None,
+            conditions,
+        }
     }
 
     /// True when nothing stops printing.
@@ -126,7 +129,12 @@ pub trait FiscalDevice: Send {
     /// Reads the state of the current fiscal receipt.
     fn transaction(&mut self) -> Result<TransactionState, FiscalError>;
     /// Opens a fiscal receipt for `operator` with `password` and the sale's УНП.
-    fn open_receipt(&mut self, operator: &str, password: &Secret, unp: &Unp) -> Result<(), FiscalError>;
+    fn open_receipt(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+    ) -> Result<(), FiscalError>;
     /// Registers a sale.
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError>;
     /// Applies an amount discount to the subtotal.
@@ -169,7 +177,10 @@ pub fn detect_device(
             rates.push(r);
         }
     }
-    let probe = Timing { attempts: 1, ..timing };
+    let probe = Timing {
+        attempts: 1,
+        ..timing
+    };
     let mut last = FiscalError::NoReply { attempts: 0 };
     for rate in rates {
         let mut device = open_device(settings.protocol, &settings.port, rate, probe)?;
@@ -189,9 +200,15 @@ pub fn detect_device(
 /// `skladlink check NAME` for an e-Shop Connector: reads the device's identity and status
 /// and checks its serial against the configured fiscal number. The operator password is
 /// not sent (no protocol checks it without opening a receipt).
-pub fn check_device(settings: &EShopSettings, _password: &Secret) -> Result<DeviceStatus, FiscalError> {
+pub fn check_device(
+    settings: &EShopSettings,
+    _password: &Secret,
+) -> Result<DeviceStatus, FiscalError> {
     let (mut device, _rate, info) = detect_device(settings, Timing::default())?;
-    if !info.serial.eq_ignore_ascii_case(settings.fiscal_number.trim()) {
+    if !info
+        .serial
+        .eq_ignore_ascii_case(settings.fiscal_number.trim())
+    {
         return Err(FiscalError::SerialMismatch {
             configured: settings.fiscal_number.clone(),
             device: info.serial,

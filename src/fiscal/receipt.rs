@@ -81,7 +81,9 @@ pub struct TaxGroupMap {
 impl Default for TaxGroupMap {
     /// Bulgarian convention: А = 0 %, Б = 20 % (Datecs rounding document), Г = 9 %.
     fn default() -> Self {
-        Self { entries: vec![(0, 1), (2000, 2), (900, 4)] }
+        Self {
+            entries: vec![(0, 1), (2000, 2), (900, 4)],
+        }
     }
 }
 
@@ -115,21 +117,33 @@ pub fn receipt_total(lines: &[ReceiptLine]) -> i64 {
     lines
         .iter()
         .map(|l| match l {
-            ReceiptLine::Item { unit_price, quantity_milli, discount, .. } => {
-                div_round(unit_price * quantity_milli, 1000) - discount
-            }
+            ReceiptLine::Item {
+                unit_price,
+                quantity_milli,
+                discount,
+                ..
+            } => div_round(unit_price * quantity_milli, 1000) - discount,
             ReceiptLine::Shipping { amount, .. } => *amount,
             ReceiptLine::Discount { amount } => -amount,
         })
         .sum()
 }
 
-fn plan(receipt: &Receipt, map: &TaxGroupMap) -> Result<(Vec<Step>, Vec<Payment>, i64), FiscalError> {
+fn plan(
+    receipt: &Receipt,
+    map: &TaxGroupMap,
+) -> Result<(Vec<Step>, Vec<Payment>, i64), FiscalError> {
     let invalid = |s: &str| FiscalError::InvalidReceipt(s.to_string());
     let mut steps = Vec::new();
     for line in &receipt.lines {
         steps.push(match line {
-            ReceiptLine::Item { text, unit_price, quantity_milli, vat_rate, discount } => {
+            ReceiptLine::Item {
+                text,
+                unit_price,
+                quantity_milli,
+                vat_rate,
+                discount,
+            } => {
                 if *unit_price < 0 || *quantity_milli <= 0 || *discount < 0 {
                     return Err(invalid("negative price, quantity or discount"));
                 }
@@ -141,7 +155,11 @@ fn plan(receipt: &Receipt, map: &TaxGroupMap) -> Result<(Vec<Step>, Vec<Payment>
                     discount: *discount,
                 })
             }
-            ReceiptLine::Shipping { text, amount, vat_rate } => {
+            ReceiptLine::Shipping {
+                text,
+                amount,
+                vat_rate,
+            } => {
                 if *amount < 0 {
                     return Err(invalid("negative shipping"));
                 }
@@ -165,7 +183,10 @@ fn plan(receipt: &Receipt, map: &TaxGroupMap) -> Result<(Vec<Step>, Vec<Payment>
         return Err(invalid("total is not positive"));
     }
     let payments = if receipt.payments.is_empty() {
-        vec![Payment { kind: PaymentKind::Cash, amount: total }]
+        vec![Payment {
+            kind: PaymentKind::Cash,
+            amount: total,
+        }]
     } else {
         receipt.payments.clone()
     };
@@ -194,14 +215,20 @@ pub fn print_receipt(
     }
     let (steps, payments, total) = plan(receipt, &options.tax_groups)?;
     let info = device.device_info()?;
-    if !info.serial.eq_ignore_ascii_case(options.fiscal_number.trim()) {
+    if !info
+        .serial
+        .eq_ignore_ascii_case(options.fiscal_number.trim())
+    {
         return Err(FiscalError::SerialMismatch {
             configured: options.fiscal_number.clone(),
             device: info.serial,
         });
     }
     if receipt.unp.serial() != info.serial {
-        return Err(FiscalError::UnpDevice { unp, device: info.serial });
+        return Err(FiscalError::UnpDevice {
+            unp,
+            device: info.serial,
+        });
     }
 
     let tx = device.transaction()?;
@@ -218,7 +245,15 @@ pub fn print_receipt(
             };
             journal.set(&unp, JournalEntry::Closing { before })?;
             let number = device.close_receipt()?;
-            return record(device, journal, &unp, number, tx.amount, info.fm_number, true);
+            return record(
+                device,
+                journal,
+                &unp,
+                number,
+                tx.amount,
+                info.fm_number,
+                true,
+            );
         }
         // Ours before payment, or left open by someone else: cancel it.
         device.cancel_receipt().map_err(|e| match e.fault() {
@@ -306,7 +341,11 @@ mod tests {
                 vat_rate: 2000,
                 discount: 0,
             },
-            ReceiptLine::Shipping { text: "s".into(), amount: 500, vat_rate: 2000 },
+            ReceiptLine::Shipping {
+                text: "s".into(),
+                amount: 500,
+                vat_rate: 2000,
+            },
             ReceiptLine::Discount { amount: 100 },
         ];
         // 3.33 × 1.5 = 4.995 → 5.00; + 5.00 − 1.00
@@ -319,7 +358,9 @@ mod tests {
         assert_eq!(map.group(2000).unwrap(), 2);
         assert_eq!(map.group(900).unwrap(), 4);
         assert!(matches!(map.group(1800), Err(FiscalError::NoTaxGroup(r)) if r == "18.00 %"));
-        let custom = TaxGroupMap { entries: vec![(2000, 3)] };
+        let custom = TaxGroupMap {
+            entries: vec![(2000, 3)],
+        };
         assert_eq!(custom.group(2000).unwrap(), 3);
     }
 }

@@ -15,7 +15,10 @@ use super::error::FiscalError;
 use crate::core::unp::{MAX_SEQUENCE, Unp, UnpError};
 
 fn storage_err(path: &Path, e: impl std::fmt::Display) -> FiscalError {
-    FiscalError::Storage { path: path.display().to_string(), detail: e.to_string() }
+    FiscalError::Storage {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    }
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
@@ -69,7 +72,11 @@ impl UnpSequence {
         if !file.serial.is_empty() && file.serial != serial {
             return Err(storage_err(&path, format!("holds serial {}", file.serial)));
         }
-        Ok(Self { path, serial: serial.to_string(), last: file.last })
+        Ok(Self {
+            path,
+            serial: serial.to_string(),
+            last: file.last,
+        })
     }
 
     /// The last sequence number handed out (0 when none).
@@ -85,7 +92,13 @@ impl UnpSequence {
             return Err(UnpError::BadSequence(u64::from(next)).into());
         }
         let unp = Unp::new(&self.serial, operator, next)?;
-        write_json(&self.path, &SequenceFile { serial: self.serial.clone(), last: next })?;
+        write_json(
+            &self.path,
+            &SequenceFile {
+                serial: self.serial.clone(),
+                last: next,
+            },
+        )?;
         self.last = next;
         Ok(unp)
     }
@@ -93,7 +106,13 @@ impl UnpSequence {
     /// Moves the sequence forward to at least `seen` (e.g. a number found on the device).
     pub fn advance_to(&mut self, seen: u32) -> Result<(), FiscalError> {
         if seen > self.last {
-            write_json(&self.path, &SequenceFile { serial: self.serial.clone(), last: seen })?;
+            write_json(
+                &self.path,
+                &SequenceFile {
+                    serial: self.serial.clone(),
+                    last: seen,
+                },
+            )?;
             self.last = seen;
         }
         Ok(())
@@ -197,7 +216,14 @@ mod tests {
         assert_eq!(seq.next("1").unwrap().sequence(), 3);
         seq.advance_to(10).unwrap();
         seq.advance_to(5).unwrap();
-        assert_eq!(UnpSequence::open(dir.path(), "DT279013").unwrap().next("1").unwrap().sequence(), 11);
+        assert_eq!(
+            UnpSequence::open(dir.path(), "DT279013")
+                .unwrap()
+                .next("1")
+                .unwrap()
+                .sequence(),
+            11
+        );
         assert!(!dir.path().join("unp-DT279013.tmp").exists());
         assert!(UnpSequence::open(dir.path(), "bad").is_err());
     }
@@ -206,6 +232,9 @@ mod tests {
     fn corrupt_sequence_file_is_an_error_not_a_reset() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("unp-DT279013.json"), b"<html>").unwrap();
-        assert!(matches!(UnpSequence::open(dir.path(), "DT279013"), Err(FiscalError::Storage { .. })));
+        assert!(matches!(
+            UnpSequence::open(dir.path(), "DT279013"),
+            Err(FiscalError::Storage { .. })
+        ));
     }
 }

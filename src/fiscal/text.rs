@@ -2,11 +2,11 @@
 //! quantities with 3 decimals.
 
 /// Encodes text as Windows-1251 (Latin and Cyrillic); other characters become `?`, control
-/// characters become spaces.
+/// characters other than TAB and LF become spaces.
 pub fn to_cp1251(text: &str) -> Vec<u8> {
     text.chars()
         .map(|c| match c {
-            '\u{20}'..='\u{7E}' => c as u8,
+            '\u{20}'..='\u{7E}' | '\t' | '\n' => c as u8,
             'А'..='я' => (c as u32 - 'А' as u32 + 0xC0) as u8,
             'Ё' => 0xA8,
             'ё' => 0xB8,
@@ -78,7 +78,11 @@ pub fn parse_fixed(text: &str, scale: u32) -> Option<i64> {
 pub fn div_round(value: i64, divisor: i64) -> i64 {
     let q = value / divisor;
     let r = value % divisor;
-    if r.abs() * 2 >= divisor.abs() { q + value.signum() * divisor.signum() } else { q }
+    if r.abs() * 2 >= divisor.abs() {
+        q + value.signum() * divisor.signum()
+    } else {
+        q
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +94,7 @@ mod tests {
         let bytes = to_cp1251("Сирене Ёж №1 ok");
         assert_eq!(&bytes[..2], &[0xD1, 0xE8]);
         assert_eq!(from_cp1251(&bytes), "Сирене Ёж №1 ok");
-        assert_eq!(to_cp1251("€\t"), b"? ");
+        assert_eq!(to_cp1251("€\t\r"), b"?\t ");
     }
 
     #[test]

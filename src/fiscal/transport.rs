@@ -42,16 +42,26 @@ pub struct Transport {
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport").field("framing", &self.framing).field("seq", &self.seq).finish()
+        f.debug_struct("Transport")
+            .field("framing", &self.framing)
+            .field("seq", &self.seq)
+            .finish()
     }
 }
 
 /// Opens a serial port for a fiscal device (8N1, no flow control).
-pub fn open_port(path: &str, baud: u32, timeout: Duration) -> Result<Box<dyn SerialPort>, FiscalError> {
+pub fn open_port(
+    path: &str,
+    baud: u32,
+    timeout: Duration,
+) -> Result<Box<dyn SerialPort>, FiscalError> {
     serialport::new(path, baud)
         .timeout(timeout)
         .open()
-        .map_err(|e| FiscalError::PortOpen { port: path.to_string(), detail: e.to_string() })
+        .map_err(|e| FiscalError::PortOpen {
+            port: path.to_string(),
+            detail: e.to_string(),
+        })
 }
 
 impl Transport {
@@ -62,7 +72,13 @@ impl Transport {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        Self { port, framing, timing, seq: 0x20 + (seed % 0x60) as u8, buf: Vec::new() }
+        Self {
+            port,
+            framing,
+            timing,
+            seq: 0x20 + (seed % 0x60) as u8,
+            buf: Vec::new(),
+        }
     }
 
     /// The timing in use.
@@ -87,13 +103,19 @@ impl Transport {
     pub fn exchange(&mut self, request: &[u8], seq: u8) -> Result<Frame, FiscalError> {
         self.buf.clear();
         for _ in 0..self.timing.attempts {
-            self.port.write_all(request).map_err(|e| FiscalError::Disconnected(e.to_string()))?;
-            self.port.flush().map_err(|e| FiscalError::Disconnected(e.to_string()))?;
+            self.port
+                .write_all(request)
+                .map_err(|e| FiscalError::Disconnected(e.to_string()))?;
+            self.port
+                .flush()
+                .map_err(|e| FiscalError::Disconnected(e.to_string()))?;
             if let Some(reply) = self.await_reply(seq)? {
                 return Ok(reply);
             }
         }
-        Err(FiscalError::NoReply { attempts: self.timing.attempts })
+        Err(FiscalError::NoReply {
+            attempts: self.timing.attempts,
+        })
     }
 
     /// Reads until a reply with `seq` arrives (Some) or the attempt must be repeated (None).
@@ -135,7 +157,8 @@ impl Transport {
             match self.port.read(&mut chunk) {
                 Ok(0) => return Err(FiscalError::Disconnected("end of stream".into())),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted => {
+                }
                 Err(e) => return Err(FiscalError::Disconnected(e.to_string())),
             }
         }
