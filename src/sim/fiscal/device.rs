@@ -233,10 +233,10 @@ pub fn execute(
     let fields: Option<Vec<&str>> = if x {
         if text.is_empty() {
             Some(Vec::new())
-        } else if let Some(body) = text.strip_suffix('\t') {
-            Some(body.split('\t').collect())
         } else {
-            None // X fields must each end with TAB
+            // X fields must each end with TAB.
+            text.strip_suffix('\t')
+                .map(|body| body.split('\t').collect())
         }
     } else {
         None

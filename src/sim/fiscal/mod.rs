@@ -352,10 +352,10 @@ fn handle<P: std::io::Write>(
     let reply = frame::encode_reply(framing, request.seq, request.cmd, &outcome.data, &status);
     inner.cache = Some((request.seq, request.cmd, reply.clone()));
     shared.executed.fetch_add(1, Ordering::SeqCst);
-    if let Some(dir) = &config.state_dir {
-        if let Ok(bytes) = serde_json::to_vec_pretty(&inner.state) {
-            let _ = write_atomic(&state_path(dir, config.protocol), &bytes);
-        }
+    if let Some(dir) = &config.state_dir
+        && let Ok(bytes) = serde_json::to_vec_pretty(&inner.state)
+    {
+        let _ = write_atomic(&state_path(dir, config.protocol), &bytes);
     }
     if let Some(n) = inner.power_loss_after.as_mut() {
         if *n == 0 {
