@@ -205,12 +205,13 @@ pub fn status_bytes(
 
 type Res = Result<String, DeviceFault>;
 
-fn amount(text: &str) -> Result<i64, DeviceFault> {
+/// Parses an amount with at most 2 decimals.
+pub fn amount(text: &str) -> Result<i64, DeviceFault> {
     decimal(text, 2)
 }
 
 /// Strict decimal: digits, an optional sign and at most `scale` decimals.
-fn decimal(text: &str, scale: usize) -> Result<i64, DeviceFault> {
+pub fn decimal(text: &str, scale: usize) -> Result<i64, DeviceFault> {
     let t = text.trim();
     let frac = t.split_once('.').map_or("", |(_, f)| f);
     if t.is_empty() || frac.len() > scale {
@@ -315,57 +316,30 @@ fn dispatch(
         0x33 => subtotal(state, text, f, x),
         0x35 => payment(state, text, f, x),
         0x38 => {
-            let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
-            if open.lines.is_empty() || open.paid < open.total() {
-                return Err(DeviceFault::PaymentIncomplete);
-            }
-            let open = state.open.take().expect("checked above");
-            let total = open.total();
-            state.issued.push(IssuedReceipt {
-                number: open.number,
-                unp: open.unp,
-                total,
-                sales: open.lines.len(),
-                cancelled: false,
-            });
+            let number = op_close(state)?;
             Ok(if x {
-                format!("{}\t", open.number)
+                format!("{number}\t")
             } else {
-                format!("{:04},{:04}", open.number, state.fiscal_receipts)
+                format!("{number:04},{:04}", state.fiscal_receipts)
             })
         }
-        c if c == cancel_command(protocol) => {
-            let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
-            if open.paid > 0 {
-                return Err(DeviceFault::PaymentStarted);
-            }
-            let open = state.open.take().expect("checked above");
-            state.issued.push(IssuedReceipt {
-                number: open.number,
-                unp: open.unp,
-                total: 0,
-                sales: open.lines.len(),
-                cancelled: true,
-            });
-            Ok(String::new())
-        }
+        c if c == cancel_command(protocol) => op_cancel(state).map(|()| String::new()),
         0x4C => {
             let (is_open, number, items, total, paid) = match &state.open {
                 Some(o) => (1, o.number, o.lines.len(), o.total(), o.paid),
                 None => (0, state.last_document, 0, 0, 0),
             };
-            Ok(if x {
-                format!(
+            if x {
+                Ok(format!(
                     "{is_open}\t{number}\t{items}\t{}\t{}\t",
                     format_amount(total),
                     format_amount(paid)
-                )
+                ))
+            } else if text != "T" && !text.is_empty() {
+                Err(DeviceFault::Syntax)
             } else {
-                if text != "T" && !text.is_empty() {
-                    return Err(DeviceFault::Syntax);
-                }
-                format!("{is_open},{items},{total:+09},{paid:+09}")
-            })
+                Ok(format!("{is_open},{items},{total:+09},{paid:+09}"))
+            }
         }
         0x71 => Ok(format!("{:07}", state.last_document)),
         0x3E => {
@@ -403,6 +377,24 @@ fn open(
             (FiscalProtocol::Incotex, [op, unp, "0"]) => (op, None, Some(unp)),
             _ => return Err(DeviceFault::Syntax),
         };
+    let number = op_open(state, faults, op, pwd, unp, check_serial)?;
+    let fiscal = state.fiscal_receipts;
+    Ok(if x {
+        format!("{number}\t")
+    } else {
+        format!("{number:04},{fiscal:04}")
+    })
+}
+
+/// Opens a fiscal receipt after validating operator, password and УНП; returns its number.
+pub fn op_open(
+    state: &mut DeviceState,
+    faults: &Faults,
+    op: &str,
+    pwd: Option<&str>,
+    unp: Option<&str>,
+    check_serial: bool,
+) -> Result<u64, DeviceFault> {
     let max_op = if state.protocol == FiscalProtocol::DatecsP {
         16
     } else {
@@ -434,7 +426,6 @@ fn open(
     state.last_document += 1;
     state.fiscal_receipts += 1;
     let number = state.last_document;
-    let fiscal = state.fiscal_receipts;
     if let Some(u) = &unp {
         state.last_unp_sequence = u.sequence();
     }
@@ -446,11 +437,7 @@ fn open(
         discounts: 0,
         paid: 0,
     });
-    Ok(if x {
-        format!("{number}\t")
-    } else {
-        format!("{number:04},{fiscal:04}")
-    })
+    Ok(number)
 }
 
 fn receipt_for_sales(state: &mut DeviceState) -> Result<&mut OpenReceipt, DeviceFault> {
@@ -459,6 +446,15 @@ fn receipt_for_sales(state: &mut DeviceState) -> Result<&mut OpenReceipt, Device
         return Err(DeviceFault::PaymentStarted);
     }
     Ok(open)
+}
+
+/// A price modifier: percent (hundredths, signed) or amount (stotinki, signed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modifier {
+    /// Percent in hundredths; negative is a discount.
+    Percent(i64),
+    /// Amount in stotinki; negative is a discount.
+    Amount(i64),
 }
 
 fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
@@ -477,30 +473,25 @@ fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
         };
         let modifier = match *dtype {
             "" | "0" => None,
-            "1" => Some(('%', decimal(dval, 2)?)),
-            "2" => Some(('%', -decimal(dval, 2)?)),
-            "3" => Some(('$', amount(dval)?)),
-            "4" => Some(('$', -amount(dval)?)),
+            "1" => Some(Modifier::Percent(decimal(dval, 2)?)),
+            "2" => Some(Modifier::Percent(-decimal(dval, 2)?)),
+            "3" => Some(Modifier::Amount(amount(dval)?)),
+            "4" => Some(Modifier::Amount(-amount(dval)?)),
             _ => return Err(DeviceFault::Syntax),
         };
         (name.to_string(), group, amount(price)?, qty, modifier)
     } else {
         let (name, rest) = text.split_once('\t').ok_or(DeviceFault::Syntax)?;
         let mut chars = rest.chars();
-        let letter = chars.next().ok_or(DeviceFault::Syntax)?;
-        let group = match letter {
-            'А'..='З' => (letter as u32 - 'А' as u32 + 1) as u8,
-            'A'..='H' => (letter as u32 - 'A' as u32 + 1) as u8,
-            _ => return Err(DeviceFault::Syntax),
-        };
+        let group = tax_group_letter(chars.next().ok_or(DeviceFault::Syntax)?)?;
         let rest = chars.as_str();
         let (body, modifier) = match rest.find([',', ';']) {
             Some(i) => {
                 let value = &rest[i + 1..];
                 let m = if rest.as_bytes()[i] == b',' {
-                    ('%', decimal(value, 2)?)
+                    Modifier::Percent(decimal(value, 2)?)
                 } else {
-                    ('$', amount(value)?)
+                    Modifier::Amount(amount(value)?)
                 };
                 (&rest[..i], Some(m))
             }
@@ -512,6 +503,32 @@ fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
         };
         (name.replace('\n', " "), group, price, qty, modifier)
     };
+    let number = op_sale(state, name, group, price, qty, modifier)?;
+    Ok(if x {
+        format!("{number}\t")
+    } else {
+        String::new()
+    })
+}
+
+/// The tax group of a VAT letter: Cyrillic А–З or Latin A–H.
+pub fn tax_group_letter(letter: char) -> Result<u8, DeviceFault> {
+    match letter {
+        'А'..='З' => Ok((letter as u32 - 'А' as u32 + 1) as u8),
+        'A'..='H' => Ok((letter as u32 - 'A' as u32 + 1) as u8),
+        _ => Err(DeviceFault::Syntax),
+    }
+}
+
+/// Registers a sale with the device's rounding; returns the receipt number.
+pub fn op_sale(
+    state: &mut DeviceState,
+    name: String,
+    group: u8,
+    price: i64,
+    qty: i64,
+    modifier: Option<Modifier>,
+) -> Result<u64, DeviceFault> {
     if !(1..=8).contains(&group) {
         return Err(DeviceFault::Syntax);
     }
@@ -539,9 +556,9 @@ fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
         return Err(DeviceFault::NotPermitted);
     }
     let delta = match modifier {
-        Some(('%', hundredths)) if hundredths.abs() <= 9999 => div_round(base * hundredths, 10_000),
-        Some(('%', _)) => return Err(DeviceFault::Syntax),
-        Some((_, value)) => value,
+        Some(Modifier::Percent(h)) if h.abs() <= 9999 => div_round(base * h, 10_000),
+        Some(Modifier::Percent(_)) => return Err(DeviceFault::Syntax),
+        Some(Modifier::Amount(value)) => value,
         None => 0,
     };
     let total = base + delta;
@@ -555,11 +572,7 @@ fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
         quantity_milli: qty,
         total,
     });
-    Ok(if x {
-        format!("{}\t", open.number)
-    } else {
-        String::new()
-    })
+    Ok(open.number)
 }
 
 fn subtotal(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
@@ -576,17 +589,19 @@ fn subtotal(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
             None => return Err(DeviceFault::Syntax),
         }
     };
+    let (number, sub) = op_subtotal(state, discount)?;
+    let sub = format_amount(sub);
+    Ok(if x { format!("{number}\t{sub}\t") } else { sub })
+}
+
+/// Applies a subtotal discount (stotinki); returns the receipt number and new subtotal.
+pub fn op_subtotal(state: &mut DeviceState, discount: i64) -> Result<(u64, i64), DeviceFault> {
     let open = receipt_for_sales(state)?;
     if discount < 0 || discount > open.total() {
         return Err(DeviceFault::NotPermitted);
     }
     open.discounts += discount;
-    let sub = format_amount(open.total());
-    Ok(if x {
-        format!("{}\t{sub}\t", open.number)
-    } else {
-        sub
-    })
+    Ok((open.number, open.total()))
 }
 
 fn payment(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
@@ -612,6 +627,17 @@ fn payment(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
             Some(amount(digits)?)
         }
     };
+    let due = op_payment(state, paid)?;
+    let (code, shown) = if due > 0 { ("D", due) } else { ("R", -due) };
+    Ok(if x {
+        format!("{code}\t{}\t", format_amount(shown))
+    } else {
+        format!("{code}{}", format_amount(shown))
+    })
+}
+
+/// Registers a payment (None = the rest); returns the amount still due (negative = change).
+pub fn op_payment(state: &mut DeviceState, paid: Option<i64>) -> Result<i64, DeviceFault> {
     let open = state.open.as_mut().ok_or(DeviceFault::ReceiptNotOpen)?;
     let total = open.total();
     if open.lines.is_empty() || total <= 0 {
@@ -622,11 +648,40 @@ fn payment(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
         return Err(DeviceFault::Syntax);
     }
     open.paid += value;
-    let due = total - open.paid;
-    let (code, shown) = if due > 0 { ("D", due) } else { ("R", -due) };
-    Ok(if x {
-        format!("{code}\t{}\t", format_amount(shown))
-    } else {
-        format!("{code}{}", format_amount(shown))
-    })
+    Ok(total - open.paid)
+}
+
+/// Closes the receipt when fully paid; returns its number.
+pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
+    let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
+    if open.lines.is_empty() || open.paid < open.total() {
+        return Err(DeviceFault::PaymentIncomplete);
+    }
+    let open = state.open.take().expect("checked above");
+    let total = open.total();
+    state.issued.push(IssuedReceipt {
+        number: open.number,
+        unp: open.unp,
+        total,
+        sales: open.lines.len(),
+        cancelled: false,
+    });
+    Ok(open.number)
+}
+
+/// Cancels the receipt when no payment was made.
+pub fn op_cancel(state: &mut DeviceState) -> Result<(), DeviceFault> {
+    let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
+    if open.paid > 0 {
+        return Err(DeviceFault::PaymentStarted);
+    }
+    let open = state.open.take().expect("checked above");
+    state.issued.push(IssuedReceipt {
+        number: open.number,
+        unp: open.unp,
+        total: 0,
+        sales: open.lines.len(),
+        cancelled: true,
+    });
+    Ok(())
 }
