@@ -236,9 +236,9 @@ impl FiscalDevice for IslDevice {
             Ok(TransactionState {
                 open: Self::field(&f, 0, "IsOpen")? != "0",
                 number: parse_number(Self::field(&f, 1, "Number")?, "receipt number")?,
-                items: parse_number(Self::field(&f, 2, "Items")?, "item count")? as u32,
-                amount: parse_money(Self::field(&f, 3, "Amount")?, 2, "amount")?,
-                paid: parse_money(Self::field(&f, 4, "Payed")?, 2, "paid amount")?,
+                items: Some(parse_number(Self::field(&f, 2, "Items")?, "item count")? as u32),
+                amount: Some(parse_money(Self::field(&f, 3, "Amount")?, 2, "amount")?),
+                paid: Some(parse_money(Self::field(&f, 4, "Payed")?, 2, "paid amount")?),
             })
         } else {
             let f = self.old_fields(0x4C, "T")?;
@@ -249,9 +249,9 @@ impl FiscalDevice for IslDevice {
             Ok(TransactionState {
                 open: Self::field(&f, 0, "Open")? == "1",
                 number: 0,
-                items: parse_number(Self::field(&f, 1, "Items")?, "item count")? as u32,
-                amount: parse_money(Self::field(&f, 2, "Amount")?, 0, "amount")?,
-                paid,
+                items: Some(parse_number(Self::field(&f, 1, "Items")?, "item count")? as u32),
+                amount: Some(parse_money(Self::field(&f, 2, "Amount")?, 0, "amount")?),
+                paid: Some(paid),
             })
         }
     }
@@ -322,7 +322,11 @@ impl FiscalDevice for IslDevice {
         }
     }
 
-    fn payment(&mut self, kind: PaymentKind, amount: i64) -> Result<PaymentOutcome, FiscalError> {
+    fn payment(
+        &mut self,
+        kind: PaymentKind,
+        amount: i64,
+    ) -> Result<Option<PaymentOutcome>, FiscalError> {
         let code = payment_code(self.protocol, kind);
         let value = format_amount(amount);
         let (status, rest) = if self.is_x() {
@@ -339,14 +343,14 @@ impl FiscalDevice for IslDevice {
             (status, chars.as_str().to_string())
         };
         match status.as_str() {
-            "D" => Ok(PaymentOutcome {
+            "D" => Ok(Some(PaymentOutcome {
                 due: parse_money(&rest, 2, "amount due")?,
                 change: 0,
-            }),
-            "R" => Ok(PaymentOutcome {
+            })),
+            "R" => Ok(Some(PaymentOutcome {
                 due: 0,
                 change: parse_money(&rest, 2, "change")?,
-            }),
+            })),
             "F" | "E" | "I" => Err(FiscalError::Device(DeviceFault::NotPermitted)),
             other => Err(FiscalError::BadReply(format!("payment status {other:?}"))),
         }

@@ -8,6 +8,7 @@ pub mod receipt;
 pub mod store;
 pub mod text;
 pub mod transport;
+pub mod zfp;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -70,12 +71,13 @@ pub struct TransactionState {
     pub open: bool,
     /// Number of the open (or last) receipt where the protocol reports it, else 0.
     pub number: u64,
-    /// Sales registered so far.
-    pub items: u32,
-    /// Receipt amount so far, in stotinki.
-    pub amount: i64,
-    /// Amount paid so far, in stotinki (payment has started when above 0).
-    pub paid: i64,
+    /// Sales registered so far (None when the protocol does not report it).
+    pub items: Option<u32>,
+    /// Receipt amount so far, in stotinki (None when not reported).
+    pub amount: Option<i64>,
+    /// Amount paid so far, in stotinki; payment has started when above 0 (None when not
+    /// reported).
+    pub paid: Option<i64>,
 }
 
 /// A sale line as the device takes it.
@@ -139,8 +141,12 @@ pub trait FiscalDevice: Send {
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError>;
     /// Applies an amount discount to the subtotal.
     fn subtotal_discount(&mut self, amount: i64) -> Result<(), FiscalError>;
-    /// Registers a payment.
-    fn payment(&mut self, kind: PaymentKind, amount: i64) -> Result<PaymentOutcome, FiscalError>;
+    /// Registers a payment; the outcome is None when the protocol does not report amounts.
+    fn payment(
+        &mut self,
+        kind: PaymentKind,
+        amount: i64,
+    ) -> Result<Option<PaymentOutcome>, FiscalError>;
     /// Closes the receipt and returns its number.
     fn close_receipt(&mut self) -> Result<u64, FiscalError>;
     /// Cancels the open receipt (only before payment).
@@ -158,11 +164,14 @@ pub fn open_device(
     baud: u32,
     timing: Timing,
 ) -> Result<Box<dyn FiscalDevice>, FiscalError> {
-    let framing = isl::framing_of(protocol)
-        .ok_or_else(|| FiscalError::Unsupported(format!("{protocol:?}")))?;
     let serial = transport::open_port(port, baud, timing.reply_timeout)?;
-    let transport = transport::Transport::new(serial, framing, timing);
-    Ok(Box::new(isl::IslDevice::new(transport, protocol)))
+    match isl::framing_of(protocol) {
+        Some(framing) => {
+            let transport = transport::Transport::new(serial, framing, timing);
+            Ok(Box::new(isl::IslDevice::new(transport, protocol)))
+        }
+        None => Ok(Box::new(zfp::ZfpDevice::new(serial, timing))),
+    }
 }
 
 /// Opens the device of `settings`, trying the configured baud rate first and then the usual

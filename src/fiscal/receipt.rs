@@ -233,35 +233,40 @@ pub fn print_receipt(
 
     let tx = device.transaction()?;
     let pending = journal.get(&unp).cloned();
+    let pending_before = match pending {
+        Some(JournalEntry::Opening { before } | JournalEntry::Closing { before }) => Some(before),
+        _ => None,
+    };
     if tx.open {
-        if pending.is_some() && tx.paid > 0 {
+        if let (Some(before), true) = (pending_before, tx.paid.is_some_and(|p| p > 0)) {
             // Ours, interrupted after payment started: finish it.
-            if tx.paid < tx.amount {
-                device.payment(payments[0].kind, tx.amount - tx.paid)?;
+            let amount = tx.amount.unwrap_or(total);
+            let paid = tx.paid.unwrap_or(0);
+            if paid < amount {
+                device.payment(payments[0].kind, amount - paid)?;
             }
-            let before = match pending {
-                Some(JournalEntry::Opening { before } | JournalEntry::Closing { before }) => before,
-                _ => 0,
-            };
-            journal.set(&unp, JournalEntry::Closing { before })?;
-            let number = device.close_receipt()?;
-            return record(
-                device,
-                journal,
-                &unp,
-                number,
-                tx.amount,
-                info.fm_number,
-                true,
-            );
+            return finish(device, journal, &unp, before, amount, info.fm_number);
         }
         // Ours before payment, or left open by someone else: cancel it.
-        device.cancel_receipt().map_err(|e| match e.fault() {
-            Some(DeviceFault::NotPermitted | DeviceFault::PaymentStarted) => {
-                FiscalError::Device(DeviceFault::ReceiptAlreadyOpen)
+        match device.cancel_receipt() {
+            Ok(()) => {}
+            Err(e)
+                if pending_before.is_some() && e.fault() == Some(DeviceFault::PaymentStarted) =>
+            {
+                // A protocol that does not report payments (Tremol): the device says ours
+                // was paid, so close it.
+                let before = pending_before.unwrap_or_default();
+                return finish(device, journal, &unp, before, total, info.fm_number);
             }
-            _ => e,
-        })?;
+            Err(e) => {
+                return Err(match e.fault() {
+                    Some(DeviceFault::NotPermitted | DeviceFault::PaymentStarted) => {
+                        FiscalError::Device(DeviceFault::ReceiptAlreadyOpen)
+                    }
+                    _ => e,
+                });
+            }
+        }
     } else if let Some(JournalEntry::Closing { before }) = pending {
         let last = device.last_receipt_number()?;
         if last > before {
@@ -285,7 +290,10 @@ pub fn print_receipt(
             if due <= 0 {
                 break;
             }
-            due = device.payment(p.kind, p.amount)?.due;
+            due = match device.payment(p.kind, p.amount)? {
+                Some(outcome) => outcome.due,
+                None => due - p.amount,
+            };
         }
         if due > 0 {
             return Err(FiscalError::Device(DeviceFault::PaymentIncomplete));
@@ -303,6 +311,19 @@ pub fn print_receipt(
     journal.set(&unp, JournalEntry::Closing { before })?;
     let number = device.close_receipt()?;
     record(device, journal, &unp, number, total, info.fm_number, false)
+}
+
+fn finish(
+    device: &mut dyn FiscalDevice,
+    journal: &mut PrintJournal,
+    unp: &str,
+    before: u64,
+    total: i64,
+    fm_number: String,
+) -> Result<PrintedReceipt, FiscalError> {
+    journal.set(unp, JournalEntry::Closing { before })?;
+    let number = device.close_receipt()?;
+    record(device, journal, unp, number, total, fm_number, true)
 }
 
 fn record(

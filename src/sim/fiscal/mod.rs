@@ -1,9 +1,10 @@
-//! Fiscal-device emulator for the Datecs-style protocol families, served on a
+//! Fiscal-device emulator for every protocol family (Datecs-style and Tremol ZFP), served on a
 //! pseudo-terminal: strict frame parsing with NAK, the sequence-number replay cache, SYN
 //! while printing, the receipt state machine, persistent identity and counters, and fault
 //! switches (paper out, cover open, fiscal memory full, no reply, lost replies, power loss).
 
 pub mod device;
+pub mod zfp;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use crate::fiscal::error::FiscalError;
 use crate::fiscal::frame::{self, Framing, Scan};
 use crate::fiscal::isl::framing_of;
 use crate::fiscal::store::write_atomic;
+use crate::fiscal::zfp as zfp_wire;
 use crate::i18n::{Language, tr, tr_args};
 
 /// A fault the emulator can be switched into.
@@ -111,8 +113,10 @@ impl FiscalEmulator {
     #[cfg(unix)]
     pub fn start(config: EmulatorConfig) -> Result<Self, FiscalError> {
         use serialport::SerialPort;
-        let framing = framing_of(config.protocol)
-            .ok_or_else(|| FiscalError::Unsupported(format!("{:?}", config.protocol)))?;
+        let wire = match framing_of(config.protocol) {
+            Some(framing) => Wire::Isl(framing),
+            None => Wire::Zfp,
+        };
         let state = match &config.state_dir {
             Some(dir) => load_state(&state_path(dir, config.protocol), config.protocol)?,
             None => DeviceState::new(config.protocol),
@@ -147,7 +151,7 @@ impl FiscalEmulator {
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("fiscal-emulator".into())
-            .spawn(move || serve(&mut master, framing, &config, &thread_shared))
+            .spawn(move || serve(&mut master, wire, &config, &thread_shared))
             .map_err(|e| FiscalError::PortOpen {
                 port: "pty".into(),
                 detail: e.to_string(),
@@ -260,9 +264,65 @@ const INTER_BYTE_TIMEOUT: Duration = Duration::from_millis(200);
 /// SYN period while printing.
 const SYN_PERIOD: Duration = Duration::from_millis(60);
 
+/// The wire format an emulator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// Datecs-style frames.
+    Isl(Framing),
+    /// Tremol ZFP frames.
+    Zfp,
+}
+
+/// A request read off the wire.
+enum Incoming {
+    /// More bytes needed; junk bytes to drop.
+    Incomplete(usize),
+    /// Damaged frame: NAK it.
+    Bad(usize),
+    /// A single control byte (Tremol ping or echo probe).
+    Single(u8, usize),
+    /// A valid request frame.
+    Frame {
+        seq: u8,
+        cmd: u16,
+        data: Vec<u8>,
+        consumed: usize,
+    },
+}
+
+fn next_request(wire: Wire, buf: &[u8]) -> Incoming {
+    match wire {
+        Wire::Isl(framing) => match frame::scan_request(framing, buf) {
+            Scan::Incomplete { skipped } => Incoming::Incomplete(skipped),
+            Scan::Bad { consumed, .. } => Incoming::Bad(consumed),
+            Scan::Nak { consumed } | Scan::Syn { consumed } => Incoming::Incomplete(consumed),
+            Scan::Frame { frame, consumed } => Incoming::Frame {
+                seq: frame.seq,
+                cmd: frame.cmd,
+                data: frame.data,
+                consumed,
+            },
+        },
+        Wire::Zfp => match zfp_wire::scan(buf, &[zfp_wire::PING, 0x04]) {
+            zfp_wire::Scan::Incomplete { skipped } => Incoming::Incomplete(skipped),
+            zfp_wire::Scan::Bad { consumed } => Incoming::Bad(consumed),
+            zfp_wire::Scan::Message { message, consumed } => match message {
+                zfp_wire::Message::Byte(b) => Incoming::Single(b, consumed),
+                zfp_wire::Message::Data { nbl, cmd, data } => Incoming::Frame {
+                    seq: nbl,
+                    cmd: u16::from(cmd),
+                    data,
+                    consumed,
+                },
+                zfp_wire::Message::Ack { .. } => Incoming::Bad(consumed),
+            },
+        },
+    }
+}
+
 fn serve<P: std::io::Read + std::io::Write>(
     port: &mut P,
-    framing: Framing,
+    wire: Wire,
     config: &EmulatorConfig,
     shared: &Shared,
 ) {
@@ -281,25 +341,40 @@ fn serve<P: std::io::Read + std::io::Write>(
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
         loop {
-            match frame::scan_request(framing, &buf) {
-                Scan::Incomplete { skipped } => {
+            match next_request(wire, &buf) {
+                Incoming::Incomplete(skipped) => {
                     buf.drain(..skipped);
                     if !buf.is_empty() && last_byte.elapsed() > INTER_BYTE_TIMEOUT {
                         buf.clear();
-                        nak(port, shared);
+                        nak(port, wire, shared);
                     }
                     break;
                 }
-                Scan::Bad { consumed, .. } => {
+                Incoming::Bad(consumed) => {
                     buf.drain(..consumed);
-                    nak(port, shared);
+                    nak(port, wire, shared);
                 }
-                Scan::Nak { consumed } | Scan::Syn { consumed } => {
+                Incoming::Single(byte, consumed) => {
                     buf.drain(..consumed);
+                    let inner = shared.lock();
+                    if !inner.no_reply {
+                        let answer = if byte == zfp_wire::PING {
+                            zfp::ping_answer(&inner.faults)
+                        } else {
+                            byte
+                        };
+                        drop(inner);
+                        let _ = port.write_all(&[answer]);
+                    }
                 }
-                Scan::Frame { frame, consumed } => {
+                Incoming::Frame {
+                    seq,
+                    cmd,
+                    data,
+                    consumed,
+                } => {
                     buf.drain(..consumed);
-                    if !handle(port, framing, config, shared, frame) {
+                    if !handle(port, wire, config, shared, seq, cmd, &data) {
                         shared.powered.store(false, Ordering::SeqCst);
                         return;
                     }
@@ -309,30 +384,36 @@ fn serve<P: std::io::Read + std::io::Write>(
     }
 }
 
-fn nak<P: std::io::Write>(port: &mut P, shared: &Shared) {
+fn nak<P: std::io::Write>(port: &mut P, wire: Wire, shared: &Shared) {
     if shared.lock().no_reply {
         return;
     }
     shared.naks.fetch_add(1, Ordering::SeqCst);
-    let _ = port.write_all(&[frame::NAK]);
+    let byte = match wire {
+        Wire::Isl(_) => frame::NAK,
+        Wire::Zfp => zfp_wire::NACK,
+    };
+    let _ = port.write_all(&[byte]);
 }
 
 /// Handles one valid request; false when the device lost power.
 fn handle<P: std::io::Write>(
     port: &mut P,
-    framing: Framing,
+    wire: Wire,
     config: &EmulatorConfig,
     shared: &Shared,
-    request: frame::Frame,
+    seq: u8,
+    cmd: u16,
+    data: &[u8],
 ) -> bool {
     let mut inner = shared.lock();
     if inner.no_reply {
         return true;
     }
     // Replay cache: the same SEQ (Daisy: SEQ and CMD) is answered again, not executed.
-    if let Some((seq, cmd, reply)) = &inner.cache {
-        let same_cmd = config.protocol != FiscalProtocol::Daisy || *cmd == request.cmd;
-        if *seq == request.seq && same_cmd {
+    if let Some((cached_seq, cached_cmd, reply)) = &inner.cache {
+        let same_cmd = config.protocol != FiscalProtocol::Daisy || *cached_cmd == cmd;
+        if *cached_seq == seq && same_cmd {
             let reply = reply.clone();
             drop(inner);
             shared.replayed.fetch_add(1, Ordering::SeqCst);
@@ -341,16 +422,35 @@ fn handle<P: std::io::Write>(
         }
     }
     let faults = inner.faults;
-    let outcome = device::execute(
-        &mut inner.state,
-        &faults,
-        request.cmd,
-        &request.data,
-        config.check_unp_serial,
-    );
-    let status = device::status_bytes(framing, &inner.state, &faults, outcome.fault);
-    let reply = frame::encode_reply(framing, request.seq, request.cmd, &outcome.data, &status);
-    inner.cache = Some((request.seq, request.cmd, reply.clone()));
+    let (reply, printing, busy_byte) = match wire {
+        Wire::Isl(framing) => {
+            let outcome = device::execute(
+                &mut inner.state,
+                &faults,
+                cmd,
+                data,
+                config.check_unp_serial,
+            );
+            let status = device::status_bytes(framing, &inner.state, &faults, outcome.fault);
+            let reply = frame::encode_reply(framing, seq, cmd, &outcome.data, &status);
+            (reply, device::prints(config.protocol, cmd), frame::SYN)
+        }
+        Wire::Zfp => {
+            let cmd = cmd as u8;
+            let reply = match zfp::execute(
+                &mut inner.state,
+                &faults,
+                cmd,
+                data,
+                config.check_unp_serial,
+            ) {
+                zfp::ZfpOutcome::Ack(a, b) => zfp_wire::encode_ack(seq, a, b),
+                zfp::ZfpOutcome::Data(d) => zfp_wire::encode_frame(seq, cmd, &d),
+            };
+            (reply, zfp::prints(cmd), zfp_wire::RETRY)
+        }
+    };
+    inner.cache = Some((seq, cmd, reply.clone()));
     shared.executed.fetch_add(1, Ordering::SeqCst);
     if let Some(dir) = &config.state_dir
         && let Ok(bytes) = serde_json::to_vec_pretty(&inner.state)
@@ -358,10 +458,7 @@ fn handle<P: std::io::Write>(
         let _ = write_atomic(&state_path(dir, config.protocol), &bytes);
     }
     if let Some(n) = inner.power_loss_after.as_mut() {
-        if *n == 0 {
-            return false;
-        }
-        *n -= 1;
+        *n = n.saturating_sub(1);
         if *n == 0 {
             return false;
         }
@@ -371,10 +468,10 @@ fn handle<P: std::io::Write>(
         return true;
     }
     drop(inner);
-    if device::prints(config.protocol, request.cmd) && !config.print_delay.is_zero() {
+    if printing && !config.print_delay.is_zero() {
         let started = Instant::now();
         while started.elapsed() < config.print_delay {
-            let _ = port.write_all(&[frame::SYN]);
+            let _ = port.write_all(&[busy_byte]);
             std::thread::sleep(SYN_PERIOD.min(config.print_delay));
         }
     }
