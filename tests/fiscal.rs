@@ -719,3 +719,52 @@ fn check_device_reads_identity_and_checks_the_serial() {
         Err(FiscalError::PortOpen { .. })
     ));
 }
+
+#[test]
+fn device_vat_rates_must_match_the_tax_group_mapping() {
+    let device_dir = tempfile::tempdir().unwrap();
+    let host_dir = tempfile::tempdir().unwrap();
+    let mut state = DeviceState::new(FiscalProtocol::DatecsX);
+    state.vat_rates[1] = Some(900); // group Б programmed as 9 %
+    std::fs::write(
+        state_path(device_dir.path(), FiscalProtocol::DatecsX),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
+    let emu = start(FiscalProtocol::DatecsX, Some(device_dir.path()));
+    let mut dev = connect(&emu, FiscalProtocol::DatecsX);
+    assert_eq!(
+        dev.vat_rates().unwrap().unwrap()[..4],
+        [Some(0), Some(900), Some(2000), Some(900)]
+    );
+    let mut journal = PrintJournal::open(host_dir.path(), "DT279013").unwrap();
+    let receipt = sample_receipt(Unp::new("DT279013", "1", 1).unwrap());
+    let err = fiscal::print_receipt(
+        dev.as_mut(),
+        &receipt,
+        &password(),
+        &options("DT279013"),
+        &mut journal,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, FiscalError::TaxRateMismatch { group: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.message(Language::Bg).contains("Б"),
+        "{}",
+        err.message(Language::Bg)
+    );
+    assert!(emu.state().issued.is_empty() && emu.state().open.is_none());
+    // Mapping 20 % to group В, which the device has at 20 %, prints.
+    let opts = PrintOptions {
+        fiscal_number: "DT279013".into(),
+        tax_groups: TaxGroupMap {
+            entries: vec![(2000, 3), (900, 4)],
+        },
+    };
+    let printed =
+        fiscal::print_receipt(dev.as_mut(), &receipt, &password(), &opts, &mut journal).unwrap();
+    assert_eq!(emu.state().printed_with(&printed.unp), 1);
+}

@@ -272,6 +272,16 @@ pub enum FiscalError {
     /// No device tax group is configured for a VAT rate.
     #[error("no tax group for VAT rate {0}")]
     NoTaxGroup(String),
+    /// The device's VAT rate for a tax group differs from the rate mapped to it.
+    #[error("tax group {group} is {device} on the device, expected {expected}")]
+    TaxRateMismatch {
+        /// Tax group 1–8.
+        group: u8,
+        /// Rate on the device (`-` when disabled).
+        device: String,
+        /// Rate the mapping expects.
+        expected: String,
+    },
     /// The receipt is not printable as given (no lines, payments short, negative amounts).
     #[error("invalid receipt: {0}")]
     InvalidReceipt(String),
@@ -319,6 +329,23 @@ impl FiscalError {
             ),
             FiscalError::NoTaxGroup(rate) => {
                 tr_args(lang, "fiscal.error.no_tax_group", &[("rate", rate)])
+            }
+            FiscalError::TaxRateMismatch {
+                group,
+                device,
+                expected,
+            } => {
+                let letter =
+                    char::from_u32('А' as u32 + u32::from(group.saturating_sub(1))).unwrap_or('?');
+                tr_args(
+                    lang,
+                    "fiscal.error.tax_rate_mismatch",
+                    &[
+                        ("group", &letter.to_string()),
+                        ("device", device),
+                        ("expected", expected),
+                    ],
+                )
             }
             FiscalError::InvalidReceipt(d) => {
                 tr_args(lang, "fiscal.error.invalid_receipt", &[("detail", d)])

@@ -230,6 +230,25 @@ impl FiscalDevice for IslDevice {
         )))
     }
 
+    fn vat_rates(&mut self) -> Result<Option<Vec<Option<u32>>>, FiscalError> {
+        if !self.is_x() {
+            // The old families' rate command (61h) has no documented reply layout here.
+            return Ok(None);
+        }
+        // 50 (32h): Err, nZ, TaxA..TaxH, Date; 100.00 marks a disabled group.
+        let f = self.x(0x32, &[])?;
+        let mut rates = Vec::with_capacity(8);
+        for i in 1..=8 {
+            let rate = parse_money(Self::field(&f, i, "VAT rate")?, 2, "VAT rate")?;
+            rates.push(if rate >= 10_000 || rate < 0 {
+                None
+            } else {
+                Some(rate as u32)
+            });
+        }
+        Ok(Some(rates))
+    }
+
     fn transaction(&mut self) -> Result<TransactionState, FiscalError> {
         if self.is_x() {
             let f = self.x(0x4C, &[])?;

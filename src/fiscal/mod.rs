@@ -128,6 +128,9 @@ pub trait FiscalDevice: Send {
     fn device_info(&mut self) -> Result<DeviceInfo, FiscalError>;
     /// Reads the status conditions.
     fn status(&mut self) -> Result<DeviceStatus, FiscalError>;
+    /// Reads the VAT rate of each tax group А–З in hundredths of a percent (None = disabled);
+    /// Ok(None) when the protocol gives no way to read them.
+    fn vat_rates(&mut self) -> Result<Option<Vec<Option<u32>>>, FiscalError>;
     /// Reads the state of the current fiscal receipt.
     fn transaction(&mut self) -> Result<TransactionState, FiscalError>;
     /// Opens a fiscal receipt for `operator` with `password` and the sale's УНП.

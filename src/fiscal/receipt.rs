@@ -94,7 +94,7 @@ impl TaxGroupMap {
             .iter()
             .find(|(r, g)| *r == rate && (1..=8).contains(g))
             .map(|(_, g)| *g)
-            .ok_or_else(|| FiscalError::NoTaxGroup(format!("{}.{:02} %", rate / 100, rate % 100)))
+            .ok_or_else(|| FiscalError::NoTaxGroup(format_rate(rate)))
     }
 }
 
@@ -215,6 +215,9 @@ pub fn print_receipt(
     }
     let (steps, payments, total) = plan(receipt, &options.tax_groups)?;
     let info = device.device_info()?;
+    if let Some(rates) = device.vat_rates()? {
+        check_rates(receipt, &options.tax_groups, &rates)?;
+    }
     if !info
         .serial
         .eq_ignore_ascii_case(options.fiscal_number.trim())
@@ -311,6 +314,38 @@ pub fn print_receipt(
     journal.set(&unp, JournalEntry::Closing { before })?;
     let number = device.close_receipt()?;
     record(device, journal, &unp, number, total, info.fm_number, false)
+}
+
+/// Checks that every tax group the receipt uses is enabled on the device with the VAT rate
+/// the mapping assumes.
+fn check_rates(
+    receipt: &Receipt,
+    map: &TaxGroupMap,
+    rates: &[Option<VatRate>],
+) -> Result<(), FiscalError> {
+    for line in &receipt.lines {
+        let rate = match line {
+            ReceiptLine::Item { vat_rate, .. } | ReceiptLine::Shipping { vat_rate, .. } => {
+                *vat_rate
+            }
+            ReceiptLine::Discount { .. } => continue,
+        };
+        let group = map.group(rate)?;
+        let device = rates.get(usize::from(group) - 1).copied().flatten();
+        if device != Some(rate) {
+            return Err(FiscalError::TaxRateMismatch {
+                group,
+                device: device.map_or_else(|| "-".to_string(), format_rate),
+                expected: format_rate(rate),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A VAT rate as text (`2000` → `20.00 %`).
+pub fn format_rate(rate: VatRate) -> String {
+    format!("{}.{:02} %", rate / 100, rate % 100)
 }
 
 fn finish(

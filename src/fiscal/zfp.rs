@@ -478,6 +478,10 @@ impl FiscalDevice for ZfpDevice {
         )))
     }
 
+    fn vat_rates(&mut self) -> Result<Option<Vec<Option<u32>>>, FiscalError> {
+        Ok(None)
+    }
+
     fn transaction(&mut self) -> Result<TransactionState, FiscalError> {
         // The protocol reports only whether a receipt is open; amounts are unknown.
         let open = decode_status(&self.status_bytes()?).contains(&Condition::FiscalReceiptOpen);

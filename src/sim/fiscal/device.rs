@@ -342,6 +342,14 @@ fn dispatch(
             }
         }
         0x71 => Ok(format!("{:07}", state.last_document)),
+        0x32 if x => {
+            let rates: Vec<String> = state
+                .vat_rates
+                .iter()
+                .map(|r| format_amount(r.map_or(10_000, i64::from)))
+                .collect();
+            Ok(format!("0\t{}\t01-01-20\t", rates.join("\t")))
+        }
         0x3E => {
             let now = chrono::Local::now().format("%d-%m-%y %H:%M:%S").to_string();
             Ok(if x { format!("{now}\t") } else { now })
