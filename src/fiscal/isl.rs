@@ -240,11 +240,7 @@ impl FiscalDevice for IslDevice {
         let mut rates = Vec::with_capacity(8);
         for i in 1..=8 {
             let rate = parse_money(Self::field(&f, i, "VAT rate")?, 2, "VAT rate")?;
-            rates.push(if rate >= 10_000 || rate < 0 {
-                None
-            } else {
-                Some(rate as u32)
-            });
+            rates.push((0..10_000).contains(&rate).then_some(rate as u32));
         }
         Ok(Some(rates))
     }
