@@ -768,3 +768,56 @@ fn device_vat_rates_must_match_the_tax_group_mapping() {
         fiscal::print_receipt(dev.as_mut(), &receipt, &password(), &opts, &mut journal).unwrap();
     assert_eq!(emu.state().printed_with(&printed.unp), 1);
 }
+
+#[test]
+fn session_allocates_unps_and_prints_across_restarts() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let emu = start(FiscalProtocol::Daisy, None);
+    let settings = EShopSettings {
+        protocol: FiscalProtocol::Daisy,
+        port: emu.port_path().to_string(),
+        baud_rate: 19_200,
+        fiscal_number: "DY000600".into(),
+        operator_code: "1".into(),
+        ..EShopSettings::default()
+    };
+    let connect = || {
+        fiscal::FiscalSession::connect(
+            &settings,
+            password(),
+            state_dir.path(),
+            TaxGroupMap::default(),
+            fast(),
+        )
+        .unwrap()
+    };
+    let mut session = connect();
+    assert_eq!(session.info().serial, "DY000600");
+    let first = session.next_unp().unwrap();
+    assert_eq!(first.to_string(), "DY000600-0001-0000001");
+    let printed = session.print(&sample_receipt(first)).unwrap();
+    drop(session);
+    // After a restart the sequence continues and the journal remembers the receipt.
+    let mut session = connect();
+    assert_eq!(session.printed(), vec![printed]);
+    let second = session.next_unp().unwrap();
+    assert_eq!(second.sequence(), 2);
+    session.print(&sample_receipt(second)).unwrap();
+    let state = emu.state();
+    assert_eq!(state.issued.len(), 2);
+    assert_eq!(state.last_unp_sequence, 2);
+    drop(session); // the port is opened exclusively
+    let wrong = EShopSettings {
+        fiscal_number: "DY999999".into(),
+        ..settings.clone()
+    };
+    let err = fiscal::FiscalSession::connect(
+        &wrong,
+        password(),
+        state_dir.path(),
+        TaxGroupMap::default(),
+        fast(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, FiscalError::SerialMismatch { .. }));
+}

@@ -5,6 +5,7 @@ pub mod error;
 pub mod frame;
 pub mod isl;
 pub mod receipt;
+pub mod session;
 pub mod store;
 pub mod text;
 pub mod transport;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{Condition, DeviceFault, FiscalError};
 pub use receipt::{Payment, PrintOptions, Receipt, ReceiptLine, TaxGroupMap, print_receipt};
+pub use session::FiscalSession;
 pub use store::{JournalEntry, PrintJournal, PrintedReceipt, UnpSequence};
 pub use transport::Timing;
 
