@@ -821,3 +821,49 @@ fn session_allocates_unps_and_prints_across_restarts() {
     .unwrap_err();
     assert!(matches!(err, FiscalError::SerialMismatch { .. }));
 }
+
+#[test]
+fn transport_survives_naks_damaged_replies_junk_and_pieces() {
+    for protocol in [
+        FiscalProtocol::DatecsX,
+        FiscalProtocol::DatecsP,
+        FiscalProtocol::TremolZfp,
+    ] {
+        let emu = start(protocol, None);
+        let mut dev = connect(&emu, protocol);
+        let serial = serial_of(protocol);
+        emu.set_line_noise(true);
+        let info = dev.device_info().unwrap();
+        assert_eq!(info.serial, serial);
+        let unp = Unp::new(&serial, "1", 1).unwrap();
+        // NAK: the host resends the same frame; it runs once.
+        emu.nak_next(1);
+        dev.open_receipt("1", &password(), &unp).unwrap();
+        // A reply with a bad checksum: the host resends; the device replays, not re-executes.
+        emu.corrupt_next_replies(1);
+        let item = SaleItem {
+            text: "Кафе".into(),
+            tax_group: 2,
+            unit_price: 180,
+            quantity_milli: 3000,
+            discount: 0,
+        };
+        dev.sale(&item).unwrap();
+        let state = emu.state().open.unwrap();
+        assert_eq!(
+            (state.lines.len(), state.lines[0].total),
+            (1, 540),
+            "{protocol:?}"
+        );
+        assert_eq!((emu.naks(), emu.replayed()), (1, 1), "{protocol:?}");
+        emu.corrupt_next_replies(1);
+        dev.payment(PaymentKind::Cash, 540).unwrap();
+        let number = dev.close_receipt().unwrap();
+        let state = emu.state();
+        assert_eq!(state.issued.len(), 1, "{protocol:?}");
+        assert_eq!(
+            (state.issued[0].number, state.issued[0].total),
+            (number, 540)
+        );
+    }
+}

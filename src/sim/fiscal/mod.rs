@@ -73,6 +73,9 @@ struct Inner {
     faults: Faults,
     no_reply: bool,
     drop_replies: u32,
+    nak_next: u32,
+    corrupt_next: u32,
+    line_noise: bool,
     power_loss_after: Option<u32>,
     cache: Option<(u8, u16, Vec<u8>)>,
 }
@@ -141,6 +144,9 @@ impl FiscalEmulator {
                 faults: Faults::default(),
                 no_reply: false,
                 drop_replies: 0,
+                nak_next: 0,
+                corrupt_next: 0,
+                line_noise: false,
                 power_loss_after: None,
                 cache: None,
             }),
@@ -194,6 +200,22 @@ impl FiscalEmulator {
     /// Executes the next `n` commands but loses their replies (the host will resend).
     pub fn drop_replies(&self, n: u32) {
         self.shared.lock().drop_replies = n;
+    }
+
+    /// Answers the next `n` valid frames with NAK without executing them.
+    pub fn nak_next(&self, n: u32) {
+        self.shared.lock().nak_next = n;
+    }
+
+    /// Sends the next `n` replies with a damaged checksum (the host resends; the device
+    /// answers from its replay cache).
+    pub fn corrupt_next_replies(&self, n: u32) {
+        self.shared.lock().corrupt_next = n;
+    }
+
+    /// Puts junk bytes before every reply and sends replies in two pieces.
+    pub fn set_line_noise(&self, on: bool) {
+        self.shared.lock().line_noise = on;
     }
 
     /// Loses power right after executing `n` more commands (their state is kept, no reply
@@ -412,14 +434,19 @@ fn handle<P: std::io::Write>(
     if inner.no_reply {
         return true;
     }
+    if inner.nak_next > 0 {
+        inner.nak_next -= 1;
+        drop(inner);
+        nak(port, wire, shared);
+        return true;
+    }
     // Replay cache: the same SEQ (Daisy: SEQ and CMD) is answered again, not executed.
     if let Some((cached_seq, cached_cmd, reply)) = &inner.cache {
         let same_cmd = config.protocol != FiscalProtocol::Daisy || *cached_cmd == cmd;
         if *cached_seq == seq && same_cmd {
             let reply = reply.clone();
-            drop(inner);
             shared.replayed.fetch_add(1, Ordering::SeqCst);
-            let _ = port.write_all(&reply);
+            send_reply(port, inner, reply);
             return true;
         }
     }
@@ -469,16 +496,42 @@ fn handle<P: std::io::Write>(
         inner.drop_replies -= 1;
         return true;
     }
-    drop(inner);
     if printing && !config.print_delay.is_zero() {
+        drop(inner);
         let started = Instant::now();
         while started.elapsed() < config.print_delay {
             let _ = port.write_all(&[busy_byte]);
             std::thread::sleep(SYN_PERIOD.min(config.print_delay));
         }
+        inner = shared.lock();
     }
-    let _ = port.write_all(&reply);
+    send_reply(port, inner, reply);
     true
+}
+
+/// Writes a reply, applying the line faults (damaged checksum, junk, pieces).
+fn send_reply<P: std::io::Write>(
+    port: &mut P,
+    mut inner: MutexGuard<'_, Inner>,
+    mut reply: Vec<u8>,
+) {
+    if inner.corrupt_next > 0 && reply.len() >= 2 {
+        inner.corrupt_next -= 1;
+        let at = reply.len() - 2;
+        reply[at] ^= 0x01;
+    }
+    let noise = inner.line_noise;
+    drop(inner);
+    if noise {
+        let _ = port.write_all(&[0x00, 0xFF, 0x7E]);
+        let half = reply.len() / 2;
+        let _ = port.write_all(&reply[..half]);
+        let _ = port.flush();
+        std::thread::sleep(Duration::from_millis(3));
+        let _ = port.write_all(&reply[half..]);
+    } else {
+        let _ = port.write_all(&reply);
+    }
 }
 
 /// `skladlink sim-fiscal --protocol NAME [--state-dir DIR]`: starts an emulator, prints the
