@@ -327,7 +327,17 @@ fn syn_keeps_the_host_waiting_while_printing() {
         let started = Instant::now();
         dev.open_receipt("1", &password(), &unp).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(240));
-        assert_eq!((emu.executed(), emu.replayed()), (1, 0), "{protocol:?}");
+        // Tremol reads the status once per connection before its first command.
+        let expected = if protocol == FiscalProtocol::TremolZfp {
+            2
+        } else {
+            1
+        };
+        assert_eq!(
+            (emu.executed(), emu.replayed()),
+            (expected, 0),
+            "{protocol:?}"
+        );
     }
     let config = EmulatorConfig {
         print_delay: Duration::from_millis(250),
@@ -866,4 +876,44 @@ fn transport_survives_naks_damaged_replies_junk_and_pieces() {
             (number, 540)
         );
     }
+}
+
+#[test]
+fn a_new_connection_reusing_the_last_seq_is_not_fooled_by_the_replay_cache() {
+    use skladlink::fiscal::frame::{Framing, encode_request};
+    use skladlink::fiscal::isl::IslDevice;
+    use skladlink::fiscal::transport::{Transport, open_port};
+    use skladlink::fiscal::zfp::{ZfpDevice, encode_frame};
+
+    // Datecs X: a previous client's last frame was status with SEQ 0x30.
+    let emu = start(FiscalProtocol::DatecsX, None);
+    let mut raw = raw_port(&emu);
+    raw.write_all(&encode_request(Framing::X, 0x30, 0x4A, b""))
+        .unwrap();
+    assert_eq!(read_n(raw.as_mut(), 27).len(), 27);
+    drop(raw);
+    let mut transport = Transport::new(
+        open_port(emu.port_path(), 9600, fast().reply_timeout).unwrap(),
+        Framing::X,
+        fast(),
+    );
+    transport.set_next_seq(0x30);
+    let mut dev = IslDevice::new(transport, FiscalProtocol::DatecsX);
+    assert_eq!(dev.device_info().unwrap().serial, "DT279013");
+    assert_eq!((emu.executed(), emu.replayed()), (2, 1));
+    drop(dev);
+
+    // Tremol: a previous client's last frame was close (NBL 0x30), answered with an ACK.
+    let emu = start(FiscalProtocol::TremolZfp, None);
+    let mut raw = raw_port(&emu);
+    raw.write_all(&encode_frame(0x30, 0x38, b"")).unwrap();
+    assert_eq!(read_n(raw.as_mut(), 7).len(), 7);
+    drop(raw);
+    let mut dev = ZfpDevice::new(
+        open_port(emu.port_path(), 9600, fast().reply_timeout).unwrap(),
+        fast(),
+    );
+    dev.set_next_nbl(0x30);
+    assert_eq!(dev.device_info().unwrap().serial, "ZK123456");
+    assert_eq!(emu.replayed(), 1);
 }

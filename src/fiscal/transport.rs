@@ -86,6 +86,11 @@ impl Transport {
         self.timing
     }
 
+    /// Makes `seq` (0x20–0x7F) the sequence number of the next command.
+    pub fn set_next_seq(&mut self, seq: u8) {
+        self.seq = if seq <= 0x20 { 0x7F } else { seq.min(0x80) - 1 };
+    }
+
     fn next_seq(&mut self) -> u8 {
         self.seq = if self.seq >= 0x7F { 0x20 } else { self.seq + 1 };
         self.seq
@@ -93,9 +98,20 @@ impl Transport {
 
     /// Sends command `cmd` with `data` under a new sequence number and returns the reply.
     pub fn command(&mut self, cmd: u16, data: &[u8]) -> Result<Frame, FiscalError> {
-        let seq = self.next_seq();
-        let request = frame::encode_request(self.framing, seq, cmd, data);
-        self.exchange(&request, seq)
+        for _ in 0..2 {
+            let seq = self.next_seq();
+            let request = frame::encode_request(self.framing, seq, cmd, data);
+            let reply = self.exchange(&request, seq)?;
+            if reply.cmd == cmd {
+                return Ok(reply);
+            }
+            // The device took our SEQ for a repeat of its previous frame (a new connection
+            // happened to reuse it) and replayed that frame's reply without executing ours:
+            // send again under the next SEQ.
+        }
+        Err(FiscalError::BadReply(format!(
+            "reply to another command than {cmd:#04x}"
+        )))
     }
 
     /// Sends an already built frame (resending it unchanged on timeout, NAK or a damaged

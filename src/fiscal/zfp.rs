@@ -275,6 +275,7 @@ pub struct ZfpDevice {
     timing: Timing,
     seq: u8,
     buf: Vec<u8>,
+    synced: bool,
 }
 
 impl std::fmt::Debug for ZfpDevice {
@@ -286,6 +287,8 @@ impl std::fmt::Debug for ZfpDevice {
 enum Reply {
     Ack,
     Data(Vec<u8>),
+    /// A replayed reply to another command under our NBL.
+    Stale,
 }
 
 impl ZfpDevice {
@@ -299,7 +302,13 @@ impl ZfpDevice {
             timing,
             seq: 0x20 + (seed % 0x80) as u8,
             buf: Vec::new(),
+            synced: false,
         }
+    }
+
+    /// Makes `nbl` (0x20–0x9F) the sequence byte of the next frame.
+    pub fn set_next_nbl(&mut self, nbl: u8) {
+        self.seq = if nbl <= 0x20 { 0x9F } else { nbl.min(0xA0) - 1 };
     }
 
     fn read_some(&mut self, deadline: Instant) -> Result<bool, FiscalError> {
@@ -373,7 +382,32 @@ impl ZfpDevice {
         }
     }
 
+    /// Makes sure the device's replay cache does not hold our next NBL: the first exchange of
+    /// a connection is a status read, whose data reply names its command. A replayed reply
+    /// to another command (the NBL was reused) is skipped by moving to the next NBL.
+    fn sync(&mut self) -> Result<(), FiscalError> {
+        for _ in 0..2 {
+            match self.raw_request(0x20, "") {
+                Ok(Reply::Data(d)) if d.len() == 7 => {
+                    self.synced = true;
+                    return Ok(());
+                }
+                // An ACK (with or without error digits) cannot answer a status read: stale.
+                Ok(_) | Err(FiscalError::Device(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FiscalError::BadReply("no status reply".into()))
+    }
+
     fn request(&mut self, cmd: u8, data: &str) -> Result<Reply, FiscalError> {
+        if !self.synced {
+            self.sync()?;
+        }
+        self.raw_request(cmd, data)
+    }
+
+    fn raw_request(&mut self, cmd: u8, data: &str) -> Result<Reply, FiscalError> {
         self.seq = if self.seq >= 0x9F { 0x20 } else { self.seq + 1 };
         let nbl = self.seq;
         self.wait_ready()?;
@@ -405,8 +439,12 @@ impl ZfpDevice {
                                 nbl: n,
                                 cmd: c,
                                 data,
-                            } if n == nbl && c == cmd => {
-                                return Ok(Reply::Data(data));
+                            } if n == nbl => {
+                                return Ok(if c == cmd {
+                                    Reply::Data(data)
+                                } else {
+                                    Reply::Stale
+                                });
                             }
                             _ => continue,
                         }
@@ -432,14 +470,19 @@ impl ZfpDevice {
     fn data(&mut self, cmd: u8, data: &str) -> Result<String, FiscalError> {
         match self.request(cmd, data)? {
             Reply::Data(d) => Ok(from_cp1251(&d)),
-            Reply::Ack => Err(FiscalError::BadReply(format!(
+            Reply::Ack | Reply::Stale => Err(FiscalError::BadReply(format!(
                 "no data in reply to {cmd:#04x}"
             ))),
         }
     }
 
     fn ack(&mut self, cmd: u8, data: &str) -> Result<(), FiscalError> {
-        self.request(cmd, data).map(drop)
+        match self.request(cmd, data)? {
+            Reply::Stale => Err(FiscalError::BadReply(format!(
+                "reply to another command than {cmd:#04x}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Reads the raw 7 status bytes.
