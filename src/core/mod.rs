@@ -4,4 +4,5 @@ pub mod export;
 pub mod import;
 pub mod money;
 pub mod schedule;
+pub mod unp;
 pub mod version;
