@@ -163,27 +163,28 @@ async fn changes_renames_and_moves_are_reflected() {
         "no duplicate category"
     );
 
-    let state = sim.state();
-    let cheese = state.product_by_sku("BG-001").unwrap();
-    assert_eq!(cheese["regular_price"], "9.49");
-    let yogurt = state.product_by_sku("BG-002").unwrap();
-    assert_eq!(yogurt["name"], "Кисело мляко 3,6%");
-    let water = state.product_by_sku("BG-003").unwrap();
-    let water_cats: Vec<String> = water["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(water_cats, vec!["Храни"]);
-    let bread = state.product_by_sku("BG-004").unwrap();
-    assert_eq!(bread["stock_quantity"], 7);
-    let dairy = cheese["categories"][0]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(dairy, "Млечни продукти");
-    drop(state);
+    {
+        let state = sim.state();
+        let cheese = state.product_by_sku("BG-001").unwrap();
+        assert_eq!(cheese["regular_price"], "9.49");
+        let yogurt = state.product_by_sku("BG-002").unwrap();
+        assert_eq!(yogurt["name"], "Кисело мляко 3,6%");
+        let water = state.product_by_sku("BG-003").unwrap();
+        let water_cats: Vec<String> = water["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(water_cats, vec!["Храни"]);
+        let bread = state.product_by_sku("BG-004").unwrap();
+        assert_eq!(bread["stock_quantity"], 7);
+        let dairy = cheese["categories"][0]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(dairy, "Млечни продукти");
+    }
 
     let again = export(&client, &links, changed, renamed, false).await;
     assert!(again.is_empty(), "{again:#?}");

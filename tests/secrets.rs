@@ -25,17 +25,26 @@ const SECRET: &str = "cs_Тайна-парола-9f8e7d6c5b4a39281706f5e4";
 const OPERATOR: &str = "op-pass-731904";
 const DB_PASSWORD: &str = "db-Пар0ла-55291";
 
+/// One log capture for the whole test binary: tracing caches per call site whether
+/// anyone listens, so a per-thread subscriber can miss events other threads saw first.
+fn log_capture() -> &'static Captured {
+    static CAPTURE: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        captured
+    })
+}
+
 #[test]
 fn secrets_never_reach_the_config_file_the_backup_or_the_log() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let captured = log_capture();
     let dir = tempfile::tempdir().unwrap();
     let location = ConfigLocation::in_dir(dir.path());
     let keyring = KeyringStore::in_memory();
