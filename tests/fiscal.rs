@@ -925,3 +925,57 @@ fn a_new_connection_reusing_the_last_seq_is_not_fooled_by_the_replay_cache() {
     assert_eq!(dev.device_info().unwrap().serial, "ZK123456");
     assert_eq!(emu.replayed(), 1);
 }
+
+#[test]
+fn clock_and_duplicate_on_every_family() {
+    let target = chrono::NaiveDate::from_ymd_opt(2030, 5, 17)
+        .unwrap()
+        .and_hms_opt(13, 55, 0)
+        .unwrap();
+    for protocol in FAMILIES {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = start(protocol, None);
+        let mut dev = connect(&emu, protocol);
+        dev.set_date_time(target)
+            .unwrap_or_else(|e| panic!("{protocol:?}: {e:?}"));
+        let read = dev.date_time().unwrap();
+        assert!(
+            (read - target).num_seconds().abs() <= 60,
+            "{protocol:?}: {read}"
+        );
+        // No receipt yet: nothing to duplicate.
+        assert!(dev.print_duplicate().is_err(), "{protocol:?}");
+        let serial = serial_of(protocol);
+        let mut journal = PrintJournal::open(dir.path(), &serial).unwrap();
+        let receipt = sample_receipt(Unp::new(&serial, "1", 1).unwrap());
+        let printed = fiscal::print_receipt(
+            dev.as_mut(),
+            &receipt,
+            &password(),
+            &options(&serial),
+            &mut journal,
+        )
+        .unwrap();
+        assert!(
+            (printed.date_time - target).num_seconds().abs() <= 120,
+            "{protocol:?}"
+        );
+        emu.set_fault(Fault::PaperOut, true);
+        assert_eq!(
+            dev.print_duplicate(),
+            Err(FiscalError::Device(DeviceFault::PaperOut)),
+            "{protocol:?}"
+        );
+        emu.set_fault(Fault::PaperOut, false);
+        dev.print_duplicate().unwrap();
+        assert_eq!(
+            dev.print_duplicate(),
+            Err(FiscalError::Device(reported(
+                protocol,
+                DeviceFault::NotPermitted
+            ))),
+            "{protocol:?}"
+        );
+        assert_eq!(emu.state().duplicates, vec![printed.receipt_number]);
+    }
+}

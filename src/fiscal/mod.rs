@@ -158,6 +158,10 @@ pub trait FiscalDevice: Send {
     fn cancel_receipt(&mut self) -> Result<(), FiscalError>;
     /// Reads the device clock.
     fn date_time(&mut self) -> Result<NaiveDateTime, FiscalError>;
+    /// Sets the device clock (SUPTO keeps it in step with the computer's).
+    fn set_date_time(&mut self, to: NaiveDateTime) -> Result<(), FiscalError>;
+    /// Prints the one allowed duplicate of the last receipt.
+    fn print_duplicate(&mut self) -> Result<(), FiscalError>;
     /// The number of the last document the device issued.
     fn last_receipt_number(&mut self) -> Result<u64, FiscalError>;
 }
