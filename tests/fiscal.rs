@@ -979,3 +979,29 @@ fn clock_and_duplicate_on_every_family() {
         assert_eq!(emu.state().duplicates, vec![printed.receipt_number]);
     }
 }
+
+#[test]
+fn datecs_p_locks_after_three_wrong_passwords_until_power_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = FiscalProtocol::DatecsP;
+    let emu = start(protocol, Some(dir.path()));
+    let mut dev = connect(&emu, protocol);
+    let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            dev.open_receipt("1", &Secret::new("1234"), &unp),
+            Err(FiscalError::Device(DeviceFault::NotPermitted))
+        );
+    }
+    // Locked: even the right password is refused.
+    assert_eq!(
+        dev.open_receipt("1", &password(), &unp),
+        Err(FiscalError::Device(DeviceFault::NotPermitted))
+    );
+    drop(dev);
+    drop(emu);
+    let emu = start(protocol, Some(dir.path()));
+    let mut dev = connect(&emu, protocol);
+    dev.open_receipt("1", &password(), &unp).unwrap();
+    assert!(emu.state().open.is_some());
+}

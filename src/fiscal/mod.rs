@@ -4,6 +4,7 @@
 pub mod error;
 pub mod frame;
 pub mod isl;
+pub mod payment_rules;
 pub mod receipt;
 pub mod session;
 pub mod store;
@@ -15,6 +16,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 pub use error::{Condition, DeviceFault, FiscalError};
+pub use payment_rules::{PaymentRule, PaymentRules};
 pub use receipt::{Payment, PrintOptions, Receipt, ReceiptLine, TaxGroupMap, print_receipt};
 pub use session::FiscalSession;
 pub use store::{JournalEntry, PrintJournal, PrintedReceipt, UnpSequence};

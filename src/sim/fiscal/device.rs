@@ -101,6 +101,9 @@ pub struct DeviceState {
     /// Device clock minus the host clock, in seconds.
     #[serde(default)]
     pub clock_offset_secs: i64,
+    /// Wrong operator passwords in a row since power-on (Datecs P locks at 3).
+    #[serde(skip)]
+    pub wrong_passwords: u32,
 }
 
 impl DeviceState {
@@ -138,6 +141,7 @@ impl DeviceState {
             issued: Vec::new(),
             duplicates: Vec::new(),
             clock_offset_secs: 0,
+            wrong_passwords: 0,
         }
     }
 
@@ -457,9 +461,17 @@ pub fn op_open(
         }
         None => None,
     };
+    // Datecs P: "after three wrong operator passwords the printer is locked" until it is
+    // switched off and on (the counter is not persisted).
+    let locks = state.protocol == FiscalProtocol::DatecsP;
+    if locks && state.wrong_passwords >= 3 {
+        return Err(DeviceFault::NotPermitted);
+    }
     if pwd.is_some_and(|p| p != state.operator_password) {
+        state.wrong_passwords += 1;
         return Err(DeviceFault::WrongPassword);
     }
+    state.wrong_passwords = 0;
     if state.open.is_some() {
         return Err(DeviceFault::ReceiptAlreadyOpen);
     }
