@@ -1,5 +1,18 @@
 //! Bulgarian fiscal devices over a serial port: the `FiscalDevice` trait, one module per
 //! protocol family, the serial transport, the УНП sequence and the exactly-once receipt flow.
+//!
+//! - `isl`: Datecs X, Datecs P, Datecs C, Daisy, Eltrade and Incotex (Datecs-style frames,
+//!   `frame` + `transport`); `zfp`: Tremol ZFP (its own framing and transport).
+//! - `store`: the УНП sequence per device (`unp-<SERIAL>.json`) and the print journal
+//!   (`journal-<SERIAL>.json`), both written atomically (temporary file + rename).
+//! - `receipt`: the receipt flow. Exactly-once rests on the journal: `Opening{before}` is
+//!   written before the receipt is opened and `Closing{before}` before it is closed, with
+//!   the device's last document number. After a crash, power loss or dropped port the next
+//!   print of the same УНП reads the device's receipt state and finishes a paid receipt,
+//!   cancels an unpaid one and prints again, or, if the close went through, records the
+//!   device's receipt without printing. A retried print of a sale keeps its УНП (the УНП
+//!   names the sale; the sequence itself never goes back).
+//! - `session`: one connector's device, sequence and journal together.
 
 pub mod error;
 pub mod frame;

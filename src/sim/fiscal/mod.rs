@@ -545,7 +545,7 @@ pub fn run_sim_fiscal_cli(protocol: FiscalProtocol, state_dir: Option<PathBuf>) 
     };
     match FiscalEmulator::start(config) {
         Ok(emulator) => {
-            let name = format!("{protocol:?}");
+            let name = tr(lang, protocol.label_key());
             println!("{}", emulator.port_path());
             eprintln!(
                 "{}",
