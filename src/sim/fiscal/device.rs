@@ -603,7 +603,10 @@ pub fn op_sale(
     if price < 0 || qty <= 0 {
         return Err(DeviceFault::Syntax);
     }
-    let base = div_round(price * qty, 1000);
+    let base = price
+        .checked_mul(qty)
+        .map(|v| div_round(v, 1000))
+        .ok_or(DeviceFault::Overflow)?;
     if base > MAX_LINE {
         return Err(DeviceFault::Overflow);
     }
