@@ -1,5 +1,6 @@
 //! Fiscal devices over a real pseudo-terminal: the emulator on one side, the SkladLink
-//! client (transport, protocol, receipt flow) on the other, for every Datecs-style family.
+//! client (transport, protocol, receipt flow) on the other, for every protocol family.
+#![cfg(unix)]
 
 use std::io::Write;
 use std::path::Path;
@@ -790,12 +791,16 @@ fn device_vat_rates_must_match_the_tax_group_mapping() {
 #[test]
 fn session_allocates_unps_and_prints_across_restarts() {
     let state_dir = tempfile::tempdir().unwrap();
-    let emu = start(FiscalProtocol::Daisy, None);
+    let emu = FiscalEmulator::start(EmulatorConfig {
+        serial: Some("DY123987".into()),
+        ..EmulatorConfig::new(FiscalProtocol::Daisy)
+    })
+    .unwrap();
     let settings = EShopSettings {
         protocol: FiscalProtocol::Daisy,
         port: emu.port_path().to_string(),
         baud_rate: 19_200,
-        fiscal_number: "DY000600".into(),
+        fiscal_number: "DY123987".into(),
         operator_code: "1".into(),
         ..EShopSettings::default()
     };
@@ -810,9 +815,10 @@ fn session_allocates_unps_and_prints_across_restarts() {
         .unwrap()
     };
     let mut session = connect();
-    assert_eq!(session.info().serial, "DY000600");
+    assert_eq!(session.info().serial, "DY123987");
+    assert_eq!(session.info().fm_number, "02123987");
     let first = session.next_unp().unwrap();
-    assert_eq!(first.to_string(), "DY000600-0001-0000001");
+    assert_eq!(first.to_string(), "DY123987-0001-0000001");
     let printed = session.print(&sample_receipt(first)).unwrap();
     drop(session);
     // After a restart the sequence continues and the journal remembers the receipt.
