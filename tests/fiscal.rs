@@ -1,5 +1,6 @@
 //! Fiscal devices over a real pseudo-terminal: the emulator on one side, the SkladLink
-//! client (transport, protocol, receipt flow) on the other, for every Datecs-style family.
+//! client (transport, protocol, receipt flow) on the other, for every protocol family.
+#![cfg(unix)]
 
 use std::io::Write;
 use std::path::Path;
@@ -790,12 +791,16 @@ fn device_vat_rates_must_match_the_tax_group_mapping() {
 #[test]
 fn session_allocates_unps_and_prints_across_restarts() {
     let state_dir = tempfile::tempdir().unwrap();
-    let emu = start(FiscalProtocol::Daisy, None);
+    let emu = FiscalEmulator::start(EmulatorConfig {
+        serial: Some("DY123987".into()),
+        ..EmulatorConfig::new(FiscalProtocol::Daisy)
+    })
+    .unwrap();
     let settings = EShopSettings {
         protocol: FiscalProtocol::Daisy,
         port: emu.port_path().to_string(),
         baud_rate: 19_200,
-        fiscal_number: "DY000600".into(),
+        fiscal_number: "DY123987".into(),
         operator_code: "1".into(),
         ..EShopSettings::default()
     };
@@ -810,9 +815,10 @@ fn session_allocates_unps_and_prints_across_restarts() {
         .unwrap()
     };
     let mut session = connect();
-    assert_eq!(session.info().serial, "DY000600");
+    assert_eq!(session.info().serial, "DY123987");
+    assert_eq!(session.info().fm_number, "02123987");
     let first = session.next_unp().unwrap();
-    assert_eq!(first.to_string(), "DY000600-0001-0000001");
+    assert_eq!(first.to_string(), "DY123987-0001-0000001");
     let printed = session.print(&sample_receipt(first)).unwrap();
     drop(session);
     // After a restart the sequence continues and the journal remembers the receipt.
@@ -924,4 +930,84 @@ fn a_new_connection_reusing_the_last_seq_is_not_fooled_by_the_replay_cache() {
     dev.set_next_nbl(0x30);
     assert_eq!(dev.device_info().unwrap().serial, "ZK123456");
     assert_eq!(emu.replayed(), 1);
+}
+
+#[test]
+fn clock_and_duplicate_on_every_family() {
+    let target = chrono::NaiveDate::from_ymd_opt(2030, 5, 17)
+        .unwrap()
+        .and_hms_opt(13, 55, 0)
+        .unwrap();
+    for protocol in FAMILIES {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = start(protocol, None);
+        let mut dev = connect(&emu, protocol);
+        dev.set_date_time(target)
+            .unwrap_or_else(|e| panic!("{protocol:?}: {e:?}"));
+        let read = dev.date_time().unwrap();
+        assert!(
+            (read - target).num_seconds().abs() <= 60,
+            "{protocol:?}: {read}"
+        );
+        // No receipt yet: nothing to duplicate.
+        assert!(dev.print_duplicate().is_err(), "{protocol:?}");
+        let serial = serial_of(protocol);
+        let mut journal = PrintJournal::open(dir.path(), &serial).unwrap();
+        let receipt = sample_receipt(Unp::new(&serial, "1", 1).unwrap());
+        let printed = fiscal::print_receipt(
+            dev.as_mut(),
+            &receipt,
+            &password(),
+            &options(&serial),
+            &mut journal,
+        )
+        .unwrap();
+        assert!(
+            (printed.date_time - target).num_seconds().abs() <= 120,
+            "{protocol:?}"
+        );
+        emu.set_fault(Fault::PaperOut, true);
+        assert_eq!(
+            dev.print_duplicate(),
+            Err(FiscalError::Device(DeviceFault::PaperOut)),
+            "{protocol:?}"
+        );
+        emu.set_fault(Fault::PaperOut, false);
+        dev.print_duplicate().unwrap();
+        assert_eq!(
+            dev.print_duplicate(),
+            Err(FiscalError::Device(reported(
+                protocol,
+                DeviceFault::NotPermitted
+            ))),
+            "{protocol:?}"
+        );
+        assert_eq!(emu.state().duplicates, vec![printed.receipt_number]);
+    }
+}
+
+#[test]
+fn datecs_p_locks_after_three_wrong_passwords_until_power_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = FiscalProtocol::DatecsP;
+    let emu = start(protocol, Some(dir.path()));
+    let mut dev = connect(&emu, protocol);
+    let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            dev.open_receipt("1", &Secret::new("1234"), &unp),
+            Err(FiscalError::Device(DeviceFault::NotPermitted))
+        );
+    }
+    // Locked: even the right password is refused.
+    assert_eq!(
+        dev.open_receipt("1", &password(), &unp),
+        Err(FiscalError::Device(DeviceFault::NotPermitted))
+    );
+    drop(dev);
+    drop(emu);
+    let emu = start(protocol, Some(dir.path()));
+    let mut dev = connect(&emu, protocol);
+    dev.open_receipt("1", &password(), &unp).unwrap();
+    assert!(emu.state().open.is_some());
 }

@@ -400,6 +400,23 @@ impl FiscalDevice for IslDevice {
         }
     }
 
+    fn set_date_time(&mut self, to: NaiveDateTime) -> Result<(), FiscalError> {
+        let text = to.format("%d-%m-%y %H:%M:%S").to_string();
+        if self.is_x() {
+            self.x(0x3D, &[&text]).map(drop)
+        } else {
+            self.old(0x3D, text.as_bytes()).map(drop)
+        }
+    }
+
+    fn print_duplicate(&mut self) -> Result<(), FiscalError> {
+        if self.is_x() {
+            self.x(0x6D, &[]).map(drop)
+        } else {
+            self.old(0x6D, b"1").map(drop)
+        }
+    }
+
     fn last_receipt_number(&mut self) -> Result<u64, FiscalError> {
         if self.is_x() {
             Ok(self.transaction()?.number)

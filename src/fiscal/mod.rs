@@ -1,9 +1,23 @@
 //! Bulgarian fiscal devices over a serial port: the `FiscalDevice` trait, one module per
 //! protocol family, the serial transport, the УНП sequence and the exactly-once receipt flow.
+//!
+//! - `isl`: Datecs X, Datecs P, Datecs C, Daisy, Eltrade and Incotex (Datecs-style frames,
+//!   `frame` + `transport`); `zfp`: Tremol ZFP (its own framing and transport).
+//! - `store`: the УНП sequence per device (`unp-<SERIAL>.json`) and the print journal
+//!   (`journal-<SERIAL>.json`), both written atomically (temporary file + rename).
+//! - `receipt`: the receipt flow. Exactly-once rests on the journal: `Opening{before}` is
+//!   written before the receipt is opened and `Closing{before}` before it is closed, with
+//!   the device's last document number. After a crash, power loss or dropped port the next
+//!   print of the same УНП reads the device's receipt state and finishes a paid receipt,
+//!   cancels an unpaid one and prints again, or, if the close went through, records the
+//!   device's receipt without printing. A retried print of a sale keeps its УНП (the УНП
+//!   names the sale; the sequence itself never goes back).
+//! - `session`: one connector's device, sequence and journal together.
 
 pub mod error;
 pub mod frame;
 pub mod isl;
+pub mod payment_rules;
 pub mod receipt;
 pub mod session;
 pub mod store;
@@ -15,6 +29,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 pub use error::{Condition, DeviceFault, FiscalError};
+pub use payment_rules::{PaymentRule, PaymentRules};
 pub use receipt::{Payment, PrintOptions, Receipt, ReceiptLine, TaxGroupMap, print_receipt};
 pub use session::FiscalSession;
 pub use store::{JournalEntry, PrintJournal, PrintedReceipt, UnpSequence};
@@ -158,6 +173,10 @@ pub trait FiscalDevice: Send {
     fn cancel_receipt(&mut self) -> Result<(), FiscalError>;
     /// Reads the device clock.
     fn date_time(&mut self) -> Result<NaiveDateTime, FiscalError>;
+    /// Sets the device clock (SUPTO keeps it in step with the computer's).
+    fn set_date_time(&mut self, to: NaiveDateTime) -> Result<(), FiscalError>;
+    /// Prints the one allowed duplicate of the last receipt.
+    fn print_duplicate(&mut self) -> Result<(), FiscalError>;
     /// The number of the last document the device issued.
     fn last_receipt_number(&mut self) -> Result<u64, FiscalError>;
 }

@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{DeviceFault, FiscalError};
 use super::store::{JournalEntry, PrintJournal, PrintedReceipt};
-use super::text::div_round;
 use super::{FiscalDevice, PaymentKind, SaleItem};
 use crate::core::unp::Unp;
 use crate::secrets::Secret;
+
+/// Largest amount (or quantity in thousandths) a receipt line takes: 9 999 999.99.
+pub const MAX_AMOUNT: i64 = 999_999_999;
 
 /// A VAT rate in hundredths of a percent (2000 = 20 %).
 pub type VatRate = u32;
@@ -112,9 +114,10 @@ enum Step {
     Discount(i64),
 }
 
-/// Total the device computes for `lines`: each line rounded as the device does.
+/// Total the device computes for `lines`: each line rounded half away from zero as the
+/// device does (saturating on absurd input).
 pub fn receipt_total(lines: &[ReceiptLine]) -> i64 {
-    lines
+    let sum: i128 = lines
         .iter()
         .map(|l| match l {
             ReceiptLine::Item {
@@ -122,11 +125,15 @@ pub fn receipt_total(lines: &[ReceiptLine]) -> i64 {
                 quantity_milli,
                 discount,
                 ..
-            } => div_round(unit_price * quantity_milli, 1000) - discount,
-            ReceiptLine::Shipping { amount, .. } => *amount,
-            ReceiptLine::Discount { amount } => -amount,
+            } => {
+                let v = i128::from(*unit_price) * i128::from(*quantity_milli);
+                (v + if v >= 0 { 500 } else { -500 }) / 1000 - i128::from(*discount)
+            }
+            ReceiptLine::Shipping { amount, .. } => i128::from(*amount),
+            ReceiptLine::Discount { amount } => -i128::from(*amount),
         })
-        .sum()
+        .sum();
+    i64::try_from(sum).unwrap_or(if sum > 0 { i64::MAX } else { i64::MIN })
 }
 
 fn plan(
@@ -147,6 +154,12 @@ fn plan(
                 if *unit_price < 0 || *quantity_milli <= 0 || *discount < 0 {
                     return Err(invalid("negative price, quantity or discount"));
                 }
+                if *unit_price > MAX_AMOUNT
+                    || *quantity_milli > MAX_AMOUNT
+                    || *discount > MAX_AMOUNT
+                {
+                    return Err(invalid("price, quantity or discount too large"));
+                }
                 Step::Sale(SaleItem {
                     text: text.clone(),
                     tax_group: map.group(*vat_rate)?,
@@ -160,8 +173,8 @@ fn plan(
                 amount,
                 vat_rate,
             } => {
-                if *amount < 0 {
-                    return Err(invalid("negative shipping"));
+                if *amount < 0 || *amount > MAX_AMOUNT {
+                    return Err(invalid("shipping out of range"));
                 }
                 Step::Sale(SaleItem {
                     text: text.clone(),
@@ -171,7 +184,9 @@ fn plan(
                     discount: 0,
                 })
             }
-            ReceiptLine::Discount { amount } if *amount > 0 => Step::Discount(*amount),
+            ReceiptLine::Discount { amount } if *amount > 0 && *amount <= MAX_AMOUNT => {
+                Step::Discount(*amount)
+            }
             ReceiptLine::Discount { .. } => return Err(invalid("discount must be positive")),
         });
     }
@@ -190,7 +205,10 @@ fn plan(
     } else {
         receipt.payments.clone()
     };
-    if payments.iter().any(|p| p.amount <= 0) {
+    if payments
+        .iter()
+        .any(|p| p.amount <= 0 || p.amount > MAX_AMOUNT)
+    {
         return Err(invalid("payment amounts must be positive"));
     }
     if payments.iter().map(|p| p.amount).sum::<i64>() < total {
@@ -406,6 +424,72 @@ mod tests {
         ];
         // 3.33 × 1.5 = 4.995 → 5.00; + 5.00 − 1.00
         assert_eq!(receipt_total(&lines), 900);
+        let huge = [ReceiptLine::Item {
+            text: "x".into(),
+            unit_price: i64::MAX,
+            quantity_milli: i64::MAX,
+            vat_rate: 2000,
+            discount: 0,
+        }];
+        assert_eq!(receipt_total(&huge), i64::MAX);
+    }
+
+    #[test]
+    fn plan_rejects_receipts_the_device_would_refuse() {
+        let unp = Unp::new("DT279013", "1", 1).unwrap();
+        let item = |unit_price, quantity_milli| ReceiptLine::Item {
+            text: "a".into(),
+            unit_price,
+            quantity_milli,
+            vat_rate: 2000,
+            discount: 0,
+        };
+        let receipt = |lines, payments| Receipt {
+            unp: unp.clone(),
+            operator: "1".into(),
+            lines,
+            payments,
+        };
+        let map = TaxGroupMap::default();
+        let cash = |amount| {
+            vec![Payment {
+                kind: PaymentKind::Cash,
+                amount,
+            }]
+        };
+        for bad in [
+            receipt(vec![], vec![]),
+            receipt(vec![item(MAX_AMOUNT + 1, 1000)], vec![]),
+            receipt(vec![item(100, 0)], vec![]),
+            receipt(
+                vec![item(100, 1000), ReceiptLine::Discount { amount: 100 }],
+                vec![],
+            ),
+            receipt(vec![item(100, 1000)], cash(99)),
+            receipt(vec![item(100, 1000)], cash(-5)),
+        ] {
+            assert!(
+                matches!(plan(&bad, &map), Err(FiscalError::InvalidReceipt(_))),
+                "{bad:?}"
+            );
+        }
+        let (steps, payments, total) = plan(&receipt(vec![item(100, 1000)], vec![]), &map).unwrap();
+        assert_eq!((steps.len(), total), (1, 100));
+        assert_eq!(payments, cash(100));
+        assert!(matches!(
+            plan(
+                &receipt(
+                    vec![ReceiptLine::Shipping {
+                        text: "s".into(),
+                        amount: 5,
+                        vat_rate: 1800
+                    }],
+                    vec![]
+                ),
+                &map
+            ),
+            Err(FiscalError::NoTaxGroup(_))
+        ));
     }
 
     #[test]

@@ -602,6 +602,14 @@ impl FiscalDevice for ZfpDevice {
             .map_err(|_| FiscalError::BadReply(format!("date/time {text:?}")))
     }
 
+    fn set_date_time(&mut self, to: NaiveDateTime) -> Result<(), FiscalError> {
+        self.ack(0x48, &to.format("%d-%m-%y %H:%M:%S").to_string())
+    }
+
+    fn print_duplicate(&mut self) -> Result<(), FiscalError> {
+        self.ack(0x3A, "")
+    }
+
     fn last_receipt_number(&mut self) -> Result<u64, FiscalError> {
         // QR data of the last receipt: FM*Number*Date*Time*Amount.
         let qr = self.data(0x72, "B")?;

@@ -95,6 +95,15 @@ pub struct DeviceState {
     pub open: Option<OpenReceipt>,
     /// Every finished receipt, oldest first.
     pub issued: Vec<IssuedReceipt>,
+    /// Receipt numbers a duplicate was printed for (one duplicate each).
+    #[serde(default)]
+    pub duplicates: Vec<u64>,
+    /// Device clock minus the host clock, in seconds.
+    #[serde(default)]
+    pub clock_offset_secs: i64,
+    /// Wrong operator passwords in a row since power-on (Datecs P locks at 3).
+    #[serde(skip)]
+    pub wrong_passwords: u32,
 }
 
 impl DeviceState {
@@ -130,7 +139,20 @@ impl DeviceState {
             last_unp_sequence: 0,
             open: None,
             issued: Vec::new(),
+            duplicates: Vec::new(),
+            clock_offset_secs: 0,
+            wrong_passwords: 0,
         }
+    }
+
+    /// The device clock.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::Local::now().naive_local() + chrono::Duration::seconds(self.clock_offset_secs)
+    }
+
+    /// Sets the device clock.
+    pub fn set_clock(&mut self, to: chrono::NaiveDateTime) {
+        self.clock_offset_secs = (to - chrono::Local::now().naive_local()).num_seconds();
     }
 
     /// Closed (not cancelled) receipts opened with `unp`.
@@ -166,7 +188,7 @@ pub struct Outcome {
 pub fn prints(protocol: FiscalProtocol, cmd: u16) -> bool {
     cmd == open_command(protocol)
         || cmd == cancel_command(protocol)
-        || matches!(cmd, 0x31 | 0x33 | 0x35 | 0x38)
+        || matches!(cmd, 0x31 | 0x33 | 0x35 | 0x38 | 0x6D)
 }
 
 /// The status bytes the device sends with a reply.
@@ -351,8 +373,25 @@ fn dispatch(
             Ok(format!("0\t{}\t01-01-20\t", rates.join("\t")))
         }
         0x3E => {
-            let now = chrono::Local::now().format("%d-%m-%y %H:%M:%S").to_string();
+            let now = state.now().format("%d-%m-%y %H:%M:%S").to_string();
             Ok(if x { format!("{now}\t") } else { now })
+        }
+        0x3D => {
+            let value = if x {
+                f.first().copied().unwrap_or("")
+            } else {
+                text
+            };
+            let to = chrono::NaiveDateTime::parse_from_str(value.trim(), "%d-%m-%y %H:%M:%S")
+                .map_err(|_| DeviceFault::Syntax)?;
+            state.set_clock(to);
+            Ok(String::new())
+        }
+        0x6D => {
+            if !x && text != "1" {
+                return Err(DeviceFault::Syntax);
+            }
+            op_duplicate(state).map(|()| String::new())
         }
         _ => Err(DeviceFault::InvalidCommand),
     }
@@ -422,9 +461,17 @@ pub fn op_open(
         }
         None => None,
     };
+    // Datecs P: "after three wrong operator passwords the printer is locked" until it is
+    // switched off and on (the counter is not persisted).
+    let locks = state.protocol == FiscalProtocol::DatecsP;
+    if locks && state.wrong_passwords >= 3 {
+        return Err(DeviceFault::NotPermitted);
+    }
     if pwd.is_some_and(|p| p != state.operator_password) {
+        state.wrong_passwords += 1;
         return Err(DeviceFault::WrongPassword);
     }
+    state.wrong_passwords = 0;
     if state.open.is_some() {
         return Err(DeviceFault::ReceiptAlreadyOpen);
     }
@@ -556,7 +603,10 @@ pub fn op_sale(
     if price < 0 || qty <= 0 {
         return Err(DeviceFault::Syntax);
     }
-    let base = div_round(price * qty, 1000);
+    let base = price
+        .checked_mul(qty)
+        .map(|v| div_round(v, 1000))
+        .ok_or(DeviceFault::Overflow)?;
     if base > MAX_LINE {
         return Err(DeviceFault::Overflow);
     }
@@ -675,6 +725,25 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
         cancelled: false,
     });
     Ok(open.number)
+}
+
+/// Prints the one allowed duplicate of the last closed receipt.
+pub fn op_duplicate(state: &mut DeviceState) -> Result<(), DeviceFault> {
+    if state.open.is_some() {
+        return Err(DeviceFault::ReceiptAlreadyOpen);
+    }
+    let last = state
+        .issued
+        .iter()
+        .rev()
+        .find(|r| !r.cancelled)
+        .ok_or(DeviceFault::NotPermitted)?;
+    if state.duplicates.contains(&last.number) {
+        return Err(DeviceFault::NotPermitted);
+    }
+    let number = last.number;
+    state.duplicates.push(number);
+    Ok(())
 }
 
 /// Cancels the receipt when no payment was made.

@@ -49,6 +49,9 @@ pub struct EmulatorConfig {
     pub print_delay: Duration,
     /// Refuse a УНП whose first 8 characters are not the device serial.
     pub check_unp_serial: bool,
+    /// Serial number of a new device (2 letters + 6 digits); None = the family's example.
+    /// A device loaded from its state file keeps its own.
+    pub serial: Option<String>,
 }
 
 impl EmulatorConfig {
@@ -59,6 +62,7 @@ impl EmulatorConfig {
             state_dir: None,
             print_delay: Duration::ZERO,
             check_unp_serial: true,
+            serial: None,
         }
     }
 }
@@ -122,9 +126,17 @@ impl FiscalEmulator {
             Some(framing) => Wire::Isl(framing),
             None => Wire::Zfp,
         };
+        let new_device = || {
+            let mut state = DeviceState::new(config.protocol);
+            if let Some(serial) = &config.serial {
+                state.fm_number = format!("02{}", serial.get(2..).unwrap_or_default());
+                state.serial = serial.clone();
+            }
+            state
+        };
         let state = match &config.state_dir {
-            Some(dir) => load_state(&state_path(dir, config.protocol), config.protocol)?,
-            None => DeviceState::new(config.protocol),
+            Some(dir) => load_state(&state_path(dir, config.protocol))?.unwrap_or_else(new_device),
+            None => new_device(),
         };
         let pty_err = |e: serialport::Error| FiscalError::PortOpen {
             port: "pty".into(),
@@ -269,13 +281,15 @@ impl Drop for FiscalEmulator {
     }
 }
 
-fn load_state(path: &Path, protocol: FiscalProtocol) -> Result<DeviceState, FiscalError> {
+fn load_state(path: &Path) -> Result<Option<DeviceState>, FiscalError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| FiscalError::Storage {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DeviceState::new(protocol)),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| FiscalError::Storage {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(FiscalError::Storage {
             path: path.display().to_string(),
             detail: e.to_string(),
@@ -545,7 +559,7 @@ pub fn run_sim_fiscal_cli(protocol: FiscalProtocol, state_dir: Option<PathBuf>) 
     };
     match FiscalEmulator::start(config) {
         Ok(emulator) => {
-            let name = format!("{protocol:?}");
+            let name = tr(lang, protocol.label_key());
             println!("{}", emulator.port_path());
             eprintln!(
                 "{}",

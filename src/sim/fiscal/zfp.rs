@@ -18,7 +18,7 @@ pub enum ZfpOutcome {
 
 /// True for commands that print (the device answers RETRY while they run).
 pub fn prints(cmd: u8) -> bool {
-    matches!(cmd, 0x30 | 0x31 | 0x33 | 0x35 | 0x38 | 0x39)
+    matches!(cmd, 0x30 | 0x31 | 0x33 | 0x35 | 0x38 | 0x39 | 0x3A)
 }
 
 /// The answer to a ping: ready, or out of paper.
@@ -65,13 +65,20 @@ pub fn execute(
         0x21 => ZfpOutcome::Data(to_cp1251(&format!("{};1.00", state.model))),
         0x60 => ZfpOutcome::Data(to_cp1251(&format!("{};{}", state.serial, state.fm_number))),
         0x68 => ZfpOutcome::Data(
-            chrono::Local::now()
+            state
+                .now()
                 .format("%d-%m-%Y %H:%M")
                 .to_string()
                 .into_bytes(),
         ),
+        0x48 => ack(
+            chrono::NaiveDateTime::parse_from_str(text.trim(), "%d-%m-%y %H:%M:%S")
+                .map(|to| state.set_clock(to))
+                .map_err(|_| DeviceFault::Syntax),
+        ),
+        0x3A => ack(device::op_duplicate(state)),
         0x72 if text == "B" => {
-            let now = chrono::Local::now();
+            let now = state.now();
             let (number, total) = state
                 .issued
                 .iter()
