@@ -275,3 +275,82 @@ async fn dry_runs_write_nothing_anywhere() {
     assert_eq!(s.writes(), 0);
     assert_eq!(s.sim.state().product_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
+    use skladlink::runner::print_queue::{PrintQueue, PrintState};
+    for backend in BACKENDS {
+        let mut s = setup(backend, 10, DocumentType::Sale).await;
+        let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
+        if let ServerKind::EShop(f) = &mut eshop.kind {
+            f.port = "/dev/ttyUSB0".into();
+            f.fiscal_number = "DT279013".into();
+            f.operator_code = "1".into();
+        }
+        s.config.servers.push(eshop);
+        for srv in &mut s.config.servers {
+            if let ServerKind::Import(i) = &mut srv.kind {
+                i.supto_mode = true;
+                i.printing_module = "Каса".into();
+            }
+        }
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let (_, cash_no) = place_order(&client, &[(&sku, 1)], "a@example.bg").await;
+        let bank = client
+            .create_order(&json!({"status": "processing", "payment_method": "bacs",
+                "billing": {"first_name": "Б", "last_name": "Банков", "email": "b@example.bg"},
+                "line_items": [{"sku": sku, "quantity": 2}]}))
+            .await
+            .unwrap();
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Created), 2, "{backend:?}: {run:#?}");
+
+        let jobs = PrintQueue::in_dir(s.data.path()).load().unwrap();
+        assert_eq!(jobs.len(), 2, "{backend:?}");
+        let cash = jobs
+            .iter()
+            .find(|j| j.order_key == format!("WEB#{cash_no}"))
+            .unwrap();
+        let transfer = jobs
+            .iter()
+            .find(|j| j.order_key == format!("WEB#{}", bank.number))
+            .unwrap();
+        assert_eq!(
+            cash.state,
+            PrintState::Pending,
+            "cash on delivery needs a receipt"
+        );
+        assert_eq!(
+            transfer.state,
+            PrintState::NotNeeded,
+            "a bank transfer needs none"
+        );
+        assert_eq!(cash.unp, "DT279013-0001-0000001");
+        assert_eq!(transfer.unp, "DT279013-0001-0000002");
+
+        // The УНП is recorded with the document in the warehouse.
+        let wh = s.db.connect();
+        let table = wh.t(skladlink::warehouse::Table::EcrReceipts);
+        let rows = wh
+            .query(
+                &format!("SELECT Description FROM {table} ORDER BY Description"),
+                &[],
+            )
+            .unwrap();
+        let unps: Vec<String> = rows
+            .into_iter()
+            .map(|r| r[0].clone().unwrap_or_default().trim().to_string())
+            .collect();
+        assert_eq!(
+            unps,
+            vec![cash.unp.clone(), transfer.unp.clone()],
+            "{backend:?}"
+        );
+
+        // Running again takes no new number and queues nothing twice.
+        s.run(IMPORT, false).await;
+        assert_eq!(PrintQueue::in_dir(s.data.path()).load().unwrap().len(), 2);
+    }
+}

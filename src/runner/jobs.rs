@@ -9,9 +9,11 @@ use crate::config::{
 use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
 use crate::core::import::{BuyerIn, OrderIn, OrderLineIn, PaymentKind, map_order};
 use crate::core::money::Money;
+use crate::fiscal::payment_rules::PaymentRules;
 use crate::i18n::{Language, tr, tr_args};
 use crate::runner::export::{ExportInput, LinksFile, run_export};
 use crate::runner::history::{ItemAction, ItemResult};
+use crate::runner::print_queue::{PrintJob, PrintLine, PrintQueue, PrintState};
 use crate::runner::progress::{Progress, Stage};
 use crate::runner::worker::{RunnerContext, StopFlag};
 use crate::secrets::{Secret, SecretKey, SecretKind, Secrets};
@@ -20,7 +22,7 @@ use crate::warehouse::write::{
     DocLine, NewDocument, PartnerData, PaymentInfo, PaymentMethod, ShippingLine, WriteOptions,
     WriteOutcome,
 };
-use crate::warehouse::{Warehouse, WarehouseError};
+use crate::warehouse::{UnpRecord, Warehouse, WarehouseError};
 use crate::woo::{Order, OrderFilter, WooClient};
 
 /// What a run did.
@@ -329,6 +331,24 @@ async fn import_job(
         shipping_name: tr(lang, "jobs.shipping_good"),
         ..WriteOptions::default()
     };
+    // SUPTO mode: a УНП per document from the printing device's sequence.
+    let supto = if settings.supto_mode {
+        match config
+            .server_by_name(settings.printing_module.trim())
+            .map(|s| &s.kind)
+        {
+            Some(ServerKind::EShop(f)) => Some((
+                settings.printing_module.trim().to_string(),
+                f.fiscal_number.trim().to_string(),
+                f.operator_code.trim().to_string(),
+            )),
+            _ => return JobOutcome::failed(tr(lang, "jobs.no_printing_module")),
+        }
+    } else {
+        None
+    };
+    let queue = PrintQueue::in_dir(&ctx.data_dir);
+    let rules = PaymentRules::default();
     let mut items = Vec::new();
     for (i, order) in orders.iter().enumerate() {
         if stop.is_set() {
@@ -420,6 +440,61 @@ async fn import_job(
             },
             unp: None,
         };
+        let mut doc = doc;
+        let mut unp_text = None;
+        if let Some((_, serial, operator)) = &supto {
+            // A number is taken only for an order not written yet; it is on disk before the
+            // document is written, so it is never handed out twice.
+            let key = doc.order_number.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                let r = wh.find_document_by_note(&key);
+                (wh, r)
+            })
+            .await;
+            let existing = match found {
+                Ok((w, r)) => {
+                    wh = w;
+                    r
+                }
+                Err(e) => {
+                    return JobOutcome {
+                        items,
+                        error: Some(e.to_string()),
+                    };
+                }
+            };
+            if matches!(existing, Ok(None)) {
+                let unp =
+                    crate::fiscal::store::UnpSequence::open(&ctx.data_dir.join("fiscal"), serial)
+                        .and_then(|mut seq| seq.next(operator));
+                match unp {
+                    Ok(unp) => {
+                        unp_text = Some(unp.to_string());
+                        doc.unp = Some(UnpRecord {
+                            unp: unp.to_string(),
+                            device: serial.clone(),
+                            receipt_no: 0,
+                        });
+                    }
+                    Err(e) => {
+                        return JobOutcome {
+                            items,
+                            error: Some(e.message(lang)),
+                        };
+                    }
+                }
+            }
+        }
+        let print_lines: Vec<PrintLine> = draft
+            .lines
+            .iter()
+            .map(|l| PrintLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                qty: l.qty,
+                unit_price: l.unit_price,
+            })
+            .collect();
         let opts_ = opts.clone();
         let written = tokio::task::spawn_blocking(move || {
             let result = wh.write_document(&doc, &opts_);
@@ -458,6 +533,52 @@ async fn import_job(
                         "jobs.service_good_used",
                         &[("skus", &unknown_skus.join(", "))],
                     ));
+                }
+                if let (Some((connector, _, _)), Some(unp), DocumentType::Sale) =
+                    (&supto, &unp_text, settings.document_type)
+                {
+                    let needed = rules.needs_receipt(&order.payment_method);
+                    let job = PrintJob {
+                        unp: unp.clone(),
+                        order_key: draft.order_key.clone(),
+                        acct,
+                        connector: connector.clone(),
+                        lines: print_lines.clone(),
+                        shipping: draft.shipping,
+                        payment_method: order.payment_method.clone(),
+                        total: draft.total,
+                        queued: chrono::Utc::now(),
+                        state: if needed {
+                            PrintState::Pending
+                        } else {
+                            PrintState::NotNeeded
+                        },
+                    };
+                    match queue.add(job) {
+                        Ok(_) => {
+                            d.push_str("; ");
+                            d.push_str(&tr_args(
+                                lang,
+                                if needed {
+                                    "jobs.receipt_queued"
+                                } else {
+                                    "jobs.receipt_not_needed"
+                                },
+                                &[("unp", unp)],
+                            ));
+                        }
+                        Err(e) => {
+                            d.push_str("; ");
+                            d.push_str(&tr_args(
+                                lang,
+                                "jobs.queue_failed",
+                                &[("error", &e.to_string())],
+                            ));
+                        }
+                    }
+                } else if let Some(unp) = &unp_text {
+                    d.push_str("; ");
+                    d.push_str(&tr_args(lang, "jobs.unp_assigned", &[("unp", unp)]));
                 }
                 (acct, ItemAction::Created, d)
             }
