@@ -19,6 +19,7 @@ use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
 use skladlink::woo::{ClientOptions, WooClient};
 
 struct Setup {
+    secrets: Secrets,
     db: TestDb,
     sim: ShopSimHandle,
     config: AppConfig,
@@ -71,13 +72,14 @@ async fn setup(backend: Backend, goods: usize, document_type: DocumentType) -> S
     config.run_list = vec![ServerId(EXPORT.into()), ServerId(IMPORT.into())];
     let data = tempfile::tempdir().unwrap();
     let runner = Runner::spawn(RunnerContext {
-        secrets,
+        secrets: secrets.clone(),
         data_dir: data.path().to_path_buf(),
         language: Language::Bg,
         notify: Arc::new(|| {}),
     })
     .unwrap();
     Setup {
+        secrets,
         db,
         sim,
         config,
@@ -352,5 +354,49 @@ async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
         // Running again takes no new number and queues nothing twice.
         s.run(IMPORT, false).await;
         assert_eq!(PrintQueue::in_dir(s.data.path()).load().unwrap().len(), 2);
+
+        // The e-Shop Connector prints the cash sale on the emulated device (a real pty).
+        let mut config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
+        config.serial = Some("DT279013".into());
+        let emulator = skladlink::sim::fiscal::FiscalEmulator::start(config).unwrap();
+        let password = emulator.state().operator_password.clone();
+        for srv in &mut s.config.servers {
+            if let ServerKind::EShop(f) = &mut srv.kind {
+                f.port = emulator.port_path().to_string();
+            }
+        }
+        s.secrets
+            .set(
+                &SecretKey::server(&ServerId("s3".into()), SecretKind::OperatorPassword),
+                &Secret::new(password),
+            )
+            .unwrap();
+        let run = s.run("s3", false).await;
+        assert_eq!(run.count(ItemAction::Created), 1, "{backend:?}: {run:#?}");
+        let jobs = PrintQueue::in_dir(s.data.path()).load().unwrap();
+        let printed = jobs
+            .iter()
+            .find(|j| j.unp == "DT279013-0001-0000001")
+            .unwrap();
+        let PrintState::Printed { receipt_number, .. } = &printed.state else {
+            panic!("{backend:?}: {printed:?}")
+        };
+        let rows = wh
+            .query(
+                &format!(
+                    "SELECT ReceiptID FROM {table} WHERE Description = 'DT279013-0001-0000001'"
+                ),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            rows[0][0].clone().unwrap_or_default().trim(),
+            receipt_number.as_str(),
+            "{backend:?}: receipt number stored"
+        );
+        // Nothing is printed twice.
+        let again = s.run("s3", false).await;
+        assert!(again.items.is_empty(), "{again:#?}");
+        emulator.stop();
     }
 }
