@@ -30,7 +30,10 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{Condition, DeviceFault, FiscalError};
 pub use payment_rules::{PaymentRule, PaymentRules};
-pub use receipt::{Payment, PrintOptions, Receipt, ReceiptLine, TaxGroupMap, print_receipt};
+pub use receipt::{
+    Payment, PrintOptions, Receipt, ReceiptLine, StornoOf, StornoReason, StornoReceipt,
+    TaxGroupMap, print_receipt, print_storno,
+};
 pub use session::FiscalSession;
 pub use store::{JournalEntry, PrintJournal, PrintedReceipt, UnpSequence};
 pub use transport::Timing;
@@ -156,6 +159,14 @@ pub trait FiscalDevice: Send {
         operator: &str,
         password: &Secret,
         unp: &Unp,
+    ) -> Result<(), FiscalError>;
+    /// Opens a storno (refund) receipt for `original` under the original sale's УНП.
+    fn open_storno(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+        original: &StornoOf,
     ) -> Result<(), FiscalError>;
     /// Registers a sale.
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError>;

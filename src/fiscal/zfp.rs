@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use serialport::SerialPort;
 
 use super::error::{Condition, DeviceFault, FiscalError};
+use super::receipt::StornoOf;
 use super::text::{format_amount, format_quantity, from_cp1251, parse_fixed, to_cp1251};
 use super::transport::Timing;
 use super::{
@@ -545,6 +546,27 @@ impl FiscalDevice for ZfpDevice {
     ) -> Result<(), FiscalError> {
         // OperNum;OperPass;ReceiptFormat(1 detailed);PrintVAT(1);PrintType(2)$UNP
         let data = format!("{};{};1;1;2${unp}", operator.trim(), password.expose());
+        self.ack(0x30, &data)
+    }
+
+    fn open_storno(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+        original: &StornoOf,
+    ) -> Result<(), FiscalError> {
+        // OperNum;OperPass;ReceiptFormat;PrintVAT;StornoRcpPrintType(D);StornoReason;
+        // RelatedToRcpNum;RelatedToRcpDateTime;FMNum;RelatedToURN
+        let data = format!(
+            "{};{};1;1;D;{};{};{};{};{unp}",
+            operator.trim(),
+            password.expose(),
+            original.reason.code(),
+            original.receipt_number,
+            original.date_time.format("%d-%m-%y %H:%M:%S"),
+            original.fm_number.trim()
+        );
         self.ack(0x30, &data)
     }
 

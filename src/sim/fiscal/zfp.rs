@@ -120,6 +120,28 @@ fn open(
     text: &str,
     check_serial: bool,
 ) -> Result<(), DeviceFault> {
+    if !text.contains('$') {
+        // Storno: Op;Pwd;Format;VAT;D;Reason;RcpNum;RcpDateTime;FMNum;UNP
+        if let [op, pwd, _format, _vat, "D", reason, doc, _dt, fm, unp] =
+            text.split(';').collect::<Vec<_>>()[..]
+        {
+            let storno = device::StornoRequest {
+                doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+                fm: fm.to_string(),
+                reason: reason.parse().map_err(|_| DeviceFault::Syntax)?,
+            };
+            return device::op_open(
+                state,
+                faults,
+                op,
+                Some(pwd),
+                Some(unp),
+                check_serial,
+                Some(storno),
+            )
+            .map(drop);
+        }
+    }
     let (head, unp) = match text.split_once('$') {
         Some((h, u)) => (h, Some(u)),
         None => (text, None),
@@ -127,7 +149,7 @@ fn open(
     let [op, pwd, _format, _vat, _print] = head.split(';').collect::<Vec<_>>()[..] else {
         return Err(DeviceFault::Syntax);
     };
-    device::op_open(state, faults, op, Some(pwd), unp, check_serial).map(drop)
+    device::op_open(state, faults, op, Some(pwd), unp, check_serial, None).map(drop)
 }
 
 fn sale(state: &mut DeviceState, text: &str) -> Result<(), DeviceFault> {
