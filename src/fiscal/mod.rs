@@ -12,7 +12,16 @@
 //!   cancels an unpaid one and prints again, or, if the close went through, records the
 //!   device's receipt without printing. A retried print of a sale keeps its УНП (the УНП
 //!   names the sale; the sequence itself never goes back).
+//!   A storno (`print_storno`) is printed under the original sale's УНП and journalled
+//!   under its own refund id.
+//! - `payment_rules`: which WooCommerce payment methods get a receipt, with which payment type.
 //! - `session`: one connector's device, sequence and journal together.
+//!
+//! Protocol facts come from the research notes on Bulgarian fiscal devices (Datecs X/P/C,
+//! Daisy, Eltrade, Incotex and Tremol protocol documents as bundled with ErpNet.FP). Where a
+//! layout is not documented there (the old families' VAT-rate reply, Tremol's subtotal
+//! discount, the Daisy/Eltrade/Tremol storno details), the format follows ErpNet.FP's
+//! drivers or is marked in the code as a guess.
 
 pub mod error;
 pub mod frame;
