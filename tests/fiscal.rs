@@ -823,13 +823,31 @@ fn session_allocates_unps_and_prints_across_restarts() {
     drop(session);
     // After a restart the sequence continues and the journal remembers the receipt.
     let mut session = connect();
-    assert_eq!(session.printed(), vec![printed]);
+    assert_eq!(session.printed(), vec![printed.clone()]);
     let second = session.next_unp().unwrap();
     assert_eq!(second.sequence(), 2);
     session.print(&sample_receipt(second)).unwrap();
+    // A full refund of the first sale, under its УНП.
+    let storno = fiscal::StornoReceipt {
+        id: "refund-7".into(),
+        receipt: sample_receipt(Unp::parse(&printed.unp).unwrap()),
+        original: fiscal::StornoOf {
+            receipt_number: printed.receipt_number,
+            date_time: printed.date_time,
+            fm_number: printed.fm_number.clone(),
+            reason: fiscal::StornoReason::Refund,
+        },
+    };
+    let refunded = session.print_storno(&storno).unwrap();
+    assert_eq!(
+        (refunded.unp.as_str(), refunded.total),
+        (printed.unp.as_str(), SAMPLE_TOTAL)
+    );
+    assert_eq!(session.print_storno(&storno).unwrap(), refunded);
     let state = emu.state();
-    assert_eq!(state.issued.len(), 2);
-    assert_eq!(state.last_unp_sequence, 2);
+    assert_eq!(state.issued.len(), 3);
+    assert_eq!(state.stornos_of(printed.receipt_number).len(), 1);
+    assert_eq!(state.last_unp_sequence, 2); // a storno (first УНП) does not move it back
     drop(session); // the port is opened exclusively
     let wrong = EShopSettings {
         fiscal_number: "DY999999".into(),

@@ -664,7 +664,8 @@ pub fn op_open(
     state.last_document += 1;
     state.fiscal_receipts += 1;
     let number = state.last_document;
-    if let Some(u) = &unp {
+    // A storno carries the original sale's УНП; only sales move the last sequence.
+    if let (Some(u), None) = (&unp, &storno) {
         state.last_unp_sequence = u.sequence();
     }
     state.open = Some(OpenReceipt {
