@@ -429,6 +429,15 @@ impl FiscalDevice for IslDevice {
         }
     }
 
+    fn pay_rest_and_close(&mut self, kind: PaymentKind) -> Result<u64, FiscalError> {
+        let tx = self.transaction()?;
+        let (amount, paid) = (tx.amount.unwrap_or(0), tx.paid.unwrap_or(0));
+        if tx.open && paid < amount {
+            self.payment(kind, amount - paid)?;
+        }
+        self.close_receipt()
+    }
+
     fn close_receipt(&mut self) -> Result<u64, FiscalError> {
         if self.is_x() {
             let f = self.x(0x38, &[])?;

@@ -187,6 +187,10 @@ pub trait FiscalDevice: Send {
         kind: PaymentKind,
         amount: i64,
     ) -> Result<Option<PaymentOutcome>, FiscalError>;
+    /// Pays whatever is still due (with `kind` where the protocol takes a type; nothing when
+    /// fully paid), closes the receipt and returns its number; finishes a receipt
+    /// interrupted during payment.
+    fn pay_rest_and_close(&mut self, kind: PaymentKind) -> Result<u64, FiscalError>;
     /// Closes the receipt and returns its number.
     fn close_receipt(&mut self) -> Result<u64, FiscalError>;
     /// Cancels the open receipt (only before payment).

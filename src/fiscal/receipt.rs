@@ -356,9 +356,20 @@ fn print_document(
                 if pending_before.is_some() && e.fault() == Some(DeviceFault::PaymentStarted) =>
             {
                 // A protocol that does not report payments (Tremol): the device says ours
-                // was paid, so close it.
+                // was (at least partly) paid, so pay what is left and close it.
                 let before = pending_before.unwrap_or_default();
-                return finish(device, journal, key, &unp, before, total, info.fm_number);
+                journal.set(key, JournalEntry::Closing { before })?;
+                let number = device.pay_rest_and_close(payments[0].kind)?;
+                return record(
+                    device,
+                    journal,
+                    key,
+                    &unp,
+                    number,
+                    total,
+                    info.fm_number,
+                    true,
+                );
             }
             Err(e) => {
                 return Err(match e.fault() {

@@ -609,6 +609,18 @@ impl FiscalDevice for ZfpDevice {
         Ok(None)
     }
 
+    fn pay_rest_and_close(&mut self, _kind: PaymentKind) -> Result<u64, FiscalError> {
+        match self.close_receipt() {
+            Err(FiscalError::Device(DeviceFault::PaymentIncomplete)) => {
+                // 0x36 pays the exact remaining sum (in the device's default payment type)
+                // and closes; the protocol takes no payment type for it.
+                self.ack(0x36, "")?;
+                self.last_receipt_number()
+            }
+            other => other,
+        }
+    }
+
     fn close_receipt(&mut self) -> Result<u64, FiscalError> {
         self.ack(0x38, "")?;
         self.last_receipt_number()

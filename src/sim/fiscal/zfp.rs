@@ -18,7 +18,7 @@ pub enum ZfpOutcome {
 
 /// True for commands that print (the device answers RETRY while they run).
 pub fn prints(cmd: u8) -> bool {
-    matches!(cmd, 0x30 | 0x31 | 0x33 | 0x35 | 0x38 | 0x39 | 0x3A)
+    matches!(cmd, 0x30 | 0x31 | 0x33 | 0x35 | 0x36 | 0x38 | 0x39 | 0x3A)
 }
 
 /// The answer to a ping: ready, or out of paper.
@@ -99,6 +99,9 @@ pub fn execute(
         0x33 => ack(subtotal(state, &text)),
         0x35 => ack(payment(state, &text)),
         0x38 => ack(device::op_close(state).map(drop)),
+        0x36 => ack(device::op_payment(state, None)
+            .and_then(|_| device::op_close(state))
+            .map(drop)),
         0x39 => ack(device::op_cancel(state)),
         _ => ack(Err(DeviceFault::InvalidCommand)),
     }
