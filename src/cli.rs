@@ -67,6 +67,29 @@ pub enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Run a fiscal-device emulator on a pseudo-terminal and print its port path.
+    SimFiscal {
+        /// Protocol family: datecs-x, datecs-p, datecs-c, daisy, eltrade, incotex, tremol-zfp.
+        #[arg(long, default_value = "datecs-x", value_parser = parse_protocol)]
+        protocol: crate::config::FiscalProtocol,
+        /// Folder keeping the device's counters between runs (default: in memory).
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
+}
+
+fn parse_protocol(text: &str) -> Result<crate::config::FiscalProtocol, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
+        let names: Vec<String> = crate::config::FiscalProtocol::ALL
+            .iter()
+            .filter_map(|p| {
+                serde_json::to_value(p)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+            })
+            .collect();
+        names.join(", ")
+    })
 }
 
 /// Runs the parsed command line.
@@ -131,6 +154,9 @@ pub fn run(cli: Cli) -> ExitCode {
             crate::headless::demo_db(&path, workspace.config().language)
         }
         Some(Command::SimShop { port }) => crate::sim::shop::run_sim_shop_cli(port),
+        Some(Command::SimFiscal { protocol, state }) => {
+            crate::sim::fiscal::run_sim_fiscal_cli(protocol, state)
+        }
     }
 }
 

@@ -187,3 +187,36 @@ fn a_broken_config_file_exits_3() {
         String::from_utf8_lossy(&out.stderr).contains("Настройките не могат да бъдат прочетени")
     );
 }
+
+#[test]
+fn check_reads_the_fiscal_device_of_an_eshop_connector() {
+    let mut emu_config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
+    emu_config.serial = Some("DT279013".into());
+    let emulator = skladlink::sim::fiscal::FiscalEmulator::start(emu_config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = AppConfig::default();
+    for (id, name, serial) in [
+        ("s1", "Каса", "DT279013"),
+        ("s2", "Грешна каса", "DT000001"),
+    ] {
+        let mut eshop = ServerDef::new(ServerId(id.into()), name.into(), ServerType::EShop);
+        if let ServerKind::EShop(f) = &mut eshop.kind {
+            f.port = emulator.port_path().into();
+            f.fiscal_number = serial.into();
+        }
+        config.servers.push(eshop);
+    }
+    ConfigLocation::in_dir(dir.path()).save(&config).unwrap();
+
+    let ok = skladlink(dir.path(), &["check", "Каса"], &[]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(out.contains("DT279013"), "{out}");
+
+    let wrong = skladlink(dir.path(), &["check", "Грешна каса"], &[]);
+    assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stdout).contains("DT000001"),
+        "the mismatch names the configured number"
+    );
+}
