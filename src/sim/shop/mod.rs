@@ -3,6 +3,7 @@
 //! headers, and switchable faults (latency, HTML 5xx pages, 429, hangs, BOM, PHP
 //! warnings, dropped connections).
 
+pub mod bench;
 pub mod faults;
 pub mod state;
 

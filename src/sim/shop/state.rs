@@ -1756,6 +1756,13 @@ fn sort_objects(items: &mut [&Obj], params: &BTreeMap<String, String>, default: 
         _ => default == "date",
     };
     let id = |o: &Obj| o["id"].as_u64().unwrap_or(0);
+    if matches!(orderby, "id" | "include") {
+        items.sort_by_cached_key(|o| id(o));
+        if desc {
+            items.reverse();
+        }
+        return;
+    }
     let s = |o: &Obj, k: &str| o[k].as_str().unwrap_or_default().to_lowercase();
     items.sort_by(|a, b| {
         let ord = match orderby {
