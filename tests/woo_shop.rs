@@ -1523,3 +1523,154 @@ async fn fidelity_categories_orders_and_notes() {
     assert_eq!(slugs(&fixture("reports_orders_totals")), slugs(&totals));
     assert_same_shape(&fixture("reports_orders_totals"), &totals, "totals");
 }
+
+// --------------------------------------------------------------------- https
+
+#[tokio::test]
+async fn https_uses_basic_auth_and_trusts_only_the_given_ca() {
+    let sim = ShopSim::start(SimOptions {
+        https: true,
+        extra_keys: vec![SimKey {
+            consumer_key: "ck_ro".into(),
+            consumer_secret: "cs_ro".into(),
+            permission: KeyPermission::Read,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(sim.url().starts_with("https://127.0.0.1:"));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("shop-ca.pem");
+    std::fs::write(&ca, sim.ca_pem().unwrap()).unwrap();
+    let with_ca = |k: &str, s: &str| {
+        WooClient::new(
+            sim.url(),
+            &Secret::new(k),
+            &Secret::new(s),
+            ClientOptions {
+                ca_file: Some(ca.clone()),
+                ..fast_opts()
+            },
+        )
+        .unwrap()
+    };
+    let c = with_ca(sim.consumer_key(), sim.consumer_secret());
+    let report = c.check().await.expect("https connection");
+    assert!(report.https && !report.oauth);
+    let p = c.create_product(&product("TLS-1", 250, 2)).await.unwrap();
+    assert_eq!(c.get_product(p.id).await.unwrap().sku, "TLS-1");
+    assert_eq!(
+        with_ca(sim.consumer_key(), "cs_wrong")
+            .check()
+            .await
+            .unwrap_err(),
+        WooError::WrongSecret
+    );
+    assert_eq!(
+        with_ca("ck_unknown", "cs").check().await.unwrap_err(),
+        WooError::WrongKey
+    );
+    let ro = with_ca("ck_ro", "cs_ro");
+    assert_eq!(
+        ro.list_products(&ProductFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ro.create_product(&product("TLS-2", 1, 1))
+            .await
+            .unwrap_err(),
+        WooError::ReadOnlyKey
+    );
+    // Without the CA the certificate is refused; the explicit switch accepts it.
+    let mut opts = fast_opts();
+    opts.retry.max_retries = 0;
+    let strict = WooClient::new(
+        sim.url(),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        opts.clone(),
+    )
+    .unwrap();
+    let err = strict.check().await.unwrap_err();
+    assert!(matches!(err, WooError::Tls { .. }), "{err:?}");
+    assert!(err.message(Language::Bg).contains("TLS"));
+    let lax = WooClient::new(
+        sim.url(),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        ClientOptions {
+            accept_invalid_certs: true,
+            ..opts
+        },
+    )
+    .unwrap();
+    lax.check().await.expect("accept-invalid-certs switch");
+}
+
+#[tokio::test]
+async fn fidelity_https_auth_errors() {
+    let sim = ShopSim::start(SimOptions {
+        https: true,
+        extra_keys: vec![SimKey {
+            consumer_key: "ck_ro".into(),
+            consumer_secret: "cs_ro".into(),
+            permission: KeyPermission::Read,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_merge(
+            reqwest::Certificate::from_pem_bundle(sim.ca_pem().unwrap().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let get = |auth: Option<String>, method: &str| {
+        let mut r = http.request(
+            method.parse().unwrap(),
+            format!("{}/wp-json/wc/v3/products", sim.url()),
+        );
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        if method == "POST" {
+            r = r
+                .header("Content-Type", "application/json")
+                .body(r#"{"name":"x"}"#);
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            Raw {
+                status: resp.status().as_u16(),
+                content_type: String::new(),
+                text: resp.text().await.unwrap(),
+            }
+        }
+    };
+    let r = get(
+        Some(auth::basic_header(sim.consumer_key(), "cs_wrong")),
+        "GET",
+    )
+    .await;
+    assert_same_error(&fixture("auth_https_wrong_secret"), &r);
+    let r = get(Some(auth::basic_header("ck_unknown", "cs")), "GET").await;
+    assert_same_error(&fixture("auth_https_wrong_key"), &r);
+    let r = get(None, "GET").await;
+    assert_same_error(&fixture("auth_https_no_auth"), &r);
+    let r = get(Some(auth::basic_header("ck_ro", "cs_ro")), "POST").await;
+    assert_same_error(&fixture("auth_https_readonly_post"), &r);
+    let r = get(
+        Some(auth::basic_header(
+            sim.consumer_key(),
+            sim.consumer_secret(),
+        )),
+        "GET",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}

@@ -61,9 +61,13 @@ pub struct SimOptions {
     pub extra_keys: Vec<SimKey>,
     /// A snapshot to start from (see [`ShopState::snapshot`]).
     pub snapshot: Option<Value>,
+    /// Serve https with a certificate issued by a freshly generated local CA
+    /// (see [`ShopSimHandle::ca_pem`]); Basic auth then works as on a real shop.
+    pub https: bool,
 }
 
 struct Shared {
+    https: bool,
     state: Mutex<ShopState>,
     faults: Faults,
     keys: Vec<SimKey>,
@@ -78,7 +82,14 @@ impl ShopSim {
     pub async fn start(opts: SimOptions) -> std::io::Result<ShopSimHandle> {
         let listener = TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0))).await?;
         let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let scheme = if opts.https { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
+        let tls = if opts.https {
+            let (ca, config) = tls_config().map_err(std::io::Error::other)?;
+            Some((ca, tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+        } else {
+            None
+        };
         let mut st = ShopState::new(opts.home_url.as_deref().unwrap_or(&url));
         if let Some(snap) = &opts.snapshot {
             st.restore(snap);
@@ -92,6 +103,7 @@ impl ShopSim {
         keys.extend(opts.extra_keys.iter().cloned());
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared {
+            https: opts.https,
             state: Mutex::new(st),
             faults: Faults::default(),
             keys,
@@ -100,19 +112,30 @@ impl ShopSim {
         shared.faults.set_latency(opts.latency);
         let task_shared = shared.clone();
         let mut stop = rx;
+        let acceptor = tls.as_ref().map(|(_, a)| a.clone());
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let s = task_shared.clone();
+                        let acceptor = acceptor.clone();
                         tokio::spawn(async move {
-                            let io = hyper_util::rt::TokioIo::new(stream);
                             let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .keep_alive(true)
-                                .serve_connection(io, svc)
-                                .await;
+                            let http = hyper::server::conn::http1::Builder::new();
+                            match acceptor {
+                                Some(a) => {
+                                    // A failed handshake (client distrusts the CA) just ends.
+                                    if let Ok(tls) = a.accept(stream).await {
+                                        let io = hyper_util::rt::TokioIo::new(tls);
+                                        let _ = http.serve_connection(io, svc).await;
+                                    }
+                                }
+                                None => {
+                                    let io = hyper_util::rt::TokioIo::new(stream);
+                                    let _ = http.serve_connection(io, svc).await;
+                                }
+                            }
                         });
                     }
                     _ = stop.changed() => break,
@@ -120,6 +143,7 @@ impl ShopSim {
             }
         });
         Ok(ShopSimHandle {
+            ca_pem: tls.map(|(ca, _)| ca),
             addr,
             url,
             key,
@@ -132,6 +156,7 @@ impl ShopSim {
 
 /// A running simulator; stops when dropped or on [`ShopSimHandle::shutdown`].
 pub struct ShopSimHandle {
+    ca_pem: Option<String>,
     addr: SocketAddr,
     url: String,
     key: SimKey,
@@ -144,6 +169,11 @@ impl ShopSimHandle {
     /// The shop address (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The PEM certificate of the local CA that issued the https certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The socket address.
@@ -224,6 +254,48 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
             }
         }
     })
+}
+
+/// A local CA and a server certificate for 127.0.0.1/localhost signed by it (rustls
+/// refuses a CA certificate used directly as the server's, API-BEHAVIOUR.md §6 item 13).
+fn tls_config() -> Result<(String, tokio_rustls::rustls::ServerConfig), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    use tokio_rustls::rustls;
+    let e = |x: rcgen::Error| x.to_string();
+    let ca_key = KeyPair::generate().map_err(e)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "SkladLink shop simulator CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(e)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().map_err(e)?;
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .map_err(e)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(e)?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        leaf_key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|x| x.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
+        .map_err(|x| x.to_string())?;
+    Ok((ca_cert.pem(), config))
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -496,6 +568,46 @@ fn authenticate(
     headers: &hyper::HeaderMap,
 ) -> Result<Option<KeyPermission>, Reply> {
     let auth_err = |msg: &str| Reply::error(401, "woocommerce_rest_authentication_error", msg);
+    if shared.https {
+        // Over https WooCommerce tries Basic, then query keys, then OAuth. An unknown key
+        // falls through to anonymous; a known key with the wrong secret is an error.
+        let basic = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            });
+        let from_query = || {
+            let k = query.iter().find(|(n, _)| n == "consumer_key")?;
+            let s = query.iter().find(|(n, _)| n == "consumer_secret")?;
+            Some((k.1.clone(), s.1.clone()))
+        };
+        if let Some((ck, cs)) = basic.or_else(from_query) {
+            return match shared.keys.iter().find(|k| k.consumer_key == ck) {
+                None => Ok(None),
+                Some(k) if k.consumer_secret != cs => Err(auth_err("Consumer secret is invalid.")),
+                Some(k) => {
+                    if k.permission == KeyPermission::Read
+                        && !matches!(method, "GET" | "HEAD" | "OPTIONS")
+                    {
+                        return Err(auth_err(
+                            "The API key provided does not have write permissions.",
+                        ));
+                    }
+                    Ok(Some(k.permission))
+                }
+            };
+        }
+    }
     let oauth = oauth_params(headers, query);
     if oauth.is_empty() {
         return Ok(None);
