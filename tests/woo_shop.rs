@@ -150,6 +150,14 @@ async fn connection_check_tells_woocommerce_off_from_plain_permalinks_from_not_w
         WooError::NoPrettyPermalinks
     );
     sim.state().pretty_permalinks = true;
+    sim.state().redirect_to = Some("https://shop.example.test".into());
+    match client(&sim, fast_opts()).check().await.unwrap_err() {
+        WooError::Redirected { location, .. } => {
+            assert_eq!(location, "https://shop.example.test/wp-json/")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    sim.state().redirect_to = None;
     let elsewhere = WooClient::new(
         &format!("{}/blog", sim.url()),
         &Secret::new(sim.consumer_key()),
@@ -1673,4 +1681,59 @@ async fn fidelity_https_auth_errors() {
     )
     .await;
     assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn modified_after_filter_and_snapshot_round_trip() {
+    let sim = sim().await;
+    let c = client(&sim, fast_opts());
+    let out = c
+        .batch_products(
+            (0..3).map(|i| product(&format!("S-{i}"), 100, 1)).collect(),
+            vec![],
+            vec![],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<u64> = out.create.iter().map(|r| r.as_ref().unwrap().id).collect();
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let future = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let recent = c
+        .list_products(&ProductFilter {
+            modified_after: Some(past),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 3);
+    let none = c
+        .list_products(&ProductFilter {
+            modified_after: Some(future),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.json");
+    sim.save_snapshot(&file).unwrap();
+    let snap: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let again = ShopSim::start(SimOptions {
+        snapshot: Some(snap),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c2 = client(&again, fast_opts());
+    let listed = c2.list_products(&ProductFilter::default()).await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.id).collect::<Vec<_>>(), ids);
+    // The SKU index is rebuilt: a duplicate is still refused.
+    let err = c2.create_product(&product("s-1", 1, 1)).await.unwrap_err();
+    assert!(matches!(err, WooError::Api { ref code, .. } if code == "product_invalid_sku"));
+    let fresh = c2.create_product(&product("S-9", 1, 1)).await.unwrap();
+    assert!(
+        fresh.id > *ids.last().unwrap(),
+        "ids continue after the snapshot"
+    );
 }

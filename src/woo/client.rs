@@ -374,6 +374,7 @@ impl WooClient {
             .timeout(opts.request_timeout)
             .default_headers(headers)
             .user_agent(concat!("SkladLink/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
         if let Some(path) = &opts.ca_file {
             let shown = path.display().to_string();
@@ -1300,6 +1301,16 @@ fn interpret(
     if status == 429 {
         return Err(WooError::RateLimited {
             retry_after: retry_after(headers),
+        });
+    }
+    if matches!(status, 301 | 302 | 303 | 307 | 308) {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return Err(WooError::Redirected {
+            url: auth::redact(url),
+            location: auth::redact(location),
         });
     }
     let json = parse_json_lenient(bytes);

@@ -206,6 +206,12 @@ impl ShopSimHandle {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Writes the shop's data as JSON (load it back with [`SimOptions::snapshot`]).
+    pub fn save_snapshot(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let snap = self.state().snapshot();
+        std::fs::write(path, serde_json::to_vec_pretty(&snap)?)
+    }
+
     /// Stops serving and waits for the accept loop to end.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -735,14 +741,20 @@ fn dispatch(
     headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> Out {
-    let (site_name, wc_on, pretty) = {
+    let (site_name, wc_on, pretty, redirect) = {
         let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
         (
             st.site_name.clone(),
             st.woocommerce_active,
             st.pretty_permalinks,
+            st.redirect_to.clone(),
         )
     };
+    if let Some(base) = redirect {
+        let mut o = Out::html(301, "");
+        o.headers.push(("Location".into(), format!("{base}{path}")));
+        return o;
+    }
     // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
     // authenticates it (its check looks for "wp-json/wc/" in the request URI).
     let (rest_path, via_rest_route) = if path == "/" {

@@ -243,6 +243,9 @@ pub struct ShopState {
     pub custom_statuses: Vec<(String, String)>,
     /// Store currency code.
     pub currency: String,
+    /// When set, every request is answered `301` to this base URL plus the path (as a
+    /// site that forces https or `www.` does).
+    pub redirect_to: Option<String>,
     next_post_id: u64,
     next_term_id: u64,
     next_meta_id: u64,
@@ -269,6 +272,7 @@ impl ShopState {
             batch_limit: 100,
             custom_statuses: Vec::new(),
             currency: "EUR".into(),
+            redirect_to: None,
             next_post_id: 10,
             next_term_id: 15,
             next_meta_id: 20,
