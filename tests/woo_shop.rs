@@ -695,6 +695,14 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
     assert!(out.delete[0].is_ok(), "already deleted counts as done");
     assert_eq!(sim.state().product_count(), 8);
 
+    // A single create whose answer is lost is found by its SKU, not created twice.
+    sim.faults().only_for(Some("POST products"));
+    sim.faults().inject(FaultKind::DropMidResponse, 1);
+    let single = c.create_product(&product("ONE-1", 100, 1)).await.unwrap();
+    assert_eq!(single.sku, "ONE-1");
+    assert_eq!(sim.state().product_count(), 9);
+    sim.faults().only_for(Some("POST products/batch"));
+
     // Not processed (502): simply retried.
     sim.faults().inject(FaultKind::Html502, 1);
     let out = c
@@ -702,7 +710,7 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
         .await
         .unwrap();
     assert!(out.create[0].is_ok());
-    assert_eq!(sim.state().product_count(), 9);
+    assert_eq!(sim.state().product_count(), 10);
 }
 
 #[tokio::test]

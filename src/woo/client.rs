@@ -679,20 +679,46 @@ impl WooClient {
         self.decode(r.body, "products")
     }
 
-    /// Creates one product (not repeated on an unknown outcome).
+    /// Creates one product. When the outcome is unknown (timeout, dropped connection, 5xx)
+    /// and the product has a SKU, the SKU is looked up before trying again, so the
+    /// product is never created twice; without a SKU the error is returned.
     pub async fn create_product(&self, p: &ProductWrite) -> Result<Product, WooError> {
         let body = serde_json::to_value(p).unwrap_or_default();
-        let r = self
-            .request(
-                Method::POST,
-                &Self::wc("products"),
-                &[],
-                Some(&body),
-                true,
-                Repeat::IfNotProcessed,
-            )
-            .await?;
-        self.decode(r.body, "products")
+        let path = Self::wc("products");
+        let policy = &self.inner.opts.retry;
+        let mut attempt = 0u32;
+        loop {
+            let err = match self
+                .request(
+                    Method::POST,
+                    &path,
+                    &[],
+                    Some(&body),
+                    true,
+                    Repeat::IfNotProcessed,
+                )
+                .await
+            {
+                Ok(r) => return self.decode(r.body, "products"),
+                Err(e) => e,
+            };
+            let Some(sku) = p.sku.as_ref().filter(|s| !s.trim().is_empty()) else {
+                return Err(err);
+            };
+            if !err.is_transient() || attempt >= policy.max_retries {
+                return Err(err);
+            }
+            tracing::warn!(
+                attempt = attempt + 1,
+                "product create outcome unknown ({err}); checking the SKU"
+            );
+            tokio::time::sleep(policy.backoff(attempt)).await;
+            attempt += 1;
+            let found = self.products_by_skus(std::slice::from_ref(sku)).await?;
+            if let Some(existing) = found.into_iter().find(|x| x.sku.eq_ignore_ascii_case(sku)) {
+                return Ok(existing);
+            }
+        }
     }
 
     /// Updates one product.
