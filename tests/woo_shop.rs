@@ -1745,3 +1745,35 @@ async fn modified_after_filter_and_snapshot_round_trip() {
         "ids continue after the snapshot"
     );
 }
+
+#[tokio::test]
+async fn a_failed_chunk_becomes_per_item_errors_and_the_rest_is_kept() {
+    let sim = sim().await;
+    let mut opts = fast_opts();
+    opts.batch_size = 10;
+    opts.concurrency = 1;
+    opts.retry.max_retries = 0;
+    let c = client(&sim, opts);
+    sim.faults().only_for(Some("POST products/batch"));
+    sim.faults().every_nth(2, FaultKind::Html500);
+    let create: Vec<ProductWrite> = (0..30)
+        .map(|i| product(&format!("C-{i}"), 100, 1))
+        .collect();
+    let out = c.batch_products(create, vec![], vec![]).await.unwrap();
+    assert_eq!(out.create.len(), 30);
+    assert!(out.create[..10].iter().all(|r| r.is_ok()));
+    assert!(
+        out.create[10..20]
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().code == "request_failed")
+    );
+    assert!(out.create[20..].iter().all(|r| r.is_ok()));
+    assert_eq!(out.create[25].as_ref().unwrap().sku, "C-25");
+    // When every chunk fails, the error itself is returned.
+    sim.faults().every_nth(1, FaultKind::Html500);
+    let err = c
+        .batch_products(vec![product("Z-1", 1, 1)], vec![], vec![])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WooError::HtmlPage { status: 500, .. }));
+}
