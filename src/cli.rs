@@ -37,6 +37,36 @@ pub struct Cli {
 pub enum Command {
     /// List the defined servers and the Servers list.
     Servers,
+    /// Run servers headless: every server on the Servers list, or the ones named.
+    Run {
+        /// A server to run (repeatable); default: the Servers list.
+        #[arg(long = "server", value_name = "NAME")]
+        servers: Vec<String>,
+        /// Run each server once and exit (default: keep running on the intervals).
+        #[arg(long)]
+        once: bool,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Test a server's connections: the shop (and the database) or the fiscal device.
+    Check {
+        /// The server's name.
+        name: String,
+    },
+    /// Open the window on a ready-made demo: a demo warehouse and a local shop.
+    Demo,
+    /// Create a demo warehouse database (SQLite) at PATH.
+    DemoDb {
+        /// Where to create it (the file must not exist).
+        path: PathBuf,
+    },
+    /// Run the local WooCommerce-compatible shop simulator.
+    SimShop {
+        /// Port on 127.0.0.1 (default: a free one).
+        #[arg(long)]
+        port: Option<u16>,
+    },
 }
 
 /// Runs the parsed command line.
@@ -90,6 +120,17 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{}", servers_report(&workspace));
             ExitCode::from(EXIT_OK)
         }
+        Some(Command::Run {
+            servers,
+            once,
+            dry_run,
+        }) => crate::headless::run(&workspace, &servers, once, dry_run),
+        Some(Command::Check { name }) => crate::headless::check(&workspace, &name),
+        Some(Command::Demo) => crate::demo::run(&location),
+        Some(Command::DemoDb { path }) => {
+            crate::headless::demo_db(&path, workspace.config().language)
+        }
+        Some(Command::SimShop { port }) => crate::sim::shop::run_sim_shop_cli(port),
     }
 }
 

@@ -12,7 +12,8 @@ pub const CONFIG_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AppConfig {
-    /// File format version, for migrations.
+    /// File format version, for migrations (0 = written before versions existed).
+    #[serde(default)]
     pub version: u32,
     /// UI language.
     pub language: Language,

@@ -106,8 +106,10 @@ fn migrate(config: &mut AppConfig) {
     // `#[serde(default)]`.
     if config.version < CONFIG_VERSION {
         let known: Vec<_> = config.servers.iter().map(|s| s.id.clone()).collect();
-        config.run_list.retain(|id| known.contains(id));
-        config.run_list.dedup();
+        let mut seen = std::collections::HashSet::new();
+        config
+            .run_list
+            .retain(|id| known.contains(id) && seen.insert(id.clone()));
         config.version = CONFIG_VERSION;
     }
 }

@@ -118,7 +118,13 @@ pub fn address_is_valid(address: &str) -> bool {
         return false;
     }
     let lower = address.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+    let Some(rest) = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    if rest.starts_with('/') {
         return false;
     }
     match reqwest::Url::parse(address) {

@@ -1,4 +1,8 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
+pub mod export;
+pub mod import;
 pub mod money;
+pub mod schedule;
+pub mod unp;
 pub mod version;

@@ -10,6 +10,8 @@ pub enum DialogPurpose {
     ExportBackup,
     /// Choose a configuration backup to read.
     ImportBackup,
+    /// Choose where to write the run history as CSV.
+    ExportHistoryCsv,
 }
 
 /// Opens file dialogs; answers arrive later through the returned receiver.
@@ -26,12 +28,16 @@ impl FileDialogs for NativeDialogs {
     fn open(&self, purpose: DialogPurpose) -> Receiver<Option<PathBuf>> {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let dialog = rfd::FileDialog::new().add_filter("JSON", &["json"]);
+            let json = || rfd::FileDialog::new().add_filter("JSON", &["json"]);
             let path = match purpose {
                 DialogPurpose::ExportBackup => {
-                    dialog.set_file_name("skladlink-backup.json").save_file()
+                    json().set_file_name("skladlink-backup.json").save_file()
                 }
-                DialogPurpose::ImportBackup => dialog.pick_file(),
+                DialogPurpose::ImportBackup => json().pick_file(),
+                DialogPurpose::ExportHistoryCsv => rfd::FileDialog::new()
+                    .add_filter("CSV", &["csv"])
+                    .set_file_name("skladlink-history.csv")
+                    .save_file(),
             };
             let _ = tx.send(path);
         });

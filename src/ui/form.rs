@@ -317,18 +317,19 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
     );
 }
 
-fn status_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, value: &mut String) {
+fn status_row(ui: &mut Ui, lang: Language, label: &str, value: &mut String) {
     ui.horizontal(|ui| {
         let l = ui.label(label);
         ui.add(egui::TextEdit::singleline(value).desired_width(200.0))
             .labelled_by(l.id);
-        egui::ComboBox::from_id_salt(id_salt)
-            .selected_text(tr(lang, "form.pick_status"))
-            .show_ui(ui, |ui| {
-                for status in STANDARD_ORDER_STATUSES {
-                    ui.selectable_value(value, status.to_string(), status);
+        ui.menu_button(tr(lang, "form.pick_status"), |ui| {
+            for status in STANDARD_ORDER_STATUSES {
+                if ui.button(status).clicked() {
+                    *value = status.to_string();
+                    ui.close();
                 }
-            });
+            }
+        });
     });
 }
 
@@ -337,11 +338,15 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
     let lang = ctx.lang;
     let mut action = FormAction::None;
     let server_type = draft.server.server_type();
-    ui.heading(format!(
-        "{} — {}",
-        tr(lang, server_type.label_key()),
-        draft.server.name
-    ));
+    ui.heading(&draft.server.name);
+    ui.label(
+        RichText::new(crate::i18n::tr_args(
+            lang,
+            "form.type_line",
+            &[("type", &tr(lang, server_type.label_key()))],
+        ))
+        .weak(),
+    );
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
@@ -435,7 +440,6 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     status_row(
                         ui,
                         lang,
-                        "status_for_pick",
                         &tr(lang, "form.status_for_processing"),
                         &mut i.status_for_processing,
                     );
@@ -443,7 +447,6 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     status_row(
                         ui,
                         lang,
-                        "status_after_pick",
                         &tr(lang, "form.status_after_processing"),
                         &mut i.status_after_processing,
                     );
@@ -511,16 +514,17 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         let l = ui.label(tr(lang, "form.port"));
                         ui.add(egui::TextEdit::singleline(&mut f.port).desired_width(200.0))
                             .labelled_by(l.id);
-                        egui::ComboBox::from_id_salt("port_pick")
-                            .selected_text(tr(lang, "form.pick_port"))
-                            .show_ui(ui, |ui| {
-                                if ctx.ports.is_empty() {
-                                    ui.label(tr(lang, "form.no_ports"));
+                        ui.menu_button(tr(lang, "form.pick_port"), |ui| {
+                            if ctx.ports.is_empty() {
+                                ui.label(tr(lang, "form.no_ports"));
+                            }
+                            for port in ctx.ports {
+                                if ui.button(port).clicked() {
+                                    f.port = port.clone();
+                                    ui.close();
                                 }
-                                for port in ctx.ports {
-                                    ui.selectable_value(&mut f.port, port.clone(), port);
-                                }
-                            });
+                            }
+                        });
                         if ui.button(tr(lang, "form.refresh_ports")).clicked() {
                             action = FormAction::RefreshPorts;
                         }

@@ -2,6 +2,8 @@
 //! database connection. It only draws and sends commands to the `Workspace`; slow work
 //! (database checks, file dialogs) runs on other threads.
 
+mod actions;
+pub use actions::run_summary;
 pub mod dialogs;
 pub mod fonts;
 pub mod form;
@@ -78,6 +80,7 @@ pub struct App {
     ports: Vec<String>,
     dialogs: Box<dyn FileDialogs>,
     pending_dialog: Option<(DialogPurpose, Receiver<Option<PathBuf>>)>,
+    actions: actions::ActionsState,
 }
 
 impl App {
@@ -110,6 +113,7 @@ impl App {
             ports: list_serial_ports(),
             dialogs,
             pending_dialog: None,
+            actions: actions::ActionsState::default(),
         }
     }
 
@@ -276,6 +280,7 @@ impl App {
     }
 
     fn poll_background(&mut self, ctx: &egui::Context) {
+        self.poll_runner(ctx);
         if let Some(rx) = &self.db_probe {
             match rx.try_recv() {
                 Ok(result) => {
@@ -313,6 +318,7 @@ impl App {
                 Ok(()) => self.info(tr_args(lang, "backup.exported", &[("path", &shown)])),
                 Err(e) => self.error(tr_args(lang, "backup.failed", &[("error", &e.to_string())])),
             },
+            DialogPurpose::ExportHistoryCsv => self.write_history_csv(&path),
             DialogPurpose::ImportBackup => match import_backup(&path) {
                 Ok(backup) => match self.workspace.restore_backup(backup) {
                     Ok(()) => {
@@ -521,7 +527,7 @@ impl App {
                 if ui.button(tr(lang, "servers.delete_confirm")).clicked() {
                     decision = Some(true);
                 }
-                if ui.button(tr(lang, "form.cancel")).clicked() {
+                if ui.button(tr(lang, "servers.keep")).clicked() {
                     decision = Some(false);
                 }
             });
@@ -604,36 +610,6 @@ impl App {
                 self.error(e.message(lang));
             }
         }
-    }
-
-    fn actions_view(&mut self, ui: &mut Ui, lang: Language) {
-        ui.heading(tr(lang, "actions.title"));
-        ui.horizontal(|ui| {
-            ui.add_enabled(false, egui::Button::new(tr(lang, "actions.start")));
-            ui.add_enabled(false, egui::Button::new(tr(lang, "actions.stop")));
-        });
-        ui.label(RichText::new(tr(lang, "actions.not_available")).weak());
-        ui.separator();
-        let config = self.workspace.config();
-        if config.run_list.is_empty() {
-            ui.label(RichText::new(tr(lang, "run_list.empty")).weak());
-        }
-        egui::Grid::new("actions_grid")
-            .striped(true)
-            .show(ui, |ui| {
-                ui.label(RichText::new(tr(lang, "actions.server")).strong());
-                ui.label(RichText::new(tr(lang, "actions.type")).strong());
-                ui.label(RichText::new(tr(lang, "actions.state")).strong());
-                ui.end_row();
-                for id in &config.run_list {
-                    if let Some(s) = config.server(id) {
-                        ui.label(&s.name);
-                        ui.label(tr(lang, s.server_type().label_key_short()));
-                        ui.label(tr(lang, "actions.stopped"));
-                        ui.end_row();
-                    }
-                }
-            });
     }
 
     fn database_view(&mut self, ui: &mut Ui, lang: Language) {

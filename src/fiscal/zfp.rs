@@ -1,0 +1,686 @@
+//! Tremol ZFP protocol: STX/LF framing with an XOR checksum, ACK frames carrying two status
+//! digits, the 0x09 ping before every command, RETRY (0x0E) while busy
+//! (PROTOCOLS.md §3.1; command formats after ErpNet.FP's Tremol driver).
+//!
+//! Host frame `02 LEN NBL CMD DATA CS CS 0A` (LEN = 0x20 + 3 + data length, NBL = 0x20 +
+//! sequence, CS = XOR of LEN..DATA as 2 nibbles + 0x30); ACK `06 NBL STE1 STE2 CS CS 0A`.
+
+use std::io::{ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use serialport::SerialPort;
+
+use super::error::{Condition, DeviceFault, FiscalError};
+use super::text::{format_amount, format_quantity, from_cp1251, parse_fixed, to_cp1251};
+use super::transport::Timing;
+use super::{
+    DeviceInfo, DeviceStatus, FiscalDevice, PaymentKind, PaymentOutcome, SaleItem, TransactionState,
+};
+use crate::config::FiscalProtocol;
+use crate::core::unp::Unp;
+use crate::secrets::Secret;
+
+/// Start of a data frame.
+pub const STX: u8 = 0x02;
+/// Start of an ACK frame.
+pub const ACK: u8 = 0x06;
+/// End of a frame.
+pub const ETX: u8 = 0x0A;
+/// Negative acknowledge (damaged frame).
+pub const NACK: u8 = 0x15;
+/// Busy: keep waiting.
+pub const RETRY: u8 = 0x0E;
+/// Ping byte.
+pub const PING: u8 = 0x09;
+/// Ping answer: ready.
+pub const PING_READY: u8 = 0x40;
+/// Ping answer: busy.
+pub const PING_BUSY: u8 = 0x41;
+/// Item names are padded to this length (ErpNet.FP: shorter names are a syntax error).
+pub const ITEM_TEXT_LEN: usize = 36;
+
+fn nibbles(b: u8) -> [u8; 2] {
+    [0x30 + (b >> 4), 0x30 + (b & 0x0F)]
+}
+
+fn xor(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0, |acc, b| acc ^ b)
+}
+
+/// Builds a data frame (host request or device data reply).
+pub fn encode_frame(nbl: u8, cmd: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = vec![STX, (0x20 + 3 + data.len()) as u8, nbl, cmd];
+    out.extend_from_slice(data);
+    let cs = xor(&out[1..]);
+    out.extend(nibbles(cs));
+    out.push(ETX);
+    out
+}
+
+/// Builds an ACK frame with the two status digits.
+pub fn encode_ack(nbl: u8, ste1: u8, ste2: u8) -> Vec<u8> {
+    let mut out = vec![ACK, nbl, ste1, ste2];
+    out.extend(nibbles(xor(&out[1..])));
+    out.push(ETX);
+    out
+}
+
+/// A parsed Tremol reply or request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Data frame.
+    Data {
+        /// Sequence byte.
+        nbl: u8,
+        /// Command.
+        cmd: u8,
+        /// Data.
+        data: Vec<u8>,
+    },
+    /// ACK frame with status digits.
+    Ack {
+        /// Sequence byte.
+        nbl: u8,
+        /// Fiscal-device error digit.
+        ste1: u8,
+        /// Command error digit.
+        ste2: u8,
+    },
+    /// A single control byte (NACK, RETRY, ping, ping answer).
+    Byte(u8),
+}
+
+/// What the start of a buffer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scan {
+    /// More bytes needed; `skipped` junk bytes can be dropped.
+    Incomplete {
+        /// Junk bytes before a possible frame.
+        skipped: usize,
+    },
+    /// A message and the bytes it used.
+    Message {
+        /// The message.
+        message: Message,
+        /// Bytes to drop.
+        consumed: usize,
+    },
+    /// A damaged frame.
+    Bad {
+        /// Bytes to drop.
+        consumed: usize,
+    },
+}
+
+/// Scans a buffer; `singles` are the control bytes accepted on their own.
+pub fn scan(buf: &[u8], singles: &[u8]) -> Scan {
+    let mut start = 0;
+    while start < buf.len() {
+        let b = buf[start];
+        if b == STX || b == ACK {
+            break;
+        }
+        if singles.contains(&b) {
+            return Scan::Message {
+                message: Message::Byte(b),
+                consumed: start + 1,
+            };
+        }
+        start += 1;
+    }
+    let rest = &buf[start..];
+    if rest.is_empty() {
+        return Scan::Incomplete { skipped: start };
+    }
+    if rest[0] == ACK {
+        if rest.len() < 7 {
+            return Scan::Incomplete { skipped: start };
+        }
+        let ok = rest[6] == ETX && rest[4..6] == nibbles(xor(&rest[1..4]));
+        return if ok {
+            Scan::Message {
+                message: Message::Ack {
+                    nbl: rest[1],
+                    ste1: rest[2],
+                    ste2: rest[3],
+                },
+                consumed: start + 7,
+            }
+        } else {
+            Scan::Bad {
+                consumed: start + 1,
+            }
+        };
+    }
+    if rest.len() < 2 {
+        return Scan::Incomplete { skipped: start };
+    }
+    if rest[1] < 0x23 {
+        return Scan::Bad {
+            consumed: start + 1,
+        };
+    }
+    let count = usize::from(rest[1] - 0x20);
+    let total = 1 + count + 3;
+    if rest.len() < total {
+        return Scan::Incomplete { skipped: start };
+    }
+    let ok =
+        rest[total - 1] == ETX && rest[1 + count..3 + count] == nibbles(xor(&rest[1..1 + count]));
+    if !ok {
+        return Scan::Bad {
+            consumed: start + total,
+        };
+    }
+    Scan::Message {
+        message: Message::Data {
+            nbl: rest[2],
+            cmd: rest[3],
+            data: rest[4..1 + count].to_vec(),
+        },
+        consumed: start + total,
+    }
+}
+
+/// The fault an ACK's status digits report, if any (ErpNet.FP's Tremol error tables).
+pub fn ack_fault(ste1: u8, ste2: u8) -> Option<DeviceFault> {
+    let first = match ste1 {
+        0x30 => None,
+        0x31 => Some(DeviceFault::PaperOut),
+        0x32 => Some(DeviceFault::Overflow),
+        0x34 => Some(DeviceFault::ReceiptAlreadyOpen),
+        0x35 => Some(DeviceFault::PaymentIncomplete),
+        0x37 => Some(DeviceFault::PaymentStarted),
+        0x38 => Some(DeviceFault::FiscalMemoryFull),
+        0x39 => Some(DeviceFault::WrongPassword),
+        0x3B => Some(DeviceFault::Blocked24h),
+        0x3C => Some(DeviceFault::PrinterFault),
+        0x3E => Some(DeviceFault::JournalFull),
+        0x33 | 0x36 | 0x3A | 0x3D | 0x3F => Some(DeviceFault::NotPermitted),
+        other => Some(DeviceFault::Code(-i32::from(other))),
+    };
+    first.or(match ste2 {
+        0x30 => None,
+        0x31 => Some(DeviceFault::InvalidCommand),
+        0x34 => Some(DeviceFault::Syntax),
+        0x35 => Some(DeviceFault::Overflow),
+        0x37 => Some(DeviceFault::ReceiptNotOpen),
+        0x38 => Some(DeviceFault::PaymentIncomplete),
+        0x32 | 0x33 | 0x36 => Some(DeviceFault::NotPermitted),
+        other => Some(DeviceFault::Code(-i32::from(other))),
+    })
+}
+
+/// The status digits an emulator sends for a fault (inverse of `ack_fault`).
+pub fn fault_ack(fault: DeviceFault) -> (u8, u8) {
+    match fault {
+        DeviceFault::PaperOut => (0x31, 0x30),
+        DeviceFault::Overflow => (0x30, 0x35),
+        DeviceFault::ReceiptAlreadyOpen => (0x34, 0x30),
+        DeviceFault::PaymentIncomplete => (0x30, 0x38),
+        DeviceFault::PaymentStarted => (0x37, 0x30),
+        DeviceFault::FiscalMemoryFull => (0x38, 0x30),
+        DeviceFault::WrongPassword => (0x39, 0x30),
+        DeviceFault::Blocked24h => (0x3B, 0x30),
+        DeviceFault::PrinterFault | DeviceFault::CoverOpen => (0x3C, 0x30),
+        DeviceFault::JournalFull => (0x3E, 0x30),
+        DeviceFault::InvalidCommand => (0x30, 0x31),
+        DeviceFault::Syntax | DeviceFault::ForbiddenVat => (0x30, 0x34),
+        DeviceFault::ReceiptNotOpen => (0x30, 0x37),
+        DeviceFault::NotPermitted | DeviceFault::Code(_) => (0x30, 0x32),
+    }
+}
+
+/// Decodes the 7 status bytes of command 0x20 (ErpNet.FP's Tremol bit table).
+pub fn decode_status(status: &[u8]) -> Vec<Condition> {
+    let bit = |byte: usize, b: u8| status.get(byte).is_some_and(|v| v & (1 << b) != 0);
+    let mut out = Vec::new();
+    let table = [
+        (1, 0, Condition::PaperOut),
+        (6, 4, Condition::PaperLow),
+        (0, 2, Condition::PrinterFault),
+        (3, 2, Condition::FiscalMemoryFull),
+        (3, 3, Condition::FiscalMemoryNearFull),
+        (2, 6, Condition::JournalFull),
+        (2, 5, Condition::JournalNearFull),
+        (0, 3, Condition::ClockNotSet),
+        (2, 0, Condition::NonFiscalReceiptOpen),
+    ];
+    for (byte, b, c) in table {
+        if bit(byte, b) {
+            out.push(c);
+        }
+    }
+    if (1..=4).any(|b| bit(2, b)) {
+        out.push(Condition::FiscalReceiptOpen);
+    }
+    out
+}
+
+/// Tremol payment-type code (0 cash, 1 check, 2 coupon, 7 card, 8 bank).
+pub fn payment_code(kind: PaymentKind) -> &'static str {
+    match kind {
+        PaymentKind::Cash => "0",
+        PaymentKind::Check => "1",
+        PaymentKind::Coupon => "2",
+        PaymentKind::Card => "7",
+        PaymentKind::Bank => "8",
+    }
+}
+
+/// A Tremol ZFP device on a serial port.
+pub struct ZfpDevice {
+    port: Box<dyn SerialPort>,
+    timing: Timing,
+    seq: u8,
+    buf: Vec<u8>,
+    synced: bool,
+}
+
+impl std::fmt::Debug for ZfpDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZfpDevice").field("seq", &self.seq).finish()
+    }
+}
+
+enum Reply {
+    Ack,
+    Data(Vec<u8>),
+    /// A replayed reply to another command under our NBL.
+    Stale,
+}
+
+impl ZfpDevice {
+    /// Wraps an open port.
+    pub fn new(port: Box<dyn SerialPort>, timing: Timing) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Self {
+            port,
+            timing,
+            seq: 0x20 + (seed % 0x80) as u8,
+            buf: Vec::new(),
+            synced: false,
+        }
+    }
+
+    /// Makes `nbl` (0x20–0x9F) the sequence byte of the next frame.
+    pub fn set_next_nbl(&mut self, nbl: u8) {
+        self.seq = if nbl <= 0x20 { 0x9F } else { nbl.min(0xA0) - 1 };
+    }
+
+    fn read_some(&mut self, deadline: Instant) -> Result<bool, FiscalError> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        self.port
+            .set_timeout(deadline - now)
+            .map_err(|e| FiscalError::Disconnected(e.to_string()))?;
+        let mut chunk = [0u8; 256];
+        match self.port.read(&mut chunk) {
+            Ok(0) => Err(FiscalError::Disconnected("end of stream".into())),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted => {
+                Ok(true)
+            }
+            Err(e) => Err(FiscalError::Disconnected(e.to_string())),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), FiscalError> {
+        self.port
+            .write_all(bytes)
+            .and_then(|()| self.port.flush())
+            .map_err(|e| FiscalError::Disconnected(e.to_string()))
+    }
+
+    /// Pings until the device is ready.
+    fn wait_ready(&mut self) -> Result<(), FiscalError> {
+        let started = Instant::now();
+        let mut silent = 0;
+        loop {
+            self.buf.clear();
+            self.write(&[PING])?;
+            let deadline = Instant::now() + self.timing.reply_timeout;
+            let answer = loop {
+                if let Some(pos) = self.buf.iter().position(|b| (0x40..=0x7F).contains(b)) {
+                    break Some(self.buf[pos]);
+                }
+                if !self.read_some(deadline)? {
+                    break None;
+                }
+            };
+            match answer {
+                // Ready, possibly with a condition (out of paper, overheated, no display):
+                // the command's ACK reports what it refuses.
+                Some(PING_READY | 0x42 | 0x44 | 0x48) => return Ok(()),
+                Some(PING_BUSY | 0x43 | 0x45 | 0x49) => {
+                    if started.elapsed() >= self.timing.busy_limit {
+                        return Err(FiscalError::NoReply {
+                            attempts: silent + 1,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Some(0x50 | 0x70) => return Err(FiscalError::Device(DeviceFault::WrongPassword)),
+                Some(other) => {
+                    return Err(FiscalError::BadReply(format!("ping answer {other:#04x}")));
+                }
+                None => {
+                    silent += 1;
+                    if silent >= self.timing.attempts {
+                        return Err(FiscalError::NoReply { attempts: silent });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes sure the device's replay cache does not hold our next NBL: the first exchange of
+    /// a connection is a status read, whose data reply names its command. A replayed reply
+    /// to another command (the NBL was reused) is skipped by moving to the next NBL.
+    fn sync(&mut self) -> Result<(), FiscalError> {
+        for _ in 0..2 {
+            match self.raw_request(0x20, "") {
+                Ok(Reply::Data(d)) if d.len() == 7 => {
+                    self.synced = true;
+                    return Ok(());
+                }
+                // An ACK (with or without error digits) cannot answer a status read: stale.
+                Ok(_) | Err(FiscalError::Device(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FiscalError::BadReply("no status reply".into()))
+    }
+
+    fn request(&mut self, cmd: u8, data: &str) -> Result<Reply, FiscalError> {
+        if !self.synced {
+            self.sync()?;
+        }
+        self.raw_request(cmd, data)
+    }
+
+    fn raw_request(&mut self, cmd: u8, data: &str) -> Result<Reply, FiscalError> {
+        self.seq = if self.seq >= 0x9F { 0x20 } else { self.seq + 1 };
+        let nbl = self.seq;
+        self.wait_ready()?;
+        let frame = encode_frame(nbl, cmd, &to_cp1251(data));
+        for _ in 0..self.timing.attempts {
+            self.buf.clear();
+            self.write(&frame)?;
+            let started = Instant::now();
+            let mut deadline = started + self.timing.reply_timeout;
+            loop {
+                match scan(&self.buf, &[NACK, RETRY]) {
+                    Scan::Message { message, consumed } => {
+                        self.buf.drain(..consumed);
+                        match message {
+                            Message::Byte(RETRY) => {
+                                if started.elapsed() < self.timing.busy_limit {
+                                    deadline = Instant::now() + self.timing.reply_timeout;
+                                }
+                                continue;
+                            }
+                            Message::Byte(_) => break,
+                            Message::Ack { nbl: n, ste1, ste2 } if n == nbl => {
+                                return match ack_fault(ste1, ste2) {
+                                    Some(f) => Err(FiscalError::Device(f)),
+                                    None => Ok(Reply::Ack),
+                                };
+                            }
+                            Message::Data {
+                                nbl: n,
+                                cmd: c,
+                                data,
+                            } if n == nbl => {
+                                return Ok(if c == cmd {
+                                    Reply::Data(data)
+                                } else {
+                                    Reply::Stale
+                                });
+                            }
+                            _ => continue,
+                        }
+                    }
+                    Scan::Bad { consumed } => {
+                        self.buf.drain(..consumed);
+                        break;
+                    }
+                    Scan::Incomplete { skipped } => {
+                        self.buf.drain(..skipped);
+                    }
+                }
+                if !self.read_some(deadline)? || Instant::now() >= deadline {
+                    break;
+                }
+            }
+        }
+        Err(FiscalError::NoReply {
+            attempts: self.timing.attempts,
+        })
+    }
+
+    fn data(&mut self, cmd: u8, data: &str) -> Result<String, FiscalError> {
+        match self.request(cmd, data)? {
+            Reply::Data(d) => Ok(from_cp1251(&d)),
+            Reply::Ack | Reply::Stale => Err(FiscalError::BadReply(format!(
+                "no data in reply to {cmd:#04x}"
+            ))),
+        }
+    }
+
+    fn ack(&mut self, cmd: u8, data: &str) -> Result<(), FiscalError> {
+        match self.request(cmd, data)? {
+            Reply::Stale => Err(FiscalError::BadReply(format!(
+                "reply to another command than {cmd:#04x}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads the raw 7 status bytes.
+    fn status_bytes(&mut self) -> Result<Vec<u8>, FiscalError> {
+        match self.request(0x20, "")? {
+            Reply::Data(d) if d.len() == 7 => Ok(d),
+            _ => Err(FiscalError::BadReply("status is not 7 bytes".into())),
+        }
+    }
+}
+
+impl FiscalDevice for ZfpDevice {
+    fn protocol(&self) -> FiscalProtocol {
+        FiscalProtocol::TremolZfp
+    }
+
+    fn device_info(&mut self) -> Result<DeviceInfo, FiscalError> {
+        let numbers = self.data(0x60, "")?;
+        let version = self.data(0x21, "")?;
+        let mut n = numbers.split(';');
+        let mut v = version.split(';');
+        let (Some(serial), Some(fm)) = (n.next(), n.next()) else {
+            return Err(FiscalError::BadReply(format!("device numbers {numbers:?}")));
+        };
+        Ok(DeviceInfo {
+            model: v.next().unwrap_or_default().trim().to_string(),
+            firmware: v.next().unwrap_or_default().trim().to_string(),
+            serial: serial.trim().to_string(),
+            fm_number: fm.trim().to_string(),
+        })
+    }
+
+    fn status(&mut self) -> Result<DeviceStatus, FiscalError> {
+        Ok(DeviceStatus::from_conditions(decode_status(
+            &self.status_bytes()?,
+        )))
+    }
+
+    fn vat_rates(&mut self) -> Result<Option<Vec<Option<u32>>>, FiscalError> {
+        Ok(None)
+    }
+
+    fn transaction(&mut self) -> Result<TransactionState, FiscalError> {
+        // The protocol reports only whether a receipt is open; amounts are unknown.
+        let open = decode_status(&self.status_bytes()?).contains(&Condition::FiscalReceiptOpen);
+        Ok(TransactionState {
+            open,
+            number: 0,
+            items: None,
+            amount: None,
+            paid: None,
+        })
+    }
+
+    fn open_receipt(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+    ) -> Result<(), FiscalError> {
+        // OperNum;OperPass;ReceiptFormat(1 detailed);PrintVAT(1);PrintType(2)$UNP
+        let data = format!("{};{};1;1;2${unp}", operator.trim(), password.expose());
+        self.ack(0x30, &data)
+    }
+
+    fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError> {
+        let name: String = item
+            .text
+            .chars()
+            .map(|c| if c.is_control() || c == ';' { ' ' } else { c })
+            .take(ITEM_TEXT_LEN)
+            .collect();
+        let letter =
+            char::from_u32('А' as u32 + u32::from(item.tax_group.clamp(1, 8) - 1)).unwrap_or('Б');
+        let mut data = format!(
+            "{name:<width$};{letter};{}*{}",
+            format_amount(item.unit_price),
+            format_quantity(item.quantity_milli),
+            width = ITEM_TEXT_LEN
+        );
+        if item.discount > 0 {
+            data.push_str(&format!(":-{}", format_amount(item.discount)));
+        }
+        self.ack(0x31, &data)
+    }
+
+    fn subtotal_discount(&mut self, amount: i64) -> Result<(), FiscalError> {
+        // OptionPrinting(1);OptionDisplay(0):DiscAddV (signed amount).
+        self.ack(0x33, &format!("1;0:-{}", format_amount(amount)))
+    }
+
+    fn payment(
+        &mut self,
+        kind: PaymentKind,
+        amount: i64,
+    ) -> Result<Option<PaymentOutcome>, FiscalError> {
+        // PayType;OptionChange(0 = with change);Amount. The ACK carries no amounts.
+        self.ack(
+            0x35,
+            &format!("{};0;{}", payment_code(kind), format_amount(amount)),
+        )?;
+        Ok(None)
+    }
+
+    fn close_receipt(&mut self) -> Result<u64, FiscalError> {
+        self.ack(0x38, "")?;
+        self.last_receipt_number()
+    }
+
+    fn cancel_receipt(&mut self) -> Result<(), FiscalError> {
+        self.ack(0x39, "")
+    }
+
+    fn date_time(&mut self) -> Result<NaiveDateTime, FiscalError> {
+        let text = self.data(0x68, "")?;
+        NaiveDateTime::parse_from_str(text.trim(), "%d-%m-%Y %H:%M")
+            .map_err(|_| FiscalError::BadReply(format!("date/time {text:?}")))
+    }
+
+    fn set_date_time(&mut self, to: NaiveDateTime) -> Result<(), FiscalError> {
+        self.ack(0x48, &to.format("%d-%m-%y %H:%M:%S").to_string())
+    }
+
+    fn print_duplicate(&mut self) -> Result<(), FiscalError> {
+        self.ack(0x3A, "")
+    }
+
+    fn last_receipt_number(&mut self) -> Result<u64, FiscalError> {
+        // QR data of the last receipt: FM*Number*Date*Time*Amount.
+        let qr = self.data(0x72, "B")?;
+        let number = qr.split('*').nth(1).unwrap_or_default();
+        parse_fixed(number, 0)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| FiscalError::BadReply(format!("receipt number {number:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_status_frame() {
+        // PROTOCOLS.md §3.1: status command 0x20 with NBL 0x20.
+        assert_eq!(
+            encode_frame(0x20, 0x20, b""),
+            vec![0x02, 0x23, 0x20, 0x20, 0x32, 0x33, 0x0A]
+        );
+    }
+
+    #[test]
+    fn scan_ack_data_and_damage() {
+        let ack = encode_ack(0x25, 0x30, 0x34);
+        let mut buf = vec![0xFF];
+        buf.extend(&ack);
+        assert_eq!(
+            scan(&buf, &[NACK]),
+            Scan::Message {
+                message: Message::Ack {
+                    nbl: 0x25,
+                    ste1: 0x30,
+                    ste2: 0x34
+                },
+                consumed: 8
+            }
+        );
+        assert_eq!(ack_fault(0x30, 0x34), Some(DeviceFault::Syntax));
+        let frame = encode_frame(0x21, 0x60, b"ZK123456;50123456");
+        assert!(matches!(
+            scan(&frame[..5], &[]),
+            Scan::Incomplete { skipped: 0 }
+        ));
+        let Scan::Message {
+            message: Message::Data { data, .. },
+            ..
+        } = scan(&frame, &[])
+        else {
+            panic!()
+        };
+        assert_eq!(data, b"ZK123456;50123456");
+        let mut bad = frame.clone();
+        bad[6] ^= 1;
+        assert!(matches!(scan(&bad, &[]), Scan::Bad { .. }));
+        assert_eq!(
+            scan(&[0x00, RETRY], &[RETRY]),
+            Scan::Message {
+                message: Message::Byte(RETRY),
+                consumed: 2
+            }
+        );
+        for f in [
+            DeviceFault::PaperOut,
+            DeviceFault::WrongPassword,
+            DeviceFault::ReceiptNotOpen,
+            DeviceFault::Syntax,
+        ] {
+            let (a, b) = fault_ack(f);
+            assert_eq!(ack_fault(a, b), Some(f));
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The headless subcommands: `run`, `check`, `demo-db`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::{EXIT_CONFIG, EXIT_FAILED, EXIT_OK};
+use crate::config::{ServerId, ServerKind, Workspace, validate_server};
+use crate::i18n::{Language, tr, tr_args};
+use crate::runner::history::ItemAction;
+use crate::runner::progress::group_thousands;
+use crate::runner::{Command, Event, Runner, RunnerContext, WorkerState};
+use crate::secrets::{SecretKey, SecretKind};
+
+fn fail(text: String, code: u8) -> ExitCode {
+    eprintln!("{text}");
+    ExitCode::from(code)
+}
+
+/// `skladlink run`: runs the named servers (default: the Servers list) once or on their
+/// intervals, printing progress and a summary; exits 1 when a run failed.
+pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitCode {
+    let config = ws.config();
+    let lang = config.language;
+    let mut ids: Vec<ServerId> = Vec::new();
+    if names.is_empty() {
+        ids = config.run_list.clone();
+        if ids.is_empty() {
+            return fail(tr(lang, "cli.empty_run_list"), EXIT_FAILED);
+        }
+    } else {
+        for name in names {
+            match config.server_by_name(name) {
+                Some(s) => ids.push(s.id.clone()),
+                None => {
+                    return fail(
+                        tr_args(lang, "cli.unknown_server", &[("name", name)]),
+                        EXIT_FAILED,
+                    );
+                }
+            }
+        }
+    }
+    for id in &ids {
+        if let Some(server) = config.server(id) {
+            let errors = validate_server(config, server);
+            if !errors.is_empty() {
+                for e in errors {
+                    eprintln!("{}: {:?}: {}", server.name, e.field, e.message(lang));
+                }
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    }
+    let runner = match Runner::spawn(RunnerContext {
+        secrets: ws.secrets().clone(),
+        data_dir: ws.location().data_dir(),
+        language: lang,
+        notify: Arc::new(|| {}),
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                tr_args(lang, "actions.runner_failed", &[("error", &e.to_string())]),
+                EXIT_FAILED,
+            );
+        }
+    };
+    let stop_requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = stop_requested.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    }
+    let config_box = Box::new(config.clone());
+    runner.send(if once {
+        Command::RunOnce {
+            config: config_box,
+            servers: ids.clone(),
+            dry_run,
+        }
+    } else {
+        Command::Start {
+            config: config_box,
+            servers: ids.clone(),
+        }
+    });
+    let name_of = |id: &ServerId| {
+        config
+            .server(id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| id.0.clone())
+    };
+    let mut failed = false;
+    let mut stop_sent = false;
+    let mut last_progress = std::collections::HashMap::new();
+    loop {
+        if stop_requested.load(std::sync::atomic::Ordering::SeqCst) && !stop_sent {
+            eprintln!("{}", tr(lang, "cli.stopping"));
+            runner.send(Command::Stop);
+            stop_sent = true;
+        }
+        let Some(event) = runner.wait(Duration::from_millis(200)) else {
+            continue;
+        };
+        match event {
+            Event::State {
+                server,
+                state: WorkerState::Waiting { next },
+            } => println!(
+                "{}: {}",
+                name_of(&server),
+                tr_args(
+                    lang,
+                    "actions.waiting",
+                    &[("time", &next.format("%d.%m.%Y %H:%M").to_string())]
+                )
+            ),
+            Event::State {
+                server,
+                state: WorkerState::Running,
+            } => {
+                println!("{}: {}", name_of(&server), tr(lang, "actions.running"))
+            }
+            Event::State { .. } => {}
+            Event::Progress { server, progress } => {
+                // Print at most every tenth of the way, and at the end.
+                let step = (progress.total / 10).max(1);
+                let key = (server.clone(), progress.stage);
+                let last = last_progress.get(&key).copied().unwrap_or(u64::MAX);
+                if progress.total > 0
+                    && (last == u64::MAX
+                        || progress.done >= last + step
+                        || progress.done == progress.total)
+                {
+                    last_progress.insert(key, progress.done);
+                    let text = tr_args(
+                        lang,
+                        progress.stage.label_key(),
+                        &[
+                            ("done", &group_thousands(progress.done)),
+                            ("total", &group_thousands(progress.total)),
+                        ],
+                    );
+                    println!("{}: {text}", name_of(&server));
+                }
+            }
+            Event::Finished { server, record } => {
+                let summary = crate::ui::run_summary(lang, &record);
+                println!("{}: {}", name_of(&server), summary);
+                for item in record.items.iter().filter(|i| {
+                    matches!(
+                        i.action,
+                        ItemAction::Failed
+                            | ItemAction::Skipped
+                            | ItemAction::WouldCreate
+                            | ItemAction::WouldUpdate
+                    )
+                }) {
+                    println!(
+                        "  {} {} {}: {}",
+                        tr(lang, item.action.label_key()),
+                        item.kind,
+                        item.key,
+                        item.detail
+                    );
+                }
+                if !record.ok {
+                    failed = true;
+                }
+            }
+            Event::AllIdle => break,
+        }
+    }
+    ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// `skladlink check NAME`: tests the shop connection (and the database) of an Export or
+/// Import server, or the fiscal device of an e-Shop Connector.
+pub fn check(ws: &Workspace, name: &str) -> ExitCode {
+    let config = ws.config();
+    let lang = config.language;
+    let Some(server) = config.server_by_name(name) else {
+        return fail(
+            tr_args(lang, "cli.unknown_server", &[("name", name)]),
+            EXIT_FAILED,
+        );
+    };
+    let secret = |kind| {
+        ws.secrets()
+            .get(&SecretKey::server(&server.id, kind))
+            .ok()
+            .flatten()
+    };
+    match &server.kind {
+        ServerKind::Export(_) | ServerKind::Import(_) => {
+            let shop = server.shop().cloned().unwrap_or_default();
+            let (Some(key), Some(secret_)) = (
+                secret(SecretKind::ConsumerKey),
+                secret(SecretKind::ConsumerSecret),
+            ) else {
+                let var = SecretKey::server(&server.id, SecretKind::ConsumerKey).env_var();
+                return fail(
+                    tr_args(lang, "jobs.missing_secret", &[("variable", &var)]),
+                    EXIT_FAILED,
+                );
+            };
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => return fail(e.to_string(), EXIT_FAILED),
+            };
+            let mut ok = true;
+            match rt.block_on(crate::woo::check_connection(&shop, &key, &secret_)) {
+                Ok(report) => {
+                    println!(
+                        "{}",
+                        tr_args(
+                            lang,
+                            "cli.check_shop_ok",
+                            &[
+                                ("site", &report.site_name),
+                                ("wc", &report.wc_version),
+                                ("wp", &report.wp_version),
+                                (
+                                    "auth",
+                                    if report.https {
+                                        "HTTPS (Basic)"
+                                    } else {
+                                        "HTTP (OAuth 1.0a)"
+                                    }
+                                ),
+                            ]
+                        )
+                    );
+                    if report.home_url_differs {
+                        println!(
+                            "{}",
+                            tr_args(
+                                lang,
+                                "cli.check_home_differs",
+                                &[("home", &report.home_url)]
+                            )
+                        );
+                    }
+                }
+                Err(e) => {
+                    println!(
+                        "{}",
+                        tr_args(
+                            lang,
+                            "cli.check_shop_failed",
+                            &[("error", &e.message(lang))]
+                        )
+                    );
+                    ok = false;
+                }
+            }
+            let password = ws.secrets().get(&SecretKey::database()).ok().flatten();
+            match crate::warehouse::probe::probe(&config.database, password.as_ref()) {
+                Ok(info) => println!(
+                    "{}",
+                    tr_args(
+                        lang,
+                        "database.connected",
+                        &[("version", &info.version), ("dbms", &info.dbms)]
+                    )
+                ),
+                Err(crate::warehouse::probe::ProbeError::NotConfigured) => {
+                    println!("{}", tr(lang, "database.not_configured"))
+                }
+                Err(e) => {
+                    println!(
+                        "{}",
+                        tr_args(
+                            lang,
+                            "database.connect_failed",
+                            &[("error", &e.to_string())]
+                        )
+                    );
+                    ok = false;
+                }
+            }
+            ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILED })
+        }
+        ServerKind::EShop(_) => fail(tr(lang, "jobs.eshop_not_available"), EXIT_FAILED),
+    }
+}
+
+/// `skladlink demo-db PATH`: creates a demo warehouse database.
+pub fn demo_db(path: &Path, lang: Language) -> ExitCode {
+    match crate::warehouse::demo::create_demo_db(path) {
+        Ok(summary) => {
+            println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "cli.demo_db_created",
+                    &[
+                        ("path", &path.display().to_string()),
+                        ("goods", &summary.goods.to_string()),
+                        ("groups", &summary.groups.to_string()),
+                        ("objects", &summary.objects.to_string()),
+                        (
+                            "cs",
+                            &crate::warehouse::demo::sqlite_connection_string(path)
+                        ),
+                    ]
+                )
+            );
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => fail(e.message(lang), EXIT_FAILED),
+    }
+}

@@ -1,0 +1,253 @@
+//! The run history: one JSON line per finished run in the data directory, with per-item
+//! detail; read back for the Actions panel and exported as CSV.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// File name of the history inside the data directory.
+pub const HISTORY_FILE: &str = "run-history.jsonl";
+
+/// What happened to one item (a product, a category, an order) in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemAction {
+    /// Created in the destination.
+    Created,
+    /// Updated in the destination.
+    Updated,
+    /// Left out on purpose (with the reason in the detail).
+    Skipped,
+    /// Would be created (dry run).
+    WouldCreate,
+    /// Would be updated (dry run).
+    WouldUpdate,
+    /// Failed (with the error in the detail).
+    Failed,
+}
+
+impl ItemAction {
+    /// Every action, in display order.
+    pub const ALL: [ItemAction; 6] = [
+        ItemAction::Created,
+        ItemAction::Updated,
+        ItemAction::Skipped,
+        ItemAction::WouldCreate,
+        ItemAction::WouldUpdate,
+        ItemAction::Failed,
+    ];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            ItemAction::Created => "history.action_created",
+            ItemAction::Updated => "history.action_updated",
+            ItemAction::Skipped => "history.action_skipped",
+            ItemAction::WouldCreate => "history.action_would_create",
+            ItemAction::WouldUpdate => "history.action_would_update",
+            ItemAction::Failed => "history.action_failed",
+        }
+    }
+}
+
+/// One item's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemResult {
+    /// What it is: `product`, `category`, `order`.
+    pub kind: String,
+    /// Its key: SKU, group code, order number.
+    pub key: String,
+    /// What happened.
+    pub action: ItemAction,
+    /// Details: before → after, the error, the document number.
+    pub detail: String,
+}
+
+/// One finished run of one server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Server id.
+    pub server_id: String,
+    /// Server name at the time.
+    pub server_name: String,
+    /// When it began.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub finished: DateTime<Utc>,
+    /// True for a dry run (nothing written).
+    pub dry_run: bool,
+    /// True when the run completed without errors.
+    pub ok: bool,
+    /// The run's error, when it stopped early.
+    pub error: Option<String>,
+    /// Per-item results.
+    pub items: Vec<ItemResult>,
+}
+
+impl RunRecord {
+    /// Number of items with `action`.
+    pub fn count(&self, action: ItemAction) -> usize {
+        self.items.iter().filter(|i| i.action == action).count()
+    }
+}
+
+/// The history file of a data directory.
+#[derive(Debug, Clone)]
+pub struct History {
+    path: PathBuf,
+}
+
+impl History {
+    /// The history in `data_dir`.
+    pub fn in_dir(data_dir: &Path) -> Self {
+        Self {
+            path: data_dir.join(HISTORY_FILE),
+        }
+    }
+
+    /// Appends a run (one line, flushed and synced).
+    pub fn append(&self, record: &RunRecord) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        f.write_all(&line)?;
+        f.sync_data()
+    }
+
+    /// The last `limit` runs, newest first; damaged lines (a crash mid-write) are skipped.
+    pub fn recent(&self, limit: usize) -> std::io::Result<Vec<RunRecord>> {
+        let f = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut runs: Vec<RunRecord> = BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect();
+        runs.reverse();
+        runs.truncate(limit);
+        Ok(runs)
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The items of `runs` as CSV (UTF-8 with a byte-order mark, so spreadsheet programs on
+/// Windows read Cyrillic correctly); `filter` keeps only matching items.
+pub fn to_csv(runs: &[RunRecord], filter: impl Fn(&RunRecord, &ItemResult) -> bool) -> String {
+    let mut out = String::from("\u{feff}started,server,dry_run,kind,key,action,detail\n");
+    for run in runs {
+        for item in run.items.iter().filter(|i| filter(run, i)) {
+            let action = serde_json::to_value(item.action)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
+            let row = [
+                run.started.to_rfc3339(),
+                run.server_name.clone(),
+                run.dry_run.to_string(),
+                item.kind.clone(),
+                item.key.clone(),
+                action.unwrap_or_default(),
+                item.detail.clone(),
+            ];
+            out.push_str(
+                &row.iter()
+                    .map(|f| csv_field(f))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, items: Vec<ItemResult>) -> RunRecord {
+        let t = DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        RunRecord {
+            server_id: "s1".into(),
+            server_name: name.into(),
+            started: t,
+            finished: t,
+            dry_run: false,
+            ok: true,
+            error: None,
+            items,
+        }
+    }
+
+    #[test]
+    fn runs_are_appended_and_read_back_newest_first_skipping_damaged_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::in_dir(dir.path());
+        h.append(&record("Първи", vec![])).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(HISTORY_FILE))
+            .unwrap()
+            .write_all(b"{\"broken")
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(HISTORY_FILE))
+            .unwrap()
+            .write_all(b"\n")
+            .unwrap();
+        h.append(&record("Втори", vec![])).unwrap();
+        let runs = h.recent(10).unwrap();
+        let names: Vec<&str> = runs.iter().map(|r| r.server_name.as_str()).collect();
+        assert_eq!(names, vec!["Втори", "Първи"]);
+        assert_eq!(h.recent(1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn csv_quotes_and_filters() {
+        let items = vec![
+            ItemResult {
+                kind: "product".into(),
+                key: "A1".into(),
+                action: ItemAction::Updated,
+                detail: "цена 1.00 → 2.00, \"ново\"".into(),
+            },
+            ItemResult {
+                kind: "product".into(),
+                key: "B1".into(),
+                action: ItemAction::Failed,
+                detail: "x".into(),
+            },
+        ];
+        let csv = to_csv(&[record("Експорт", items)], |_, i| {
+            i.action == ItemAction::Updated
+        });
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with('\u{feff}'));
+        assert_eq!(
+            lines[1],
+            "2026-11-28T10:00:00+00:00,Експорт,false,product,A1,updated,\"цена 1.00 → 2.00, \"\"ново\"\"\""
+        );
+    }
+}

@@ -1,0 +1,539 @@
+//! One run of one server: read, plan, write, record. Export and Import run here; the
+//! e-Shop Connector's printing arrives with the fiscal adapter.
+
+use std::collections::HashMap;
+
+use crate::config::{
+    AppConfig, DocumentType, ExportSettings, ImportSettings, ServerDef, ServerKind, ShopConnection,
+};
+use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
+use crate::core::import::{BuyerIn, OrderIn, OrderLineIn, PaymentKind, map_order};
+use crate::core::money::Money;
+use crate::i18n::{Language, tr, tr_args};
+use crate::runner::export::{ExportInput, LinksFile, run_export};
+use crate::runner::history::{ItemAction, ItemResult};
+use crate::runner::progress::{Progress, Stage};
+use crate::runner::worker::{RunnerContext, StopFlag};
+use crate::secrets::{Secret, SecretKey, SecretKind, Secrets};
+use crate::warehouse::read::{GoodsGroupNode, GoodsQuery, SkuProblem};
+use crate::warehouse::write::{
+    DocLine, NewDocument, PartnerData, PaymentInfo, PaymentMethod, ShippingLine, WriteOptions,
+    WriteOutcome,
+};
+use crate::warehouse::{Warehouse, WarehouseError};
+use crate::woo::{Order, OrderFilter, WooClient};
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct JobOutcome {
+    /// Per-item results.
+    pub items: Vec<ItemResult>,
+    /// The error that stopped the run early, translated.
+    pub error: Option<String>,
+}
+
+impl JobOutcome {
+    fn failed(error: String) -> Self {
+        JobOutcome {
+            items: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+/// Runs `server` once.
+pub async fn run_server(
+    config: &AppConfig,
+    server: &ServerDef,
+    ctx: &RunnerContext,
+    dry_run: bool,
+    stop: &StopFlag,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> JobOutcome {
+    let lang = ctx.language;
+    match &server.kind {
+        ServerKind::Export(settings) => {
+            export_job(config, server, settings, ctx, dry_run, stop, progress).await
+        }
+        ServerKind::Import(settings) => {
+            import_job(config, server, settings, ctx, dry_run, stop, progress).await
+        }
+        ServerKind::EShop(_) => JobOutcome::failed(tr(lang, "jobs.eshop_not_available")),
+    }
+}
+
+fn secret(secrets: &Secrets, key: SecretKey, lang: Language) -> Result<Secret, String> {
+    match secrets.get(&key) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(tr_args(
+            lang,
+            "jobs.missing_secret",
+            &[("variable", &key.env_var())],
+        )),
+        Err(e) => Err(crate::config::secret_error_message(&e, lang)),
+    }
+}
+
+fn shop_client(
+    server: &ServerDef,
+    shop: &ShopConnection,
+    secrets: &Secrets,
+    lang: Language,
+) -> Result<WooClient, String> {
+    let key = secret(
+        secrets,
+        SecretKey::server(&server.id, SecretKind::ConsumerKey),
+        lang,
+    )?;
+    let secret_ = secret(
+        secrets,
+        SecretKey::server(&server.id, SecretKind::ConsumerSecret),
+        lang,
+    )?;
+    WooClient::for_shop(shop, &key, &secret_).map_err(|e| e.message(lang))
+}
+
+fn open_warehouse(config: &AppConfig, secrets: &Secrets) -> Result<Warehouse, WarehouseError> {
+    let password = secrets.get(&SecretKey::database()).ok().flatten();
+    Warehouse::from_config(&config.database, password.as_ref())
+}
+
+fn flatten_groups(nodes: &[GoodsGroupNode], out: &mut Vec<(i64, String, String)>) {
+    for n in nodes {
+        out.push((n.id, n.code.clone(), n.name.clone()));
+        flatten_groups(&n.children, out);
+    }
+}
+
+/// Reads the export's goods and groups from the warehouse (blocking).
+pub fn read_export_input(
+    wh: &Warehouse,
+    settings: &ExportSettings,
+) -> Result<ExportInput, WarehouseError> {
+    let snapshot = wh.read_goods(&GoodsQuery::from(settings))?;
+    let mut flat = Vec::new();
+    flatten_groups(&wh.goods_groups()?, &mut flat);
+    let code_of: HashMap<i64, String> = flat
+        .iter()
+        .map(|(id, code, _)| (*id, code.clone()))
+        .collect();
+    let groups = flat
+        .into_iter()
+        .map(|(_, code, name)| ExportGroup { code, name })
+        .collect();
+    let goods = snapshot
+        .goods
+        .into_iter()
+        .map(|g| ExportGood {
+            sku: g.sku,
+            name: g.name,
+            price: Money::from_cents(g.price),
+            quantity_milli: g.stock.0,
+            group_code: code_of.get(&g.group_id).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let skipped = snapshot
+        .invalid
+        .into_iter()
+        .map(|g| Skipped {
+            sku: g.sku,
+            name: g.name,
+            reason: match g.problem {
+                SkuProblem::Empty => SkipReason::EmptySku,
+                SkuProblem::Duplicate => SkipReason::DuplicateSku,
+            },
+        })
+        .collect();
+    Ok(ExportInput {
+        goods,
+        groups,
+        skipped,
+    })
+}
+
+async fn export_job(
+    config: &AppConfig,
+    server: &ServerDef,
+    settings: &ExportSettings,
+    ctx: &RunnerContext,
+    dry_run: bool,
+    stop: &StopFlag,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> JobOutcome {
+    let lang = ctx.language;
+    let client = match shop_client(server, &settings.shop, &ctx.secrets, lang) {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    progress(Progress {
+        stage: Stage::ReadingWarehouse,
+        done: 0,
+        total: 0,
+    });
+    let (config_, secrets, settings_) = (config.clone(), ctx.secrets.clone(), settings.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let wh = open_warehouse(&config_, &secrets)?;
+        read_export_input(&wh, &settings_)
+    })
+    .await;
+    let input = match read {
+        Ok(Ok(input)) => input,
+        Ok(Err(e)) => return JobOutcome::failed(e.message(lang)),
+        Err(e) => return JobOutcome::failed(e.to_string()),
+    };
+    progress(Progress {
+        stage: Stage::ReadingWarehouse,
+        done: input.goods.len() as u64,
+        total: input.goods.len() as u64,
+    });
+    if stop.is_set() {
+        return JobOutcome::failed(tr(lang, "jobs.stopped"));
+    }
+    let links = LinksFile::new(&ctx.data_dir, &server.id.0);
+    match run_export(&client, input, &links, dry_run, lang, progress).await {
+        Ok(items) => JobOutcome { items, error: None },
+        Err(e) => JobOutcome::failed(e.message(lang)),
+    }
+}
+
+fn order_in(o: &Order) -> OrderIn {
+    let with_tax =
+        |a: Option<Money>, t: Option<Money>| a.unwrap_or_default() + t.unwrap_or_default();
+    let person = format!(
+        "{} {}",
+        o.billing.first_name.trim(),
+        o.billing.last_name.trim()
+    )
+    .trim()
+    .to_string();
+    let address = [o.billing.address_1.trim(), o.billing.address_2.trim()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let vat_number = o
+        .meta_data
+        .iter()
+        .find(|m| {
+            matches!(
+                m.key.as_str(),
+                "_billing_vat" | "billing_vat" | "_vat_number" | "vat_number"
+            )
+        })
+        .and_then(|m| m.value.as_str().map(str::to_string))
+        .unwrap_or_default();
+    OrderIn {
+        number: if o.number.trim().is_empty() {
+            o.id.to_string()
+        } else {
+            o.number.clone()
+        },
+        total: o.total.unwrap_or_default(),
+        shipping: o
+            .shipping_lines
+            .iter()
+            .map(|s| with_tax(s.total, s.total_tax))
+            .sum(),
+        fees: o
+            .fee_lines
+            .iter()
+            .map(|f| with_tax(f.total, f.total_tax))
+            .collect(),
+        lines: o
+            .line_items
+            .iter()
+            .map(|l| OrderLineIn {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity_milli: l.quantity_milli,
+                amount: with_tax(l.total, l.total_tax),
+            })
+            .collect(),
+        buyer: BuyerIn {
+            person,
+            company: o.billing.company.clone(),
+            email: o.billing.email.clone(),
+            phone: o.billing.phone.clone(),
+            vat_number,
+            city: o.billing.city.clone(),
+            address,
+        },
+        payment_method: o.payment_method.clone(),
+        paid: o.date_paid_gmt.is_some(),
+    }
+}
+
+fn item(key: &str, action: ItemAction, detail: String) -> ItemResult {
+    ItemResult {
+        kind: "order".into(),
+        key: key.into(),
+        action,
+        detail,
+    }
+}
+
+async fn import_job(
+    config: &AppConfig,
+    server: &ServerDef,
+    settings: &ImportSettings,
+    ctx: &RunnerContext,
+    dry_run: bool,
+    stop: &StopFlag,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> JobOutcome {
+    let lang = ctx.language;
+    let Some(object_id) = settings.object_id else {
+        return JobOutcome::failed(tr(lang, "jobs.no_object"));
+    };
+    let client = match shop_client(server, &settings.shop, &ctx.secrets, lang) {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    progress(Progress {
+        stage: Stage::ReadingShop,
+        done: 0,
+        total: 0,
+    });
+    let filter = OrderFilter {
+        statuses: vec![settings.status_for_processing.trim().to_string()],
+        ..OrderFilter::default()
+    };
+    let mut orders = match client.list_orders(&filter).await {
+        Ok(o) => o,
+        Err(e) => return JobOutcome::failed(e.message(lang)),
+    };
+    orders.sort_by_key(|o| o.id);
+    let total = orders.len() as u64;
+    progress(Progress {
+        stage: Stage::Orders,
+        done: 0,
+        total,
+    });
+    let (config_, secrets) = (config.clone(), ctx.secrets.clone());
+    let mut wh = match tokio::task::spawn_blocking(move || open_warehouse(&config_, &secrets)).await
+    {
+        Ok(Ok(wh)) => wh,
+        Ok(Err(e)) => return JobOutcome::failed(e.message(lang)),
+        Err(e) => return JobOutcome::failed(e.to_string()),
+    };
+    let opts = WriteOptions {
+        key_field: config
+            .servers
+            .iter()
+            .find_map(|s| match &s.kind {
+                ServerKind::Export(e) => Some(e.key_field),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        invalid_goods: settings.invalid_goods,
+        shipping_name: tr(lang, "jobs.shipping_good"),
+        ..WriteOptions::default()
+    };
+    let mut items = Vec::new();
+    for (i, order) in orders.iter().enumerate() {
+        if stop.is_set() {
+            break;
+        }
+        let number = if order.number.is_empty() {
+            order.id.to_string()
+        } else {
+            order.number.clone()
+        };
+        let draft = match map_order(&order_in(order), settings.invoice_shipping) {
+            Ok(d) => d,
+            Err(e) => {
+                items.push(item(
+                    &number,
+                    ItemAction::Skipped,
+                    tr_args(lang, "jobs.order_unmappable", &[("error", &e.to_string())]),
+                ));
+                continue;
+            }
+        };
+        let mut notes = Vec::new();
+        if draft.total_mismatch() {
+            notes.push(tr_args(
+                lang,
+                "jobs.total_mismatch",
+                &[
+                    ("document", &draft.total.to_string()),
+                    ("order", &draft.expected_total.to_string()),
+                ],
+            ));
+        }
+        if dry_run {
+            let detail = tr_args(
+                lang,
+                "jobs.would_import",
+                &[
+                    ("lines", &draft.lines.len().to_string()),
+                    ("total", &draft.total.to_string()),
+                ],
+            );
+            items.push(item(
+                &number,
+                ItemAction::WouldCreate,
+                [detail]
+                    .into_iter()
+                    .chain(notes)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+            continue;
+        }
+        let doc = NewDocument {
+            order_number: draft.order_key.clone(),
+            doc_type: settings.document_type,
+            object_id,
+            partner: PartnerData {
+                name: if draft.buyer.company.trim().is_empty() {
+                    draft.buyer.person.clone()
+                } else {
+                    draft.buyer.company.clone()
+                },
+                contact: draft.buyer.person.clone(),
+                email: draft.buyer.email.clone(),
+                phone: draft.buyer.phone.clone(),
+                vat_number: draft.buyer.vat_number.clone(),
+                eik: String::new(),
+                city: draft.buyer.city.clone(),
+                address: draft.buyer.address.clone(),
+            },
+            lines: draft
+                .lines
+                .iter()
+                .map(|l| DocLine {
+                    sku: l.sku.clone(),
+                    name: l.name.clone(),
+                    qty: l.qty,
+                    unit_price: l.unit_price.cents(),
+                })
+                .collect(),
+            shipping: draft.shipping.map(|m| ShippingLine { price: m.cents() }),
+            payment: PaymentInfo {
+                method: match draft.payment {
+                    PaymentKind::Cash => PaymentMethod::Cash,
+                    PaymentKind::Bank => PaymentMethod::Bank,
+                    PaymentKind::Card => PaymentMethod::Card,
+                },
+                paid: draft.paid,
+            },
+            unp: None,
+        };
+        let opts_ = opts.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let result = wh.write_document(&doc, &opts_);
+            (wh, result)
+        })
+        .await;
+        let result = match written {
+            Ok((w, result)) => {
+                wh = w;
+                result
+            }
+            Err(e) => {
+                return JobOutcome {
+                    items,
+                    error: Some(e.to_string()),
+                };
+            }
+        };
+        let (acct, action, mut detail) = match result {
+            Ok(WriteOutcome::Created {
+                acct, unknown_skus, ..
+            }) => {
+                let kind = match settings.document_type {
+                    DocumentType::Order => tr(lang, "document_type.order"),
+                    DocumentType::Sale => tr(lang, "document_type.sale"),
+                };
+                let mut d = tr_args(
+                    lang,
+                    "jobs.document_written",
+                    &[("kind", &kind), ("acct", &acct.to_string())],
+                );
+                if !unknown_skus.is_empty() {
+                    d.push_str("; ");
+                    d.push_str(&tr_args(
+                        lang,
+                        "jobs.service_good_used",
+                        &[("skus", &unknown_skus.join(", "))],
+                    ));
+                }
+                (acct, ItemAction::Created, d)
+            }
+            Ok(WriteOutcome::AlreadyExists { acct, .. }) => (
+                acct,
+                ItemAction::Updated,
+                tr_args(
+                    lang,
+                    "jobs.document_existed",
+                    &[("acct", &acct.to_string())],
+                ),
+            ),
+            Err(WarehouseError::UnknownSkus(skus)) => {
+                items.push(item(
+                    &number,
+                    ItemAction::Skipped,
+                    tr_args(lang, "jobs.unknown_skus", &[("skus", &skus.join(", "))]),
+                ));
+                progress(Progress {
+                    stage: Stage::Orders,
+                    done: i as u64 + 1,
+                    total,
+                });
+                continue;
+            }
+            Err(e) if e.is_transient() => {
+                items.push(item(&number, ItemAction::Failed, e.message(lang)));
+                return JobOutcome {
+                    items,
+                    error: Some(e.message(lang)),
+                };
+            }
+            Err(e) => {
+                items.push(item(&number, ItemAction::Failed, e.message(lang)));
+                progress(Progress {
+                    stage: Stage::Orders,
+                    done: i as u64 + 1,
+                    total,
+                });
+                continue;
+            }
+        };
+        // The document is committed: now the site. A failure here is repaired by the next
+        // run, which finds the document by its order number and only changes the status.
+        match client
+            .set_order_status(order.id, settings.status_after_processing.trim())
+            .await
+        {
+            Ok(_) => {
+                let note = tr_args(lang, "jobs.order_note", &[("acct", &acct.to_string())]);
+                if let Err(e) = client.add_order_note(order.id, &note, false).await {
+                    detail.push_str("; ");
+                    detail.push_str(&tr_args(
+                        lang,
+                        "jobs.note_failed",
+                        &[("error", &e.message(lang))],
+                    ));
+                }
+                detail.extend(notes.iter().map(|n| format!("; {n}")));
+                items.push(item(&number, action, detail));
+            }
+            Err(e) => {
+                detail.push_str("; ");
+                detail.push_str(&tr_args(
+                    lang,
+                    "jobs.status_failed",
+                    &[("error", &e.message(lang))],
+                ));
+                items.push(item(&number, ItemAction::Failed, detail));
+            }
+        }
+        progress(Progress {
+            stage: Stage::Orders,
+            done: i as u64 + 1,
+            total,
+        });
+    }
+    JobOutcome { items, error: None }
+}

@@ -1,0 +1,764 @@
+//! The emulated device's state and command execution for the Datecs-style families: the
+//! receipt state machine, validation, device rounding and status bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::FiscalProtocol;
+use crate::core::unp::Unp;
+use crate::fiscal::error::DeviceFault;
+use crate::fiscal::frame::Framing;
+use crate::fiscal::isl::{cancel_command, framing_of, open_command};
+use crate::fiscal::text::{div_round, format_amount, from_cp1251, parse_fixed};
+
+/// Most sales one receipt takes.
+pub const MAX_SALES: usize = 512;
+/// Largest line amount (9 999 999.99) in stotinki.
+pub const MAX_LINE: i64 = 999_999_999;
+
+/// A sale registered on the open receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoldLine {
+    /// Item text.
+    pub text: String,
+    /// Tax group 1–8.
+    pub group: u8,
+    /// Unit price in stotinki.
+    pub price: i64,
+    /// Quantity in thousandths.
+    pub quantity_milli: i64,
+    /// Line total after its modifier, in stotinki.
+    pub total: i64,
+}
+
+/// The receipt currently open on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenReceipt {
+    /// Document number.
+    pub number: u64,
+    /// УНП it was opened with (empty when none).
+    pub unp: String,
+    /// Operator number.
+    pub operator: u32,
+    /// Sales so far.
+    pub lines: Vec<SoldLine>,
+    /// Subtotal discounts so far, in stotinki.
+    pub discounts: i64,
+    /// Paid so far, in stotinki.
+    pub paid: i64,
+}
+
+impl OpenReceipt {
+    /// Receipt total so far.
+    pub fn total(&self) -> i64 {
+        self.lines.iter().map(|l| l.total).sum::<i64>() - self.discounts
+    }
+}
+
+/// A receipt the device finished (closed or cancelled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedReceipt {
+    /// Document number.
+    pub number: u64,
+    /// УНП.
+    pub unp: String,
+    /// Total in stotinki.
+    pub total: i64,
+    /// Number of sales.
+    pub sales: usize,
+    /// True when cancelled instead of closed.
+    pub cancelled: bool,
+}
+
+/// Persistent identity and counters of the emulated device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    /// Protocol family.
+    pub protocol: FiscalProtocol,
+    /// Serial number.
+    pub serial: String,
+    /// Fiscal memory number.
+    pub fm_number: String,
+    /// Model name.
+    pub model: String,
+    /// VAT rate per group А–З in hundredths of a percent; None = disabled.
+    pub vat_rates: Vec<Option<u32>>,
+    /// Password of every operator.
+    pub operator_password: String,
+    /// Last document number issued.
+    pub last_document: u64,
+    /// Fiscal receipts opened since the last Z report.
+    #[serde(default)]
+    pub fiscal_receipts: u64,
+    /// Sequence part of the last УНП a receipt was opened with.
+    pub last_unp_sequence: u32,
+    /// The open receipt.
+    pub open: Option<OpenReceipt>,
+    /// Every finished receipt, oldest first.
+    pub issued: Vec<IssuedReceipt>,
+    /// Receipt numbers a duplicate was printed for (one duplicate each).
+    #[serde(default)]
+    pub duplicates: Vec<u64>,
+    /// Device clock minus the host clock, in seconds.
+    #[serde(default)]
+    pub clock_offset_secs: i64,
+    /// Wrong operator passwords in a row since power-on (Datecs P locks at 3).
+    #[serde(skip)]
+    pub wrong_passwords: u32,
+}
+
+impl DeviceState {
+    /// A new device of `protocol` with the family's example identity.
+    pub fn new(protocol: FiscalProtocol) -> Self {
+        let (serial, model) = match protocol {
+            FiscalProtocol::DatecsX => ("DT279013", "FP-700X"),
+            FiscalProtocol::DatecsP => ("DT000600", "FP-2000"),
+            FiscalProtocol::DatecsC => ("DT517985", "DP-25"),
+            FiscalProtocol::Daisy => ("DY000600", "COMPACT S"),
+            FiscalProtocol::Eltrade => ("ED311662", "A3"),
+            FiscalProtocol::Incotex => ("IN015061", "181"),
+            FiscalProtocol::TremolZfp => ("ZK123456", "M20"),
+        };
+        Self {
+            protocol,
+            serial: serial.to_string(),
+            fm_number: format!("02{}", &serial[2..]),
+            model: model.to_string(),
+            vat_rates: vec![
+                Some(0),
+                Some(2000),
+                Some(2000),
+                Some(900),
+                None,
+                None,
+                None,
+                None,
+            ],
+            operator_password: "0000".to_string(),
+            last_document: 0,
+            fiscal_receipts: 0,
+            last_unp_sequence: 0,
+            open: None,
+            issued: Vec::new(),
+            duplicates: Vec::new(),
+            clock_offset_secs: 0,
+            wrong_passwords: 0,
+        }
+    }
+
+    /// The device clock.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::Local::now().naive_local() + chrono::Duration::seconds(self.clock_offset_secs)
+    }
+
+    /// Sets the device clock.
+    pub fn set_clock(&mut self, to: chrono::NaiveDateTime) {
+        self.clock_offset_secs = (to - chrono::Local::now().naive_local()).num_seconds();
+    }
+
+    /// Closed (not cancelled) receipts opened with `unp`.
+    pub fn printed_with(&self, unp: &str) -> usize {
+        self.issued
+            .iter()
+            .filter(|r| r.unp == unp && !r.cancelled)
+            .count()
+    }
+}
+
+/// Switchable faults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Out of paper.
+    pub paper_out: bool,
+    /// Cover open.
+    pub cover_open: bool,
+    /// Fiscal memory full.
+    pub fm_full: bool,
+}
+
+/// Result of executing one command: reply data and the fault, if refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Reply data.
+    pub data: Vec<u8>,
+    /// The refusal.
+    pub fault: Option<DeviceFault>,
+}
+
+/// True for commands that print (the device sends SYN while they run).
+pub fn prints(protocol: FiscalProtocol, cmd: u16) -> bool {
+    cmd == open_command(protocol)
+        || cmd == cancel_command(protocol)
+        || matches!(cmd, 0x31 | 0x33 | 0x35 | 0x38 | 0x6D)
+}
+
+/// The status bytes the device sends with a reply.
+pub fn status_bytes(
+    framing: Framing,
+    state: &DeviceState,
+    faults: &Faults,
+    fault: Option<DeviceFault>,
+) -> Vec<u8> {
+    let mut s = vec![0x80u8; framing.status_len()];
+    match fault {
+        Some(DeviceFault::Syntax) => s[0] |= 0x01,
+        Some(DeviceFault::InvalidCommand) => s[0] |= 0x02,
+        Some(_) => s[1] |= 0x02,
+        None => {}
+    }
+    if faults.cover_open {
+        s[0] |= 0x40;
+    }
+    if faults.paper_out {
+        s[2] |= 0x01;
+    }
+    if state.open.is_some() {
+        s[2] |= 0x08;
+    }
+    if s[0] & 0x13 != 0 || s[1] & 0x0F != 0 || s[2] & 0x01 != 0 {
+        s[0] |= 0x20;
+    }
+    s[4] |= 0x06;
+    if faults.fm_full {
+        s[4] |= 0x30;
+    }
+    s[5] |= 0x1A;
+    s
+}
+
+type Res = Result<String, DeviceFault>;
+
+/// Parses an amount with at most 2 decimals.
+pub fn amount(text: &str) -> Result<i64, DeviceFault> {
+    decimal(text, 2)
+}
+
+/// Strict decimal: digits, an optional sign and at most `scale` decimals.
+pub fn decimal(text: &str, scale: usize) -> Result<i64, DeviceFault> {
+    let t = text.trim();
+    let frac = t.split_once('.').map_or("", |(_, f)| f);
+    if t.is_empty() || frac.len() > scale {
+        return Err(DeviceFault::Syntax);
+    }
+    parse_fixed(t, scale as u32).ok_or(DeviceFault::Syntax)
+}
+
+/// Executes one request on the device.
+pub fn execute(
+    state: &mut DeviceState,
+    faults: &Faults,
+    cmd: u16,
+    data: &[u8],
+    check_unp_serial: bool,
+) -> Outcome {
+    let protocol = state.protocol;
+    let x = framing_of(protocol) == Some(Framing::X);
+    let text = from_cp1251(data);
+    let fields: Option<Vec<&str>> = if x {
+        if text.is_empty() {
+            Some(Vec::new())
+        } else {
+            // X fields must each end with TAB.
+            text.strip_suffix('\t')
+                .map(|body| body.split('\t').collect())
+        }
+    } else {
+        None
+    };
+    let result: Res = if x && fields.is_none() {
+        Err(DeviceFault::Syntax)
+    } else {
+        let f = fields.unwrap_or_default();
+        let printing = prints(protocol, cmd);
+        if printing && faults.paper_out {
+            Err(DeviceFault::PaperOut)
+        } else if printing && faults.cover_open {
+            Err(DeviceFault::CoverOpen)
+        } else {
+            dispatch(state, faults, cmd, &text, &f, x, check_unp_serial)
+        }
+    };
+    match result {
+        Ok(reply) => {
+            let body = if x { format!("0\t{reply}") } else { reply };
+            Outcome {
+                data: crate::fiscal::text::to_cp1251(&body),
+                fault: None,
+            }
+        }
+        Err(fault) => {
+            let body = if x {
+                format!("{}\t", fault.x_code())
+            } else {
+                String::new()
+            };
+            Outcome {
+                data: body.into_bytes(),
+                fault: Some(fault),
+            }
+        }
+    }
+}
+
+fn dispatch(
+    state: &mut DeviceState,
+    faults: &Faults,
+    cmd: u16,
+    text: &str,
+    f: &[&str],
+    x: bool,
+    check_unp_serial: bool,
+) -> Res {
+    let protocol = state.protocol;
+    match cmd {
+        0x4A => Ok(String::new()),
+        0x5A => {
+            let arg = if x {
+                f.first().copied().unwrap_or("")
+            } else {
+                text
+            };
+            if arg.trim() != "1" {
+                return Err(DeviceFault::Syntax);
+            }
+            let (name, fw, date, time) = (&state.model, "1.00BG", "01Jan20", "1200");
+            Ok(if x {
+                format!(
+                    "{name}\t{fw}\t{date}\t{time}\tA1B2\t00000000\t{}\t{}\t",
+                    state.serial, state.fm_number
+                )
+            } else {
+                format!(
+                    "{name},{fw} {date} {time},A1B2,00000000,{},{}",
+                    state.serial, state.fm_number
+                )
+            })
+        }
+        c if c == open_command(protocol) => open(state, faults, text, f, x, check_unp_serial),
+        0x31 => sale(state, text, f, x),
+        0x33 => subtotal(state, text, f, x),
+        0x35 => payment(state, text, f, x),
+        0x38 => {
+            let number = op_close(state)?;
+            Ok(if x {
+                format!("{number}\t")
+            } else {
+                format!("{number:04},{:04}", state.fiscal_receipts)
+            })
+        }
+        c if c == cancel_command(protocol) => op_cancel(state).map(|()| String::new()),
+        0x4C => {
+            let (is_open, number, items, total, paid) = match &state.open {
+                Some(o) => (1, o.number, o.lines.len(), o.total(), o.paid),
+                None => (0, state.last_document, 0, 0, 0),
+            };
+            if x {
+                Ok(format!(
+                    "{is_open}\t{number}\t{items}\t{}\t{}\t",
+                    format_amount(total),
+                    format_amount(paid)
+                ))
+            } else if text != "T" && !text.is_empty() {
+                Err(DeviceFault::Syntax)
+            } else {
+                Ok(format!("{is_open},{items},{total:+09},{paid:+09}"))
+            }
+        }
+        0x71 => Ok(format!("{:07}", state.last_document)),
+        0x32 if x => {
+            let rates: Vec<String> = state
+                .vat_rates
+                .iter()
+                .map(|r| format_amount(r.map_or(10_000, i64::from)))
+                .collect();
+            Ok(format!("0\t{}\t01-01-20\t", rates.join("\t")))
+        }
+        0x3E => {
+            let now = state.now().format("%d-%m-%y %H:%M:%S").to_string();
+            Ok(if x { format!("{now}\t") } else { now })
+        }
+        0x3D => {
+            let value = if x {
+                f.first().copied().unwrap_or("")
+            } else {
+                text
+            };
+            let to = chrono::NaiveDateTime::parse_from_str(value.trim(), "%d-%m-%y %H:%M:%S")
+                .map_err(|_| DeviceFault::Syntax)?;
+            state.set_clock(to);
+            Ok(String::new())
+        }
+        0x6D => {
+            if !x && text != "1" {
+                return Err(DeviceFault::Syntax);
+            }
+            op_duplicate(state).map(|()| String::new())
+        }
+        _ => Err(DeviceFault::InvalidCommand),
+    }
+}
+
+fn open(
+    state: &mut DeviceState,
+    faults: &Faults,
+    text: &str,
+    f: &[&str],
+    x: bool,
+    check_serial: bool,
+) -> Res {
+    let parts: Vec<&str> = if x {
+        f.to_vec()
+    } else {
+        text.split(',').collect()
+    };
+    // (operator, password, УНП) per family (PROTOCOLS.md §1 table).
+    let (op, pwd, unp): (&str, Option<&str>, Option<&str>) =
+        match (state.protocol, parts.as_slice()) {
+            (FiscalProtocol::DatecsX, [op, pwd, unp, _till, _inv]) => (op, Some(pwd), Some(unp)),
+            (FiscalProtocol::DatecsX, [op, pwd, _till, _inv]) => (op, Some(pwd), None),
+            (FiscalProtocol::DatecsP, [op, pwd, _till, rest @ ..]) => {
+                (op, Some(pwd), rest.last().copied())
+            }
+            (FiscalProtocol::DatecsC, [op, pwd, unp, _till, ..]) => (op, Some(pwd), Some(unp)),
+            (FiscalProtocol::Daisy, [op, pwd, unp]) => (op, Some(pwd), Some(unp)),
+            (FiscalProtocol::Eltrade, [op, unp, ..]) => (op, None, Some(unp)),
+            (FiscalProtocol::Incotex, [op, unp, "0"]) => (op, None, Some(unp)),
+            _ => return Err(DeviceFault::Syntax),
+        };
+    let number = op_open(state, faults, op, pwd, unp, check_serial)?;
+    let fiscal = state.fiscal_receipts;
+    Ok(if x {
+        format!("{number}\t")
+    } else {
+        format!("{number:04},{fiscal:04}")
+    })
+}
+
+/// Opens a fiscal receipt after validating operator, password and УНП; returns its number.
+pub fn op_open(
+    state: &mut DeviceState,
+    faults: &Faults,
+    op: &str,
+    pwd: Option<&str>,
+    unp: Option<&str>,
+    check_serial: bool,
+) -> Result<u64, DeviceFault> {
+    let max_op = if state.protocol == FiscalProtocol::DatecsP {
+        16
+    } else {
+        30
+    };
+    let operator: u32 = op.trim().parse().map_err(|_| DeviceFault::Syntax)?;
+    if !(1..=max_op).contains(&operator) {
+        return Err(DeviceFault::Syntax);
+    }
+    let unp = match unp {
+        Some(u) => {
+            let parsed = Unp::parse(u).map_err(|_| DeviceFault::Syntax)?;
+            if check_serial && parsed.serial() != state.serial {
+                return Err(DeviceFault::Syntax);
+            }
+            Some(parsed)
+        }
+        None => None,
+    };
+    // Datecs P: "after three wrong operator passwords the printer is locked" until it is
+    // switched off and on (the counter is not persisted).
+    let locks = state.protocol == FiscalProtocol::DatecsP;
+    if locks && state.wrong_passwords >= 3 {
+        return Err(DeviceFault::NotPermitted);
+    }
+    if pwd.is_some_and(|p| p != state.operator_password) {
+        state.wrong_passwords += 1;
+        return Err(DeviceFault::WrongPassword);
+    }
+    state.wrong_passwords = 0;
+    if state.open.is_some() {
+        return Err(DeviceFault::ReceiptAlreadyOpen);
+    }
+    if faults.fm_full {
+        return Err(DeviceFault::FiscalMemoryFull);
+    }
+    state.last_document += 1;
+    state.fiscal_receipts += 1;
+    let number = state.last_document;
+    if let Some(u) = &unp {
+        state.last_unp_sequence = u.sequence();
+    }
+    state.open = Some(OpenReceipt {
+        number,
+        unp: unp.map(|u| u.to_string()).unwrap_or_default(),
+        operator,
+        lines: Vec::new(),
+        discounts: 0,
+        paid: 0,
+    });
+    Ok(number)
+}
+
+fn receipt_for_sales(state: &mut DeviceState) -> Result<&mut OpenReceipt, DeviceFault> {
+    let open = state.open.as_mut().ok_or(DeviceFault::ReceiptNotOpen)?;
+    if open.paid > 0 {
+        return Err(DeviceFault::PaymentStarted);
+    }
+    Ok(open)
+}
+
+/// A price modifier: percent (hundredths, signed) or amount (stotinki, signed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modifier {
+    /// Percent in hundredths; negative is a discount.
+    Percent(i64),
+    /// Amount in stotinki; negative is a discount.
+    Amount(i64),
+}
+
+fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
+    let (name, group, price, qty, modifier) = if x {
+        let [name, tax, price, qty, dtype, dval, _dept, ..] = f else {
+            return Err(DeviceFault::Syntax);
+        };
+        if f.len() > 8 {
+            return Err(DeviceFault::Syntax);
+        }
+        let group: u8 = tax.parse().map_err(|_| DeviceFault::Syntax)?;
+        let qty = if qty.is_empty() {
+            1000
+        } else {
+            decimal(qty, 3)?
+        };
+        let modifier = match *dtype {
+            "" | "0" => None,
+            "1" => Some(Modifier::Percent(decimal(dval, 2)?)),
+            "2" => Some(Modifier::Percent(-decimal(dval, 2)?)),
+            "3" => Some(Modifier::Amount(amount(dval)?)),
+            "4" => Some(Modifier::Amount(-amount(dval)?)),
+            _ => return Err(DeviceFault::Syntax),
+        };
+        (name.to_string(), group, amount(price)?, qty, modifier)
+    } else {
+        let (name, rest) = text.split_once('\t').ok_or(DeviceFault::Syntax)?;
+        let mut chars = rest.chars();
+        let group = tax_group_letter(chars.next().ok_or(DeviceFault::Syntax)?)?;
+        let rest = chars.as_str();
+        let (body, modifier) = match rest.find([',', ';']) {
+            Some(i) => {
+                let value = &rest[i + 1..];
+                let m = if rest.as_bytes()[i] == b',' {
+                    Modifier::Percent(decimal(value, 2)?)
+                } else {
+                    Modifier::Amount(amount(value)?)
+                };
+                (&rest[..i], Some(m))
+            }
+            None => (rest, None),
+        };
+        let (price, qty) = match body.split_once('*') {
+            Some((p, q)) => (amount(p)?, decimal(q, 3)?),
+            None => (amount(body)?, 1000),
+        };
+        (name.replace('\n', " "), group, price, qty, modifier)
+    };
+    let number = op_sale(state, name, group, price, qty, modifier)?;
+    Ok(if x {
+        format!("{number}\t")
+    } else {
+        String::new()
+    })
+}
+
+/// The tax group of a VAT letter: Cyrillic А–З or Latin A–H.
+pub fn tax_group_letter(letter: char) -> Result<u8, DeviceFault> {
+    match letter {
+        'А'..='З' => Ok((letter as u32 - 'А' as u32 + 1) as u8),
+        'A'..='H' => Ok((letter as u32 - 'A' as u32 + 1) as u8),
+        _ => Err(DeviceFault::Syntax),
+    }
+}
+
+/// Registers a sale with the device's rounding; returns the receipt number.
+pub fn op_sale(
+    state: &mut DeviceState,
+    name: String,
+    group: u8,
+    price: i64,
+    qty: i64,
+    modifier: Option<Modifier>,
+) -> Result<u64, DeviceFault> {
+    if !(1..=8).contains(&group) {
+        return Err(DeviceFault::Syntax);
+    }
+    let enabled = state
+        .vat_rates
+        .get(usize::from(group) - 1)
+        .copied()
+        .flatten()
+        .is_some();
+    let open = receipt_for_sales(state)?;
+    if !enabled {
+        return Err(DeviceFault::ForbiddenVat);
+    }
+    if open.lines.len() >= MAX_SALES {
+        return Err(DeviceFault::NotPermitted);
+    }
+    if price < 0 || qty <= 0 {
+        return Err(DeviceFault::Syntax);
+    }
+    let base = price
+        .checked_mul(qty)
+        .map(|v| div_round(v, 1000))
+        .ok_or(DeviceFault::Overflow)?;
+    if base > MAX_LINE {
+        return Err(DeviceFault::Overflow);
+    }
+    if base == 0 {
+        return Err(DeviceFault::NotPermitted);
+    }
+    let delta = match modifier {
+        Some(Modifier::Percent(h)) if h.abs() <= 9999 => div_round(base * h, 10_000),
+        Some(Modifier::Percent(_)) => return Err(DeviceFault::Syntax),
+        Some(Modifier::Amount(value)) => value,
+        None => 0,
+    };
+    let total = base + delta;
+    if total < 0 {
+        return Err(DeviceFault::NotPermitted);
+    }
+    open.lines.push(SoldLine {
+        text: name,
+        group,
+        price,
+        quantity_milli: qty,
+        total,
+    });
+    Ok(open.number)
+}
+
+fn subtotal(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
+    let discount = if x {
+        match f {
+            [_print, _display] | [_print, _display, "" | "0", ""] => 0,
+            [_print, _display, "4", value] => amount(value)?,
+            _ => return Err(DeviceFault::Syntax),
+        }
+    } else {
+        match text.split_once(';') {
+            Some((_, value)) => -amount(value)?,
+            None if text.len() <= 2 => 0,
+            None => return Err(DeviceFault::Syntax),
+        }
+    };
+    let (number, sub) = op_subtotal(state, discount)?;
+    let sub = format_amount(sub);
+    Ok(if x { format!("{number}\t{sub}\t") } else { sub })
+}
+
+/// Applies a subtotal discount (stotinki); returns the receipt number and new subtotal.
+pub fn op_subtotal(state: &mut DeviceState, discount: i64) -> Result<(u64, i64), DeviceFault> {
+    let open = receipt_for_sales(state)?;
+    if discount < 0 || discount > open.total() {
+        return Err(DeviceFault::NotPermitted);
+    }
+    open.discounts += discount;
+    Ok((open.number, open.total()))
+}
+
+fn payment(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
+    let paid = if x {
+        let [mode, value, ..] = f else {
+            return Err(DeviceFault::Syntax);
+        };
+        if f.len() > 3 || !matches!(*mode, "0" | "1" | "2" | "3" | "4" | "5" | "6") {
+            return Err(DeviceFault::Syntax);
+        }
+        Some(amount(value)?)
+    } else {
+        let (_, tender) = text.split_once('\t').ok_or(DeviceFault::Syntax)?;
+        let digits = tender
+            .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+            .trim_start_matches('+');
+        if tender.len() - digits.len() > 2 {
+            return Err(DeviceFault::Syntax);
+        }
+        if digits.is_empty() {
+            None
+        } else {
+            Some(amount(digits)?)
+        }
+    };
+    let due = op_payment(state, paid)?;
+    let (code, shown) = if due > 0 { ("D", due) } else { ("R", -due) };
+    Ok(if x {
+        format!("{code}\t{}\t", format_amount(shown))
+    } else {
+        format!("{code}{}", format_amount(shown))
+    })
+}
+
+/// Registers a payment (None = the rest); returns the amount still due (negative = change).
+pub fn op_payment(state: &mut DeviceState, paid: Option<i64>) -> Result<i64, DeviceFault> {
+    let open = state.open.as_mut().ok_or(DeviceFault::ReceiptNotOpen)?;
+    let total = open.total();
+    if open.lines.is_empty() || total <= 0 {
+        return Err(DeviceFault::NotPermitted);
+    }
+    let value = paid.unwrap_or(total - open.paid);
+    if value <= 0 {
+        return Err(DeviceFault::Syntax);
+    }
+    open.paid += value;
+    Ok(total - open.paid)
+}
+
+/// Closes the receipt when fully paid; returns its number.
+pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
+    let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
+    if open.lines.is_empty() || open.paid < open.total() {
+        return Err(DeviceFault::PaymentIncomplete);
+    }
+    let open = state.open.take().expect("checked above");
+    let total = open.total();
+    state.issued.push(IssuedReceipt {
+        number: open.number,
+        unp: open.unp,
+        total,
+        sales: open.lines.len(),
+        cancelled: false,
+    });
+    Ok(open.number)
+}
+
+/// Prints the one allowed duplicate of the last closed receipt.
+pub fn op_duplicate(state: &mut DeviceState) -> Result<(), DeviceFault> {
+    if state.open.is_some() {
+        return Err(DeviceFault::ReceiptAlreadyOpen);
+    }
+    let last = state
+        .issued
+        .iter()
+        .rev()
+        .find(|r| !r.cancelled)
+        .ok_or(DeviceFault::NotPermitted)?;
+    if state.duplicates.contains(&last.number) {
+        return Err(DeviceFault::NotPermitted);
+    }
+    let number = last.number;
+    state.duplicates.push(number);
+    Ok(())
+}
+
+/// Cancels the receipt when no payment was made.
+pub fn op_cancel(state: &mut DeviceState) -> Result<(), DeviceFault> {
+    let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
+    if open.paid > 0 {
+        return Err(DeviceFault::PaymentStarted);
+    }
+    let open = state.open.take().expect("checked above");
+    state.issued.push(IssuedReceipt {
+        number: open.number,
+        unp: open.unp,
+        total: 0,
+        sales: open.lines.len(),
+        cancelled: true,
+    });
+    Ok(())
+}

@@ -1,0 +1,586 @@
+//! Fiscal-device emulator for every protocol family (Datecs-style and Tremol ZFP), served on a
+//! pseudo-terminal: strict frame parsing with NAK, the sequence-number replay cache, SYN
+//! while printing, the receipt state machine, persistent identity and counters, and fault
+//! switches (paper out, cover open, fiscal memory full, no reply, lost replies, power loss).
+
+#![cfg_attr(not(unix), allow(dead_code))]
+
+pub mod device;
+pub mod zfp;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use device::{DeviceState, Faults, IssuedReceipt, OpenReceipt};
+
+use crate::config::FiscalProtocol;
+use crate::fiscal::error::FiscalError;
+use crate::fiscal::frame::{self, Framing, Scan};
+use crate::fiscal::isl::framing_of;
+use crate::fiscal::store::write_atomic;
+use crate::fiscal::zfp as zfp_wire;
+use crate::i18n::{Language, tr, tr_args};
+
+/// A fault the emulator can be switched into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Out of paper: printing commands are refused.
+    PaperOut,
+    /// Cover open: printing commands are refused.
+    CoverOpen,
+    /// Fiscal memory full: no receipt can be opened.
+    FiscalMemoryFull,
+    /// The device reads frames but never answers.
+    NoReply,
+}
+
+/// How to start an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Protocol family to emulate.
+    pub protocol: FiscalProtocol,
+    /// Folder of the persistent state file; None keeps state in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// How long printing commands keep the device busy (SYN every 60 ms meanwhile).
+    pub print_delay: Duration,
+    /// Refuse a УНП whose first 8 characters are not the device serial.
+    pub check_unp_serial: bool,
+    /// Serial number of a new device (2 letters + 6 digits); None = the family's example.
+    /// A device loaded from its state file keeps its own.
+    pub serial: Option<String>,
+}
+
+impl EmulatorConfig {
+    /// Defaults for `protocol`: no state file, no print delay, УНП serial checked.
+    pub fn new(protocol: FiscalProtocol) -> Self {
+        Self {
+            protocol,
+            state_dir: None,
+            print_delay: Duration::ZERO,
+            check_unp_serial: true,
+            serial: None,
+        }
+    }
+}
+
+/// Path of the state file of `protocol` in `dir`.
+pub fn state_path(dir: &Path, protocol: FiscalProtocol) -> PathBuf {
+    dir.join(format!("fiscal-device-{protocol:?}.json").to_lowercase())
+}
+
+struct Inner {
+    state: DeviceState,
+    faults: Faults,
+    no_reply: bool,
+    drop_replies: u32,
+    nak_next: u32,
+    corrupt_next: u32,
+    line_noise: bool,
+    power_loss_after: Option<u32>,
+    cache: Option<(u8, u16, Vec<u8>)>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    stop: AtomicBool,
+    powered: AtomicBool,
+    executed: AtomicU64,
+    replayed: AtomicU64,
+    naks: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running emulator. Dropping it stops it.
+pub struct FiscalEmulator {
+    port_path: String,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    #[cfg(unix)]
+    _slave: serialport::TTYPort,
+}
+
+impl std::fmt::Debug for FiscalEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FiscalEmulator")
+            .field("port_path", &self.port_path)
+            .finish()
+    }
+}
+
+impl FiscalEmulator {
+    /// Starts an emulator on a new pseudo-terminal pair; the client opens `port_path()`.
+    /// Loads the state file when `state_dir` holds one.
+    #[cfg(unix)]
+    pub fn start(config: EmulatorConfig) -> Result<Self, FiscalError> {
+        use serialport::SerialPort;
+        let wire = match framing_of(config.protocol) {
+            Some(framing) => Wire::Isl(framing),
+            None => Wire::Zfp,
+        };
+        let new_device = || {
+            let mut state = DeviceState::new(config.protocol);
+            if let Some(serial) = &config.serial {
+                state.fm_number = format!("02{}", serial.get(2..).unwrap_or_default());
+                state.serial = serial.clone();
+            }
+            state
+        };
+        let state = match &config.state_dir {
+            Some(dir) => load_state(&state_path(dir, config.protocol))?.unwrap_or_else(new_device),
+            None => new_device(),
+        };
+        let pty_err = |e: serialport::Error| FiscalError::PortOpen {
+            port: "pty".into(),
+            detail: e.to_string(),
+        };
+        let (mut master, slave) = serialport::TTYPort::pair().map_err(pty_err)?;
+        let port_path = slave.name().ok_or_else(|| FiscalError::PortOpen {
+            port: "pty".into(),
+            detail: "no slave name".into(),
+        })?;
+        master
+            .set_timeout(Duration::from_millis(10))
+            .map_err(pty_err)?;
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                state,
+                faults: Faults::default(),
+                no_reply: false,
+                drop_replies: 0,
+                nak_next: 0,
+                corrupt_next: 0,
+                line_noise: false,
+                power_loss_after: None,
+                cache: None,
+            }),
+            stop: AtomicBool::new(false),
+            powered: AtomicBool::new(true),
+            executed: AtomicU64::new(0),
+            replayed: AtomicU64::new(0),
+            naks: AtomicU64::new(0),
+        });
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("fiscal-emulator".into())
+            .spawn(move || serve(&mut master, wire, &config, &thread_shared))
+            .map_err(|e| FiscalError::PortOpen {
+                port: "pty".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            port_path,
+            shared,
+            thread: Some(thread),
+            _slave: slave,
+        })
+    }
+
+    /// Starting needs pseudo-terminals, which this platform lacks.
+    #[cfg(not(unix))]
+    pub fn start(config: EmulatorConfig) -> Result<Self, FiscalError> {
+        Err(FiscalError::Unsupported(format!(
+            "{:?} emulator (no pseudo-terminals)",
+            config.protocol
+        )))
+    }
+
+    /// Path of the client side of the pseudo-terminal.
+    pub fn port_path(&self) -> &str {
+        &self.port_path
+    }
+
+    /// Switches a fault on or off.
+    pub fn set_fault(&self, fault: Fault, on: bool) {
+        let mut inner = self.shared.lock();
+        match fault {
+            Fault::PaperOut => inner.faults.paper_out = on,
+            Fault::CoverOpen => inner.faults.cover_open = on,
+            Fault::FiscalMemoryFull => inner.faults.fm_full = on,
+            Fault::NoReply => inner.no_reply = on,
+        }
+    }
+
+    /// Executes the next `n` commands but loses their replies (the host will resend).
+    pub fn drop_replies(&self, n: u32) {
+        self.shared.lock().drop_replies = n;
+    }
+
+    /// Answers the next `n` valid frames with NAK without executing them.
+    pub fn nak_next(&self, n: u32) {
+        self.shared.lock().nak_next = n;
+    }
+
+    /// Sends the next `n` replies with a damaged checksum (the host resends; the device
+    /// answers from its replay cache).
+    pub fn corrupt_next_replies(&self, n: u32) {
+        self.shared.lock().corrupt_next = n;
+    }
+
+    /// Puts junk bytes before every reply and sends replies in two pieces.
+    pub fn set_line_noise(&self, on: bool) {
+        self.shared.lock().line_noise = on;
+    }
+
+    /// Loses power right after executing `n` more commands (their state is kept, no reply
+    /// is sent, the emulator stops).
+    pub fn power_loss_after(&self, n: u32) {
+        self.shared.lock().power_loss_after = Some(n);
+    }
+
+    /// True until a power loss or stop.
+    pub fn is_powered(&self) -> bool {
+        self.shared.powered.load(Ordering::SeqCst)
+    }
+
+    /// A copy of the device state.
+    pub fn state(&self) -> DeviceState {
+        self.shared.lock().state.clone()
+    }
+
+    /// Commands executed (replays from the cache not counted).
+    pub fn executed(&self) -> u64 {
+        self.shared.executed.load(Ordering::SeqCst)
+    }
+
+    /// Frames answered from the replay cache.
+    pub fn replayed(&self) -> u64 {
+        self.shared.replayed.load(Ordering::SeqCst)
+    }
+
+    /// NAKs sent for damaged frames.
+    pub fn naks(&self) -> u64 {
+        self.shared.naks.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.shared.powered.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FiscalEmulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn load_state(path: &Path) -> Result<Option<DeviceState>, FiscalError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| FiscalError::Storage {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FiscalError::Storage {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Gap after which a partial frame is dropped with a NAK.
+const INTER_BYTE_TIMEOUT: Duration = Duration::from_millis(200);
+/// SYN period while printing.
+const SYN_PERIOD: Duration = Duration::from_millis(60);
+
+/// The wire format an emulator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// Datecs-style frames.
+    Isl(Framing),
+    /// Tremol ZFP frames.
+    Zfp,
+}
+
+/// A request read off the wire.
+enum Incoming {
+    /// More bytes needed; junk bytes to drop.
+    Incomplete(usize),
+    /// Damaged frame: NAK it.
+    Bad(usize),
+    /// A single control byte (Tremol ping or echo probe).
+    Single(u8, usize),
+    /// A valid request frame.
+    Frame {
+        seq: u8,
+        cmd: u16,
+        data: Vec<u8>,
+        consumed: usize,
+    },
+}
+
+fn next_request(wire: Wire, buf: &[u8]) -> Incoming {
+    match wire {
+        Wire::Isl(framing) => match frame::scan_request(framing, buf) {
+            Scan::Incomplete { skipped } => Incoming::Incomplete(skipped),
+            Scan::Bad { consumed, .. } => Incoming::Bad(consumed),
+            Scan::Nak { consumed } | Scan::Syn { consumed } => Incoming::Incomplete(consumed),
+            Scan::Frame { frame, consumed } => Incoming::Frame {
+                seq: frame.seq,
+                cmd: frame.cmd,
+                data: frame.data,
+                consumed,
+            },
+        },
+        Wire::Zfp => match zfp_wire::scan(buf, &[zfp_wire::PING, 0x04]) {
+            zfp_wire::Scan::Incomplete { skipped } => Incoming::Incomplete(skipped),
+            zfp_wire::Scan::Bad { consumed } => Incoming::Bad(consumed),
+            zfp_wire::Scan::Message { message, consumed } => match message {
+                zfp_wire::Message::Byte(b) => Incoming::Single(b, consumed),
+                zfp_wire::Message::Data { nbl, cmd, data } => Incoming::Frame {
+                    seq: nbl,
+                    cmd: u16::from(cmd),
+                    data,
+                    consumed,
+                },
+                zfp_wire::Message::Ack { .. } => Incoming::Bad(consumed),
+            },
+        },
+    }
+}
+
+fn serve<P: std::io::Read + std::io::Write>(
+    port: &mut P,
+    wire: Wire,
+    config: &EmulatorConfig,
+    shared: &Shared,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut last_byte = Instant::now();
+    let mut chunk = [0u8; 512];
+    while !shared.stop.load(Ordering::SeqCst) {
+        match port.read(&mut chunk) {
+            Ok(0) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                last_byte = Instant::now();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+        loop {
+            match next_request(wire, &buf) {
+                Incoming::Incomplete(skipped) => {
+                    buf.drain(..skipped);
+                    if !buf.is_empty() && last_byte.elapsed() > INTER_BYTE_TIMEOUT {
+                        buf.clear();
+                        nak(port, wire, shared);
+                    }
+                    break;
+                }
+                Incoming::Bad(consumed) => {
+                    buf.drain(..consumed);
+                    nak(port, wire, shared);
+                }
+                Incoming::Single(byte, consumed) => {
+                    buf.drain(..consumed);
+                    let inner = shared.lock();
+                    if !inner.no_reply {
+                        let answer = if byte == zfp_wire::PING {
+                            zfp::ping_answer(&inner.faults)
+                        } else {
+                            byte
+                        };
+                        drop(inner);
+                        let _ = port.write_all(&[answer]);
+                    }
+                }
+                Incoming::Frame {
+                    seq,
+                    cmd,
+                    data,
+                    consumed,
+                } => {
+                    buf.drain(..consumed);
+                    if !handle(port, wire, config, shared, seq, cmd, &data) {
+                        shared.powered.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn nak<P: std::io::Write>(port: &mut P, wire: Wire, shared: &Shared) {
+    if shared.lock().no_reply {
+        return;
+    }
+    shared.naks.fetch_add(1, Ordering::SeqCst);
+    let byte = match wire {
+        Wire::Isl(_) => frame::NAK,
+        Wire::Zfp => zfp_wire::NACK,
+    };
+    let _ = port.write_all(&[byte]);
+}
+
+/// Handles one valid request; false when the device lost power.
+fn handle<P: std::io::Write>(
+    port: &mut P,
+    wire: Wire,
+    config: &EmulatorConfig,
+    shared: &Shared,
+    seq: u8,
+    cmd: u16,
+    data: &[u8],
+) -> bool {
+    let mut inner = shared.lock();
+    if inner.no_reply {
+        return true;
+    }
+    if inner.nak_next > 0 {
+        inner.nak_next -= 1;
+        drop(inner);
+        nak(port, wire, shared);
+        return true;
+    }
+    // Replay cache: the same SEQ (Daisy: SEQ and CMD) is answered again, not executed.
+    if let Some((cached_seq, cached_cmd, reply)) = &inner.cache {
+        let same_cmd = config.protocol != FiscalProtocol::Daisy || *cached_cmd == cmd;
+        if *cached_seq == seq && same_cmd {
+            let reply = reply.clone();
+            shared.replayed.fetch_add(1, Ordering::SeqCst);
+            send_reply(port, inner, reply);
+            return true;
+        }
+    }
+    let faults = inner.faults;
+    let (reply, printing, busy_byte) = match wire {
+        Wire::Isl(framing) => {
+            let outcome = device::execute(
+                &mut inner.state,
+                &faults,
+                cmd,
+                data,
+                config.check_unp_serial,
+            );
+            let status = device::status_bytes(framing, &inner.state, &faults, outcome.fault);
+            let reply = frame::encode_reply(framing, seq, cmd, &outcome.data, &status);
+            (reply, device::prints(config.protocol, cmd), frame::SYN)
+        }
+        Wire::Zfp => {
+            let cmd = cmd as u8;
+            let reply = match zfp::execute(
+                &mut inner.state,
+                &faults,
+                cmd,
+                data,
+                config.check_unp_serial,
+            ) {
+                zfp::ZfpOutcome::Ack(a, b) => zfp_wire::encode_ack(seq, a, b),
+                zfp::ZfpOutcome::Data(d) => zfp_wire::encode_frame(seq, cmd, &d),
+            };
+            (reply, zfp::prints(cmd), zfp_wire::RETRY)
+        }
+    };
+    inner.cache = Some((seq, cmd, reply.clone()));
+    shared.executed.fetch_add(1, Ordering::SeqCst);
+    if let Some(dir) = &config.state_dir
+        && let Ok(bytes) = serde_json::to_vec_pretty(&inner.state)
+    {
+        let _ = write_atomic(&state_path(dir, config.protocol), &bytes);
+    }
+    if let Some(n) = inner.power_loss_after.as_mut() {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            return false;
+        }
+    }
+    if inner.drop_replies > 0 {
+        inner.drop_replies -= 1;
+        return true;
+    }
+    if printing && !config.print_delay.is_zero() {
+        drop(inner);
+        let started = Instant::now();
+        while started.elapsed() < config.print_delay {
+            let _ = port.write_all(&[busy_byte]);
+            std::thread::sleep(SYN_PERIOD.min(config.print_delay));
+        }
+        inner = shared.lock();
+    }
+    send_reply(port, inner, reply);
+    true
+}
+
+/// Writes a reply, applying the line faults (damaged checksum, junk, pieces).
+fn send_reply<P: std::io::Write>(
+    port: &mut P,
+    mut inner: MutexGuard<'_, Inner>,
+    mut reply: Vec<u8>,
+) {
+    if inner.corrupt_next > 0 && reply.len() >= 2 {
+        inner.corrupt_next -= 1;
+        let at = reply.len() - 2;
+        reply[at] ^= 0x01;
+    }
+    let noise = inner.line_noise;
+    drop(inner);
+    if noise {
+        let _ = port.write_all(&[0x00, 0xFF, 0x7E]);
+        let half = reply.len() / 2;
+        let _ = port.write_all(&reply[..half]);
+        let _ = port.flush();
+        std::thread::sleep(Duration::from_millis(3));
+        let _ = port.write_all(&reply[half..]);
+    } else {
+        let _ = port.write_all(&reply);
+    }
+}
+
+/// `skladlink sim-fiscal --protocol NAME [--state-dir DIR]`: starts an emulator, prints the
+/// port path and serves until the process is interrupted (Ctrl-C).
+pub fn run_sim_fiscal_cli(protocol: FiscalProtocol, state_dir: Option<PathBuf>) -> ExitCode {
+    let lang = Language::default();
+    let config = EmulatorConfig {
+        state_dir,
+        print_delay: Duration::from_millis(120),
+        ..EmulatorConfig::new(protocol)
+    };
+    match FiscalEmulator::start(config) {
+        Ok(emulator) => {
+            let name = tr(lang, protocol.label_key());
+            println!("{}", emulator.port_path());
+            eprintln!(
+                "{}",
+                tr_args(
+                    lang,
+                    "fiscal.sim.listening",
+                    &[("protocol", &name), ("port", emulator.port_path())]
+                )
+            );
+            eprintln!("{}", tr(lang, "fiscal.sim.stop_hint"));
+            while emulator.is_powered() {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "{}",
+                tr_args(lang, "fiscal.sim.failed", &[("detail", &e.message(lang))])
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

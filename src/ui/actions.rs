@@ -1,0 +1,510 @@
+//! The Actions panel: Start/Stop, per-server state and progress, and the run history with
+//! per-item detail, filters and CSV export.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use egui::{Color32, RichText, Ui};
+
+use super::App;
+use super::dialogs::DialogPurpose;
+use crate::config::{ServerId, ServerType};
+use crate::i18n::{Language, tr, tr_args};
+use crate::runner::history::{History, ItemAction, RunRecord, to_csv};
+use crate::runner::progress::{Progress, group_thousands};
+use crate::runner::{Command, Event, Runner, RunnerContext, WorkerState};
+
+/// How many past runs the panel keeps.
+const HISTORY_SHOWN: usize = 200;
+
+/// What the panel shows of one server.
+#[derive(Debug, Clone)]
+pub struct ServerView {
+    /// Worker state.
+    pub state: WorkerState,
+    /// Progress of the current run.
+    pub progress: Option<Progress>,
+}
+
+/// The Actions panel's state.
+#[derive(Default)]
+pub struct ActionsState {
+    runner: Option<Runner>,
+    repaint: Arc<Mutex<Option<egui::Context>>>,
+    views: HashMap<ServerId, ServerView>,
+    history: Option<Vec<RunRecord>>,
+    selected_run: Option<usize>,
+    action_filter: Option<ItemAction>,
+    text_filter: String,
+    active: bool,
+}
+
+impl App {
+    /// True while workers are running.
+    pub fn is_running(&self) -> bool {
+        self.actions.active
+    }
+
+    /// The state shown for a server.
+    pub fn server_view(&self, id: &ServerId) -> Option<&ServerView> {
+        self.actions.views.get(id)
+    }
+
+    /// Runs shown in the history, newest first.
+    pub fn history(&mut self) -> &[RunRecord] {
+        self.load_history();
+        self.actions.history.as_deref().unwrap_or(&[])
+    }
+
+    fn load_history(&mut self) {
+        if self.actions.history.is_none() {
+            let data_dir = self.workspace.location().data_dir();
+            self.actions.history = Some(
+                History::in_dir(&data_dir)
+                    .recent(HISTORY_SHOWN)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+
+    fn runner(&mut self) -> Option<&Runner> {
+        if self.actions.runner.is_none() {
+            let repaint = self.actions.repaint.clone();
+            let ctx = RunnerContext {
+                secrets: self.workspace.secrets().clone(),
+                data_dir: self.workspace.location().data_dir(),
+                language: self.language(),
+                notify: Arc::new(move || {
+                    if let Ok(guard) = repaint.lock()
+                        && let Some(ctx) = guard.as_ref()
+                    {
+                        ctx.request_repaint();
+                    }
+                }),
+            };
+            match Runner::spawn(ctx) {
+                Ok(r) => self.actions.runner = Some(r),
+                Err(e) => {
+                    let lang = self.language();
+                    self.error(tr_args(
+                        lang,
+                        "actions.runner_failed",
+                        &[("error", &e.to_string())],
+                    ));
+                }
+            }
+        }
+        self.actions.runner.as_ref()
+    }
+
+    /// Starts every server on the Servers list (what the Start button does).
+    pub fn start(&mut self) {
+        let config = self.workspace.config().clone();
+        let servers = config.run_list.clone();
+        if servers.is_empty() {
+            return;
+        }
+        if let Some(r) = self.runner() {
+            r.send(Command::Start {
+                config: Box::new(config),
+                servers,
+            });
+            self.actions.active = true;
+        }
+    }
+
+    /// Runs one server once; with `dry_run` it only shows what would change.
+    pub fn run_once(&mut self, id: &ServerId, dry_run: bool) {
+        let config = self.workspace.config().clone();
+        if let Some(r) = self.runner() {
+            r.send(Command::RunOnce {
+                config: Box::new(config),
+                servers: vec![id.clone()],
+                dry_run,
+            });
+            self.actions.active = true;
+        }
+    }
+
+    /// Stops the workers after their current step (what the Stop button does).
+    pub fn stop(&mut self) {
+        if let Some(r) = &self.actions.runner {
+            r.send(Command::Stop);
+        }
+    }
+
+    /// Applies the runner's events; waits up to `timeout` for the first one (tests, tools).
+    pub fn wait_for_runner_event(&mut self, timeout: std::time::Duration) -> bool {
+        let Some(event) = self.actions.runner.as_ref().and_then(|r| r.wait(timeout)) else {
+            return false;
+        };
+        self.apply_event(event);
+        true
+    }
+
+    pub(super) fn poll_runner(&mut self, ctx: &egui::Context) {
+        if let Ok(mut guard) = self.actions.repaint.lock()
+            && guard.is_none()
+        {
+            *guard = Some(ctx.clone());
+        }
+        let events = self
+            .actions
+            .runner
+            .as_ref()
+            .map(Runner::poll)
+            .unwrap_or_default();
+        for event in events {
+            self.apply_event(event);
+        }
+    }
+
+    fn apply_event(&mut self, event: Event) {
+        match event {
+            Event::State { server, state } => {
+                let view = self.actions.views.entry(server).or_insert(ServerView {
+                    state: WorkerState::Stopped,
+                    progress: None,
+                });
+                if state != WorkerState::Running {
+                    view.progress = None;
+                }
+                view.state = state;
+            }
+            Event::Progress { server, progress } => {
+                if let Some(view) = self.actions.views.get_mut(&server) {
+                    view.progress = Some(progress);
+                }
+            }
+            Event::Finished { record, .. } => {
+                self.load_history();
+                if let Some(h) = self.actions.history.as_mut() {
+                    h.insert(0, *record);
+                    h.truncate(HISTORY_SHOWN);
+                }
+                if let Some(sel) = self.actions.selected_run.as_mut() {
+                    *sel += 1;
+                }
+            }
+            Event::AllIdle => self.actions.active = false,
+        }
+    }
+
+    pub(super) fn write_history_csv(&mut self, path: &Path) {
+        let lang = self.language();
+        let filter = self.actions.action_filter;
+        let text = self.actions.text_filter.to_lowercase();
+        let runs: Vec<RunRecord> = match self.actions.selected_run {
+            Some(i) => self.history().get(i).cloned().into_iter().collect(),
+            None => self.history().to_vec(),
+        };
+        let csv = to_csv(&runs, |_, item| {
+            filter.is_none_or(|a| a == item.action)
+                && (text.is_empty()
+                    || item.key.to_lowercase().contains(&text)
+                    || item.detail.to_lowercase().contains(&text))
+        });
+        match crate::config::write_atomically(path, csv.as_bytes()) {
+            Ok(()) => self.info(tr_args(
+                lang,
+                "history.exported",
+                &[("path", &path.display().to_string())],
+            )),
+            Err(e) => self.error(tr_args(
+                lang,
+                "history.export_failed",
+                &[("error", &e.to_string())],
+            )),
+        }
+    }
+
+    fn state_text(lang: Language, view: Option<&ServerView>) -> String {
+        match view.map(|v| &v.state) {
+            None | Some(WorkerState::Stopped) => tr(lang, "actions.stopped"),
+            Some(WorkerState::Running) => tr(lang, "actions.running"),
+            Some(WorkerState::Stopping) => tr(lang, "actions.stopping"),
+            Some(WorkerState::Waiting { next }) => tr_args(
+                lang,
+                "actions.waiting",
+                &[("time", &next.format("%d.%m.%Y %H:%M").to_string())],
+            ),
+        }
+    }
+
+    pub(super) fn actions_view(&mut self, ui: &mut Ui, lang: Language) {
+        self.load_history();
+        ui.heading(tr(lang, "actions.title"));
+        let config = self.workspace.config().clone();
+        ui.horizontal(|ui| {
+            let can_start = !self.actions.active && !config.run_list.is_empty();
+            if ui
+                .add_enabled(can_start, egui::Button::new(tr(lang, "actions.start")))
+                .clicked()
+            {
+                self.start();
+            }
+            if ui
+                .add_enabled(
+                    self.actions.active,
+                    egui::Button::new(tr(lang, "actions.stop")),
+                )
+                .clicked()
+            {
+                self.stop();
+            }
+        });
+        if config.run_list.is_empty() {
+            ui.label(RichText::new(tr(lang, "actions.empty_list")).weak());
+        }
+        ui.separator();
+        let mut run_request: Option<(ServerId, bool)> = None;
+        egui::Grid::new("actions_grid")
+            .striped(true)
+            .num_columns(6)
+            .show(ui, |ui| {
+                for key in [
+                    "actions.server",
+                    "actions.type",
+                    "actions.state",
+                    "actions.progress",
+                    "actions.last_run",
+                    "",
+                ] {
+                    ui.label(
+                        RichText::new(if key.is_empty() {
+                            String::new()
+                        } else {
+                            tr(lang, key)
+                        })
+                        .strong(),
+                    );
+                }
+                ui.end_row();
+                for id in &config.run_list {
+                    let Some(s) = config.server(id) else { continue };
+                    let view = self.actions.views.get(id);
+                    ui.label(&s.name);
+                    ui.label(tr(lang, s.server_type().label_key_short()));
+                    ui.label(Self::state_text(lang, view));
+                    match view.and_then(|v| v.progress) {
+                        Some(p) if p.total > 0 => {
+                            let text = tr_args(
+                                lang,
+                                p.stage.label_key(),
+                                &[
+                                    ("done", &group_thousands(p.done)),
+                                    ("total", &group_thousands(p.total)),
+                                ],
+                            );
+                            ui.add(
+                                egui::ProgressBar::new(p.done as f32 / p.total as f32)
+                                    .text(text)
+                                    .desired_width(260.0),
+                            );
+                        }
+                        Some(p) => {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label(tr_args(
+                                    lang,
+                                    p.stage.label_key(),
+                                    &[("done", ""), ("total", "")],
+                                ));
+                            });
+                        }
+                        None => {
+                            ui.label("");
+                        }
+                    }
+                    let last = self
+                        .actions
+                        .history
+                        .as_ref()
+                        .and_then(|h| h.iter().find(|r| r.server_id == id.0));
+                    match last {
+                        Some(r) => {
+                            let when = r
+                                .finished
+                                .with_timezone(&chrono::Local)
+                                .format("%d.%m.%Y %H:%M")
+                                .to_string();
+                            let summary = run_summary(lang, r);
+                            if r.ok {
+                                ui.label(format!("{when} · {summary}"));
+                            } else {
+                                ui.colored_label(
+                                    Color32::from_rgb(0xd0, 0x30, 0x30),
+                                    format!("{when} · {summary}"),
+                                );
+                            }
+                        }
+                        None => {
+                            ui.label(RichText::new(tr(lang, "actions.never_run")).weak());
+                        }
+                    }
+                    ui.horizontal(|ui| {
+                        let idle = !self.actions.active;
+                        if s.server_type() != ServerType::EShop {
+                            if ui
+                                .add_enabled(
+                                    idle,
+                                    egui::Button::new(tr_args(
+                                        lang,
+                                        "actions.run_once",
+                                        &[("name", &s.name)],
+                                    )),
+                                )
+                                .clicked()
+                            {
+                                run_request = Some((id.clone(), false));
+                            }
+                            if ui
+                                .add_enabled(
+                                    idle,
+                                    egui::Button::new(tr_args(
+                                        lang,
+                                        "actions.dry_run",
+                                        &[("name", &s.name)],
+                                    )),
+                                )
+                                .clicked()
+                            {
+                                run_request = Some((id.clone(), true));
+                            }
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
+        if let Some((id, dry)) = run_request {
+            self.run_once(&id, dry);
+        }
+        ui.separator();
+        self.history_view(ui, lang);
+    }
+
+    fn history_view(&mut self, ui: &mut Ui, lang: Language) {
+        ui.heading(tr(lang, "history.title"));
+        let runs = self.actions.history.clone().unwrap_or_default();
+        if runs.is_empty() {
+            ui.label(RichText::new(tr(lang, "history.empty")).weak());
+            return;
+        }
+        ui.columns(2, |cols| {
+            egui::ScrollArea::vertical()
+                .id_salt("runs")
+                .max_height(360.0)
+                .show(&mut cols[0], |ui| {
+                    for (i, r) in runs.iter().enumerate() {
+                        let when = r
+                            .started
+                            .with_timezone(&chrono::Local)
+                            .format("%d.%m %H:%M:%S")
+                            .to_string();
+                        let dry = if r.dry_run {
+                            format!(" · {}", tr(lang, "history.dry"))
+                        } else {
+                            String::new()
+                        };
+                        let text =
+                            format!("{when} · {}{dry} · {}", r.server_name, run_summary(lang, r));
+                        let text = if r.ok {
+                            RichText::new(text)
+                        } else {
+                            RichText::new(text).color(Color32::from_rgb(0xd0, 0x30, 0x30))
+                        };
+                        if ui
+                            .selectable_label(self.actions.selected_run == Some(i), text)
+                            .clicked()
+                        {
+                            self.actions.selected_run = Some(i);
+                        }
+                    }
+                });
+            let ui = &mut cols[1];
+            ui.horizontal(|ui| {
+                let shown = match self.actions.action_filter {
+                    None => tr(lang, "history.all_actions"),
+                    Some(a) => tr(lang, a.label_key()),
+                };
+                egui::ComboBox::new("history_action", tr(lang, "history.filter_action"))
+                    .selected_text(shown)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(
+                            &mut self.actions.action_filter,
+                            None,
+                            tr(lang, "history.all_actions"),
+                        );
+                        for a in ItemAction::ALL {
+                            ui.selectable_value(
+                                &mut self.actions.action_filter,
+                                Some(a),
+                                tr(lang, a.label_key()),
+                            );
+                        }
+                    });
+            });
+            super::form::text_row(
+                ui,
+                &tr(lang, "history.filter_text"),
+                &mut self.actions.text_filter,
+                false,
+            );
+            if ui.button(tr(lang, "history.export_csv")).clicked() {
+                self.pending_dialog = Some((
+                    DialogPurpose::ExportHistoryCsv,
+                    self.dialogs.open(DialogPurpose::ExportHistoryCsv),
+                ));
+            }
+            let Some(run) = self.actions.selected_run.and_then(|i| runs.get(i)) else {
+                ui.label(RichText::new(tr(lang, "history.pick_run")).weak());
+                return;
+            };
+            if let Some(e) = &run.error {
+                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e);
+            }
+            let text = self.actions.text_filter.to_lowercase();
+            egui::ScrollArea::vertical()
+                .id_salt("items")
+                .max_height(320.0)
+                .show(ui, |ui| {
+                    egui::Grid::new("items_grid").striped(true).show(ui, |ui| {
+                        for item in run.items.iter().filter(|i| {
+                            self.actions.action_filter.is_none_or(|a| a == i.action)
+                                && (text.is_empty()
+                                    || i.key.to_lowercase().contains(&text)
+                                    || i.detail.to_lowercase().contains(&text))
+                        }) {
+                            ui.label(tr(lang, item.action.label_key()));
+                            ui.label(&item.key);
+                            ui.label(&item.detail);
+                            ui.end_row();
+                        }
+                    });
+                });
+        });
+    }
+}
+
+/// "12 created, 3 updated, 1 failed" for a run.
+pub fn run_summary(lang: Language, r: &RunRecord) -> String {
+    let mut parts = Vec::new();
+    for a in ItemAction::ALL {
+        let n = r.count(a);
+        if n > 0 {
+            parts.push(format!(
+                "{} {}",
+                group_thousands(n as u64),
+                tr(lang, a.label_key())
+            ));
+        }
+    }
+    if let Some(e) = &r.error {
+        parts.push(e.clone());
+    }
+    if parts.is_empty() {
+        parts.push(tr(lang, "history.nothing_changed"));
+    }
+    parts.join(", ")
+}

@@ -1,0 +1,945 @@
+//! Writing a shop order as one Warehouse Pro document (Order, OperType 19, or Sale,
+//! OperType 2) in one transaction, following SCHEMA.md §2 and `example_write_sale.sql`:
+//! partner lookup or creation, number reserved in `NextAcct` with retry, one
+//! `Operations` row per line with per-unit VAT, stock decrease, payments (due + paid),
+//! cash book for cash, the УНП record in SUPTO mode. The shop order number goes into
+//! `Operations.Note` on every line and is checked inside the transaction, so an order is
+//! never written twice.
+
+use std::collections::HashMap;
+
+use chrono::{Local, NaiveDateTime};
+
+use crate::config::{DocumentType, InvalidGoods, KeyField};
+
+use super::db::{Param, Warehouse, clean, int_of, text};
+use super::dialect::{Dialect, Table};
+use super::error::WarehouseError;
+use super::guess::{self, UnpRecord};
+use super::money::{
+    Micro, Stotinki, format_money, format_scaled, micro_of, net_from_gross, parse_rate_bp,
+    parse_scaled, vat_in_gross_micro, vat_on_net_micro,
+};
+
+/// `Operations.OperType` of a Sale.
+pub const OPER_SALE: i64 = 2;
+/// `Operations.OperType` of a consignment sale (shares the Sale numbering).
+pub const OPER_CONSIGNMENT_SALE: i64 = 16;
+/// `Operations.OperType` of a customer Order.
+pub const OPER_ORDER: i64 = 19;
+/// `CashBook.OperType` turnover type "income from sale".
+pub const CASHBOOK_SALE_INCOME: i64 = 8;
+/// Id of the service good, partner, object and user rows.
+pub const SERVICE_ID: i64 = 1;
+/// `Goods.Type` flag of a non-inventory (service) good, whose stock is not kept.
+pub const GOODS_TYPE_NON_INVENTORY: i64 = 8;
+/// Length of Warehouse Pro text columns (`VARCHAR(255)` / `nvarchar(255)`).
+pub const TEXT_COLUMN_LEN: usize = 255;
+/// Attempts to find a free document number (S1 tries 100 times).
+pub const NUMBERING_ATTEMPTS: u32 = 100;
+
+/// The customer of a document, from the order's billing data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartnerData {
+    /// Company or person name (`Company`).
+    pub name: String,
+    /// Contact person (`MOL`); the name is used when empty.
+    pub contact: String,
+    /// E-mail, the first lookup key.
+    pub email: String,
+    /// Phone, the second lookup key.
+    pub phone: String,
+    /// VAT number (`TaxNo`, e.g. `BG123456789`), the third lookup key.
+    pub vat_number: String,
+    /// EIK / BULSTAT.
+    pub eik: String,
+    /// City.
+    pub city: String,
+    /// Street address.
+    pub address: String,
+}
+
+/// One order line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocLine {
+    /// The SKU, matched against the key field.
+    pub sku: String,
+    /// The shop's name of the item (for reports about unknown SKUs).
+    pub name: String,
+    /// Quantity in whole units (shop quantities are whole).
+    pub qty: i64,
+    /// Unit price including VAT, after discounts, in stotinki.
+    pub unit_price: Stotinki,
+}
+
+/// The shipping charge of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShippingLine {
+    /// Price including VAT, in stotinki.
+    pub price: Stotinki,
+}
+
+/// How the customer pays (`PaymentTypes.ID` 1–4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PaymentMethod {
+    /// Cash (also adds a cash-book row when paid).
+    #[default]
+    Cash,
+    /// Bank transfer.
+    Bank,
+    /// Debit or credit card.
+    Card,
+    /// Voucher.
+    Voucher,
+}
+
+impl PaymentMethod {
+    /// `PaymentTypes.ID` of the default rows.
+    pub fn type_id(self) -> i64 {
+        match self {
+            PaymentMethod::Cash => 1,
+            PaymentMethod::Bank => 2,
+            PaymentMethod::Card => 3,
+            PaymentMethod::Voucher => 4,
+        }
+    }
+}
+
+/// Payment of a Sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PaymentInfo {
+    /// The payment method.
+    pub method: PaymentMethod,
+    /// True when the whole amount is already paid (adds the "paid" row).
+    pub paid: bool,
+}
+
+/// A document to write, mapped from a shop order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocument {
+    /// The shop order number as stored in `Operations.Note` (e.g. `WEB#100045`); the
+    /// idempotency key.
+    pub order_number: String,
+    /// Order or Sale.
+    pub doc_type: DocumentType,
+    /// `Objects.ID` of the location.
+    pub object_id: i64,
+    /// The customer.
+    pub partner: PartnerData,
+    /// The goods lines.
+    pub lines: Vec<DocLine>,
+    /// The shipping charge, if any.
+    pub shipping: Option<ShippingLine>,
+    /// Payment (Sales only).
+    pub payment: PaymentInfo,
+    /// The УНП record (SUPTO mode).
+    pub unp: Option<UnpRecord>,
+}
+
+/// How to write documents (from the Import settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Column matching the lines' SKUs.
+    pub key_field: KeyField,
+    /// What to do with unknown SKUs.
+    pub invalid_goods: InvalidGoods,
+    /// `Goods.Code` of the shipping good (created when missing).
+    pub shipping_code: String,
+    /// Name of the shipping good when it is created.
+    pub shipping_name: String,
+    /// `Users.ID` written as user and operator.
+    pub user_id: i64,
+    /// Attempts of the whole transaction on lock conflicts.
+    pub max_attempts: u32,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            key_field: KeyField::Code,
+            invalid_goods: InvalidGoods::UseServiceGood,
+            shipping_code: "SHIPPING".to_string(),
+            shipping_name: "Доставка".to_string(),
+            user_id: SERVICE_ID,
+            max_attempts: 20,
+        }
+    }
+}
+
+/// What writing a document did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// A new document was written.
+    Created {
+        /// `Operations.OperType`.
+        oper_type: i64,
+        /// The document number (`Acct`).
+        acct: i64,
+        /// SKUs written as the service good.
+        unknown_skus: Vec<String>,
+    },
+    /// A document with this order number already exists; nothing was written.
+    AlreadyExists {
+        /// `Operations.OperType` of the existing document.
+        oper_type: i64,
+        /// Its number.
+        acct: i64,
+    },
+}
+
+impl WriteOutcome {
+    /// The document number, new or existing.
+    pub fn acct(&self) -> i64 {
+        match self {
+            WriteOutcome::Created { acct, .. } | WriteOutcome::AlreadyExists { acct, .. } => *acct,
+        }
+    }
+}
+
+/// The `NextAcct` prefix of a document type (S1: `S` sale, `OR` order).
+pub fn nextacct_prefix(oper_type: i64) -> &'static str {
+    if oper_type == OPER_ORDER { "OR" } else { "S" }
+}
+
+/// The OperTypes sharing a number sequence with `oper_type`.
+pub fn numbering_types(oper_type: i64) -> &'static str {
+    if oper_type == OPER_ORDER {
+        "19"
+    } else {
+        "2,16"
+    }
+}
+
+/// The SELECT of the next free number candidate, `MAX(Acct)+1`.
+pub fn next_acct_sql(dialect: Dialect, oper_type: i64, per_object: bool) -> String {
+    let mut sql = format!(
+        "SELECT MAX(Acct) FROM {} WHERE OperType IN ({})",
+        dialect.table(Table::Operations),
+        numbering_types(oper_type)
+    );
+    if per_object {
+        sql.push_str(" AND ObjectID = ?");
+    }
+    sql
+}
+
+/// The INSERT of one `Operations` row.
+pub fn operation_insert_sql(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO {} (OperType, Acct, GoodID, PartnerID, ObjectID, OperatorID, Qtty, Sign, \
+         PriceIn, PriceOut, VATIn, VATOut, Discount, CurrencyID, CurrencyRate, {}, Lot, LotID, \
+         Note, SrcDocID, UserID, UserRealTime) \
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,1,1,?,' ',1,?,0,?,?)",
+        dialect.table(Table::Operations),
+        dialect.quote("Date")
+    )
+}
+
+/// Replaces characters outside the Basic Multilingual Plane (emoji) with U+FFFD.
+/// Returns the text and whether anything was replaced.
+pub fn replace_4byte(text: &str) -> (String, bool) {
+    let mut changed = false;
+    let out = text
+        .chars()
+        .map(|c| {
+            if c.len_utf8() == 4 {
+                changed = true;
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    (out, changed)
+}
+
+/// Microinvest stores empty text as one space.
+fn blank(s: &str) -> String {
+    let t = s.trim();
+    if t.is_empty() {
+        " ".to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+fn is_duplicate_key(e: &WarehouseError) -> bool {
+    let WarehouseError::Database(d) = e else {
+        return false;
+    };
+    let t = d.to_ascii_lowercase();
+    t.contains("23000") || t.contains("duplicate") || t.contains("unique") || t.contains("2627")
+}
+
+struct ResolvedLine {
+    good_id: i64,
+    qty: i64,
+    gross: Stotinki,
+    rate_bp: u32,
+    price_in: Micro,
+    inventory: bool,
+}
+
+/// A callback run after every row is written and before commit (a test seam for
+/// dropped connections); an `Err` aborts and rolls back.
+pub type BeforeCommit<'a> = &'a mut dyn FnMut(&Warehouse, i64) -> Result<(), String>;
+
+impl Warehouse {
+    /// Writes `doc` in one transaction and returns the document number; an order number
+    /// already present gives `AlreadyExists` and writes nothing.
+    pub fn write_document(
+        &mut self,
+        doc: &NewDocument,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome, WarehouseError> {
+        self.write_document_with(doc, opts, &mut |_, _| Ok(()))
+    }
+
+    /// `write_document` with a callback just before commit (fault injection in tests).
+    pub fn write_document_with(
+        &mut self,
+        doc: &NewDocument,
+        opts: &WriteOptions,
+        before_commit: BeforeCommit<'_>,
+    ) -> Result<WriteOutcome, WarehouseError> {
+        validate(doc)?;
+        let doc = self.sanitized(doc)?;
+        let attempts = opts.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 0..attempts {
+            self.begin()?;
+            let result = self.write_body(&doc, opts).and_then(|outcome| {
+                if let WriteOutcome::Created { acct, .. } = &outcome {
+                    before_commit(self, *acct).map_err(WarehouseError::Aborted)?;
+                }
+                Ok(outcome)
+            });
+            match result {
+                Ok(outcome) => match self.commit() {
+                    Ok(()) => return Ok(outcome),
+                    Err(e) => {
+                        self.rollback();
+                        if !e.is_transient() {
+                            return Err(e);
+                        }
+                        last = e.to_string();
+                    }
+                },
+                Err(e) => {
+                    self.rollback();
+                    if !e.is_transient() {
+                        return Err(e);
+                    }
+                    last = e.to_string();
+                }
+            }
+            tracing::debug!(attempt, "warehouse write conflict, retrying: {last}");
+            std::thread::sleep(backoff(attempt));
+        }
+        Err(WarehouseError::Busy(last))
+    }
+
+    /// Fits the text into the columns: partner fields cut to 255 characters (VARCHAR(255)),
+    /// and 4-byte characters replaced when the database is 3-byte utf8.
+    fn sanitized(&mut self, doc: &NewDocument) -> Result<NewDocument, WarehouseError> {
+        let mut out = doc.clone();
+        {
+            let p = &mut out.partner;
+            for f in [
+                &mut p.name,
+                &mut p.contact,
+                &mut p.email,
+                &mut p.phone,
+                &mut p.vat_number,
+                &mut p.eik,
+                &mut p.city,
+                &mut p.address,
+            ] {
+                if f.chars().count() > TEXT_COLUMN_LEN {
+                    tracing::warn!(order = %doc.order_number, "partner text cut to 255 characters");
+                    *f = f.chars().take(TEXT_COLUMN_LEN).collect();
+                }
+            }
+        }
+        if !self.needs_4byte_strip()? {
+            return Ok(out);
+        }
+        let mut changed = false;
+        let mut fix = |s: &mut String| {
+            let (t, c) = replace_4byte(s);
+            changed |= c;
+            *s = t;
+        };
+        fix(&mut out.order_number);
+        let p = &mut out.partner;
+        for f in [
+            &mut p.name,
+            &mut p.contact,
+            &mut p.email,
+            &mut p.phone,
+            &mut p.vat_number,
+            &mut p.eik,
+            &mut p.city,
+            &mut p.address,
+        ] {
+            fix(f);
+        }
+        for l in &mut out.lines {
+            fix(&mut l.sku);
+            fix(&mut l.name);
+        }
+        if changed {
+            tracing::warn!(
+                order = %out.order_number,
+                "4-byte characters (emoji) replaced with U+FFFD: the database uses 3-byte utf8"
+            );
+        }
+        Ok(out)
+    }
+
+    fn write_body(
+        &self,
+        doc: &NewDocument,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome, WarehouseError> {
+        let d = self.dialect();
+        let oper_type = match doc.doc_type {
+            DocumentType::Order => OPER_ORDER,
+            DocumentType::Sale => OPER_SALE,
+        };
+        let now = Local::now().naive_local();
+        let now_text = d.datetime_param(now);
+        let today_text = d.datetime_param(document_date(now));
+
+        if d == Dialect::Sqlite {
+            // Take SQLite's write lock first, so concurrent writers queue on the busy
+            // timeout instead of failing when a read lock would be upgraded.
+            self.exec(
+                &format!(
+                    "UPDATE {} SET NextAcct = NextAcct WHERE 1 = 0",
+                    self.t(Table::NextAcct)
+                ),
+                &[],
+            )?;
+        }
+
+        // 1. Idempotency, inside the transaction, with a locking read.
+        let existing = self.query(
+            &d.locking_select(
+                "OperType, Acct",
+                Table::Operations,
+                "Note = ? AND OperType IN (2,19) AND PartnerID <> 0 AND Acct > 0",
+            ),
+            &[text(doc.order_number.as_str())],
+        )?;
+        if let Some(row) = existing.first() {
+            return Ok(WriteOutcome::AlreadyExists {
+                oper_type: row[0].as_deref().and_then(int_of).unwrap_or(oper_type),
+                acct: row[1].as_deref().and_then(int_of).unwrap_or(0),
+            });
+        }
+
+        // 2. The object.
+        let object_ok = self.query_i64(
+            &format!(
+                "SELECT ID FROM {} WHERE ID = ? AND Deleted = 0",
+                self.t(Table::Objects)
+            ),
+            &[Param::Int(doc.object_id)],
+        )?;
+        if object_ok.is_none() || doc.object_id <= SERVICE_ID {
+            return Err(WarehouseError::UnknownObject(doc.object_id));
+        }
+
+        // 3. Goods.
+        let vat: HashMap<i64, u32> = self
+            .query(
+                &format!("SELECT ID, VATValue FROM {}", self.t(Table::VatGroups)),
+                &[],
+            )?
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    int_of(r[0].as_deref()?)?,
+                    r[1].as_deref().and_then(parse_rate_bp)?,
+                ))
+            })
+            .collect();
+        let good_sql = format!(
+            "SELECT ID, TaxGroup, PriceIn, Type FROM {} WHERE {} = ? AND Deleted = 0 AND ID > 1 \
+             ORDER BY ID",
+            self.t(Table::Goods),
+            opts.key_field.column()
+        );
+        let mut unknown = Vec::new();
+        let mut lines = Vec::new();
+        for line in &doc.lines {
+            let sku = line.sku.trim();
+            let row = if sku.is_empty() {
+                None
+            } else {
+                self.query(&good_sql, &[text(sku)])?.into_iter().next()
+            };
+            let row = match row {
+                Some(r) => r,
+                None => {
+                    unknown.push(if sku.is_empty() {
+                        line.name.clone()
+                    } else {
+                        sku.to_string()
+                    });
+                    match self
+                        .query(
+                            &format!(
+                                "SELECT ID, TaxGroup, PriceIn, Type FROM {} WHERE ID = 1",
+                                self.t(Table::Goods)
+                            ),
+                            &[],
+                        )?
+                        .into_iter()
+                        .next()
+                    {
+                        Some(r) => r,
+                        None => {
+                            return Err(WarehouseError::NotWarehouse(
+                                "service good (ID 1) missing".into(),
+                            ));
+                        }
+                    }
+                }
+            };
+            lines.push(self.resolve(&row, line.qty, line.unit_price, &vat));
+        }
+        if !unknown.is_empty() && opts.invalid_goods == InvalidGoods::SkipOrder {
+            return Err(WarehouseError::UnknownSkus(unknown));
+        }
+        if let Some(ship) = &doc.shipping {
+            let row = self.shipping_good(opts)?;
+            lines.push(self.resolve(&row, 1, ship.price, &vat));
+        }
+
+        // 4. Partner.
+        let partner_id = self.find_or_create_partner(&doc.partner, opts.user_id, &now_text)?;
+
+        // 5. Number.
+        let prices_include_vat = self.prices_include_vat()?;
+        let per_object = self.config_flag(guess::CONFIG_NUMBERING_PER_OBJECT)? == Some(true);
+        let acct = self.reserve_number(oper_type, doc.object_id, per_object)?;
+
+        // 6. Lines.
+        let sign = if oper_type == OPER_SALE { -1 } else { 0 };
+        let insert = operation_insert_sql(d);
+        let mut total: Stotinki = 0;
+        for l in &lines {
+            total += l.gross * l.qty;
+            let (price_out, vat_out) = if prices_include_vat {
+                let m = micro_of(l.gross);
+                (m, vat_in_gross_micro(m, l.rate_bp))
+            } else {
+                let m = micro_of(net_from_gross(l.gross, l.rate_bp));
+                (m, vat_on_net_micro(m, l.rate_bp))
+            };
+            let vat_in = if prices_include_vat {
+                vat_in_gross_micro(l.price_in, l.rate_bp)
+            } else {
+                vat_on_net_micro(l.price_in, l.rate_bp)
+            };
+            self.exec(
+                &insert,
+                &[
+                    Param::Int(oper_type),
+                    Param::Int(acct),
+                    Param::Int(l.good_id),
+                    Param::Int(partner_id),
+                    Param::Int(doc.object_id),
+                    Param::Int(opts.user_id),
+                    text(l.qty.to_string()),
+                    Param::Int(sign),
+                    text(format_scaled(l.price_in, 6)),
+                    text(format_scaled(price_out, 6)),
+                    text(format_scaled(vat_in, 6)),
+                    text(format_scaled(vat_out, 6)),
+                    text(today_text.as_str()),
+                    text(doc.order_number.as_str()),
+                    Param::Int(opts.user_id),
+                    text(now_text.as_str()),
+                ],
+            )?;
+        }
+
+        if oper_type == OPER_SALE {
+            // 7. Stock.
+            for l in lines.iter().filter(|l| l.inventory) {
+                self.decrease_stock(doc.object_id, l)?;
+            }
+            // 8. Payments: the amount due, and the payment when paid.
+            let total_text = format_money(total);
+            let pay_sql = format!(
+                "INSERT INTO {} (Acct, OperType, PartnerID, ObjectID, Qtty, Mode, {}, {}, UserID, \
+                 UserRealTime, {}, TransactionNumber, EndDate) VALUES (?,?,?,?,?,?,1,?,?,?,?,' ',?)",
+                self.t(Table::Payments),
+                d.quote("Sign"),
+                d.quote("Date"),
+                d.quote("Type")
+            );
+            let modes: &[i64] = if doc.payment.paid { &[-1, 1] } else { &[-1] };
+            for mode in modes {
+                self.exec(
+                    &pay_sql,
+                    &[
+                        Param::Int(acct),
+                        Param::Int(oper_type),
+                        Param::Int(partner_id),
+                        Param::Int(doc.object_id),
+                        text(total_text.as_str()),
+                        Param::Int(*mode),
+                        text(today_text.as_str()),
+                        Param::Int(opts.user_id),
+                        text(now_text.as_str()),
+                        // The due row carries the default type 1, the paid row the real
+                        // method (example_write_sale.sql).
+                        Param::Int(if *mode == -1 {
+                            1
+                        } else {
+                            doc.payment.method.type_id()
+                        }),
+                        text(today_text.as_str()),
+                    ],
+                )?;
+            }
+            if doc.payment.paid && doc.payment.method == PaymentMethod::Cash {
+                let desc = format!("Продажба № {acct:010}, {}", doc.partner.name.trim());
+                let desc: String = desc.chars().take(255).collect();
+                self.exec(
+                    &format!(
+                        "INSERT INTO {} ({}, {}, OperType, {}, Profit, UserID, UserRealtime, \
+                         ObjectID) VALUES (?,?,?,1,?,?,?,?)",
+                        self.t(Table::CashBook),
+                        d.quote("Date"),
+                        d.quote("Desc"),
+                        d.quote("Sign")
+                    ),
+                    &[
+                        text(now_text.as_str()),
+                        text(desc),
+                        Param::Int(CASHBOOK_SALE_INCOME),
+                        text(total_text.as_str()),
+                        Param::Int(opts.user_id),
+                        text(now_text.as_str()),
+                        Param::Int(doc.object_id),
+                    ],
+                )?;
+            }
+        }
+
+        // 9. УНП (SUPTO mode), behind the GUESS seam.
+        if let Some(unp) = &doc.unp {
+            let (sql, params) = guess::unp_insert(
+                d,
+                oper_type,
+                acct,
+                unp,
+                &format_money(total),
+                opts.user_id,
+                &now_text,
+            );
+            self.exec(&sql, &params)?;
+        }
+
+        Ok(WriteOutcome::Created {
+            oper_type,
+            acct,
+            unknown_skus: unknown,
+        })
+    }
+
+    fn resolve(
+        &self,
+        row: &[Option<String>],
+        qty: i64,
+        gross: Stotinki,
+        vat: &HashMap<i64, u32>,
+    ) -> ResolvedLine {
+        let good_id = row[0].as_deref().and_then(int_of).unwrap_or(SERVICE_ID);
+        let rate_bp = row[1]
+            .as_deref()
+            .and_then(int_of)
+            .and_then(|g| vat.get(&g).copied())
+            .unwrap_or(0);
+        let price_in = row[2]
+            .as_deref()
+            .and_then(|t| parse_scaled(t, 6))
+            .unwrap_or(0);
+        let kind = row[3].as_deref().and_then(int_of).unwrap_or(0);
+        ResolvedLine {
+            good_id,
+            qty,
+            gross,
+            rate_bp,
+            price_in,
+            inventory: good_id > SERVICE_ID && kind & GOODS_TYPE_NON_INVENTORY == 0,
+        }
+    }
+
+    /// The shipping good's row (ID, TaxGroup, PriceIn, Type), created when missing.
+    fn shipping_good(&self, opts: &WriteOptions) -> Result<Vec<Option<String>>, WarehouseError> {
+        let d = self.dialect();
+        let cols = "ID, TaxGroup, PriceIn, Type";
+        let find = d.locking_select(cols, Table::Goods, "Code = ? AND Deleted = 0");
+        let code = opts.shipping_code.trim();
+        if let Some(r) = self.query(&find, &[text(code)])?.into_iter().next() {
+            return Ok(r);
+        }
+        self.exec(
+            &format!(
+                "INSERT INTO {} (Code, BarCode1, BarCode2, BarCode3, Catalog1, Catalog2, Catalog3, \
+                 Name, Name2, Measure1, Measure2, Ratio, PriceIn, PriceOut1, PriceOut2, PriceOut3, \
+                 PriceOut4, PriceOut5, PriceOut6, PriceOut7, PriceOut8, PriceOut9, PriceOut10, \
+                 MinQtty, NormalQtty, Description, {}, IsRecipe, TaxGroup, IsVeryUsed, GroupID, \
+                 Deleted) VALUES (?,' ',' ',' ',' ',' ',' ',?,?,'бр.','бр.',1,0,0,0,0,0,0,0,0,0,0,0,\
+                 0,0,' ',?,0,1,0,-1,0)",
+                self.t(Table::Goods),
+                d.quote("Type")
+            ),
+            &[
+                text(code),
+                text(blank(&opts.shipping_name)),
+                text(blank(&opts.shipping_name)),
+                Param::Int(GOODS_TYPE_NON_INVENTORY),
+            ],
+        )?;
+        let id = self.last_insert_id()?;
+        tracing::info!(id, code, "created the shipping good");
+        Ok(vec![
+            Some(id.to_string()),
+            Some("1".into()),
+            Some("0".into()),
+            Some(GOODS_TYPE_NON_INVENTORY.to_string()),
+        ])
+    }
+
+    /// Finds the partner by e-mail, else phone, else VAT number; creates one when none.
+    fn find_or_create_partner(
+        &self,
+        p: &PartnerData,
+        user_id: i64,
+        now_text: &str,
+    ) -> Result<i64, WarehouseError> {
+        for (column, value) in [
+            ("eMail", &p.email),
+            ("Phone", &p.phone),
+            ("TaxNo", &p.vat_number),
+        ] {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            // A locking read: two writers importing the same new customer at once must
+            // not both create the partner (the second waits, then finds the first's row).
+            let sql = self.dialect().locking_select(
+                "ID",
+                Table::Partners,
+                &format!("{column} = ? AND Deleted = 0 AND ID > 1 ORDER BY ID"),
+            );
+            if let Some(id) = self.query_i64(&sql, &[text(value)])? {
+                return Ok(id);
+            }
+        }
+        let name = blank(&p.name);
+        let contact = if p.contact.trim().is_empty() {
+            name.clone()
+        } else {
+            blank(&p.contact)
+        };
+        let sql = format!(
+            "INSERT INTO {} (Code, Company, Company2, MOL, MOL2, City, City2, Address, Address2, \
+             Phone, Phone2, Fax, eMail, TaxNo, Bulstat, BankName, BankCode, BankAcct, BankVATName, \
+             BankVATCode, BankVATAcct, PriceGroup, Discount, {}, IsVeryUsed, UserID, GroupID, \
+             UserRealTime, Deleted, CardNumber, Note1, Note2, PaymentDays) \
+             VALUES (' ',?,?,?,?,?,?,?,?,?,?,' ',?,?,?,' ',' ',' ',' ',' ',' ',1,0,?,0,?,1,?,0,' ',' ',' ',0)",
+            self.t(Table::Partners),
+            self.q("Type")
+        );
+        self.exec(
+            &sql,
+            &[
+                text(name.as_str()),
+                text(name.as_str()),
+                text(contact.as_str()),
+                text(contact.as_str()),
+                text(blank(&p.city)),
+                text(blank(&p.city)),
+                text(blank(&p.address)),
+                text(blank(&p.address)),
+                text(blank(&p.phone)),
+                text(blank(&p.phone)),
+                text(blank(&p.email)),
+                text(blank(&p.vat_number)),
+                text(blank(&p.eik)),
+                Param::Int(guess::NEW_PARTNER_TYPE),
+                Param::Int(user_id),
+                text(now_text),
+            ],
+        )?;
+        self.last_insert_id()
+    }
+
+    /// Reserves the next document number in `NextAcct` (retrying on taken keys).
+    fn reserve_number(
+        &self,
+        oper_type: i64,
+        object_id: i64,
+        per_object: bool,
+    ) -> Result<i64, WarehouseError> {
+        let params = if per_object {
+            vec![Param::Int(object_id)]
+        } else {
+            vec![]
+        };
+        let max = self.query_i64(
+            &next_acct_sql(self.dialect(), oper_type, per_object),
+            &params,
+        )?;
+        let mut n = max.unwrap_or(0).max(0) + 1;
+        let insert = format!(
+            "INSERT INTO {} (NextAcct) VALUES (?)",
+            self.t(Table::NextAcct)
+        );
+        for _ in 0..NUMBERING_ATTEMPTS {
+            let key = guess::nextacct_key(nextacct_prefix(oper_type), object_id, per_object, n);
+            match self.exec(&insert, &[text(key)]) {
+                Ok(()) => return Ok(n),
+                Err(e) if is_duplicate_key(&e) => n += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(WarehouseError::NumberingExhausted(NUMBERING_ATTEMPTS))
+    }
+
+    /// Takes a sold quantity off the object's stock row (creates a negative row when the
+    /// good has none there).
+    fn decrease_stock(&self, object_id: i64, l: &ResolvedLine) -> Result<(), WarehouseError> {
+        let store = self.t(Table::Store);
+        let find = self.dialect().select_first(
+            1,
+            "ID",
+            &format!("FROM {store} WHERE ObjectID = ? AND GoodID = ? ORDER BY ID"),
+        );
+        let row_id = self.query_i64(&find, &[Param::Int(object_id), Param::Int(l.good_id)])?;
+        match row_id {
+            Some(id) => self.exec(
+                &format!("UPDATE {store} SET Qtty = Qtty - ? WHERE ID = ?"),
+                &[text(l.qty.to_string()), Param::Int(id)],
+            ),
+            None => self.exec(
+                &format!(
+                    "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) \
+                     VALUES (?,?,?,?,' ',1,1)"
+                ),
+                &[
+                    Param::Int(object_id),
+                    Param::Int(l.good_id),
+                    text((-l.qty).to_string()),
+                    text(format_scaled(l.price_in, 6)),
+                ],
+            ),
+        }
+    }
+
+    /// The document (OperType, Acct) holding this shop order number, if any.
+    pub fn find_document_by_note(
+        &self,
+        order_number: &str,
+    ) -> Result<Option<(i64, i64)>, WarehouseError> {
+        let sql = format!(
+            "SELECT OperType, Acct FROM {} WHERE Note = ? AND OperType IN (2,19) \
+             AND PartnerID <> 0 AND Acct > 0",
+            self.t(Table::Operations)
+        );
+        Ok(self
+            .query(&sql, &[text(order_number)])?
+            .into_iter()
+            .next()
+            .and_then(|r| Some((int_of(r[0].as_deref()?)?, int_of(r[1].as_deref()?)?))))
+    }
+}
+
+fn validate(doc: &NewDocument) -> Result<(), WarehouseError> {
+    if doc.lines.is_empty() {
+        return Err(WarehouseError::EmptyDocument);
+    }
+    let note = doc.order_number.trim();
+    if note.is_empty() || note.chars().count() > 255 {
+        return Err(WarehouseError::InvalidDocument(
+            "order number empty or longer than 255 characters".into(),
+        ));
+    }
+    for l in &doc.lines {
+        if l.qty <= 0 || l.unit_price < 0 {
+            return Err(WarehouseError::InvalidDocument(format!(
+                "line '{}': quantity {} price {}",
+                clean(&Some(l.sku.clone())),
+                l.qty,
+                format_money(l.unit_price)
+            )));
+        }
+    }
+    if doc.shipping.as_ref().is_some_and(|s| s.price < 0) {
+        return Err(WarehouseError::InvalidDocument(
+            "negative shipping price".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn backoff(attempt: u32) -> std::time::Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 40)
+        .unwrap_or(0) as u64;
+    std::time::Duration::from_millis(10 + 15 * attempt.min(10) as u64 + jitter)
+}
+
+/// The date written for a document (today, time 00:00), for callers that compare.
+pub fn document_date(now: NaiveDateTime) -> NaiveDateTime {
+    now.date().and_hms_opt(0, 0, 0).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mssql_write_sql() {
+        assert_eq!(
+            next_acct_sql(Dialect::MsSql, OPER_SALE, true),
+            "SELECT MAX(Acct) FROM [Operations] WHERE OperType IN (2,16) AND ObjectID = ?"
+        );
+        assert_eq!(
+            next_acct_sql(Dialect::MsSql, OPER_ORDER, false),
+            "SELECT MAX(Acct) FROM [Operations] WHERE OperType IN (19)"
+        );
+        let sql = operation_insert_sql(Dialect::MsSql);
+        assert!(sql.starts_with("INSERT INTO [Operations] (OperType, Acct,"));
+        assert!(sql.contains("CurrencyRate, [Date], Lot"));
+        assert_eq!(sql.matches('?').count(), 16);
+    }
+
+    #[test]
+    fn emoji_replaced() {
+        assert_eq!(
+            replace_4byte("Иван 😀!"),
+            ("Иван \u{FFFD}!".to_string(), true)
+        );
+        assert_eq!(
+            replace_4byte("Чай „Зелен“"),
+            ("Чай „Зелен“".to_string(), false)
+        );
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(nextacct_prefix(OPER_SALE), "S");
+        assert_eq!(nextacct_prefix(OPER_ORDER), "OR");
+    }
+}

@@ -1,0 +1,277 @@
+//! Export and import end to end through the runner: a real warehouse database (SQLite
+//! and MariaDB over ODBC), the shop simulator over HTTP on 127.0.0.1, and the keyring's
+//! in-memory store.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{BACKENDS, Backend, TestDb};
+use serde_json::json;
+use skladlink::config::*;
+use skladlink::i18n::Language;
+use skladlink::runner::history::{History, ItemAction, RunRecord};
+use skladlink::runner::{Command, Event, Runner, RunnerContext};
+use skladlink::secrets::*;
+use skladlink::sim::shop::faults::FaultKind;
+use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
+use skladlink::woo::{ClientOptions, WooClient};
+
+struct Setup {
+    db: TestDb,
+    sim: ShopSimHandle,
+    config: AppConfig,
+    runner: Runner,
+    data: tempfile::TempDir,
+    object_id: i64,
+}
+
+const EXPORT: &str = "s1";
+const IMPORT: &str = "s2";
+
+async fn setup(backend: Backend, goods: usize, document_type: DocumentType) -> Setup {
+    let db = TestDb::demo(backend, goods);
+    let object_id = db.connect().objects().unwrap()[0].id;
+    let sim = ShopSim::start(SimOptions::default()).await.unwrap();
+    let keyring = KeyringStore::in_memory();
+    let secrets = Secrets::with_keyring(keyring);
+    let mut config = AppConfig::default();
+    config.database.connection_string = db.cs.clone();
+    let mut export = ServerDef::new(
+        ServerId(EXPORT.into()),
+        "Експорт".into(),
+        ServerType::Export,
+    );
+    if let ServerKind::Export(e) = &mut export.kind {
+        e.shop.address = sim.url().to_string();
+    }
+    let mut import = ServerDef::new(ServerId(IMPORT.into()), "Импорт".into(), ServerType::Import);
+    if let ServerKind::Import(i) = &mut import.kind {
+        i.shop.address = sim.url().to_string();
+        i.object_id = Some(object_id);
+        i.document_type = document_type;
+    }
+    for id in [EXPORT, IMPORT] {
+        let id = ServerId(id.into());
+        secrets
+            .set(
+                &SecretKey::server(&id, SecretKind::ConsumerKey),
+                &Secret::new(sim.consumer_key()),
+            )
+            .unwrap();
+        secrets
+            .set(
+                &SecretKey::server(&id, SecretKind::ConsumerSecret),
+                &Secret::new(sim.consumer_secret()),
+            )
+            .unwrap();
+    }
+    config.servers = vec![export, import];
+    config.run_list = vec![ServerId(EXPORT.into()), ServerId(IMPORT.into())];
+    let data = tempfile::tempdir().unwrap();
+    let runner = Runner::spawn(RunnerContext {
+        secrets,
+        data_dir: data.path().to_path_buf(),
+        language: Language::Bg,
+        notify: Arc::new(|| {}),
+    })
+    .unwrap();
+    Setup {
+        db,
+        sim,
+        config,
+        runner,
+        data,
+        object_id,
+    }
+}
+
+impl Setup {
+    /// Runs one server once through the runner and returns its run record.
+    async fn run(&self, server: &str, dry_run: bool) -> RunRecord {
+        self.runner.send(Command::RunOnce {
+            config: Box::new(self.config.clone()),
+            servers: vec![ServerId(server.into())],
+            dry_run,
+        });
+        let runner = &self.runner;
+        let mut record = None;
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
+            match tokio::task::block_in_place(|| runner.wait(Duration::from_millis(200))) {
+                Some(Event::Finished { record: r, .. }) => record = Some(*r),
+                Some(Event::AllIdle) if record.is_some() => break,
+                _ => {}
+            }
+        }
+        record.expect("the run finished")
+    }
+
+    fn client(&self) -> WooClient {
+        WooClient::new(
+            self.sim.url(),
+            &Secret::new(self.sim.consumer_key()),
+            &Secret::new(self.sim.consumer_secret()),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn writes(&self) -> u64 {
+        self.sim
+            .stats()
+            .by_route
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET") && !k.starts_with("HEAD"))
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
+    fn documents_for(&self, order_number: &str) -> Vec<String> {
+        let wh = self.db.connect();
+        let ops = wh.t(skladlink::warehouse::Table::Operations);
+        wh.query(
+            &format!("SELECT DISTINCT Acct FROM {ops} WHERE Note = ?"),
+            &[skladlink::warehouse::db::text(format!(
+                "WEB#{order_number}"
+            ))],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect()
+    }
+}
+
+fn sku_of(sim: &ShopSimHandle, n: usize) -> String {
+    let state = sim.state();
+    let products = state.snapshot();
+    products["products"]
+        .as_array()
+        .map(|a| a[n]["sku"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn place_order(client: &WooClient, skus: &[(&str, u32)], email: &str) -> (u64, String) {
+    let lines: Vec<_> = skus
+        .iter()
+        .map(|(sku, q)| json!({"sku": sku, "quantity": q}))
+        .collect();
+    let order = client
+        .create_order(&json!({
+            "status": "processing",
+            "payment_method": "cod",
+            "billing": {"first_name": "Иван", "last_name": "Петров", "email": email, "phone": "0888123456", "city": "София", "address_1": "ул. Витоша 1"},
+            "line_items": lines,
+            "shipping_lines": [{"method_id": "flat_rate", "method_title": "Еконт", "total": "5.99"}]
+        }))
+        .await
+        .unwrap();
+    (order.id, order.number)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_then_import_on_sqlite_and_mariadb() {
+    for backend in BACKENDS {
+        let s = setup(backend, 40, DocumentType::Sale).await;
+
+        // Export: everything is created, visible, with stock; a second run writes nothing.
+        let first = s.run(EXPORT, false).await;
+        assert!(first.ok, "{backend:?}: {first:#?}");
+        let created = first.count(ItemAction::Created);
+        assert!(created >= 40, "{backend:?}: {created} created");
+        assert_eq!(
+            s.sim.state().product_count(),
+            first
+                .items
+                .iter()
+                .filter(|i| i.kind == "product" && i.action == ItemAction::Created)
+                .count()
+        );
+        let writes = s.writes();
+        let second = s.run(EXPORT, false).await;
+        assert!(
+            second.ok && second.items.iter().all(|i| i.action == ItemAction::Skipped),
+            "{backend:?}: {second:#?}"
+        );
+        assert_eq!(
+            s.writes(),
+            writes,
+            "{backend:?}: the unchanged run sent no write"
+        );
+
+        // Import: two orders become Sales, statuses change, notes name the documents.
+        let client = s.client();
+        let (a, b) = (sku_of(&s.sim, 0), sku_of(&s.sim, 1));
+        let (id1, no1) = place_order(&client, &[(&a, 2), (&b, 1)], "ivan@example.bg").await;
+        let (id2, no2) = place_order(&client, &[(&b, 3)], "ivan@example.bg").await;
+        let run = s.run(IMPORT, false).await;
+        assert!(run.ok, "{backend:?}: {run:#?}");
+        assert_eq!(run.count(ItemAction::Created), 2, "{backend:?}: {run:#?}");
+        for (id, no) in [(id1, &no1), (id2, &no2)] {
+            let order = client.get_order(id).await.unwrap();
+            assert_eq!(order.status, "completed", "{backend:?}");
+            assert_eq!(
+                s.documents_for(no).len(),
+                1,
+                "{backend:?}: one document for order {no}"
+            );
+            let notes = client.list_order_notes(id).await.unwrap();
+            assert!(
+                notes.iter().any(|n| n.note.contains("Склад Pro")),
+                "{backend:?}: {notes:?}"
+            );
+        }
+        let again = s.run(IMPORT, false).await;
+        assert!(
+            again.items.is_empty(),
+            "{backend:?}: nothing left to import: {again:#?}"
+        );
+
+        // The history holds every run.
+        let history = History::in_dir(&s.data.path().join("")).recent(10).unwrap();
+        assert_eq!(history.len(), 4, "{backend:?}");
+        let _ = s.object_id;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_written_once_even_when_the_status_change_fails() {
+    for backend in BACKENDS {
+        let s = setup(backend, 10, DocumentType::Order).await;
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let (id, no) = place_order(&client, &[(&sku, 1)], "maria@example.bg").await;
+
+        // The shop fails every status change: the document is written, the order stays.
+        s.sim.faults().only_for(Some("PUT orders"));
+        s.sim.faults().inject(FaultKind::Html500, 1000);
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Failed), 1, "{backend:?}: {run:#?}");
+        assert_eq!(client.get_order(id).await.unwrap().status, "processing");
+        assert_eq!(s.documents_for(&no).len(), 1, "{backend:?}");
+
+        // Next run: the document is found by its order number; only the status changes.
+        s.sim.faults().clear();
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Updated), 1, "{backend:?}: {run:#?}");
+        assert_eq!(client.get_order(id).await.unwrap().status, "completed");
+        assert_eq!(
+            s.documents_for(&no).len(),
+            1,
+            "{backend:?}: never written twice"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_runs_write_nothing_anywhere() {
+    let s = setup(Backend::Sqlite, 10, DocumentType::Order).await;
+    let dry = s.run(EXPORT, true).await;
+    assert!(dry.dry_run);
+    assert!(dry.count(ItemAction::WouldCreate) >= 10, "{dry:#?}");
+    assert_eq!(s.writes(), 0);
+    assert_eq!(s.sim.state().product_count(), 0);
+}

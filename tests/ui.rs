@@ -1,0 +1,475 @@
+//! The window, driven through egui_kittest by clicking and typing like a user: creating
+//! each kind of server, validation, deletion, the Servers list, SUPTO visibility against a
+//! real SQLite database over ODBC, language switching, backups, and the `servers` command
+//! on the configuration the GUI wrote.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel};
+
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use skladlink::config::*;
+use skladlink::secrets::*;
+use skladlink::ui::App;
+use skladlink::ui::dialogs::{DialogPurpose, FileDialogs};
+
+/// File dialogs that answer at once with a fixed path (the only fake besides the keyring).
+struct FixedDialogs(PathBuf);
+
+impl FileDialogs for FixedDialogs {
+    fn open(&self, _purpose: DialogPurpose) -> Receiver<Option<PathBuf>> {
+        let (tx, rx) = channel();
+        tx.send(Some(self.0.clone())).unwrap();
+        rx
+    }
+}
+
+fn open_app(dir: &Path, keyring: &KeyringStore) -> Harness<'static, App> {
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir),
+        Secrets::with_keyring(keyring.clone()),
+    )
+    .unwrap();
+    let app = App::with_dialogs(ws, Box::new(FixedDialogs(dir.join("backup.json"))));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1000.0))
+        .with_context_setup(skladlink::ui::fonts::install)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    harness.run();
+    harness
+}
+
+fn click(h: &mut Harness<'_, App>, label: &str) {
+    h.get_by_label(label).click();
+    h.run();
+}
+
+fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+fn new_server(h: &mut Harness<'_, App>, type_label: &str) {
+    click(h, "Нов");
+    click(h, type_label);
+}
+
+fn create_all_three(h: &mut Harness<'_, App>) {
+    new_server(h, "Connector WooCommerce — Експорт");
+    type_into(h, "Име", "Експорт магазин");
+    type_into(h, "Адрес", "https://магазин.example.bg");
+    type_into(h, "Потребител (Consumer key)", "ck_gui_key_123");
+    type_into(h, "Парола (Consumer secret)", "cs_gui_secret_456");
+    click(h, "Запази");
+
+    new_server(h, "e-Shop Connector (касови бележки)");
+    type_into(h, "Име", "Каса");
+    type_into(h, "Сериен порт", "/dev/ttyUSB0");
+    type_into(h, "Фискален номер", "DT279013");
+    type_into(h, "Код на оператора", "OP01");
+    type_into(h, "Парола на оператора", "0000");
+    click(h, "Запази");
+
+    new_server(h, "Connector WooCommerce — Импорт");
+    type_into(h, "Адрес", "http://127.0.0.1:8080");
+    type_into(h, "Обект (ID)", "2");
+    type_into(h, "Статус за обработка", "wc-paid");
+    click(h, "Запази");
+
+    click(h, "Списък на сървърите");
+    click(h, "Добави Импорт");
+    click(h, "Добави Експорт магазин");
+}
+
+#[test]
+fn each_server_type_is_created_through_the_forms_and_found_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = KeyringStore::in_memory();
+    {
+        let mut h = open_app(dir.path(), &keyring);
+        create_all_three(&mut h);
+        assert!(
+            h.state().notice().is_some_and(|n| !n.is_error),
+            "{:?}",
+            h.state().notice()
+        );
+    }
+
+    // Reopen from disk: everything is there, the secrets are in the keyring only.
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir.path()),
+        Secrets::with_keyring(keyring.clone()),
+    )
+    .unwrap();
+    let config = ws.config();
+    assert_eq!(config.servers.len(), 3, "{config:#?}");
+    let export = config
+        .server_by_name("Експорт магазин")
+        .expect("export saved");
+    let ServerKind::Export(e) = &export.kind else {
+        panic!("wrong type")
+    };
+    assert_eq!(e.shop.address, "https://магазин.example.bg");
+    let eshop = config.server_by_name("Каса").expect("e-shop saved");
+    let ServerKind::EShop(f) = &eshop.kind else {
+        panic!("wrong type")
+    };
+    assert_eq!(
+        (
+            f.port.as_str(),
+            f.fiscal_number.as_str(),
+            f.operator_code.as_str()
+        ),
+        ("/dev/ttyUSB0", "DT279013", "OP01")
+    );
+    let import = config
+        .server_by_name("Импорт")
+        .expect("import saved with its default name");
+    let ServerKind::Import(i) = &import.kind else {
+        panic!("wrong type")
+    };
+    assert_eq!(i.object_id, Some(2));
+    assert_eq!(i.status_for_processing, "wc-paid");
+    assert_eq!(config.run_list, vec![import.id.clone(), export.id.clone()]);
+
+    let secret = |id: &ServerId, kind| {
+        keyring
+            .get(&SecretKey::server(id, kind))
+            .unwrap()
+            .map(|s| s.expose().to_string())
+    };
+    assert_eq!(
+        secret(&export.id, SecretKind::ConsumerKey).as_deref(),
+        Some("ck_gui_key_123")
+    );
+    assert_eq!(
+        secret(&export.id, SecretKind::ConsumerSecret).as_deref(),
+        Some("cs_gui_secret_456")
+    );
+    assert_eq!(
+        secret(&eshop.id, SecretKind::OperatorPassword).as_deref(),
+        Some("0000")
+    );
+    let file = std::fs::read_to_string(ws.location().file()).unwrap();
+    assert!(!file.contains("cs_gui_secret_456") && !file.contains("ck_gui_key_123"));
+
+    // A restarted window lists them.
+    let h = open_app(dir.path(), &keyring);
+    assert!(h.query_by_label_contains("Експорт магазин").is_some());
+    assert!(h.query_by_label_contains("Каса").is_some());
+
+    // The CLI reads the same configuration.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_skladlink"))
+        .arg("--config")
+        .arg(dir.path())
+        .arg("servers")
+        .env("SKLADLINK_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "* Експорт магазин",
+        "https://магазин.example.bg",
+        "- Каса",
+        "DT279013",
+        "* Импорт",
+        "Списък на сървърите: Импорт, Експорт магазин",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("cs_gui_secret_456"));
+}
+
+#[test]
+fn a_bad_address_shows_an_inline_error_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "Connector WooCommerce — Експорт");
+    type_into(&mut h, "Адрес", "shop.bg");
+    click(&mut h, "Запази");
+    assert!(
+        h.query_by_label_contains("Адресът трябва да започва с http:// или https://")
+            .is_some()
+    );
+    assert!(h.state().notice().is_some_and(|n| n.is_error));
+    assert!(
+        !ConfigLocation::in_dir(dir.path()).file().exists(),
+        "nothing written"
+    );
+
+    type_into(&mut h, "Адрес", "https://shop.bg");
+    click(&mut h, "Запази");
+    assert!(
+        h.query_by_label_contains("Адресът трябва да започва")
+            .is_none()
+    );
+    assert_eq!(h.state().workspace().config().servers.len(), 1);
+}
+
+#[test]
+fn invalid_fiscal_settings_are_reported_per_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "e-Shop Connector (касови бележки)");
+    type_into(&mut h, "Фискален номер", "279013");
+    type_into(&mut h, "Код на оператора", "OPER1");
+    click(&mut h, "Запази");
+    assert!(
+        h.query_by_label_contains("2 главни латински букви и 6 цифри")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label_contains("от 1 до 4 латински букви или цифри")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("Полето е задължително.").is_some(),
+        "the empty port is reported"
+    );
+    assert!(h.state().workspace().config().servers.is_empty());
+}
+
+#[test]
+fn delete_asks_for_confirmation_and_duplicate_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = KeyringStore::in_memory();
+    let mut h = open_app(dir.path(), &keyring);
+    new_server(&mut h, "Connector WooCommerce — Експорт");
+    type_into(&mut h, "Адрес", "https://shop.bg");
+    type_into(&mut h, "Парола (Consumer secret)", "cs_dup");
+    click(&mut h, "Запази");
+    click(&mut h, "Дублирай");
+    let names: Vec<String> = h
+        .state()
+        .workspace()
+        .config()
+        .servers
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert_eq!(names, vec!["Експорт", "Експорт 2"]);
+    let copy = h.state().workspace().config().servers[1].id.clone();
+    assert_eq!(
+        keyring
+            .get(&SecretKey::server(&copy, SecretKind::ConsumerSecret))
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "cs_dup"
+    );
+
+    click(&mut h, "Изтрий");
+    assert!(
+        h.query_by_label_contains("Да се изтрие ли сървърът „Експорт 2“")
+            .is_some()
+    );
+    click(&mut h, "Не, запази");
+    assert_eq!(
+        h.state().workspace().config().servers.len(),
+        2,
+        "cancel keeps it"
+    );
+    click(&mut h, "Изтрий");
+    click(&mut h, "Да, изтрий");
+    let names: Vec<String> = h
+        .state()
+        .workspace()
+        .config()
+        .servers
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert_eq!(names, vec!["Експорт"]);
+    assert_eq!(
+        keyring
+            .get(&SecretKey::server(&copy, SecretKind::ConsumerSecret))
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn the_servers_list_adds_and_removes_and_actions_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "Connector WooCommerce — Импорт");
+    type_into(&mut h, "Адрес", "https://shop.bg");
+    click(&mut h, "Запази");
+    click(&mut h, "Списък на сървърите");
+    click(&mut h, "Добави Импорт");
+    assert_eq!(h.state().workspace().config().run_list.len(), 1);
+    click(&mut h, "Действия");
+    assert!(h.query_by_label("Спрян").is_some());
+    assert!(
+        h.query_by_label("(не е изпълняван)").is_some(),
+        "no run yet, no fake progress"
+    );
+    assert!(h.query_by_label("Изпълни Импорт сега").is_some());
+    click(&mut h, "Списък на сървърите");
+    click(&mut h, "Премахни Импорт");
+    assert!(h.state().workspace().config().run_list.is_empty());
+}
+
+fn sqlite_warehouse(path: &Path, version: &str) -> String {
+    let cs = format!("Driver={{SQLite3}};Database={}", path.display());
+    let env = odbc_api::Environment::new().unwrap();
+    let conn = env
+        .connect_with_connection_string(&cs, odbc_api::ConnectionOptions::default())
+        .unwrap();
+    conn.execute(
+        "CREATE TABLE System (Version VARCHAR(20) PRIMARY KEY, ProductID INT, LastBackup DATETIME)",
+        (),
+        None,
+    )
+    .unwrap();
+    conn.execute(
+        &format!("INSERT INTO System (Version, ProductID) VALUES ('{version}', 0)"),
+        (),
+        None,
+    )
+    .unwrap();
+    cs
+}
+
+fn connect_database(h: &mut Harness<'_, App>, cs: &str) {
+    click(h, "База данни");
+    type_into(h, "Низ за връзка", cs);
+    click(h, "Запази");
+    h.get_by_label("Провери връзката").click();
+    h.run_steps(2);
+    h.state_mut()
+        .wait_for_db_check(std::time::Duration::from_secs(20));
+    h.run();
+    click(h, "Сървъри");
+}
+
+#[test]
+fn supto_mode_appears_only_for_a_database_of_version_3_07_100_or_newer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "e-Shop Connector (касови бележки)");
+    type_into(&mut h, "Име", "Каса");
+    type_into(&mut h, "Сериен порт", "/dev/ttyS0");
+    type_into(&mut h, "Фискален номер", "DT279013");
+    click(&mut h, "Запази");
+
+    new_server(&mut h, "Connector WooCommerce — Импорт");
+    assert!(
+        h.query_by_label("Режим СУПТО").is_none(),
+        "hidden until a database is connected"
+    );
+    assert!(
+        h.query_by_label_contains("след като бъде свързана база данни")
+            .is_some(),
+        "with a hint why"
+    );
+
+    let old = sqlite_warehouse(&dir.path().join("old.db"), "3.07.044");
+    connect_database(&mut h, &old);
+    new_server(&mut h, "Connector WooCommerce — Импорт");
+    assert!(h.query_by_label("Режим СУПТО").is_none());
+    assert!(
+        h.query_by_label_contains("базата данни е версия 3.07.044")
+            .is_some()
+    );
+
+    let new = sqlite_warehouse(&dir.path().join("new.db"), "3.07.100");
+    connect_database(&mut h, &new);
+    new_server(&mut h, "Connector WooCommerce — Импорт");
+    type_into(&mut h, "Адрес", "https://shop.bg");
+    click(&mut h, "Режим СУПТО");
+    click(&mut h, "Запази");
+    assert!(
+        h.query_by_label("Полето е задължително.").is_some(),
+        "SUPTO needs a printing module"
+    );
+    click(&mut h, "Име на модула за принтиране");
+    h.get_all_by_label("Каса").last().unwrap().click();
+    h.run();
+    click(&mut h, "Запази");
+    let config = h.state().workspace().config().clone();
+    let ServerKind::Import(i) = &config.server_by_name("Импорт").expect("saved").kind else {
+        panic!()
+    };
+    assert!(i.supto_mode);
+    assert_eq!(i.printing_module, "Каса");
+}
+
+#[test]
+fn a_database_that_is_not_reachable_gives_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    connect_database(&mut h, "Driver={No Such Driver};Database=x");
+    click(&mut h, "База данни");
+    assert!(
+        h.query_by_label_contains("Няма връзка с базата данни")
+            .is_some()
+    );
+}
+
+#[test]
+fn the_language_can_be_switched_and_is_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = KeyringStore::in_memory();
+    let mut h = open_app(dir.path(), &keyring);
+    assert!(h.query_by_label("Нов").is_some(), "Bulgarian by default");
+    click(&mut h, "Език");
+    click(&mut h, "English");
+    assert!(h.query_by_label("New").is_some());
+    assert!(h.query_by_label("Нов").is_none());
+    drop(h);
+    let h = open_app(dir.path(), &keyring);
+    assert!(
+        h.query_by_label("New").is_some(),
+        "remembered after a restart"
+    );
+}
+
+#[test]
+fn a_backup_is_written_without_secrets_and_can_be_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = KeyringStore::in_memory();
+    let mut h = open_app(dir.path(), &keyring);
+    create_all_three(&mut h);
+    click(&mut h, "Архив");
+    click(&mut h, "Запази настройките във файл…");
+    h.run();
+    let backup = std::fs::read_to_string(dir.path().join("backup.json")).unwrap();
+    assert!(backup.contains("Експорт магазин") && backup.contains("DT279013"));
+    for secret in ["ck_gui_key_123", "cs_gui_secret_456"] {
+        assert!(!backup.contains(secret));
+    }
+
+    // Restore into a fresh configuration.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.path().join("backup.json"),
+        other.path().join("backup.json"),
+    )
+    .unwrap();
+    let mut h2 = open_app(other.path(), &KeyringStore::in_memory());
+    click(&mut h2, "Архив");
+    click(&mut h2, "Зареди настройки от файл…");
+    h2.run();
+    let restored = h2.state().workspace().config().clone();
+    assert_eq!(restored.servers.len(), 3);
+    assert_eq!(restored.run_list.len(), 2);
+    assert_eq!(
+        ConfigLocation::in_dir(other.path())
+            .load()
+            .unwrap()
+            .servers
+            .len(),
+        3,
+        "saved"
+    );
+}

@@ -1,0 +1,160 @@
+//! The Actions panel driving real runs: the demo set-up (demo warehouse over the SQLite
+//! ODBC driver, the shop simulator over HTTP), Start and Stop clicked in the window.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use skladlink::config::*;
+use skladlink::i18n::Language;
+use skladlink::runner::history::ItemAction;
+use skladlink::ui::App;
+use skladlink::ui::dialogs::{DialogPurpose, FileDialogs};
+use skladlink::woo::{ClientOptions, OrderFilter, WooClient};
+
+struct FixedDialogs(PathBuf);
+
+impl FileDialogs for FixedDialogs {
+    fn open(&self, _purpose: DialogPurpose) -> Receiver<Option<PathBuf>> {
+        let (tx, rx) = channel();
+        tx.send(Some(self.0.clone())).unwrap();
+        rx
+    }
+}
+
+fn harness(ws: Workspace, csv: PathBuf) -> Harness<'static, App> {
+    let app = App::with_dialogs(ws, Box::new(FixedDialogs(csv)));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .with_context_setup(skladlink::ui::fonts::install)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    h.run();
+    h
+}
+
+/// Lets the runner work until `done` holds, drawing frames; returns whether progress was seen.
+fn pump(h: &mut Harness<'_, App>, done: impl Fn(&mut App) -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut saw_progress = false;
+    while Instant::now() < deadline {
+        h.state_mut()
+            .wait_for_runner_event(Duration::from_millis(100));
+        h.step();
+        let app = h.state();
+        if app.workspace().config().run_list.iter().any(|id| {
+            app.server_view(id)
+                .and_then(|v| v.progress)
+                .is_some_and(|p| p.total > 0)
+        }) {
+            saw_progress = saw_progress
+                || h.query_all_by_label_contains(" стоки").next().is_some()
+                || h.query_all_by_label_contains("поръчки").next().is_some();
+        }
+        if done(h.state_mut()) {
+            h.step();
+            return saw_progress;
+        }
+    }
+    panic!("the runs did not finish in time");
+}
+
+#[test]
+fn start_runs_export_and_import_and_the_results_appear() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, Language::Bg).unwrap();
+    let mut h = harness(ws, dir.path().join("history.csv"));
+    h.get_by_label("Действия").click();
+    h.run();
+    h.get_by_label("Старт").click();
+    h.step();
+    assert!(h.state().is_running());
+    let saw_progress = pump(&mut h, |app| !app.is_running() && app.history().len() >= 2);
+    assert!(saw_progress, "a progress bar with counts was shown");
+
+    let history = h.state_mut().history().to_vec();
+    let export = history.iter().find(|r| r.server_id == "s1").unwrap();
+    let import = history.iter().find(|r| r.server_id == "s2").unwrap();
+    assert!(export.ok && import.ok, "{export:#?} {import:#?}");
+    assert!(export.count(ItemAction::Created) > 1000);
+    assert_eq!(
+        import.count(ItemAction::Created),
+        skladlink::demo::DEMO_ORDERS
+    );
+    assert!(
+        h.query_all_by_label_contains("създадено").count() >= 2,
+        "the last results are shown"
+    );
+
+    // Every demo order is now completed in the shop.
+    let client =
+        WooClient::new(&shop.url, &shop.key, &shop.secret, ClientOptions::default()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let processing = rt
+        .block_on(client.list_orders(&OrderFilter {
+            statuses: vec!["processing".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(processing.is_empty());
+
+    // The import run's items, filtered, go to CSV through the file dialog.
+    h.get_all_by_label_contains("· Импорт ·")
+        .next()
+        .expect("the import run is listed")
+        .click();
+    h.run();
+    h.get_by_label("Експорт в CSV…").click();
+    h.run();
+    h.step();
+    let csv = std::fs::read_to_string(dir.path().join("history.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + skladlink::demo::DEMO_ORDERS,
+        "{csv}"
+    );
+    assert!(csv.contains("WEB#") || csv.contains(",order,"), "{csv}");
+}
+
+#[test]
+fn stop_stops_workers_waiting_for_their_next_run() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, Language::Bg).unwrap();
+    let mut config = ws.config().clone();
+    for s in &mut config.servers {
+        if let ServerKind::Import(i) = &mut s.kind {
+            i.shop.send_interval = Interval::EveryHours { hours: 1 };
+            i.shop.collect_interval = Interval::EveryHours { hours: 1 };
+        }
+    }
+    config.run_list.retain(|id| id.0 == "s2");
+    let ws = Workspace::with_config(ws.location().clone(), ws.secrets().clone(), config);
+    let mut h = harness(ws, dir.path().join("unused.csv"));
+    h.get_by_label("Действия").click();
+    h.run();
+    h.get_by_label("Старт").click();
+    h.step();
+    pump(&mut h, |app| {
+        app.history().len() == 1
+            && matches!(
+                app.server_view(&ServerId("s2".into())).map(|v| &v.state),
+                Some(skladlink::runner::WorkerState::Waiting { .. })
+            )
+    });
+    assert!(h.query_by_label_contains("Чака до").is_some());
+    h.get_by_label("Стоп").click();
+    h.step();
+    pump(&mut h, |app| !app.is_running());
+    assert!(h.query_by_label("Спрян").is_some());
+    assert_eq!(
+        h.state_mut().history().len(),
+        1,
+        "no further run after Stop"
+    );
+}
