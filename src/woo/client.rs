@@ -841,7 +841,7 @@ impl WooClient {
                         return Err(e);
                     }
                     let item = ItemError {
-                        code: "request_failed".into(),
+                        code: REQUEST_FAILED.into(),
                         message: e.to_string(),
                         status: 0,
                         resource_id: None,
@@ -938,7 +938,7 @@ impl WooClient {
                             Ok(p) => Ok(p),
                             Err(i) => resent[i].take().unwrap_or_else(|| {
                                 Err(ItemError {
-                                    code: "request_failed".into(),
+                                    code: REQUEST_FAILED.into(),
                                     message: "missing result".into(),
                                     status: 0,
                                     resource_id: None,
