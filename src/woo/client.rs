@@ -2,7 +2,7 @@
 //! authenticates by scheme, retries what is safe to retry, and turns every odd answer
 //! (HTML pages, BOMs, PHP warnings, dropped connections) into a typed error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -592,31 +592,36 @@ impl WooClient {
         out.extend(self.decode::<Vec<T>>(first.body, route)?);
         match first.total_pages {
             Some(pages) if pages > 1 => {
-                let mut next = 2u64;
-                while next <= pages {
-                    let end = (next + self.inner.opts.concurrency as u64 - 1).min(pages);
-                    let mut set = tokio::task::JoinSet::new();
-                    for page in next..=end {
+                // A sliding window of `concurrency` page requests; pages are put back in
+                // order at the end.
+                let mut pending = 2..=pages;
+                let mut set = tokio::task::JoinSet::new();
+                let mut got: BTreeMap<u64, Vec<T>> = BTreeMap::new();
+                loop {
+                    while set.len() < self.inner.opts.concurrency {
+                        let Some(page) = pending.next() else { break };
                         let this = self.clone();
                         let route = route.to_string();
                         let qv = page_query(page);
-                        set.spawn(async move { (page, this.get(&route, &qv).await) });
+                        set.spawn(async move {
+                            let r = this.get(&route, &qv).await?;
+                            let items = this.decode::<Vec<T>>(r.body, &route)?;
+                            Ok::<_, WooError>((page, items))
+                        });
                     }
-                    let mut got: Vec<(u64, WooResponse)> = Vec::new();
-                    while let Some(joined) = set.join_next().await {
-                        let (page, res) = joined.map_err(|e| WooError::BadResponse {
-                            url: self.inner.site.clone(),
-                            status: 0,
-                            detail: format!("task failed: {e}"),
-                            snippet: String::new(),
-                        })?;
-                        got.push((page, res?));
-                    }
-                    got.sort_by_key(|(p, _)| *p);
-                    for (_, r) in got {
-                        out.extend(self.decode::<Vec<T>>(r.body, route)?);
-                    }
-                    next = end + 1;
+                    let Some(joined) = set.join_next().await else {
+                        break;
+                    };
+                    let (page, items) = joined.map_err(|e| WooError::BadResponse {
+                        url: self.inner.site.clone(),
+                        status: 0,
+                        detail: format!("task failed: {e}"),
+                        snippet: String::new(),
+                    })??;
+                    got.insert(page, items);
+                }
+                for (_, items) in got {
+                    out.extend(items);
                 }
             }
             Some(_) => {}
