@@ -1625,6 +1625,21 @@ async fn https_uses_basic_auth_and_trusts_only_the_given_ca() {
     )
     .unwrap();
     lax.check().await.expect("accept-invalid-certs switch");
+    // http:// to the TLS port: nginx's 400 page becomes a typed error with its title.
+    let wrong_scheme = WooClient::new(
+        &sim.url().replace("https://", "http://"),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        fast_opts(),
+    )
+    .unwrap();
+    match wrong_scheme.list_categories().await.unwrap_err() {
+        WooError::HtmlPage { status, title, .. } => {
+            assert_eq!(status, 400);
+            assert_eq!(title, "400 The plain HTTP request was sent to HTTPS port");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -124,6 +124,20 @@ impl ShopSim {
                             let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
                             let http = hyper::server::conn::http1::Builder::new();
                             match acceptor {
+                                Some(_) if !starts_with_tls(&stream).await => {
+                                    // Plain http to the TLS port: nginx answers 400 HTML.
+                                    let io = hyper_util::rt::TokioIo::new(stream);
+                                    let plain = hyper::service::service_fn(|_req| async {
+                                        Response::builder()
+                                            .status(400)
+                                            .header("Content-Type", "text/html")
+                                            .header("Connection", "close")
+                                            .body(SimBody::Full(Some(Bytes::from_static(
+                                                PLAIN_TO_TLS_400.as_bytes(),
+                                            ))))
+                                    });
+                                    let _ = http.serve_connection(io, plain).await;
+                                }
                                 Some(a) => {
                                     // A failed handshake (client distrusts the CA) just ends.
                                     if let Ok(tls) = a.accept(stream).await {
@@ -304,6 +318,12 @@ fn tls_config() -> Result<(String, tokio_rustls::rustls::ServerConfig), String> 
     Ok((ca_cert.pem(), config))
 }
 
+/// True when the first byte a client sent is a TLS handshake record.
+async fn starts_with_tls(stream: &tokio::net::TcpStream) -> bool {
+    let mut b = [0u8; 1];
+    matches!(stream.peek(&mut b).await, Ok(1) if b[0] == 0x16)
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     let _ = getrandom::fill(&mut b);
@@ -367,6 +387,7 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 const WP_FATAL_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n\t<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\" />\n\t<title>WordPress &rsaquo; Error</title>\n</head>\n<body id=\"error-page\">\n\t<div class=\"wp-die-message\"><p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/support/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress.</a></p></div></body>\n</html>\n";
 const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
 const MAINTENANCE_503: &str = "<!DOCTYPE html>\n<html>\n<head><title>Maintenance</title></head>\n<body><h1>Briefly unavailable for scheduled maintenance. Check back in a minute.</h1></body>\n</html>\n";
+const PLAIN_TO_TLS_400: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
 const PHP_WARNING: &str = "<br />\n<b>Warning</b>:  Undefined variable $x in <b>/var/www/wp-content/plugins/example/example.php</b> on line <b>6</b><br />\n";
 
 struct Out {
