@@ -1,6 +1,7 @@
 //! `skladlink demo`: the window on a ready-made set-up — a demo warehouse (SQLite through
 //! the SQLite3 ODBC driver), the local shop simulator with a few orders waiting, and
-//! preconfigured Export and Import servers on the Servers list. Press Start in Actions.
+//! preconfigured Export and Import servers on the Servers list, and an e-Shop Connector
+//! printing the Import server's SUPTO sales on an emulated fiscal device. Press Start.
 //! The demo lives in `demo/` under the configuration directory and starts fresh each time.
 
 use std::process::ExitCode;
@@ -65,11 +66,33 @@ pub fn start_shop() -> std::io::Result<DemoShop> {
     rx.recv().map_err(std::io::Error::other)?
 }
 
+/// Serial number of the demo fiscal device.
+pub const DEMO_DEVICE_SERIAL: &str = "DT279013";
+
+/// The demo fiscal device: an emulated Datecs X on a pseudo-terminal.
+pub struct DemoDevice {
+    /// The emulator (stops when dropped).
+    pub emulator: crate::sim::fiscal::FiscalEmulator,
+    /// Its operator password.
+    pub password: Secret,
+}
+
+/// Starts the demo fiscal device (in memory; it starts fresh every time).
+pub fn start_device() -> Result<DemoDevice, crate::fiscal::FiscalError> {
+    let mut config = crate::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
+    config.serial = Some(DEMO_DEVICE_SERIAL.to_string());
+    let emulator = crate::sim::fiscal::FiscalEmulator::start(config)?;
+    let password = Secret::new(emulator.state().operator_password.clone());
+    Ok(DemoDevice { emulator, password })
+}
+
 /// Builds the demo configuration and secrets in `dir` (removed and recreated), with a
-/// demo warehouse and orders waiting in `shop`.
+/// demo warehouse and orders waiting in `shop`; with `device`, the Import server works in
+/// SUPTO mode, writes Sales and the e-Shop Connector prints their receipts on it.
 pub fn prepare(
     dir: &std::path::Path,
     shop: &DemoShop,
+    device: Option<&DemoDevice>,
     lang: Language,
 ) -> Result<Workspace, String> {
     if dir.exists() {
@@ -164,6 +187,33 @@ pub fn prepare(
     }
     config.run_list = vec![export.id.clone(), import.id.clone()];
     config.servers = vec![export, import];
+    if let Some(device) = device {
+        let mut eshop = ServerDef::new(
+            ServerId("s3".into()),
+            tr(lang, "server_type.eshop_short"),
+            ServerType::EShop,
+        );
+        if let ServerKind::EShop(f) = &mut eshop.kind {
+            f.port = device.emulator.port_path().to_string();
+            f.fiscal_number = DEMO_DEVICE_SERIAL.to_string();
+            f.model = "DP-25X".to_string();
+        }
+        secrets
+            .set(
+                &SecretKey::server(&eshop.id, SecretKind::OperatorPassword),
+                &device.password,
+            )
+            .map_err(|e| e.to_string())?;
+        for s in &mut config.servers {
+            if let ServerKind::Import(i) = &mut s.kind {
+                i.document_type = DocumentType::Sale;
+                i.supto_mode = true;
+                i.printing_module = eshop.name.clone();
+            }
+        }
+        config.run_list.push(eshop.id.clone());
+        config.servers.push(eshop);
+    }
     let location = ConfigLocation::in_dir(dir);
     location.save(&config).map_err(|e| e.to_string())?;
     Ok(Workspace::with_config(location, secrets, config))
@@ -182,8 +232,18 @@ pub fn run(location: &ConfigLocation) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    let device = match start_device() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!(
+                "{}",
+                tr_args(lang, "demo.no_device", &[("error", &e.message(lang))])
+            );
+            None
+        }
+    };
     let dir = location.dir().join("demo");
-    let workspace = match prepare(&dir, &shop, lang) {
+    let workspace = match prepare(&dir, &shop, device.as_ref(), lang) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("{}", tr_args(lang, "demo.failed", &[("error", &e)]));
@@ -198,7 +258,9 @@ pub fn run(location: &ConfigLocation) -> ExitCode {
             &[("shop", &shop.url), ("dir", &dir.display().to_string())]
         )
     );
-    match crate::ui::run(workspace) {
+    let result = crate::ui::run(workspace);
+    drop(device);
+    match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!(

@@ -285,7 +285,43 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
             }
             ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILED })
         }
-        ServerKind::EShop(_) => fail(tr(lang, "jobs.eshop_not_available"), EXIT_FAILED),
+        ServerKind::EShop(settings) => {
+            let password = secret(SecretKind::OperatorPassword).unwrap_or_default();
+            match crate::fiscal::check_device(settings, &password) {
+                Ok(status) => {
+                    if let Some(info) = &status.info {
+                        println!(
+                            "{}",
+                            tr_args(
+                                lang,
+                                "cli.check_device_ok",
+                                &[
+                                    ("model", &info.model),
+                                    ("serial", &info.serial),
+                                    ("fm", &info.fm_number),
+                                    ("firmware", &info.firmware)
+                                ]
+                            )
+                        );
+                    }
+                    for c in &status.conditions {
+                        println!("  {}", c.message(lang));
+                    }
+                    ExitCode::from(if status.ready() { EXIT_OK } else { EXIT_FAILED })
+                }
+                Err(e) => {
+                    println!(
+                        "{}",
+                        tr_args(
+                            lang,
+                            "cli.check_device_failed",
+                            &[("error", &e.message(lang))]
+                        )
+                    );
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
     }
 }
 

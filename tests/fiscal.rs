@@ -823,13 +823,31 @@ fn session_allocates_unps_and_prints_across_restarts() {
     drop(session);
     // After a restart the sequence continues and the journal remembers the receipt.
     let mut session = connect();
-    assert_eq!(session.printed(), vec![printed]);
+    assert_eq!(session.printed(), vec![printed.clone()]);
     let second = session.next_unp().unwrap();
     assert_eq!(second.sequence(), 2);
     session.print(&sample_receipt(second)).unwrap();
+    // A full refund of the first sale, under its УНП.
+    let storno = fiscal::StornoReceipt {
+        id: "refund-7".into(),
+        receipt: sample_receipt(Unp::parse(&printed.unp).unwrap()),
+        original: fiscal::StornoOf {
+            receipt_number: printed.receipt_number,
+            date_time: printed.date_time,
+            fm_number: printed.fm_number.clone(),
+            reason: fiscal::StornoReason::Refund,
+        },
+    };
+    let refunded = session.print_storno(&storno).unwrap();
+    assert_eq!(
+        (refunded.unp.as_str(), refunded.total),
+        (printed.unp.as_str(), SAMPLE_TOTAL)
+    );
+    assert_eq!(session.print_storno(&storno).unwrap(), refunded);
     let state = emu.state();
-    assert_eq!(state.issued.len(), 2);
-    assert_eq!(state.last_unp_sequence, 2);
+    assert_eq!(state.issued.len(), 3);
+    assert_eq!(state.stornos_of(printed.receipt_number).len(), 1);
+    assert_eq!(state.last_unp_sequence, 2); // a storno (first УНП) does not move it back
     drop(session); // the port is opened exclusively
     let wrong = EShopSettings {
         fiscal_number: "DY999999".into(),
@@ -1010,4 +1028,104 @@ fn datecs_p_locks_after_three_wrong_passwords_until_power_cycle() {
     let mut dev = connect(&emu, protocol);
     dev.open_receipt("1", &password(), &unp).unwrap();
     assert!(emu.state().open.is_some());
+}
+
+#[test]
+fn storno_reuses_the_sale_unp_and_prints_once() {
+    use skladlink::fiscal::{StornoOf, StornoReason, StornoReceipt};
+    for protocol in FAMILIES {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = start(protocol, None);
+        let mut dev = connect(&emu, protocol);
+        let serial = serial_of(protocol);
+        let mut journal = PrintJournal::open(dir.path(), &serial).unwrap();
+        let unp = Unp::new(&serial, "1", 1).unwrap();
+        let sale = fiscal::print_receipt(
+            dev.as_mut(),
+            &sample_receipt(unp.clone()),
+            &password(),
+            &options(&serial),
+            &mut journal,
+        )
+        .unwrap();
+        let refund = |id: &str, number: u64| StornoReceipt {
+            id: id.into(),
+            receipt: Receipt {
+                unp: unp.clone(),
+                operator: "1".into(),
+                lines: vec![ReceiptLine::Item {
+                    text: "Сирене краве".into(),
+                    unit_price: 1250,
+                    quantity_milli: 1000,
+                    vat_rate: 2000,
+                    discount: 0,
+                }],
+                payments: vec![Payment {
+                    kind: PaymentKind::Cash,
+                    amount: 1250,
+                }],
+            },
+            original: StornoOf {
+                receipt_number: number,
+                date_time: sale.date_time,
+                fm_number: sale.fm_number.clone(),
+                reason: StornoReason::Refund,
+            },
+        };
+        let result = fiscal::print_storno(
+            dev.as_mut(),
+            &refund("r1", sale.receipt_number),
+            &password(),
+            &options(&serial),
+            &mut journal,
+        );
+        if protocol == FiscalProtocol::Incotex {
+            assert!(
+                matches!(result, Err(FiscalError::Unsupported(_))),
+                "{result:?}"
+            );
+            continue;
+        }
+        let storno = result.unwrap_or_else(|e| panic!("{protocol:?}: {e}"));
+        assert_eq!(storno.unp, unp.to_string());
+        assert_eq!(storno.total, 1250);
+        let state = emu.state();
+        let reversed = state.stornos_of(sale.receipt_number);
+        assert_eq!(reversed.len(), 1, "{protocol:?}");
+        assert_eq!(
+            (
+                reversed[0].number,
+                reversed[0].total,
+                reversed[0].unp.as_str()
+            ),
+            (storno.receipt_number, 1250, storno.unp.as_str())
+        );
+        assert_eq!(state.printed_with(&unp.to_string()), 1);
+        // The same refund again: the journal answers, nothing is printed.
+        let again = fiscal::print_storno(
+            dev.as_mut(),
+            &refund("r1", sale.receipt_number),
+            &password(),
+            &options(&serial),
+            &mut journal,
+        )
+        .unwrap();
+        assert_eq!(again, storno);
+        // A storno of a receipt the device never printed is refused.
+        let err = fiscal::print_storno(
+            dev.as_mut(),
+            &refund("r2", sale.receipt_number + 7),
+            &password(),
+            &options(&serial),
+            &mut journal,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            FiscalError::Device(reported(protocol, DeviceFault::NotPermitted)),
+            "{protocol:?}"
+        );
+        assert_eq!(emu.state().stornos_of(sale.receipt_number).len(), 1);
+        assert!(emu.state().open.is_none());
+    }
 }

@@ -19,6 +19,7 @@ use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
 use skladlink::woo::{ClientOptions, WooClient};
 
 struct Setup {
+    secrets: Secrets,
     db: TestDb,
     sim: ShopSimHandle,
     config: AppConfig,
@@ -71,13 +72,14 @@ async fn setup(backend: Backend, goods: usize, document_type: DocumentType) -> S
     config.run_list = vec![ServerId(EXPORT.into()), ServerId(IMPORT.into())];
     let data = tempfile::tempdir().unwrap();
     let runner = Runner::spawn(RunnerContext {
-        secrets,
+        secrets: secrets.clone(),
         data_dir: data.path().to_path_buf(),
         language: Language::Bg,
         notify: Arc::new(|| {}),
     })
     .unwrap();
     Setup {
+        secrets,
         db,
         sim,
         config,
@@ -274,4 +276,145 @@ async fn dry_runs_write_nothing_anywhere() {
     assert!(dry.count(ItemAction::WouldCreate) >= 10, "{dry:#?}");
     assert_eq!(s.writes(), 0);
     assert_eq!(s.sim.state().product_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
+    use skladlink::runner::print_queue::{PrintQueue, PrintState};
+    for backend in BACKENDS {
+        let mut s = setup(backend, 10, DocumentType::Sale).await;
+        let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
+        if let ServerKind::EShop(f) = &mut eshop.kind {
+            f.port = "/dev/ttyUSB0".into();
+            f.fiscal_number = "DT279013".into();
+            f.operator_code = "1".into();
+        }
+        s.config.servers.push(eshop);
+        for srv in &mut s.config.servers {
+            if let ServerKind::Import(i) = &mut srv.kind {
+                i.supto_mode = true;
+                i.printing_module = "Каса".into();
+            }
+        }
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let (_, cash_no) = place_order(&client, &[(&sku, 1)], "a@example.bg").await;
+        let bank = client
+            .create_order(&json!({"status": "processing", "payment_method": "bacs",
+                "billing": {"first_name": "Б", "last_name": "Банков", "email": "b@example.bg"},
+                "line_items": [{"sku": sku, "quantity": 2}]}))
+            .await
+            .unwrap();
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Created), 2, "{backend:?}: {run:#?}");
+
+        let jobs = PrintQueue::in_dir(s.data.path()).load().unwrap();
+        assert_eq!(jobs.len(), 2, "{backend:?}");
+        let cash = jobs
+            .iter()
+            .find(|j| j.order_key == format!("WEB#{cash_no}"))
+            .unwrap();
+        let transfer = jobs
+            .iter()
+            .find(|j| j.order_key == format!("WEB#{}", bank.number))
+            .unwrap();
+        assert_eq!(
+            cash.state,
+            PrintState::Pending,
+            "cash on delivery needs a receipt"
+        );
+        assert_eq!(
+            transfer.state,
+            PrintState::NotNeeded,
+            "a bank transfer needs none"
+        );
+        assert_eq!(cash.unp, "DT279013-0001-0000001");
+        assert_eq!(transfer.unp, "DT279013-0001-0000002");
+
+        // The УНП is recorded with the document in the warehouse.
+        let wh = s.db.connect();
+        let table = wh.t(skladlink::warehouse::Table::EcrReceipts);
+        let rows = wh
+            .query(
+                &format!("SELECT Description FROM {table} ORDER BY Description"),
+                &[],
+            )
+            .unwrap();
+        let unps: Vec<String> = rows
+            .into_iter()
+            .map(|r| r[0].clone().unwrap_or_default().trim().to_string())
+            .collect();
+        assert_eq!(
+            unps,
+            vec![cash.unp.clone(), transfer.unp.clone()],
+            "{backend:?}"
+        );
+
+        // Running again takes no new number and queues nothing twice.
+        s.run(IMPORT, false).await;
+        assert_eq!(PrintQueue::in_dir(s.data.path()).load().unwrap().len(), 2);
+
+        // The e-Shop Connector prints the cash sale on the emulated device (a real pty).
+        let mut config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
+        config.serial = Some("DT279013".into());
+        let emulator = skladlink::sim::fiscal::FiscalEmulator::start(config).unwrap();
+        let password = emulator.state().operator_password.clone();
+        for srv in &mut s.config.servers {
+            if let ServerKind::EShop(f) = &mut srv.kind {
+                f.port = emulator.port_path().to_string();
+            }
+        }
+        s.secrets
+            .set(
+                &SecretKey::server(&ServerId("s3".into()), SecretKind::OperatorPassword),
+                &Secret::new(password),
+            )
+            .unwrap();
+        let run = s.run("s3", false).await;
+        assert_eq!(run.count(ItemAction::Created), 1, "{backend:?}: {run:#?}");
+        let jobs = PrintQueue::in_dir(s.data.path()).load().unwrap();
+        let printed = jobs
+            .iter()
+            .find(|j| j.unp == "DT279013-0001-0000001")
+            .unwrap();
+        let PrintState::Printed { receipt_number, .. } = &printed.state else {
+            panic!("{backend:?}: {printed:?}")
+        };
+        let rows = wh
+            .query(
+                &format!(
+                    "SELECT ReceiptID FROM {table} WHERE Description = 'DT279013-0001-0000001'"
+                ),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            rows[0][0].clone().unwrap_or_default().trim(),
+            receipt_number.as_str(),
+            "{backend:?}: receipt number stored"
+        );
+        // Nothing is printed twice: the next look at the queue finds nothing to do.
+        let executed = emulator.executed();
+        s.runner.send(Command::RunOnce {
+            config: Box::new(s.config.clone()),
+            servers: vec![ServerId("s3".into())],
+            dry_run: false,
+        });
+        loop {
+            match tokio::task::block_in_place(|| s.runner.wait(Duration::from_secs(30))) {
+                Some(Event::Finished { record, .. }) => {
+                    panic!("an idle look is not a run: {record:#?}")
+                }
+                Some(Event::AllIdle) | None => break,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            emulator.executed(),
+            executed,
+            "no command reached the device"
+        );
+        emulator.stop();
+    }
 }

@@ -61,18 +61,46 @@ fn pump(h: &mut Harness<'_, App>, done: impl Fn(&mut App) -> bool) -> bool {
 }
 
 #[test]
-fn start_runs_export_and_import_and_the_results_appear() {
+fn start_runs_export_import_and_printing_and_the_results_appear() {
     let shop = skladlink::demo::start_shop().unwrap();
+    let device = skladlink::demo::start_device().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, Language::Bg).unwrap();
+    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, Some(&device), Language::Bg)
+        .unwrap();
+    let data_dir = ws.location().data_dir();
     let mut h = harness(ws, dir.path().join("history.csv"));
     h.get_by_label("Действия").click();
     h.run();
     h.get_by_label("Старт").click();
     h.step();
     assert!(h.state().is_running());
-    let saw_progress = pump(&mut h, |app| !app.is_running() && app.history().len() >= 2);
+    // Export and import run once; the e-Shop Connector keeps watching the print queue.
+    let printed = |dir: &std::path::Path| {
+        skladlink::runner::print_queue::PrintQueue::in_dir(dir)
+            .load()
+            .unwrap()
+            .iter()
+            .filter(|j| {
+                matches!(
+                    j.state,
+                    skladlink::runner::print_queue::PrintState::Printed { .. }
+                )
+            })
+            .count()
+    };
+    let saw_progress = pump(&mut h, |app| {
+        app.history().len() >= 3 && printed(&data_dir) == 2
+    });
     assert!(saw_progress, "a progress bar with counts was shown");
+    assert!(h.state().is_running(), "the e-Shop Connector keeps running");
+    assert!(
+        h.query_by_label_contains("Чакат: 0 · отпечатани: 2")
+            .is_some(),
+        "the receipts are listed"
+    );
+    h.get_by_label("Стоп").click();
+    h.step();
+    pump(&mut h, |app| !app.is_running());
 
     let history = h.state_mut().history().to_vec();
     let export = history.iter().find(|r| r.server_id == "s1").unwrap();
@@ -125,7 +153,7 @@ fn start_runs_export_and_import_and_the_results_appear() {
 fn stop_stops_workers_waiting_for_their_next_run() {
     let shop = skladlink::demo::start_shop().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, Language::Bg).unwrap();
+    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, None, Language::Bg).unwrap();
     let mut config = ws.config().clone();
     for s in &mut config.servers {
         if let ServerKind::Import(i) = &mut s.kind {

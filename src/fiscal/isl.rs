@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use super::error::{Condition, DeviceFault, FiscalError, decode_conditions};
 use super::frame::{Frame, Framing};
+use super::receipt::StornoOf;
 use super::text::{format_amount, format_quantity, from_cp1251, parse_fixed, to_cp1251};
 use super::transport::Transport;
 use super::{
@@ -298,6 +299,63 @@ impl FiscalDevice for IslDevice {
         }
     }
 
+    fn open_storno(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+        original: &StornoOf,
+    ) -> Result<(), FiscalError> {
+        let op = operator.trim();
+        let pwd = password.expose();
+        let unp = unp.to_string();
+        let doc = original.receipt_number;
+        let fm = original.fm_number.trim();
+        let code = original.reason.code();
+        let letter = ["E", "R", "T"][usize::from(code)];
+        let compact = original.date_time.format("%d%m%y%H%M%S").to_string();
+        match self.protocol {
+            // 43 (2Bh): OpCode, OpPwd, TillNmb, Storno, DocNum, DateTime, FMNumber, Invoice,
+            // ToInvoice, Reason, NSale.
+            FiscalProtocol::DatecsX => {
+                let dt = original.date_time.format("%d-%m-%y %H:%M:%S").to_string();
+                let (code, doc) = (code.to_string(), doc.to_string());
+                self.x(
+                    0x2B,
+                    &[op, pwd, "1", &code, &doc, &dt, fm, "", "", "", &unp],
+                )
+                .map(drop)
+            }
+            FiscalProtocol::DatecsP => self
+                .old(
+                    0x2E,
+                    format!("{op},{pwd},1,{letter}{doc},{unp},{compact},{fm}").as_bytes(),
+                )
+                .map(drop),
+            FiscalProtocol::DatecsC => self
+                .old(
+                    0x2E,
+                    format!("{op},{pwd},{unp},1,{code},{doc},{compact},{fm}").as_bytes(),
+                )
+                .map(drop),
+            FiscalProtocol::Daisy => {
+                let data = format!("{op},{pwd},{unp}\tR{code},{doc},{compact}\t{fm}");
+                self.old(0x30, &to_cp1251(&data)).map(drop)
+            }
+            FiscalProtocol::Eltrade => {
+                let reason = ["O", "R", "T"][usize::from(code)];
+                self.old(
+                    0x90,
+                    format!("{op},{unp},S,{fm},{reason},{doc},{compact}").as_bytes(),
+                )
+                .map(drop)
+            }
+            FiscalProtocol::Incotex | FiscalProtocol::TremolZfp => Err(FiscalError::Unsupported(
+                format!("{:?} storno", self.protocol),
+            )),
+        }
+    }
+
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError> {
         let text: String = item
             .text
@@ -369,6 +427,15 @@ impl FiscalDevice for IslDevice {
             "F" | "E" | "I" => Err(FiscalError::Device(DeviceFault::NotPermitted)),
             other => Err(FiscalError::BadReply(format!("payment status {other:?}"))),
         }
+    }
+
+    fn pay_rest_and_close(&mut self, kind: PaymentKind) -> Result<u64, FiscalError> {
+        let tx = self.transaction()?;
+        let (amount, paid) = (tx.amount.unwrap_or(0), tx.paid.unwrap_or(0));
+        if tx.open && paid < amount {
+            self.payment(kind, amount - paid)?;
+        }
+        self.close_receipt()
     }
 
     fn close_receipt(&mut self) -> Result<u64, FiscalError> {

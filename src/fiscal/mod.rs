@@ -12,7 +12,16 @@
 //!   cancels an unpaid one and prints again, or, if the close went through, records the
 //!   device's receipt without printing. A retried print of a sale keeps its УНП (the УНП
 //!   names the sale; the sequence itself never goes back).
+//!   A storno (`print_storno`) is printed under the original sale's УНП and journalled
+//!   under its own refund id.
+//! - `payment_rules`: which WooCommerce payment methods get a receipt, with which payment type.
 //! - `session`: one connector's device, sequence and journal together.
+//!
+//! Protocol facts come from the research notes on Bulgarian fiscal devices (Datecs X/P/C,
+//! Daisy, Eltrade, Incotex and Tremol protocol documents as bundled with ErpNet.FP). Where a
+//! layout is not documented there (the old families' VAT-rate reply, Tremol's subtotal
+//! discount, the Daisy/Eltrade/Tremol storno details), the format follows ErpNet.FP's
+//! drivers or is marked in the code as a guess.
 
 pub mod error;
 pub mod frame;
@@ -30,7 +39,10 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{Condition, DeviceFault, FiscalError};
 pub use payment_rules::{PaymentRule, PaymentRules};
-pub use receipt::{Payment, PrintOptions, Receipt, ReceiptLine, TaxGroupMap, print_receipt};
+pub use receipt::{
+    Payment, PrintOptions, Receipt, ReceiptLine, StornoOf, StornoReason, StornoReceipt,
+    TaxGroupMap, print_receipt, print_storno,
+};
 pub use session::FiscalSession;
 pub use store::{JournalEntry, PrintJournal, PrintedReceipt, UnpSequence};
 pub use transport::Timing;
@@ -157,6 +169,14 @@ pub trait FiscalDevice: Send {
         password: &Secret,
         unp: &Unp,
     ) -> Result<(), FiscalError>;
+    /// Opens a storno (refund) receipt for `original` under the original sale's УНП.
+    fn open_storno(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+        original: &StornoOf,
+    ) -> Result<(), FiscalError>;
     /// Registers a sale.
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError>;
     /// Applies an amount discount to the subtotal.
@@ -167,6 +187,10 @@ pub trait FiscalDevice: Send {
         kind: PaymentKind,
         amount: i64,
     ) -> Result<Option<PaymentOutcome>, FiscalError>;
+    /// Pays whatever is still due (with `kind` where the protocol takes a type; nothing when
+    /// fully paid), closes the receipt and returns its number; finishes a receipt
+    /// interrupted during payment.
+    fn pay_rest_and_close(&mut self, kind: PaymentKind) -> Result<u64, FiscalError>;
     /// Closes the receipt and returns its number.
     fn close_receipt(&mut self) -> Result<u64, FiscalError>;
     /// Cancels the open receipt (only before payment).

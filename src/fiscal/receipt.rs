@@ -73,6 +73,53 @@ pub struct Receipt {
     pub payments: Vec<Payment>,
 }
 
+/// Why a sale is reversed (the three reasons the protocols know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StornoReason {
+    /// Operator error (allowed only until the 7th of the following month).
+    OperatorError,
+    /// Refund (goods returned).
+    Refund,
+    /// Reduction of the tax base.
+    TaxBaseReduction,
+}
+
+impl StornoReason {
+    /// The reason's code 0, 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            StornoReason::OperatorError => 0,
+            StornoReason::Refund => 1,
+            StornoReason::TaxBaseReduction => 2,
+        }
+    }
+}
+
+/// The original receipt a storno refers to (what the device printed for the sale).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StornoOf {
+    /// Receipt number of the original sale.
+    pub receipt_number: u64,
+    /// Date and time of the original receipt.
+    pub date_time: chrono::NaiveDateTime,
+    /// Fiscal memory number of the device that printed it.
+    pub fm_number: String,
+    /// Why it is reversed.
+    pub reason: StornoReason,
+}
+
+/// A storno receipt: lines and payments refunded, under the original sale's УНП.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StornoReceipt {
+    /// Caller's id of this refund (e.g. the shop's refund id); one storno per id.
+    pub id: String,
+    /// What is refunded; `unp` must be the original sale's УНП.
+    pub receipt: Receipt,
+    /// The original receipt.
+    pub original: StornoOf,
+}
+
 /// Which device tax group (1–8 = А–З) each VAT rate is printed under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaxGroupMap {
@@ -227,8 +274,42 @@ pub fn print_receipt(
     options: &PrintOptions,
     journal: &mut PrintJournal,
 ) -> Result<PrintedReceipt, FiscalError> {
+    let key = receipt.unp.to_string();
+    print_document(device, receipt, None, &key, password, options, journal)
+}
+
+/// Prints a storno (refund) receipt for `storno.original` exactly once, under the original
+/// sale's УНП; `storno.id` tells refunds of the same sale apart in the journal.
+pub fn print_storno(
+    device: &mut dyn FiscalDevice,
+    storno: &StornoReceipt,
+    password: &Secret,
+    options: &PrintOptions,
+    journal: &mut PrintJournal,
+) -> Result<PrintedReceipt, FiscalError> {
+    let key = format!("storno:{}:{}", storno.receipt.unp, storno.id);
+    print_document(
+        device,
+        &storno.receipt,
+        Some(&storno.original),
+        &key,
+        password,
+        options,
+        journal,
+    )
+}
+
+fn print_document(
+    device: &mut dyn FiscalDevice,
+    receipt: &Receipt,
+    storno: Option<&StornoOf>,
+    key: &str,
+    password: &Secret,
+    options: &PrintOptions,
+    journal: &mut PrintJournal,
+) -> Result<PrintedReceipt, FiscalError> {
     let unp = receipt.unp.to_string();
-    if let Some(JournalEntry::Printed(p)) = journal.get(&unp) {
+    if let Some(JournalEntry::Printed(p)) = journal.get(key) {
         return Ok(p.clone());
     }
     let (steps, payments, total) = plan(receipt, &options.tax_groups)?;
@@ -253,7 +334,7 @@ pub fn print_receipt(
     }
 
     let tx = device.transaction()?;
-    let pending = journal.get(&unp).cloned();
+    let pending = journal.get(key).cloned();
     let pending_before = match pending {
         Some(JournalEntry::Opening { before } | JournalEntry::Closing { before }) => Some(before),
         _ => None,
@@ -266,7 +347,7 @@ pub fn print_receipt(
             if paid < amount {
                 device.payment(payments[0].kind, amount - paid)?;
             }
-            return finish(device, journal, &unp, before, amount, info.fm_number);
+            return finish(device, journal, key, &unp, before, amount, info.fm_number);
         }
         // Ours before payment, or left open by someone else: cancel it.
         match device.cancel_receipt() {
@@ -275,9 +356,20 @@ pub fn print_receipt(
                 if pending_before.is_some() && e.fault() == Some(DeviceFault::PaymentStarted) =>
             {
                 // A protocol that does not report payments (Tremol): the device says ours
-                // was paid, so close it.
+                // was (at least partly) paid, so pay what is left and close it.
                 let before = pending_before.unwrap_or_default();
-                return finish(device, journal, &unp, before, total, info.fm_number);
+                journal.set(key, JournalEntry::Closing { before })?;
+                let number = device.pay_rest_and_close(payments[0].kind)?;
+                return record(
+                    device,
+                    journal,
+                    key,
+                    &unp,
+                    number,
+                    total,
+                    info.fm_number,
+                    true,
+                );
             }
             Err(e) => {
                 return Err(match e.fault() {
@@ -292,14 +384,28 @@ pub fn print_receipt(
         let last = device.last_receipt_number()?;
         if last > before {
             // The close went through; only its reply was lost.
-            return record(device, journal, &unp, last, total, info.fm_number, true);
+            return record(
+                device,
+                journal,
+                key,
+                &unp,
+                last,
+                total,
+                info.fm_number,
+                true,
+            );
         }
     }
 
     let before = device.last_receipt_number()?;
-    journal.set(&unp, JournalEntry::Opening { before })?;
+    journal.set(key, JournalEntry::Opening { before })?;
     let result = (|| {
-        device.open_receipt(&receipt.operator, password, &receipt.unp)?;
+        match storno {
+            None => device.open_receipt(&receipt.operator, password, &receipt.unp)?,
+            Some(original) => {
+                device.open_storno(&receipt.operator, password, &receipt.unp, original)?
+            }
+        }
         for step in &steps {
             match step {
                 Step::Sale(item) => device.sale(item)?,
@@ -325,13 +431,22 @@ pub fn print_receipt(
         // Refused before payment completed: cancel, so nothing is left open. After a link
         // failure the journal entry stays, and the next attempt recovers.
         if !e.is_link_failure() && device.cancel_receipt().is_ok() {
-            journal.remove(&unp)?;
+            journal.remove(key)?;
         }
         return Err(e);
     }
-    journal.set(&unp, JournalEntry::Closing { before })?;
+    journal.set(key, JournalEntry::Closing { before })?;
     let number = device.close_receipt()?;
-    record(device, journal, &unp, number, total, info.fm_number, false)
+    record(
+        device,
+        journal,
+        key,
+        &unp,
+        number,
+        total,
+        info.fm_number,
+        false,
+    )
 }
 
 /// Checks that every tax group the receipt uses is enabled on the device with the VAT rate
@@ -369,19 +484,22 @@ pub fn format_rate(rate: VatRate) -> String {
 fn finish(
     device: &mut dyn FiscalDevice,
     journal: &mut PrintJournal,
+    key: &str,
     unp: &str,
     before: u64,
     total: i64,
     fm_number: String,
 ) -> Result<PrintedReceipt, FiscalError> {
-    journal.set(unp, JournalEntry::Closing { before })?;
+    journal.set(key, JournalEntry::Closing { before })?;
     let number = device.close_receipt()?;
-    record(device, journal, unp, number, total, fm_number, true)
+    record(device, journal, key, unp, number, total, fm_number, true)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record(
     device: &mut dyn FiscalDevice,
     journal: &mut PrintJournal,
+    key: &str,
     unp: &str,
     receipt_number: u64,
     total: i64,
@@ -397,7 +515,7 @@ fn record(
         fm_number,
         recovered,
     };
-    journal.set(unp, JournalEntry::Printed(printed.clone()))?;
+    journal.set(key, JournalEntry::Printed(printed.clone()))?;
     Ok(printed)
 }
 

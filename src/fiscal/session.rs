@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::receipt::{PrintOptions, Receipt, TaxGroupMap, print_receipt};
+use super::receipt::{
+    PrintOptions, Receipt, StornoReceipt, TaxGroupMap, print_receipt, print_storno,
+};
 use super::store::{PrintJournal, PrintedReceipt, UnpSequence};
 use super::transport::Timing;
 use super::{DeviceInfo, FiscalDevice, FiscalError, detect_device};
@@ -94,6 +96,17 @@ impl FiscalSession {
         print_receipt(
             self.device.as_mut(),
             receipt,
+            &self.password,
+            &self.options,
+            &mut self.journal,
+        )
+    }
+
+    /// Prints a storno of an earlier sale exactly once (see [`print_storno`]).
+    pub fn print_storno(&mut self, storno: &StornoReceipt) -> Result<PrintedReceipt, FiscalError> {
+        print_storno(
+            self.device.as_mut(),
+            storno,
             &self.password,
             &self.options,
             &mut self.journal,

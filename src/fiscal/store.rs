@@ -169,20 +169,20 @@ impl PrintJournal {
         Ok(Self { path, entries })
     }
 
-    /// The entry for `unp`, if any.
-    pub fn get(&self, unp: &str) -> Option<&JournalEntry> {
-        self.entries.get(unp)
+    /// The entry for `key` (a sale's УНП, or `storno:<УНП>:<refund id>`), if any.
+    pub fn get(&self, key: &str) -> Option<&JournalEntry> {
+        self.entries.get(key)
     }
 
-    /// Records `entry` for `unp` on disk.
-    pub fn set(&mut self, unp: &str, entry: JournalEntry) -> Result<(), FiscalError> {
-        self.entries.insert(unp.to_string(), entry);
+    /// Records `entry` for `key` on disk.
+    pub fn set(&mut self, key: &str, entry: JournalEntry) -> Result<(), FiscalError> {
+        self.entries.insert(key.to_string(), entry);
         write_json(&self.path, &self.entries)
     }
 
-    /// Forgets `unp` (it was not printed and nothing is pending).
-    pub fn remove(&mut self, unp: &str) -> Result<(), FiscalError> {
-        if self.entries.remove(unp).is_some() {
+    /// Forgets `key` (it was not printed and nothing is pending).
+    pub fn remove(&mut self, key: &str) -> Result<(), FiscalError> {
+        if self.entries.remove(key).is_some() {
             write_json(&self.path, &self.entries)?;
         }
         Ok(())

@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use serialport::SerialPort;
 
 use super::error::{Condition, DeviceFault, FiscalError};
+use super::receipt::StornoOf;
 use super::text::{format_amount, format_quantity, from_cp1251, parse_fixed, to_cp1251};
 use super::transport::Timing;
 use super::{
@@ -548,6 +549,27 @@ impl FiscalDevice for ZfpDevice {
         self.ack(0x30, &data)
     }
 
+    fn open_storno(
+        &mut self,
+        operator: &str,
+        password: &Secret,
+        unp: &Unp,
+        original: &StornoOf,
+    ) -> Result<(), FiscalError> {
+        // OperNum;OperPass;ReceiptFormat;PrintVAT;StornoRcpPrintType(D);StornoReason;
+        // RelatedToRcpNum;RelatedToRcpDateTime;FMNum;RelatedToURN
+        let data = format!(
+            "{};{};1;1;D;{};{};{};{};{unp}",
+            operator.trim(),
+            password.expose(),
+            original.reason.code(),
+            original.receipt_number,
+            original.date_time.format("%d-%m-%y %H:%M:%S"),
+            original.fm_number.trim()
+        );
+        self.ack(0x30, &data)
+    }
+
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError> {
         let name: String = item
             .text
@@ -585,6 +607,18 @@ impl FiscalDevice for ZfpDevice {
             &format!("{};0;{}", payment_code(kind), format_amount(amount)),
         )?;
         Ok(None)
+    }
+
+    fn pay_rest_and_close(&mut self, _kind: PaymentKind) -> Result<u64, FiscalError> {
+        match self.close_receipt() {
+            Err(FiscalError::Device(DeviceFault::PaymentIncomplete)) => {
+                // 0x36 pays the exact remaining sum (in the device's default payment type)
+                // and closes; the protocol takes no payment type for it.
+                self.ack(0x36, "")?;
+                self.last_receipt_number()
+            }
+            other => other,
+        }
     }
 
     fn close_receipt(&mut self) -> Result<u64, FiscalError> {

@@ -9,9 +9,11 @@ use crate::config::{
 use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
 use crate::core::import::{BuyerIn, OrderIn, OrderLineIn, PaymentKind, map_order};
 use crate::core::money::Money;
+use crate::fiscal::payment_rules::PaymentRules;
 use crate::i18n::{Language, tr, tr_args};
 use crate::runner::export::{ExportInput, LinksFile, run_export};
 use crate::runner::history::{ItemAction, ItemResult};
+use crate::runner::print_queue::{PrintJob, PrintLine, PrintQueue, PrintState};
 use crate::runner::progress::{Progress, Stage};
 use crate::runner::worker::{RunnerContext, StopFlag};
 use crate::secrets::{Secret, SecretKey, SecretKind, Secrets};
@@ -20,7 +22,7 @@ use crate::warehouse::write::{
     DocLine, NewDocument, PartnerData, PaymentInfo, PaymentMethod, ShippingLine, WriteOptions,
     WriteOutcome,
 };
-use crate::warehouse::{Warehouse, WarehouseError};
+use crate::warehouse::{UnpRecord, Warehouse, WarehouseError};
 use crate::woo::{Order, OrderFilter, WooClient};
 
 /// What a run did.
@@ -50,7 +52,6 @@ pub async fn run_server(
     stop: &StopFlag,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> JobOutcome {
-    let lang = ctx.language;
     match &server.kind {
         ServerKind::Export(settings) => {
             export_job(config, server, settings, ctx, dry_run, stop, progress).await
@@ -58,7 +59,9 @@ pub async fn run_server(
         ServerKind::Import(settings) => {
             import_job(config, server, settings, ctx, dry_run, stop, progress).await
         }
-        ServerKind::EShop(_) => JobOutcome::failed(tr(lang, "jobs.eshop_not_available")),
+        ServerKind::EShop(settings) => {
+            eshop_job(config, server, settings, ctx, stop, progress).await
+        }
     }
 }
 
@@ -329,6 +332,24 @@ async fn import_job(
         shipping_name: tr(lang, "jobs.shipping_good"),
         ..WriteOptions::default()
     };
+    // SUPTO mode: a УНП per document from the printing device's sequence.
+    let supto = if settings.supto_mode {
+        match config
+            .server_by_name(settings.printing_module.trim())
+            .map(|s| &s.kind)
+        {
+            Some(ServerKind::EShop(f)) => Some((
+                settings.printing_module.trim().to_string(),
+                f.fiscal_number.trim().to_string(),
+                f.operator_code.trim().to_string(),
+            )),
+            _ => return JobOutcome::failed(tr(lang, "jobs.no_printing_module")),
+        }
+    } else {
+        None
+    };
+    let queue = PrintQueue::in_dir(&ctx.data_dir);
+    let rules = PaymentRules::default();
     let mut items = Vec::new();
     for (i, order) in orders.iter().enumerate() {
         if stop.is_set() {
@@ -420,6 +441,61 @@ async fn import_job(
             },
             unp: None,
         };
+        let mut doc = doc;
+        let mut unp_text = None;
+        if let Some((_, serial, operator)) = &supto {
+            // A number is taken only for an order not written yet; it is on disk before the
+            // document is written, so it is never handed out twice.
+            let key = doc.order_number.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                let r = wh.find_document_by_note(&key);
+                (wh, r)
+            })
+            .await;
+            let existing = match found {
+                Ok((w, r)) => {
+                    wh = w;
+                    r
+                }
+                Err(e) => {
+                    return JobOutcome {
+                        items,
+                        error: Some(e.to_string()),
+                    };
+                }
+            };
+            if matches!(existing, Ok(None)) {
+                let unp =
+                    crate::fiscal::store::UnpSequence::open(&ctx.data_dir.join("fiscal"), serial)
+                        .and_then(|mut seq| seq.next(operator));
+                match unp {
+                    Ok(unp) => {
+                        unp_text = Some(unp.to_string());
+                        doc.unp = Some(UnpRecord {
+                            unp: unp.to_string(),
+                            device: serial.clone(),
+                            receipt_no: 0,
+                        });
+                    }
+                    Err(e) => {
+                        return JobOutcome {
+                            items,
+                            error: Some(e.message(lang)),
+                        };
+                    }
+                }
+            }
+        }
+        let print_lines: Vec<PrintLine> = draft
+            .lines
+            .iter()
+            .map(|l| PrintLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                qty: l.qty,
+                unit_price: l.unit_price,
+            })
+            .collect();
         let opts_ = opts.clone();
         let written = tokio::task::spawn_blocking(move || {
             let result = wh.write_document(&doc, &opts_);
@@ -458,6 +534,52 @@ async fn import_job(
                         "jobs.service_good_used",
                         &[("skus", &unknown_skus.join(", "))],
                     ));
+                }
+                if let (Some((connector, _, _)), Some(unp), DocumentType::Sale) =
+                    (&supto, &unp_text, settings.document_type)
+                {
+                    let needed = rules.needs_receipt(&order.payment_method);
+                    let job = PrintJob {
+                        unp: unp.clone(),
+                        order_key: draft.order_key.clone(),
+                        acct,
+                        connector: connector.clone(),
+                        lines: print_lines.clone(),
+                        shipping: draft.shipping,
+                        payment_method: order.payment_method.clone(),
+                        total: draft.total,
+                        queued: chrono::Utc::now(),
+                        state: if needed {
+                            PrintState::Pending
+                        } else {
+                            PrintState::NotNeeded
+                        },
+                    };
+                    match queue.add(job) {
+                        Ok(_) => {
+                            d.push_str("; ");
+                            d.push_str(&tr_args(
+                                lang,
+                                if needed {
+                                    "jobs.receipt_queued"
+                                } else {
+                                    "jobs.receipt_not_needed"
+                                },
+                                &[("unp", unp)],
+                            ));
+                        }
+                        Err(e) => {
+                            d.push_str("; ");
+                            d.push_str(&tr_args(
+                                lang,
+                                "jobs.queue_failed",
+                                &[("error", &e.to_string())],
+                            ));
+                        }
+                    }
+                } else if let Some(unp) = &unp_text {
+                    d.push_str("; ");
+                    d.push_str(&tr_args(lang, "jobs.unp_assigned", &[("unp", unp)]));
                 }
                 (acct, ItemAction::Created, d)
             }
@@ -536,4 +658,243 @@ async fn import_job(
         });
     }
     JobOutcome { items, error: None }
+}
+
+/// VAT rates (basis points) of the goods with these SKUs in the key field `key_column`.
+pub fn vat_rates_for(
+    wh: &Warehouse,
+    key_column: &str,
+    skus: &[String],
+) -> Result<HashMap<String, u32>, WarehouseError> {
+    use crate::warehouse::Table;
+    let mut out = HashMap::new();
+    for chunk in skus.chunks(200) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "SELECT g.{key}, v.VATValue FROM {goods} g JOIN {vat} v ON v.ID = g.TaxGroup WHERE g.{key} IN ({marks})",
+            key = wh.q(key_column),
+            goods = wh.t(Table::Goods),
+            vat = wh.t(Table::VatGroups),
+        );
+        let params: Vec<_> = chunk
+            .iter()
+            .map(|s| crate::warehouse::db::text(s.as_str()))
+            .collect();
+        for row in wh.query(&sql, &params)? {
+            let sku = row
+                .first()
+                .cloned()
+                .flatten()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let rate = row
+                .get(1)
+                .cloned()
+                .flatten()
+                .and_then(|t| crate::warehouse::money::parse_scaled(t.trim(), 2));
+            if let Some(rate) = rate {
+                out.insert(sku, rate.max(0) as u32);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// VAT rate used for shipping and for goods the warehouse does not know: the standard 20 %.
+pub const STANDARD_VAT_BP: u32 = 2000;
+
+async fn eshop_job(
+    config: &AppConfig,
+    server: &ServerDef,
+    settings: &crate::config::EShopSettings,
+    ctx: &RunnerContext,
+    stop: &StopFlag,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> JobOutcome {
+    use crate::fiscal::receipt::{Payment, Receipt, ReceiptLine, TaxGroupMap};
+    let lang = ctx.language;
+    let queue = PrintQueue::in_dir(&ctx.data_dir);
+    let pending: Vec<PrintJob> = match queue.load() {
+        Ok(jobs) => jobs
+            .into_iter()
+            .filter(|j| j.connector == server.name && j.state == PrintState::Pending)
+            .collect(),
+        Err(e) => {
+            return JobOutcome::failed(tr_args(
+                lang,
+                "jobs.queue_failed",
+                &[("error", &e.to_string())],
+            ));
+        }
+    };
+    if pending.is_empty() {
+        return JobOutcome::default();
+    }
+    let password = match secret(
+        &ctx.secrets,
+        SecretKey::server(&server.id, SecretKind::OperatorPassword),
+        lang,
+    ) {
+        Ok(p) => p,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    let key_column = config
+        .servers
+        .iter()
+        .find_map(|s| match &s.kind {
+            ServerKind::Export(e) => Some(e.key_field),
+            _ => None,
+        })
+        .unwrap_or_default()
+        .column();
+    let total = pending.len() as u64;
+    progress(Progress {
+        stage: Stage::Receipts,
+        done: 0,
+        total,
+    });
+    let (config_, secrets, settings_, data_dir, stop_) = (
+        config.clone(),
+        ctx.secrets.clone(),
+        settings.clone(),
+        ctx.data_dir.clone(),
+        stop.clone(),
+    );
+    let rules = PaymentRules::default();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let work = tokio::task::spawn_blocking(move || -> Result<Vec<ItemResult>, String> {
+        let skus: Vec<String> = pending
+            .iter()
+            .flat_map(|j| j.lines.iter().map(|l| l.sku.clone()))
+            .collect();
+        let rates = match open_warehouse(&config_, &secrets) {
+            Ok(wh) => vat_rates_for(&wh, key_column, &skus).map_err(|e| e.message(lang))?,
+            Err(e) => return Err(e.message(lang)),
+        };
+        let mut session = crate::fiscal::session::FiscalSession::connect(
+            &settings_,
+            password,
+            &data_dir.join("fiscal"),
+            TaxGroupMap::default(),
+            crate::fiscal::transport::Timing::default(),
+        )
+        .map_err(|e| e.message(lang))?;
+        let mut items = Vec::new();
+        for (n, job) in pending.iter().enumerate() {
+            if stop_.is_set() {
+                break;
+            }
+            let unp = match crate::core::unp::Unp::parse(&job.unp) {
+                Ok(u) => u,
+                Err(e) => {
+                    let _ = queue.set_state(
+                        &job.unp,
+                        PrintState::Failed {
+                            error: e.to_string(),
+                        },
+                    );
+                    items.push(ItemResult {
+                        kind: "receipt".into(),
+                        key: job.unp.clone(),
+                        action: ItemAction::Failed,
+                        detail: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let mut lines: Vec<ReceiptLine> = job
+                .lines
+                .iter()
+                .map(|l| ReceiptLine::Item {
+                    text: l.name.clone(),
+                    unit_price: l.unit_price.cents(),
+                    quantity_milli: l.qty * 1000,
+                    vat_rate: rates.get(&l.sku).copied().unwrap_or(STANDARD_VAT_BP),
+                    discount: 0,
+                })
+                .collect();
+            if let Some(shipping) = job.shipping {
+                lines.push(ReceiptLine::Shipping {
+                    text: tr(lang, "jobs.shipping_good"),
+                    amount: shipping.cents(),
+                    vat_rate: STANDARD_VAT_BP,
+                });
+            }
+            let kind = rules
+                .receipt_payment(&job.payment_method)
+                .unwrap_or(crate::fiscal::PaymentKind::Cash);
+            let receipt = Receipt {
+                unp,
+                operator: settings_.operator_code.trim().to_string(),
+                lines,
+                payments: vec![Payment {
+                    kind,
+                    amount: job.total.cents(),
+                }],
+            };
+            match session.print(&receipt) {
+                Ok(printed) => {
+                    let number = printed.receipt_number.to_string();
+                    let _ = queue.set_state(
+                        &job.unp,
+                        PrintState::Printed {
+                            receipt_number: number.clone(),
+                            at: chrono::Utc::now(),
+                        },
+                    );
+                    if let Ok(wh) = open_warehouse(&config_, &secrets)
+                        && let Err(e) =
+                            wh.record_receipt_number(&job.unp, printed.receipt_number as i64)
+                    {
+                        tracing::warn!(error = %e, "could not store the receipt number in the warehouse");
+                    }
+                    let detail = tr_args(
+                        lang,
+                        "jobs.receipt_printed",
+                        &[("number", &number), ("order", &job.order_key)],
+                    );
+                    items.push(ItemResult {
+                        kind: "receipt".into(),
+                        key: job.unp.clone(),
+                        action: ItemAction::Created,
+                        detail,
+                    });
+                }
+                Err(e) => {
+                    let message = e.message(lang);
+                    let _ = queue.set_state(
+                        &job.unp,
+                        PrintState::Failed {
+                            error: message.clone(),
+                        },
+                    );
+                    items.push(ItemResult {
+                        kind: "receipt".into(),
+                        key: job.unp.clone(),
+                        action: ItemAction::Failed,
+                        detail: message,
+                    });
+                }
+            }
+            let _ = tx.send(n as u64 + 1);
+        }
+        Ok(items)
+    });
+    let mut work = work;
+    let result = loop {
+        tokio::select! {
+            done = rx.recv() => {
+                if let Some(done) = done {
+                    progress(Progress { stage: Stage::Receipts, done, total });
+                }
+            }
+            r = &mut work => break r,
+        }
+    };
+    match result {
+        Ok(Ok(items)) => JobOutcome { items, error: None },
+        Ok(Err(e)) => JobOutcome::failed(e),
+        Err(e) => JobOutcome::failed(e.to_string()),
+    }
 }

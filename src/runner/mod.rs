@@ -4,6 +4,7 @@
 pub mod export;
 pub mod history;
 pub mod jobs;
+pub mod print_queue;
 pub mod progress;
 pub mod worker;
 

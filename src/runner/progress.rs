@@ -16,6 +16,8 @@ pub enum Stage {
     Products,
     /// Importing orders.
     Orders,
+    /// Printing fiscal receipts.
+    Receipts,
 }
 
 impl Stage {
@@ -27,6 +29,7 @@ impl Stage {
             Stage::Categories => "progress.categories",
             Stage::Products => "progress.products",
             Stage::Orders => "progress.orders",
+            Stage::Receipts => "progress.receipts",
         }
     }
 }

@@ -17,6 +17,9 @@ use crate::runner::jobs;
 use crate::runner::progress::Progress;
 use crate::secrets::Secrets;
 
+/// Seconds between two looks of a running e-Shop Connector at the print queue.
+pub const PRINT_QUEUE_POLL_SECS: i64 = 10;
+
 /// What the UI or the CLI asks the runner to do.
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -274,7 +277,7 @@ impl WorkerJob {
             ServerKind::Export(e) => (e.shop.send_interval, e.shop.collect_interval),
             ServerKind::Import(i) => (i.shop.send_interval, i.shop.collect_interval),
             ServerKind::EShop(_) => (
-                crate::config::Interval::EveryMinutes { minutes: 1 },
+                crate::config::Interval::OnStart,
                 crate::config::Interval::OnStart,
             ),
         };
@@ -288,6 +291,11 @@ impl WorkerJob {
                 } else {
                     Some(Local::now())
                 }
+            } else if matches!(self.server.kind, ServerKind::EShop(_)) {
+                // The e-Shop Connector watches the print queue.
+                Some(last_run.map_or(started, |l| {
+                    l + chrono::Duration::seconds(PRINT_QUEUE_POLL_SECS)
+                }))
             } else {
                 // A run collects and sends; it happens when either interval is due.
                 let a = crate::core::schedule::next_due(&send, &started, last_run.as_ref());
@@ -356,13 +364,19 @@ impl WorkerJob {
                 error: outcome.error,
                 items: outcome.items,
             };
-            if let Err(e) = History::in_dir(&self.ctx.data_dir).append(&record) {
-                tracing::warn!(error = %e, "could not write the run history");
+            // A look at an empty print queue is not worth a history line.
+            let idle_poll = matches!(self.server.kind, ServerKind::EShop(_))
+                && record.items.is_empty()
+                && record.error.is_none();
+            if !idle_poll {
+                if let Err(e) = History::in_dir(&self.ctx.data_dir).append(&record) {
+                    tracing::warn!(error = %e, "could not write the run history");
+                }
+                self.emitter.emit(Event::Finished {
+                    server: id.clone(),
+                    record: Box::new(record),
+                });
             }
-            self.emitter.emit(Event::Finished {
-                server: id.clone(),
-                record: Box::new(record),
-            });
             last_run = Some(run_started);
         }
     }

@@ -12,6 +12,7 @@ use super::dialogs::DialogPurpose;
 use crate::config::{ServerId, ServerType};
 use crate::i18n::{Language, tr, tr_args};
 use crate::runner::history::{History, ItemAction, RunRecord, to_csv};
+use crate::runner::print_queue::{PrintQueue, PrintState};
 use crate::runner::progress::{Progress, group_thousands};
 use crate::runner::{Command, Event, Runner, RunnerContext, WorkerState};
 
@@ -381,7 +382,86 @@ impl App {
             self.run_once(&id, dry);
         }
         ui.separator();
+        self.receipts_view(ui, lang);
         self.history_view(ui, lang);
+    }
+
+    /// The sales waiting for, or done with, their fiscal receipts.
+    fn receipts_view(&mut self, ui: &mut Ui, lang: Language) {
+        let queue = PrintQueue::in_dir(&self.workspace.location().data_dir());
+        let jobs = queue.load().unwrap_or_default();
+        if jobs.is_empty() {
+            return;
+        }
+        ui.heading(tr(lang, "receipts.title"));
+        let count =
+            |f: fn(&PrintState) -> bool| jobs.iter().filter(|j| f(&j.state)).count().to_string();
+        ui.label(tr_args(
+            lang,
+            "receipts.counts",
+            &[
+                ("pending", &count(|s| matches!(s, PrintState::Pending))),
+                (
+                    "printed",
+                    &count(|s| matches!(s, PrintState::Printed { .. })),
+                ),
+                ("failed", &count(|s| matches!(s, PrintState::Failed { .. }))),
+            ],
+        ));
+        let mut retry: Option<String> = None;
+        egui::ScrollArea::vertical()
+            .id_salt("receipts")
+            .max_height(180.0)
+            .show(ui, |ui| {
+                egui::Grid::new("receipts_grid")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for job in jobs.iter().rev() {
+                            ui.label(&job.unp);
+                            ui.label(&job.order_key);
+                            ui.label(job.total.to_string());
+                            match &job.state {
+                                PrintState::Pending => {
+                                    ui.label(tr(lang, "receipts.pending"));
+                                }
+                                PrintState::Printed { receipt_number, .. } => {
+                                    ui.label(tr_args(
+                                        lang,
+                                        "receipts.printed",
+                                        &[("number", receipt_number)],
+                                    ));
+                                }
+                                PrintState::NotNeeded => {
+                                    ui.label(tr(lang, "receipts.not_needed"));
+                                }
+                                PrintState::Failed { error } => {
+                                    ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), error);
+                                    if ui
+                                        .button(tr_args(
+                                            lang,
+                                            "receipts.retry",
+                                            &[("unp", &job.unp)],
+                                        ))
+                                        .clicked()
+                                    {
+                                        retry = Some(job.unp.clone());
+                                    }
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if let Some(unp) = retry
+            && let Err(e) = queue.set_state(&unp, PrintState::Pending)
+        {
+            self.error(tr_args(
+                lang,
+                "jobs.queue_failed",
+                &[("error", &e.to_string())],
+            ));
+        }
+        ui.separator();
     }
 
     fn history_view(&mut self, ui: &mut Ui, lang: Language) {

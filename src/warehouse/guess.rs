@@ -82,3 +82,31 @@ pub fn nextacct_key(prefix: &str, object_id: i64, per_object: bool, n: i64) -> S
         format!("{prefix}{n}")
     }
 }
+
+/// The UPDATE storing the printed receipt's number on the УНП row of a sale.
+pub fn receipt_number_update(dialect: Dialect, unp: &str, receipt_no: i64) -> (String, Vec<Param>) {
+    let sql = format!(
+        "UPDATE {} SET ReceiptID = ? WHERE ReceiptType = ? AND Description = ?",
+        dialect.table(Table::EcrReceipts)
+    );
+    (
+        sql,
+        vec![
+            Param::Int(receipt_no),
+            Param::Int(UNP_RECEIPT_TYPE),
+            text(unp),
+        ],
+    )
+}
+
+impl super::db::Warehouse {
+    /// Records the number of the fiscal receipt printed for the sale with `unp`.
+    pub fn record_receipt_number(
+        &self,
+        unp: &str,
+        receipt_no: i64,
+    ) -> Result<(), super::WarehouseError> {
+        let (sql, params) = receipt_number_update(self.dialect(), unp, receipt_no);
+        self.exec(&sql, &params)
+    }
+}

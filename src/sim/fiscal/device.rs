@@ -45,6 +45,9 @@ pub struct OpenReceipt {
     pub discounts: i64,
     /// Paid so far, in stotinki.
     pub paid: i64,
+    /// For a storno receipt: the number of the receipt it reverses.
+    #[serde(default)]
+    pub storno_of: Option<u64>,
 }
 
 impl OpenReceipt {
@@ -67,6 +70,9 @@ pub struct IssuedReceipt {
     pub sales: usize,
     /// True when cancelled instead of closed.
     pub cancelled: bool,
+    /// For a storno receipt: the number of the receipt it reverses.
+    #[serde(default)]
+    pub storno_of: Option<u64>,
 }
 
 /// Persistent identity and counters of the emulated device.
@@ -155,11 +161,19 @@ impl DeviceState {
         self.clock_offset_secs = (to - chrono::Local::now().naive_local()).num_seconds();
     }
 
-    /// Closed (not cancelled) receipts opened with `unp`.
+    /// Closed (not cancelled) storno receipts reversing receipt `number`.
+    pub fn stornos_of(&self, number: u64) -> Vec<&IssuedReceipt> {
+        self.issued
+            .iter()
+            .filter(|r| r.storno_of == Some(number) && !r.cancelled)
+            .collect()
+    }
+
+    /// Closed (not cancelled) sale receipts opened with `unp`.
     pub fn printed_with(&self, unp: &str) -> usize {
         self.issued
             .iter()
-            .filter(|r| r.unp == unp && !r.cancelled)
+            .filter(|r| r.unp == unp && !r.cancelled && r.storno_of.is_none())
             .count()
     }
 }
@@ -188,6 +202,8 @@ pub struct Outcome {
 pub fn prints(protocol: FiscalProtocol, cmd: u16) -> bool {
     cmd == open_command(protocol)
         || cmd == cancel_command(protocol)
+        || cmd == 0x2B
+        || cmd == 0x2E
         || matches!(cmd, 0x31 | 0x33 | 0x35 | 0x38 | 0x6D)
 }
 
@@ -334,6 +350,10 @@ fn dispatch(
             })
         }
         c if c == open_command(protocol) => open(state, faults, text, f, x, check_unp_serial),
+        0x2B if x => storno(state, faults, text, f, x, check_unp_serial),
+        0x2E if matches!(protocol, FiscalProtocol::DatecsP | FiscalProtocol::DatecsC) => {
+            storno(state, faults, text, f, x, check_unp_serial)
+        }
         0x31 => sale(state, text, f, x),
         0x33 => subtotal(state, text, f, x),
         0x35 => payment(state, text, f, x),
@@ -405,11 +425,39 @@ fn open(
     x: bool,
     check_serial: bool,
 ) -> Res {
+    if state.protocol == FiscalProtocol::Daisy && text.contains('\t') {
+        return daisy_storno(state, faults, text, check_serial);
+    }
     let parts: Vec<&str> = if x {
         f.to_vec()
     } else {
         text.split(',').collect()
     };
+    if let (FiscalProtocol::Eltrade, [op, unp, "S", fm, reason, doc, _time, ..]) =
+        (state.protocol, parts.as_slice())
+    {
+        let reason = match *reason {
+            "O" => 0,
+            "R" => 1,
+            "T" => 2,
+            _ => return Err(DeviceFault::Syntax),
+        };
+        let storno = StornoRequest {
+            doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+            fm: fm.to_string(),
+            reason,
+        };
+        let number = op_open(
+            state,
+            faults,
+            op,
+            None,
+            Some(unp),
+            check_serial,
+            Some(storno),
+        )?;
+        return Ok(format!("{number:04},{:04}", state.fiscal_receipts));
+    }
     // (operator, password, УНП) per family (PROTOCOLS.md §1 table).
     let (op, pwd, unp): (&str, Option<&str>, Option<&str>) =
         match (state.protocol, parts.as_slice()) {
@@ -424,7 +472,7 @@ fn open(
             (FiscalProtocol::Incotex, [op, unp, "0"]) => (op, None, Some(unp)),
             _ => return Err(DeviceFault::Syntax),
         };
-    let number = op_open(state, faults, op, pwd, unp, check_serial)?;
+    let number = op_open(state, faults, op, pwd, unp, check_serial, None)?;
     let fiscal = state.fiscal_receipts;
     Ok(if x {
         format!("{number}\t")
@@ -433,7 +481,129 @@ fn open(
     })
 }
 
-/// Opens a fiscal receipt after validating operator, password and УНП; returns its number.
+/// What a storno-opening command names: the reversed receipt, the FM number, the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StornoRequest {
+    /// Number of the receipt reversed.
+    pub doc: u64,
+    /// Fiscal memory number given.
+    pub fm: String,
+    /// Reason code 0–2.
+    pub reason: u8,
+}
+
+/// Daisy storno: `op,pwd,UNP<TAB>R<reason>,<doc>,<date><TAB><FM>`.
+fn daisy_storno(state: &mut DeviceState, faults: &Faults, text: &str, check_serial: bool) -> Res {
+    let [head, spec, fm] = text.split('\t').collect::<Vec<_>>()[..] else {
+        return Err(DeviceFault::Syntax);
+    };
+    let [op, pwd, unp] = head.split(',').collect::<Vec<_>>()[..] else {
+        return Err(DeviceFault::Syntax);
+    };
+    let [reason, doc, _date] = spec.split(',').collect::<Vec<_>>()[..] else {
+        return Err(DeviceFault::Syntax);
+    };
+    let reason = reason
+        .strip_prefix('R')
+        .and_then(|r| r.parse().ok())
+        .ok_or(DeviceFault::Syntax)?;
+    let storno = StornoRequest {
+        doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+        fm: fm.to_string(),
+        reason,
+    };
+    let number = op_open(
+        state,
+        faults,
+        op,
+        Some(pwd),
+        Some(unp),
+        check_serial,
+        Some(storno),
+    )?;
+    Ok(format!("{number:04},{:04}", state.fiscal_receipts))
+}
+
+/// Storno-opening commands of Datecs X (2Bh) and Datecs P/C (2Eh).
+fn storno(
+    state: &mut DeviceState,
+    faults: &Faults,
+    text: &str,
+    f: &[&str],
+    x: bool,
+    check_serial: bool,
+) -> Res {
+    let parts: Vec<&str> = if x {
+        f.to_vec()
+    } else {
+        text.split(',').collect()
+    };
+    let (op, pwd, unp, reason, doc, fm) = match (state.protocol, parts.as_slice()) {
+        (
+            FiscalProtocol::DatecsX,
+            [
+                op,
+                pwd,
+                _till,
+                reason,
+                doc,
+                _dt,
+                fm,
+                _inv,
+                _to_inv,
+                _text,
+                unp,
+            ],
+        ) => (
+            *op,
+            *pwd,
+            *unp,
+            reason.parse().map_err(|_| DeviceFault::Syntax)?,
+            *doc,
+            *fm,
+        ),
+        (FiscalProtocol::DatecsP, [op, pwd, _till, typed_doc, unp, _dt, fm]) => {
+            let reason = match typed_doc.chars().next() {
+                Some('E') => 0,
+                Some('R') => 1,
+                Some('T') => 2,
+                _ => return Err(DeviceFault::Syntax),
+            };
+            (*op, *pwd, *unp, reason, &typed_doc[1..], *fm)
+        }
+        (FiscalProtocol::DatecsC, [op, pwd, unp, _till, reason, doc, _dt, fm]) => (
+            *op,
+            *pwd,
+            *unp,
+            reason.parse().map_err(|_| DeviceFault::Syntax)?,
+            *doc,
+            *fm,
+        ),
+        _ => return Err(DeviceFault::Syntax),
+    };
+    let storno = StornoRequest {
+        doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+        fm: fm.to_string(),
+        reason,
+    };
+    let number = op_open(
+        state,
+        faults,
+        op,
+        Some(pwd),
+        Some(unp),
+        check_serial,
+        Some(storno),
+    )?;
+    Ok(if x {
+        format!("{number}\t")
+    } else {
+        format!("{number:04},{:04}", state.fiscal_receipts)
+    })
+}
+
+/// Opens a fiscal (or, with `storno`, a storno) receipt after validating operator,
+/// password and УНП; returns its number.
 pub fn op_open(
     state: &mut DeviceState,
     faults: &Faults,
@@ -441,6 +611,7 @@ pub fn op_open(
     pwd: Option<&str>,
     unp: Option<&str>,
     check_serial: bool,
+    storno: Option<StornoRequest>,
 ) -> Result<u64, DeviceFault> {
     let max_op = if state.protocol == FiscalProtocol::DatecsP {
         16
@@ -478,10 +649,23 @@ pub fn op_open(
     if faults.fm_full {
         return Err(DeviceFault::FiscalMemoryFull);
     }
+    if let Some(st) = &storno {
+        // The reversed receipt must exist on this device, be a sale, and carry this УНП.
+        let original = state
+            .issued
+            .iter()
+            .find(|r| r.number == st.doc && !r.cancelled && r.storno_of.is_none())
+            .ok_or(DeviceFault::NotPermitted)?;
+        let same_unp = unp.as_ref().is_some_and(|u| u.to_string() == original.unp);
+        if st.reason > 2 || !same_unp || st.fm.trim() != state.fm_number {
+            return Err(DeviceFault::NotPermitted);
+        }
+    }
     state.last_document += 1;
     state.fiscal_receipts += 1;
     let number = state.last_document;
-    if let Some(u) = &unp {
+    // A storno carries the original sale's УНП; only sales move the last sequence.
+    if let (Some(u), None) = (&unp, &storno) {
         state.last_unp_sequence = u.sequence();
     }
     state.open = Some(OpenReceipt {
@@ -491,6 +675,7 @@ pub fn op_open(
         lines: Vec::new(),
         discounts: 0,
         paid: 0,
+        storno_of: storno.map(|s| s.doc),
     });
     Ok(number)
 }
@@ -715,6 +900,18 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
     if open.lines.is_empty() || open.paid < open.total() {
         return Err(DeviceFault::PaymentIncomplete);
     }
+    if let Some(doc) = open.storno_of {
+        // A storno may not return more than the original receipt's total.
+        let original = state
+            .issued
+            .iter()
+            .find(|r| r.number == doc)
+            .map_or(0, |r| r.total);
+        let returned: i64 = state.stornos_of(doc).iter().map(|r| r.total).sum();
+        if returned + open.total() > original {
+            return Err(DeviceFault::NotPermitted);
+        }
+    }
     let open = state.open.take().expect("checked above");
     let total = open.total();
     state.issued.push(IssuedReceipt {
@@ -723,6 +920,7 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
         total,
         sales: open.lines.len(),
         cancelled: false,
+        storno_of: open.storno_of,
     });
     Ok(open.number)
 }
@@ -759,6 +957,7 @@ pub fn op_cancel(state: &mut DeviceState) -> Result<(), DeviceFault> {
         total: 0,
         sales: open.lines.len(),
         cancelled: true,
+        storno_of: open.storno_of,
     });
     Ok(())
 }

@@ -18,7 +18,7 @@ pub enum ZfpOutcome {
 
 /// True for commands that print (the device answers RETRY while they run).
 pub fn prints(cmd: u8) -> bool {
-    matches!(cmd, 0x30 | 0x31 | 0x33 | 0x35 | 0x38 | 0x39 | 0x3A)
+    matches!(cmd, 0x30 | 0x31 | 0x33 | 0x35 | 0x36 | 0x38 | 0x39 | 0x3A)
 }
 
 /// The answer to a ping: ready, or out of paper.
@@ -99,6 +99,9 @@ pub fn execute(
         0x33 => ack(subtotal(state, &text)),
         0x35 => ack(payment(state, &text)),
         0x38 => ack(device::op_close(state).map(drop)),
+        0x36 => ack(device::op_payment(state, None)
+            .and_then(|_| device::op_close(state))
+            .map(drop)),
         0x39 => ack(device::op_cancel(state)),
         _ => ack(Err(DeviceFault::InvalidCommand)),
     }
@@ -120,6 +123,28 @@ fn open(
     text: &str,
     check_serial: bool,
 ) -> Result<(), DeviceFault> {
+    if !text.contains('$') {
+        // Storno: Op;Pwd;Format;VAT;D;Reason;RcpNum;RcpDateTime;FMNum;UNP
+        if let [op, pwd, _format, _vat, "D", reason, doc, _dt, fm, unp] =
+            text.split(';').collect::<Vec<_>>()[..]
+        {
+            let storno = device::StornoRequest {
+                doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+                fm: fm.to_string(),
+                reason: reason.parse().map_err(|_| DeviceFault::Syntax)?,
+            };
+            return device::op_open(
+                state,
+                faults,
+                op,
+                Some(pwd),
+                Some(unp),
+                check_serial,
+                Some(storno),
+            )
+            .map(drop);
+        }
+    }
     let (head, unp) = match text.split_once('$') {
         Some((h, u)) => (h, Some(u)),
         None => (text, None),
@@ -127,7 +152,7 @@ fn open(
     let [op, pwd, _format, _vat, _print] = head.split(';').collect::<Vec<_>>()[..] else {
         return Err(DeviceFault::Syntax);
     };
-    device::op_open(state, faults, op, Some(pwd), unp, check_serial).map(drop)
+    device::op_open(state, faults, op, Some(pwd), unp, check_serial, None).map(drop)
 }
 
 fn sale(state: &mut DeviceState, text: &str) -> Result<(), DeviceFault> {
