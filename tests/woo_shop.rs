@@ -150,6 +150,14 @@ async fn connection_check_tells_woocommerce_off_from_plain_permalinks_from_not_w
         WooError::NoPrettyPermalinks
     );
     sim.state().pretty_permalinks = true;
+    sim.state().redirect_to = Some("https://shop.example.test".into());
+    match client(&sim, fast_opts()).check().await.unwrap_err() {
+        WooError::Redirected { location, .. } => {
+            assert_eq!(location, "https://shop.example.test/wp-json/")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    sim.state().redirect_to = None;
     let elsewhere = WooClient::new(
         &format!("{}/blog", sim.url()),
         &Secret::new(sim.consumer_key()),
@@ -687,6 +695,14 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
     assert!(out.delete[0].is_ok(), "already deleted counts as done");
     assert_eq!(sim.state().product_count(), 8);
 
+    // A single create whose answer is lost is found by its SKU, not created twice.
+    sim.faults().only_for(Some("POST products"));
+    sim.faults().inject(FaultKind::DropMidResponse, 1);
+    let single = c.create_product(&product("ONE-1", 100, 1)).await.unwrap();
+    assert_eq!(single.sku, "ONE-1");
+    assert_eq!(sim.state().product_count(), 9);
+    sim.faults().only_for(Some("POST products/batch"));
+
     // Not processed (502): simply retried.
     sim.faults().inject(FaultKind::Html502, 1);
     let out = c
@@ -694,7 +710,7 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
         .await
         .unwrap();
     assert!(out.create[0].is_ok());
-    assert_eq!(sim.state().product_count(), 9);
+    assert_eq!(sim.state().product_count(), 10);
 }
 
 #[tokio::test]
@@ -1522,4 +1538,257 @@ async fn fidelity_categories_orders_and_notes() {
     };
     assert_eq!(slugs(&fixture("reports_orders_totals")), slugs(&totals));
     assert_same_shape(&fixture("reports_orders_totals"), &totals, "totals");
+}
+
+// --------------------------------------------------------------------- https
+
+#[tokio::test]
+async fn https_uses_basic_auth_and_trusts_only_the_given_ca() {
+    let sim = ShopSim::start(SimOptions {
+        https: true,
+        extra_keys: vec![SimKey {
+            consumer_key: "ck_ro".into(),
+            consumer_secret: "cs_ro".into(),
+            permission: KeyPermission::Read,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(sim.url().starts_with("https://127.0.0.1:"));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("shop-ca.pem");
+    std::fs::write(&ca, sim.ca_pem().unwrap()).unwrap();
+    let with_ca = |k: &str, s: &str| {
+        WooClient::new(
+            sim.url(),
+            &Secret::new(k),
+            &Secret::new(s),
+            ClientOptions {
+                ca_file: Some(ca.clone()),
+                ..fast_opts()
+            },
+        )
+        .unwrap()
+    };
+    let c = with_ca(sim.consumer_key(), sim.consumer_secret());
+    let report = c.check().await.expect("https connection");
+    assert!(report.https && !report.oauth);
+    let p = c.create_product(&product("TLS-1", 250, 2)).await.unwrap();
+    assert_eq!(c.get_product(p.id).await.unwrap().sku, "TLS-1");
+    assert_eq!(
+        with_ca(sim.consumer_key(), "cs_wrong")
+            .check()
+            .await
+            .unwrap_err(),
+        WooError::WrongSecret
+    );
+    assert_eq!(
+        with_ca("ck_unknown", "cs").check().await.unwrap_err(),
+        WooError::WrongKey
+    );
+    let ro = with_ca("ck_ro", "cs_ro");
+    assert_eq!(
+        ro.list_products(&ProductFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ro.create_product(&product("TLS-2", 1, 1))
+            .await
+            .unwrap_err(),
+        WooError::ReadOnlyKey
+    );
+    // Without the CA the certificate is refused; the explicit switch accepts it.
+    let mut opts = fast_opts();
+    opts.retry.max_retries = 0;
+    let strict = WooClient::new(
+        sim.url(),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        opts.clone(),
+    )
+    .unwrap();
+    let err = strict.check().await.unwrap_err();
+    assert!(matches!(err, WooError::Tls { .. }), "{err:?}");
+    assert!(err.message(Language::Bg).contains("TLS"));
+    let lax = WooClient::new(
+        sim.url(),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        ClientOptions {
+            accept_invalid_certs: true,
+            ..opts
+        },
+    )
+    .unwrap();
+    lax.check().await.expect("accept-invalid-certs switch");
+    // http:// to the TLS port: nginx's 400 page becomes a typed error with its title.
+    let wrong_scheme = WooClient::new(
+        &sim.url().replace("https://", "http://"),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        fast_opts(),
+    )
+    .unwrap();
+    match wrong_scheme.list_categories().await.unwrap_err() {
+        WooError::HtmlPage { status, title, .. } => {
+            assert_eq!(status, 400);
+            assert_eq!(title, "400 The plain HTTP request was sent to HTTPS port");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fidelity_https_auth_errors() {
+    let sim = ShopSim::start(SimOptions {
+        https: true,
+        extra_keys: vec![SimKey {
+            consumer_key: "ck_ro".into(),
+            consumer_secret: "cs_ro".into(),
+            permission: KeyPermission::Read,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_merge(
+            reqwest::Certificate::from_pem_bundle(sim.ca_pem().unwrap().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let get = |auth: Option<String>, method: &str| {
+        let mut r = http.request(
+            method.parse().unwrap(),
+            format!("{}/wp-json/wc/v3/products", sim.url()),
+        );
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        if method == "POST" {
+            r = r
+                .header("Content-Type", "application/json")
+                .body(r#"{"name":"x"}"#);
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            Raw {
+                status: resp.status().as_u16(),
+                content_type: String::new(),
+                text: resp.text().await.unwrap(),
+            }
+        }
+    };
+    let r = get(
+        Some(auth::basic_header(sim.consumer_key(), "cs_wrong")),
+        "GET",
+    )
+    .await;
+    assert_same_error(&fixture("auth_https_wrong_secret"), &r);
+    let r = get(Some(auth::basic_header("ck_unknown", "cs")), "GET").await;
+    assert_same_error(&fixture("auth_https_wrong_key"), &r);
+    let r = get(None, "GET").await;
+    assert_same_error(&fixture("auth_https_no_auth"), &r);
+    let r = get(Some(auth::basic_header("ck_ro", "cs_ro")), "POST").await;
+    assert_same_error(&fixture("auth_https_readonly_post"), &r);
+    let r = get(
+        Some(auth::basic_header(
+            sim.consumer_key(),
+            sim.consumer_secret(),
+        )),
+        "GET",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn modified_after_filter_and_snapshot_round_trip() {
+    let sim = sim().await;
+    let c = client(&sim, fast_opts());
+    let out = c
+        .batch_products(
+            (0..3).map(|i| product(&format!("S-{i}"), 100, 1)).collect(),
+            vec![],
+            vec![],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<u64> = out.create.iter().map(|r| r.as_ref().unwrap().id).collect();
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let future = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let recent = c
+        .list_products(&ProductFilter {
+            modified_after: Some(past),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 3);
+    let none = c
+        .list_products(&ProductFilter {
+            modified_after: Some(future),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.json");
+    sim.save_snapshot(&file).unwrap();
+    let snap: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let again = ShopSim::start(SimOptions {
+        snapshot: Some(snap),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c2 = client(&again, fast_opts());
+    let listed = c2.list_products(&ProductFilter::default()).await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.id).collect::<Vec<_>>(), ids);
+    // The SKU index is rebuilt: a duplicate is still refused.
+    let err = c2.create_product(&product("s-1", 1, 1)).await.unwrap_err();
+    assert!(matches!(err, WooError::Api { ref code, .. } if code == "product_invalid_sku"));
+    let fresh = c2.create_product(&product("S-9", 1, 1)).await.unwrap();
+    assert!(
+        fresh.id > *ids.last().unwrap(),
+        "ids continue after the snapshot"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_chunk_becomes_per_item_errors_and_the_rest_is_kept() {
+    let sim = sim().await;
+    let mut opts = fast_opts();
+    opts.batch_size = 10;
+    opts.concurrency = 1;
+    opts.retry.max_retries = 0;
+    let c = client(&sim, opts);
+    sim.faults().only_for(Some("POST products/batch"));
+    sim.faults().every_nth(2, FaultKind::Html500);
+    let create: Vec<ProductWrite> = (0..30)
+        .map(|i| product(&format!("C-{i}"), 100, 1))
+        .collect();
+    let out = c.batch_products(create, vec![], vec![]).await.unwrap();
+    assert_eq!(out.create.len(), 30);
+    assert!(out.create[..10].iter().all(|r| r.is_ok()));
+    assert!(
+        out.create[10..20]
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().code == "request_failed")
+    );
+    assert!(out.create[20..].iter().all(|r| r.is_ok()));
+    assert_eq!(out.create[25].as_ref().unwrap().sku, "C-25");
+    // When every chunk fails, the error itself is returned.
+    sim.faults().every_nth(1, FaultKind::Html500);
+    let err = c
+        .batch_products(vec![product("Z-1", 1, 1)], vec![], vec![])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WooError::HtmlPage { status: 500, .. }));
 }

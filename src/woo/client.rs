@@ -2,7 +2,7 @@
 //! authenticates by scheme, retries what is safe to retry, and turns every odd answer
 //! (HTML pages, BOMs, PHP warnings, dropped connections) into a typed error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -374,6 +374,7 @@ impl WooClient {
             .timeout(opts.request_timeout)
             .default_headers(headers)
             .user_agent(concat!("SkladLink/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
         if let Some(path) = &opts.ca_file {
             let shown = path.display().to_string();
@@ -591,31 +592,36 @@ impl WooClient {
         out.extend(self.decode::<Vec<T>>(first.body, route)?);
         match first.total_pages {
             Some(pages) if pages > 1 => {
-                let mut next = 2u64;
-                while next <= pages {
-                    let end = (next + self.inner.opts.concurrency as u64 - 1).min(pages);
-                    let mut set = tokio::task::JoinSet::new();
-                    for page in next..=end {
+                // A sliding window of `concurrency` page requests; pages are put back in
+                // order at the end.
+                let mut pending = 2..=pages;
+                let mut set = tokio::task::JoinSet::new();
+                let mut got: BTreeMap<u64, Vec<T>> = BTreeMap::new();
+                loop {
+                    while set.len() < self.inner.opts.concurrency {
+                        let Some(page) = pending.next() else { break };
                         let this = self.clone();
                         let route = route.to_string();
                         let qv = page_query(page);
-                        set.spawn(async move { (page, this.get(&route, &qv).await) });
+                        set.spawn(async move {
+                            let r = this.get(&route, &qv).await?;
+                            let items = this.decode::<Vec<T>>(r.body, &route)?;
+                            Ok::<_, WooError>((page, items))
+                        });
                     }
-                    let mut got: Vec<(u64, WooResponse)> = Vec::new();
-                    while let Some(joined) = set.join_next().await {
-                        let (page, res) = joined.map_err(|e| WooError::BadResponse {
-                            url: self.inner.site.clone(),
-                            status: 0,
-                            detail: format!("task failed: {e}"),
-                            snippet: String::new(),
-                        })?;
-                        got.push((page, res?));
-                    }
-                    got.sort_by_key(|(p, _)| *p);
-                    for (_, r) in got {
-                        out.extend(self.decode::<Vec<T>>(r.body, route)?);
-                    }
-                    next = end + 1;
+                    let Some(joined) = set.join_next().await else {
+                        break;
+                    };
+                    let (page, items) = joined.map_err(|e| WooError::BadResponse {
+                        url: self.inner.site.clone(),
+                        status: 0,
+                        detail: format!("task failed: {e}"),
+                        snippet: String::new(),
+                    })??;
+                    got.insert(page, items);
+                }
+                for (_, items) in got {
+                    out.extend(items);
                 }
             }
             Some(_) => {}
@@ -678,20 +684,46 @@ impl WooClient {
         self.decode(r.body, "products")
     }
 
-    /// Creates one product (not repeated on an unknown outcome).
+    /// Creates one product. When the outcome is unknown (timeout, dropped connection, 5xx)
+    /// and the product has a SKU, the SKU is looked up before trying again, so the
+    /// product is never created twice; without a SKU the error is returned.
     pub async fn create_product(&self, p: &ProductWrite) -> Result<Product, WooError> {
         let body = serde_json::to_value(p).unwrap_or_default();
-        let r = self
-            .request(
-                Method::POST,
-                &Self::wc("products"),
-                &[],
-                Some(&body),
-                true,
-                Repeat::IfNotProcessed,
-            )
-            .await?;
-        self.decode(r.body, "products")
+        let path = Self::wc("products");
+        let policy = &self.inner.opts.retry;
+        let mut attempt = 0u32;
+        loop {
+            let err = match self
+                .request(
+                    Method::POST,
+                    &path,
+                    &[],
+                    Some(&body),
+                    true,
+                    Repeat::IfNotProcessed,
+                )
+                .await
+            {
+                Ok(r) => return self.decode(r.body, "products"),
+                Err(e) => e,
+            };
+            let Some(sku) = p.sku.as_ref().filter(|s| !s.trim().is_empty()) else {
+                return Err(err);
+            };
+            if !err.is_transient() || attempt >= policy.max_retries {
+                return Err(err);
+            }
+            tracing::warn!(
+                attempt = attempt + 1,
+                "product create outcome unknown ({err}); checking the SKU"
+            );
+            tokio::time::sleep(policy.backoff(attempt)).await;
+            attempt += 1;
+            let found = self.products_by_skus(std::slice::from_ref(sku)).await?;
+            if let Some(existing) = found.into_iter().find(|x| x.sku.eq_ignore_ascii_case(sku)) {
+                return Ok(existing);
+            }
+        }
     }
 
     /// Updates one product.
@@ -814,7 +846,7 @@ impl WooClient {
                         return Err(e);
                     }
                     let item = ItemError {
-                        code: "request_failed".into(),
+                        code: REQUEST_FAILED.into(),
                         message: e.to_string(),
                         status: 0,
                         resource_id: None,
@@ -911,7 +943,7 @@ impl WooClient {
                             Ok(p) => Ok(p),
                             Err(i) => resent[i].take().unwrap_or_else(|| {
                                 Err(ItemError {
-                                    code: "request_failed".into(),
+                                    code: REQUEST_FAILED.into(),
                                     message: "missing result".into(),
                                     status: 0,
                                     resource_id: None,
@@ -1300,6 +1332,16 @@ fn interpret(
     if status == 429 {
         return Err(WooError::RateLimited {
             retry_after: retry_after(headers),
+        });
+    }
+    if matches!(status, 301 | 302 | 303 | 307 | 308) {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return Err(WooError::Redirected {
+            url: auth::redact(url),
+            location: auth::redact(location),
         });
     }
     let json = parse_json_lenient(bytes);

@@ -144,6 +144,15 @@ pub enum WooError {
         /// The first bytes of the body, for the log.
         snippet: String,
     },
+    /// The shop answered with a redirect (e.g. http → https, or to `www.`); redirects are
+    /// not followed because a redirected POST would silently turn into a GET.
+    #[error("the shop redirects {url} to {location}")]
+    Redirected {
+        /// The (redacted) URL asked.
+        url: String,
+        /// Where the shop points to (redacted).
+        location: String,
+    },
     /// A batch answer whose item count differs from the request.
     #[error("batch answer has {got} items for {sent} sent")]
     BatchMismatch {
@@ -241,6 +250,9 @@ impl WooError {
                 "woo.error.bad_response",
                 &[("status", &status.to_string()), ("detail", detail)],
             ),
+            WooError::Redirected { location, .. } => {
+                tr_args(lang, "woo.error.redirected", &[("location", location)])
+            }
             WooError::BatchMismatch { sent, got } => tr_args(
                 lang,
                 "woo.error.batch_mismatch",

@@ -542,6 +542,10 @@ pub struct OrderUpdate {
     pub meta_data: Option<Vec<MetaData>>,
 }
 
+/// The `ItemError::code` given to every item of a batch request that failed as a whole
+/// (other requests of the same batch call kept their results).
+pub const REQUEST_FAILED: &str = "request_failed";
+
 /// A per-item error inside a batch response (HTTP 200 with `error` on the item).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemError {

@@ -3,6 +3,7 @@
 //! headers, and switchable faults (latency, HTML 5xx pages, 429, hangs, BOM, PHP
 //! warnings, dropped connections).
 
+pub mod bench;
 pub mod faults;
 pub mod state;
 
@@ -60,9 +61,13 @@ pub struct SimOptions {
     pub extra_keys: Vec<SimKey>,
     /// A snapshot to start from (see [`ShopState::snapshot`]).
     pub snapshot: Option<Value>,
+    /// Serve https with a certificate issued by a freshly generated local CA
+    /// (see [`ShopSimHandle::ca_pem`]); Basic auth then works as on a real shop.
+    pub https: bool,
 }
 
 struct Shared {
+    https: bool,
     state: Mutex<ShopState>,
     faults: Faults,
     keys: Vec<SimKey>,
@@ -77,7 +82,14 @@ impl ShopSim {
     pub async fn start(opts: SimOptions) -> std::io::Result<ShopSimHandle> {
         let listener = TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0))).await?;
         let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let scheme = if opts.https { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
+        let tls = if opts.https {
+            let (ca, config) = tls_config().map_err(std::io::Error::other)?;
+            Some((ca, tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+        } else {
+            None
+        };
         let mut st = ShopState::new(opts.home_url.as_deref().unwrap_or(&url));
         if let Some(snap) = &opts.snapshot {
             st.restore(snap);
@@ -91,6 +103,7 @@ impl ShopSim {
         keys.extend(opts.extra_keys.iter().cloned());
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared {
+            https: opts.https,
             state: Mutex::new(st),
             faults: Faults::default(),
             keys,
@@ -99,19 +112,44 @@ impl ShopSim {
         shared.faults.set_latency(opts.latency);
         let task_shared = shared.clone();
         let mut stop = rx;
+        let acceptor = tls.as_ref().map(|(_, a)| a.clone());
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let s = task_shared.clone();
+                        let acceptor = acceptor.clone();
                         tokio::spawn(async move {
-                            let io = hyper_util::rt::TokioIo::new(stream);
                             let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .keep_alive(true)
-                                .serve_connection(io, svc)
-                                .await;
+                            let http = hyper::server::conn::http1::Builder::new();
+                            match acceptor {
+                                Some(_) if !starts_with_tls(&stream).await => {
+                                    // Plain http to the TLS port: nginx answers 400 HTML.
+                                    let io = hyper_util::rt::TokioIo::new(stream);
+                                    let plain = hyper::service::service_fn(|_req| async {
+                                        Response::builder()
+                                            .status(400)
+                                            .header("Content-Type", "text/html")
+                                            .header("Connection", "close")
+                                            .body(SimBody::Full(Some(Bytes::from_static(
+                                                PLAIN_TO_TLS_400.as_bytes(),
+                                            ))))
+                                    });
+                                    let _ = http.serve_connection(io, plain).await;
+                                }
+                                Some(a) => {
+                                    // A failed handshake (client distrusts the CA) just ends.
+                                    if let Ok(tls) = a.accept(stream).await {
+                                        let io = hyper_util::rt::TokioIo::new(tls);
+                                        let _ = http.serve_connection(io, svc).await;
+                                    }
+                                }
+                                None => {
+                                    let io = hyper_util::rt::TokioIo::new(stream);
+                                    let _ = http.serve_connection(io, svc).await;
+                                }
+                            }
                         });
                     }
                     _ = stop.changed() => break,
@@ -119,6 +157,7 @@ impl ShopSim {
             }
         });
         Ok(ShopSimHandle {
+            ca_pem: tls.map(|(ca, _)| ca),
             addr,
             url,
             key,
@@ -131,6 +170,7 @@ impl ShopSim {
 
 /// A running simulator; stops when dropped or on [`ShopSimHandle::shutdown`].
 pub struct ShopSimHandle {
+    ca_pem: Option<String>,
     addr: SocketAddr,
     url: String,
     key: SimKey,
@@ -143,6 +183,11 @@ impl ShopSimHandle {
     /// The shop address (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The PEM certificate of the local CA that issued the https certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The socket address.
@@ -173,6 +218,12 @@ impl ShopSimHandle {
     /// The shop's data, locked (do not hold across an `.await`).
     pub fn state(&self) -> MutexGuard<'_, ShopState> {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the shop's data as JSON (load it back with [`SimOptions::snapshot`]).
+    pub fn save_snapshot(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let snap = self.state().snapshot();
+        std::fs::write(path, serde_json::to_vec_pretty(&snap)?)
     }
 
     /// Stops serving and waits for the accept loop to end.
@@ -223,6 +274,54 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
             }
         }
     })
+}
+
+/// A local CA and a server certificate for 127.0.0.1/localhost signed by it (rustls
+/// refuses a CA certificate used directly as the server's, API-BEHAVIOUR.md §6 item 13).
+fn tls_config() -> Result<(String, tokio_rustls::rustls::ServerConfig), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    use tokio_rustls::rustls;
+    let e = |x: rcgen::Error| x.to_string();
+    let ca_key = KeyPair::generate().map_err(e)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "SkladLink shop simulator CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(e)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().map_err(e)?;
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .map_err(e)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(e)?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        leaf_key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|x| x.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
+        .map_err(|x| x.to_string())?;
+    Ok((ca_cert.pem(), config))
+}
+
+/// True when the first byte a client sent is a TLS handshake record.
+async fn starts_with_tls(stream: &tokio::net::TcpStream) -> bool {
+    let mut b = [0u8; 1];
+    matches!(stream.peek(&mut b).await, Ok(1) if b[0] == 0x16)
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -288,6 +387,7 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 const WP_FATAL_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n\t<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\" />\n\t<title>WordPress &rsaquo; Error</title>\n</head>\n<body id=\"error-page\">\n\t<div class=\"wp-die-message\"><p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/support/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress.</a></p></div></body>\n</html>\n";
 const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
 const MAINTENANCE_503: &str = "<!DOCTYPE html>\n<html>\n<head><title>Maintenance</title></head>\n<body><h1>Briefly unavailable for scheduled maintenance. Check back in a minute.</h1></body>\n</html>\n";
+const PLAIN_TO_TLS_400: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
 const PHP_WARNING: &str = "<br />\n<b>Warning</b>:  Undefined variable $x in <b>/var/www/wp-content/plugins/example/example.php</b> on line <b>6</b><br />\n";
 
 struct Out {
@@ -495,6 +595,46 @@ fn authenticate(
     headers: &hyper::HeaderMap,
 ) -> Result<Option<KeyPermission>, Reply> {
     let auth_err = |msg: &str| Reply::error(401, "woocommerce_rest_authentication_error", msg);
+    if shared.https {
+        // Over https WooCommerce tries Basic, then query keys, then OAuth. An unknown key
+        // falls through to anonymous; a known key with the wrong secret is an error.
+        let basic = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            });
+        let from_query = || {
+            let k = query.iter().find(|(n, _)| n == "consumer_key")?;
+            let s = query.iter().find(|(n, _)| n == "consumer_secret")?;
+            Some((k.1.clone(), s.1.clone()))
+        };
+        if let Some((ck, cs)) = basic.or_else(from_query) {
+            return match shared.keys.iter().find(|k| k.consumer_key == ck) {
+                None => Ok(None),
+                Some(k) if k.consumer_secret != cs => Err(auth_err("Consumer secret is invalid.")),
+                Some(k) => {
+                    if k.permission == KeyPermission::Read
+                        && !matches!(method, "GET" | "HEAD" | "OPTIONS")
+                    {
+                        return Err(auth_err(
+                            "The API key provided does not have write permissions.",
+                        ));
+                    }
+                    Ok(Some(k.permission))
+                }
+            };
+        }
+    }
     let oauth = oauth_params(headers, query);
     if oauth.is_empty() {
         return Ok(None);
@@ -622,14 +762,20 @@ fn dispatch(
     headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> Out {
-    let (site_name, wc_on, pretty) = {
+    let (site_name, wc_on, pretty, redirect) = {
         let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
         (
             st.site_name.clone(),
             st.woocommerce_active,
             st.pretty_permalinks,
+            st.redirect_to.clone(),
         )
     };
+    if let Some(base) = redirect {
+        let mut o = Out::html(301, "");
+        o.headers.push(("Location".into(), format!("{base}{path}")));
+        return o;
+    }
     // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
     // authenticates it (its check looks for "wp-json/wc/" in the request URI).
     let (rest_path, via_rest_route) = if path == "/" {

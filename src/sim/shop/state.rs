@@ -243,6 +243,9 @@ pub struct ShopState {
     pub custom_statuses: Vec<(String, String)>,
     /// Store currency code.
     pub currency: String,
+    /// When set, every request is answered `301` to this base URL plus the path (as a
+    /// site that forces https or `www.` does).
+    pub redirect_to: Option<String>,
     next_post_id: u64,
     next_term_id: u64,
     next_meta_id: u64,
@@ -269,6 +272,7 @@ impl ShopState {
             batch_limit: 100,
             custom_statuses: Vec::new(),
             currency: "EUR".into(),
+            redirect_to: None,
             next_post_id: 10,
             next_term_id: 15,
             next_meta_id: 20,
@@ -1756,6 +1760,13 @@ fn sort_objects(items: &mut [&Obj], params: &BTreeMap<String, String>, default: 
         _ => default == "date",
     };
     let id = |o: &Obj| o["id"].as_u64().unwrap_or(0);
+    if matches!(orderby, "id" | "include") {
+        items.sort_by_cached_key(|o| id(o));
+        if desc {
+            items.reverse();
+        }
+        return;
+    }
     let s = |o: &Obj, k: &str| o[k].as_str().unwrap_or_default().to_lowercase();
     items.sort_by(|a, b| {
         let ord = match orderby {
