@@ -82,15 +82,17 @@ impl TestDb {
                     )
                     .expect("create database");
                 let cs = format!("{};Database={name};", base.trim_end_matches(';'));
-                let wh = Warehouse::connect(&cs).expect("mariadb connect");
-                load_schema(&wh).expect("load mariadb fixture");
-                TestDb {
+                // Built before loading, so the database is dropped even if loading fails.
+                let db = TestDb {
                     backend,
                     cs,
                     admin_cs: Some(base),
                     db_name: Some(name),
                     _dir: None,
-                }
+                };
+                let wh = db.connect();
+                load_schema(&wh).expect("load mariadb fixture");
+                db
             }
         }
     }
