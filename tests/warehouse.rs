@@ -406,6 +406,52 @@ fn every_key_field_gives_the_sku() {
             let col = key.column();
             assert_eq!(skus(&wh, &q), vec![format!("{col}-A"), format!("{col}-B")]);
         }
+        // The writer finds goods by the same key field (spaces and case ignored).
+        let mut wh = wh;
+        for key in KeyField::ALL {
+            let col = key.column();
+            let mut doc = sale(&format!("WEB#K-{col}"));
+            doc.doc_type = DocumentType::Order;
+            doc.lines[0].sku = format!("{col}-B").to_uppercase();
+            doc.lines.truncate(1);
+            let opts = WriteOptions {
+                key_field: key,
+                invalid_goods: InvalidGoods::SkipOrder,
+                ..WriteOptions::default()
+            };
+            wh.write_document(&doc, &opts).unwrap();
+            assert_eq!(
+                count(
+                    &wh,
+                    Table::Operations,
+                    &format!("Note = 'WEB#K-{col}' AND GoodID = 3")
+                ),
+                1
+            );
+        }
+        // BarCode3 may hold a comma-separated list: its first entry is the SKU.
+        run(
+            &wh,
+            &format!("UPDATE {goods} SET BarCode3 = '380111, 380222' WHERE ID = 2"),
+        );
+        let q = GoodsQuery {
+            key_field: KeyField::BarCode3,
+            ..GoodsQuery::default()
+        };
+        assert_eq!(skus(&wh, &q), vec!["380111", "BarCode3-B"]);
+        let mut doc = sale("WEB#K-list");
+        doc.lines[0].sku = "380111".into();
+        doc.lines.truncate(1);
+        let opts = WriteOptions {
+            key_field: KeyField::BarCode3,
+            invalid_goods: InvalidGoods::SkipOrder,
+            ..WriteOptions::default()
+        };
+        wh.write_document(&doc, &opts).unwrap();
+        assert_eq!(
+            count(&wh, Table::Operations, "Note = 'WEB#K-list' AND GoodID = 2"),
+            1
+        );
     });
 }
 

@@ -153,6 +153,21 @@ pub struct GoodsSnapshot {
     pub invalid: Vec<InvalidGood>,
 }
 
+/// The SKU held in a key-field value: the trimmed value, except `BarCode3`, which may
+/// hold a comma-separated list of barcodes (SCHEMA.md, S1): its first entry is the SKU.
+pub fn sku_of(key: KeyField, value: &str) -> String {
+    if key == KeyField::BarCode3 {
+        value
+            .split(',')
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        value.trim().to_string()
+    }
+}
+
 /// The goods SELECT for a query (service rows and deleted goods excluded).
 pub fn goods_sql(dialect: Dialect, q: &GoodsQuery) -> String {
     let price_group = q.price_group.clamp(1, 10);
@@ -439,7 +454,7 @@ impl Warehouse {
             };
             candidates.push(Good {
                 id,
-                sku: clean(&r[1]),
+                sku: sku_of(q.key_field, &clean(&r[1])),
                 name: clean(&r[2]),
                 vat_rate_bp,
                 price,
@@ -496,6 +511,13 @@ mod tests {
         assert_eq!(tree[0].children[0].name, "Безалкохолни");
         assert_eq!(tree[0].children[0].children[0].name, "Води");
         assert_eq!(tree[1].code, "AAB");
+    }
+
+    #[test]
+    fn barcode3_list_gives_its_first_entry() {
+        assert_eq!(sku_of(KeyField::BarCode3, " 380111, 380222"), "380111");
+        assert_eq!(sku_of(KeyField::BarCode3, ",380222"), "380222");
+        assert_eq!(sku_of(KeyField::Code, " A,B "), "A,B");
     }
 
     #[test]

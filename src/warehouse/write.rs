@@ -465,12 +465,6 @@ impl Warehouse {
                 ))
             })
             .collect();
-        let good_sql = format!(
-            "SELECT ID, TaxGroup, PriceIn, Type FROM {} WHERE {} = ? AND Deleted = 0 AND ID > 1 \
-             ORDER BY ID",
-            self.t(Table::Goods),
-            opts.key_field.column()
-        );
         let mut unknown = Vec::new();
         let mut lines = Vec::new();
         for line in &doc.lines {
@@ -478,7 +472,7 @@ impl Warehouse {
             let row = if sku.is_empty() {
                 None
             } else {
-                self.query(&good_sql, &[text(sku)])?.into_iter().next()
+                self.find_good(opts.key_field, sku)?
             };
             let row = match row {
                 Some(r) => r,
@@ -679,6 +673,52 @@ impl Warehouse {
             price_in,
             inventory: good_id > SERVICE_ID && kind & GOODS_TYPE_NON_INVENTORY == 0,
         }
+    }
+
+    /// The live good whose key field holds `sku` (row: ID, TaxGroup, PriceIn, Type):
+    /// exact match first (indexed), then ignoring spaces around and letter case, then — for
+    /// `BarCode3` — the first entry of a comma-separated list.
+    fn find_good(
+        &self,
+        key: KeyField,
+        sku: &str,
+    ) -> Result<Option<Vec<Option<String>>>, WarehouseError> {
+        let col = key.column();
+        let select = |condition: &str, param: String| {
+            self.query(
+                &format!(
+                    "SELECT ID, TaxGroup, PriceIn, Type, {col} FROM {} WHERE {condition} \
+                     AND Deleted = 0 AND ID > 1 AND GroupID >= 0 ORDER BY ID",
+                    self.t(Table::Goods)
+                ),
+                &[text(param)],
+            )
+        };
+        // Exact case first; otherwise the same SKU in another case (the export treats SKUs
+        // case-insensitively, as WooCommerce does).
+        let matches = |rows: Vec<Vec<Option<String>>>| {
+            let of = |r: &Vec<Option<String>>| super::read::sku_of(key, &clean(&r[4]));
+            let lower = sku.to_lowercase();
+            let pos = rows
+                .iter()
+                .position(|r| of(r) == sku)
+                .or_else(|| rows.iter().position(|r| of(r).to_lowercase() == lower));
+            pos.map(|p| rows.into_iter().nth(p).unwrap_or_default())
+        };
+        if let Some(r) = matches(select(&format!("{col} = ?"), sku.to_string())?) {
+            return Ok(Some(r));
+        }
+        let folded = self.dialect().lower(&format!("LTRIM(RTRIM({col}))"));
+        if let Some(r) = matches(select(&format!("{folded} = ?"), sku.to_lowercase())?) {
+            return Ok(Some(r));
+        }
+        if key == KeyField::BarCode3 {
+            let like = format!("%{sku},%");
+            if let Some(r) = matches(select(&format!("{col} LIKE ?"), like)?) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
     }
 
     /// The shipping good's row (ID, TaxGroup, PriceIn, Type), created when missing.
