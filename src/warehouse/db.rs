@@ -5,9 +5,9 @@ use odbc_api::buffers::{ColumnarBuffer, TextColumn};
 use odbc_api::{Connection, ConnectionOptions, Cursor, IntoParameter, ResultSetMetadata};
 
 /// Rows fetched per block.
-const FETCH_BATCH: usize = 1000;
+const FETCH_BATCH: usize = 500;
 /// Longest text value read, in UTF-16 units (Warehouse Pro text columns are 255 long).
-const MAX_TEXT_LEN: usize = 1024;
+const MAX_TEXT_LEN: usize = 300;
 
 use crate::config::{DatabaseConfig, DbConnectMode};
 use crate::secrets::Secret;
