@@ -1204,6 +1204,20 @@ fn supto_mode_records_the_unp() {
             ("DT636533", "DT636533-0001-0000045")
         );
         assert_eq!(d4(&r[0][5]), 51_000);
+        // After printing, the receipt number is recorded on the same row.
+        assert!(
+            wh.record_receipt_number(2, acct, "DT636533-0001-0000045", 123)
+                .unwrap()
+        );
+        assert!(
+            !wh.record_receipt_number(2, acct, "DT636533-0001-9999999", 124)
+                .unwrap()
+        );
+        let r = rows(
+            &wh,
+            &format!("SELECT ReceiptID FROM {}", wh.t(Table::EcrReceipts)),
+        );
+        assert_eq!(r, vec![vec!["123"]]);
     });
 }
 

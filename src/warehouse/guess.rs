@@ -82,3 +82,29 @@ pub fn nextacct_key(prefix: &str, object_id: i64, per_object: bool, n: i64) -> S
         format!("{prefix}{n}")
     }
 }
+
+/// The UPDATE recording the fiscal receipt number printed for a УНП record, and its
+/// parameters.
+pub fn receipt_number_update(
+    dialect: Dialect,
+    oper_type: i64,
+    acct: i64,
+    unp: &str,
+    receipt_no: i64,
+    now_text: &str,
+) -> (String, Vec<Param>) {
+    let sql = format!(
+        "UPDATE {} SET ReceiptID = ?, ReceiptDate = ? \
+         WHERE OperType = ? AND Acct = ? AND Description = ? AND ReceiptType = ?",
+        dialect.table(Table::EcrReceipts)
+    );
+    let params = vec![
+        Param::Int(receipt_no),
+        text(now_text),
+        Param::Int(oper_type),
+        Param::Int(acct),
+        text(unp),
+        Param::Int(UNP_RECEIPT_TYPE),
+    ];
+    (sql, params)
+}

@@ -886,6 +886,39 @@ impl Warehouse {
         }
     }
 
+    /// Records the fiscal receipt number printed for document (`oper_type`, `acct`) with
+    /// this УНП (SUPTO mode, after the e-Shop Connector printed it). False when no УНП
+    /// record matches.
+    pub fn record_receipt_number(
+        &self,
+        oper_type: i64,
+        acct: i64,
+        unp: &str,
+        receipt_no: i64,
+    ) -> Result<bool, WarehouseError> {
+        let now = self.dialect().datetime_param(Local::now().naive_local());
+        let (sql, params) =
+            guess::receipt_number_update(self.dialect(), oper_type, acct, unp, receipt_no, &now);
+        self.exec(&sql, &params)?;
+        let check = format!(
+            "SELECT COUNT(*) FROM {} WHERE OperType = ? AND Acct = ? AND Description = ? \
+             AND ReceiptID = ?",
+            self.t(Table::EcrReceipts)
+        );
+        Ok(self
+            .query_i64(
+                &check,
+                &[
+                    Param::Int(oper_type),
+                    Param::Int(acct),
+                    text(unp),
+                    Param::Int(receipt_no),
+                ],
+            )?
+            .unwrap_or(0)
+            > 0)
+    }
+
     /// The document (OperType, Acct) holding this shop order number, if any.
     pub fn find_document_by_note(
         &self,
