@@ -248,6 +248,10 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
         let info = skladlink::warehouse::check(&config, None).unwrap();
         assert_eq!(info.version, "3.07");
         assert!(info.prices_include_vat);
+        // The UI's connection check reads the same version.
+        let probed = skladlink::warehouse::probe::probe(&config, None).unwrap();
+        assert_eq!(probed.version, "3.07");
+        assert!(!probed.supports_supto());
     });
     let config = DatabaseConfig {
         mode: DbConnectMode::ConnectionString,
