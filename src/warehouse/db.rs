@@ -127,6 +127,16 @@ impl Warehouse {
         let dialect = Dialect::detect(&dbms, &cs).ok_or_else(|| {
             WarehouseError::Connect(format!("unsupported database system '{dbms}'"))
         })?;
+        // A MySQL server may default the client to latin1, which loses Cyrillic: without a
+        // CHARSET in the string (or the DSN), connect again asking for utf8mb4.
+        let conn = match with_utf8mb4(dialect, &cs) {
+            Some(cs2) => {
+                drop(conn);
+                env.connect_with_connection_string(&cs2, ConnectionOptions::default())
+                    .map_err(|e| WarehouseError::Connect(redact(e.to_string())))?
+            }
+            None => conn,
+        };
         Ok(Warehouse {
             conn,
             dialect,
@@ -352,6 +362,27 @@ const _: () = {
     assert_send::<Warehouse>();
 };
 
+/// The connection string with `CHARSET=utf8mb4;` added, for MySQL/MariaDB strings
+/// that name no character set; `None` when nothing needs adding.
+pub fn with_utf8mb4(dialect: Dialect, cs: &str) -> Option<String> {
+    if dialect != Dialect::MySql {
+        return None;
+    }
+    let has_charset = cs.split(';').any(|part| {
+        part.split_once('=')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+    });
+    if has_charset {
+        return None;
+    }
+    let mut out = cs.trim().to_string();
+    if !out.is_empty() && !out.ends_with(';') {
+        out.push(';');
+    }
+    out.push_str("CHARSET=utf8mb4;");
+    Some(out)
+}
+
 /// Parses an integer column (drivers may send "5", "5.0" or " 5").
 pub fn int_of(text: &str) -> Option<i64> {
     let t = text.trim();
@@ -413,4 +444,34 @@ pub fn list_odbc() -> Result<OdbcCatalog, WarehouseError> {
         data_sources,
         drivers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_strings_get_utf8mb4() {
+        assert_eq!(
+            with_utf8mb4(Dialect::MySql, "DSN=shop;UID=u"),
+            Some("DSN=shop;UID=u;CHARSET=utf8mb4;".to_string())
+        );
+        assert_eq!(
+            with_utf8mb4(Dialect::MySql, "Driver={x};charset=cp1251;"),
+            None
+        );
+        assert_eq!(
+            with_utf8mb4(Dialect::Sqlite, "Driver={SQLite3};Database=a"),
+            None
+        );
+    }
+
+    #[test]
+    fn integers_from_driver_text() {
+        assert_eq!(int_of(" 5"), Some(5));
+        assert_eq!(int_of("5.0"), Some(5));
+        assert_eq!(int_of("x"), None);
+        assert_eq!(clean(&Some(" ".into())), "");
+        assert_eq!(clean(&None), "");
+    }
 }
