@@ -1563,6 +1563,11 @@ fn demo_warehouse_is_realistic() {
     let wh =
         Warehouse::connect(&skladlink::warehouse::demo::sqlite_connection_string(&path)).unwrap();
     check_demo(&wh, summary.goods);
+    // Demo documents: open orders and sales by Bulgarian customers.
+    assert!(count(&wh, Table::Operations, "OperType = 19 AND Acct > 0") > 0);
+    assert!(count(&wh, Table::Operations, "OperType = 2 AND Acct > 0") > 0);
+    assert_eq!(count(&wh, Table::Partners, "ID > 1"), 4);
+    assert_eq!(count(&wh, Table::CashBook, "1 = 1"), 1);
     // MariaDB: the same generator on a fresh database.
     let db = TestDb::new(Backend::MariaDb);
     let wh = db.connect();
