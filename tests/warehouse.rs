@@ -1558,7 +1558,7 @@ fn demo_warehouse_is_realistic() {
     assert!(summary.goods >= 2000);
     assert!(matches!(
         skladlink::warehouse::create_demo_db(&path),
-        Err(WarehouseError::Demo(_))
+        Err(WarehouseError::DemoExists(_))
     ));
     let wh =
         Warehouse::connect(&skladlink::warehouse::demo::sqlite_connection_string(&path)).unwrap();
@@ -1568,6 +1568,18 @@ fn demo_warehouse_is_realistic() {
     assert!(count(&wh, Table::Operations, "OperType = 2 AND Acct > 0") > 0);
     assert_eq!(count(&wh, Table::Partners, "ID > 1"), 4);
     assert_eq!(count(&wh, Table::CashBook, "1 = 1"), 1);
+    // The `demo-db` command entry: success, then a clear failure on an existing file.
+    let path2 = dir.path().join("demo2.sqlite");
+    let lang = skladlink::i18n::Language::Bg;
+    assert_eq!(
+        skladlink::warehouse::demo::run_demo_db(&path2, lang),
+        std::process::ExitCode::SUCCESS
+    );
+    assert!(path2.exists());
+    assert_eq!(
+        skladlink::warehouse::demo::run_demo_db(&path2, lang),
+        std::process::ExitCode::FAILURE
+    );
     // MariaDB: the same generator on a fresh database.
     let db = TestDb::new(Backend::MariaDb);
     let wh = db.connect();

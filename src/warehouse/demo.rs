@@ -55,10 +55,7 @@ pub fn create_demo_db(path: &Path) -> Result<DemoSummary, WarehouseError> {
 /// Creates a new SQLite demo warehouse of the given size at `path`.
 pub fn create_demo_db_with(path: &Path, spec: &DemoSpec) -> Result<DemoSummary, WarehouseError> {
     if path.exists() {
-        return Err(WarehouseError::Demo(format!(
-            "{} already exists",
-            path.display()
-        )));
+        return Err(WarehouseError::DemoExists(path.display().to_string()));
     }
     let mut wh = Warehouse::connect(&sqlite_connection_string(path))?;
     wh.execute_script(FIXTURE_SQLITE)?;

@@ -38,9 +38,12 @@ pub enum WarehouseError {
     /// The write was aborted before commit; nothing was written.
     #[error("the write was aborted before commit: {0}")]
     Aborted(String),
-    /// Demo database file problem (exists, cannot be created).
+    /// The demo database cannot be made on this kind of database.
     #[error("demo database: {0}")]
     Demo(String),
+    /// The demo database file already exists (it is never overwritten).
+    #[error("{0} already exists")]
+    DemoExists(String),
 }
 
 impl WarehouseError {
@@ -81,6 +84,9 @@ impl WarehouseError {
                 tr_args(lang, "warehouse.error.aborted", &[("details", d)])
             }
             WarehouseError::Demo(d) => tr_args(lang, "warehouse.error.demo", &[("details", d)]),
+            WarehouseError::DemoExists(p) => {
+                tr_args(lang, "warehouse.error.demo_exists", &[("path", p)])
+            }
         }
     }
 
