@@ -41,9 +41,10 @@ pub struct DemoSummary {
 
 /// The ODBC connection string of an SQLite database file (SQLite3 ODBC driver).
 pub fn sqlite_connection_string(path: &Path) -> String {
+    let path = path.display().to_string();
     format!(
         "Driver={{SQLite3}};Database={};Timeout=30000",
-        path.display()
+        odbc_api::escape_attribute_value(&path)
     )
 }
 
@@ -592,6 +593,14 @@ pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, War
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_with_semicolon_is_escaped() {
+        assert_eq!(
+            sqlite_connection_string(Path::new("/tmp/a;b.sqlite")),
+            "Driver={SQLite3};Database={/tmp/a;b.sqlite};Timeout=30000"
+        );
+    }
 
     #[test]
     fn ean13_check_digit() {
