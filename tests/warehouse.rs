@@ -677,6 +677,19 @@ fn stock_over_object_groups_minus_open_orders() {
             stock(&wh, &[1, 2], false),
             vec![s("1001", 107_000), s("1002", 20_000)]
         );
+        // A deleted object's stock never counts.
+        run(
+            &wh,
+            &format!("UPDATE {objects} SET Deleted = -1 WHERE ID = 5"),
+        );
+        assert_eq!(
+            stock(&wh, &[], false),
+            vec![s("1001", 157_000), s("1002", 24_000)]
+        );
+        run(
+            &wh,
+            &format!("UPDATE {objects} SET Deleted = 0 WHERE ID = 5"),
+        );
         // An open order in object 4 (group 3) reserves 2 waters and 1 juice.
         let mut doc = sale("WEB#500");
         doc.doc_type = DocumentType::Order;

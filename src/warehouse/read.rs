@@ -76,7 +76,7 @@ pub struct GoodsQuery {
     pub status: GoodsStatus,
     /// Price group 1–10 (`PriceOut1`..`PriceOut10`).
     pub price_group: u8,
-    /// Object groups whose stock is summed; empty = every object.
+    /// Object groups whose stock is summed; empty = every live object.
     pub object_groups: Vec<i64>,
     /// Subtract quantities on open Orders (OperType 19) in those objects.
     pub subtract_open_orders: bool,
@@ -367,18 +367,15 @@ impl Warehouse {
             .filter(|c| !c.is_empty())
             .collect();
 
-        // Objects whose stock counts.
-        let objects: Option<Vec<i64>> = if q.object_groups.is_empty() {
-            None
-        } else {
-            Some(
-                self.objects()?
-                    .into_iter()
-                    .filter(|o| q.object_groups.contains(&o.group_id))
-                    .map(|o| o.id)
-                    .collect(),
-            )
-        };
+        // Objects whose stock counts: the live objects of the chosen groups (all live
+        // objects when no group is chosen); deleted objects never count.
+        let objects: Option<Vec<i64>> = Some(
+            self.objects()?
+                .into_iter()
+                .filter(|o| q.object_groups.is_empty() || q.object_groups.contains(&o.group_id))
+                .map(|o| o.id)
+                .collect(),
+        );
         let mut stock: HashMap<i64, i64> = HashMap::new();
         let no_objects = objects.as_ref().is_some_and(|o| o.is_empty());
         if !no_objects {
