@@ -1163,6 +1163,50 @@ fn shipping_good_is_created_once_and_not_exported() {
 }
 
 #[test]
+fn sale_beyond_stock_is_refused_when_negative_stock_is_not_allowed() {
+    on_both(|db| {
+        let mut wh = db.connect();
+        // The fixture allows negative availability: a sale of 101 waters out of 100 goes in.
+        let mut doc = sale("WEB#N1");
+        doc.lines[0].qty = 101;
+        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = -1"), 1);
+        run(
+            &wh,
+            &format!(
+                "UPDATE {} SET Qtty = 100 WHERE GoodID = 2 AND ObjectID = 2",
+                wh.t(Table::Store)
+            ),
+        );
+        run(
+            &wh,
+            &format!(
+                "UPDATE {} SET Value = '0' WHERE {} = 'configkey12'",
+                wh.t(Table::Configuration),
+                wh.q("Key")
+            ),
+        );
+        let mut doc = sale("WEB#N2");
+        doc.lines[0].qty = 101;
+        assert_eq!(
+            wh.write_document(&doc, &WriteOptions::default())
+                .unwrap_err(),
+            WarehouseError::InsufficientStock(vec!["1001".into()])
+        );
+        assert_eq!(count(&wh, Table::Operations, "Note = 'WEB#N2'"), 0);
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 100"), 1);
+        // Exactly the stock is fine; an Order never checks stock.
+        doc.lines[0].qty = 100;
+        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 0"), 2);
+        let mut order = sale("WEB#N3");
+        order.doc_type = DocumentType::Order;
+        order.lines[0].qty = 500;
+        wh.write_document(&order, &WriteOptions::default()).unwrap();
+    });
+}
+
+#[test]
 fn vat_excluded_database_writes_net_prices() {
     on_both(|db| {
         let mut wh = db.connect();

@@ -23,6 +23,9 @@ pub enum WarehouseError {
     /// Order lines whose SKU is not in the warehouse, when such orders are not written.
     #[error("unknown SKUs: {}", .0.join(", "))]
     UnknownSkus(Vec<String>),
+    /// The database forbids negative stock and a Sale would take these SKUs below zero.
+    #[error("not enough stock: {}", .0.join(", "))]
+    InsufficientStock(Vec<String>),
     /// The document has no lines.
     #[error("the document has no lines")]
     EmptyDocument,
@@ -68,6 +71,11 @@ impl WarehouseError {
             WarehouseError::UnknownSkus(skus) => tr_args(
                 lang,
                 "warehouse.error.unknown_skus",
+                &[("skus", &skus.join(", "))],
+            ),
+            WarehouseError::InsufficientStock(skus) => tr_args(
+                lang,
+                "warehouse.error.insufficient_stock",
                 &[("skus", &skus.join(", "))],
             ),
             WarehouseError::EmptyDocument => tr(lang, "warehouse.error.empty_document"),

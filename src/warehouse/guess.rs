@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | VAT-included key | `configkey20`, `-1` = included | H for Warehouse Open, L for Pro |
 //! | Per-object numbering key | `configkey48` | H for Open, L for Pro |
+//! | Negative stock allowed key | `configkey12` | H for Open, L for Pro |
 //! | "Used often" | `Goods.IsVeryUsed <> 0` | M/L |
 //! | "In use" | not deleted and (stock ≠ 0 or in a document) | L (our choice) |
 //! | New partner `Type` | `0`, as every sample row | L |
@@ -16,6 +17,10 @@ use super::dialect::{Dialect, Table};
 
 /// Configuration key: prices include VAT (`'-1'` true).
 pub const CONFIG_PRICES_INCLUDE_VAT: &str = "configkey20";
+
+/// Configuration key: negative availability allowed (`'-1'` true). When `'0'`, a Sale
+/// that would take stock below zero is refused.
+pub const CONFIG_ALLOW_NEGATIVE_STOCK: &str = "configkey12";
 
 /// Configuration key: document numbers are kept per object (location).
 pub const CONFIG_NUMBERING_PER_OBJECT: &str = "configkey48";

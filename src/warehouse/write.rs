@@ -566,6 +566,11 @@ impl Warehouse {
             for l in lines.iter().filter(|l| l.inventory) {
                 self.decrease_stock(doc.object_id, l)?;
             }
+            // When the database forbids negative availability, the sale must fit the
+            // stock (SCHEMA.md §2 "Store update on save").
+            if self.config_flag(guess::CONFIG_ALLOW_NEGATIVE_STOCK)? == Some(false) {
+                self.check_stock_not_negative(doc, &lines)?;
+            }
             // 8. Payments: the amount due, and the payment when paid.
             let total_text = format_money(total);
             let pay_sql = format!(
@@ -854,6 +859,39 @@ impl Warehouse {
             }
         }
         Err(WarehouseError::NumberingExhausted(NUMBERING_ATTEMPTS))
+    }
+
+    /// Fails with `InsufficientStock` when a sold good's stock in the object went below 0.
+    fn check_stock_not_negative(
+        &self,
+        doc: &NewDocument,
+        lines: &[ResolvedLine],
+    ) -> Result<(), WarehouseError> {
+        let sql = format!(
+            "SELECT SUM(Qtty) FROM {} WHERE ObjectID = ? AND GoodID = ?",
+            self.t(Table::Store)
+        );
+        let mut short = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, l) in lines.iter().enumerate() {
+            if !l.inventory || !seen.insert(l.good_id) {
+                continue;
+            }
+            let left = self
+                .query(&sql, &[Param::Int(doc.object_id), Param::Int(l.good_id)])?
+                .first()
+                .and_then(|r| r[0].as_deref().and_then(super::money::Qty::parse))
+                .unwrap_or_default();
+            if left.0 < 0 {
+                let sku = doc.lines.get(i).map(|d| d.sku.trim().to_string());
+                short.push(sku.unwrap_or_else(|| l.good_id.to_string()));
+            }
+        }
+        if short.is_empty() {
+            Ok(())
+        } else {
+            Err(WarehouseError::InsufficientStock(short))
+        }
     }
 
     /// Takes a sold quantity off the object's stock row (creates a negative row when the
