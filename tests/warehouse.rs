@@ -1498,6 +1498,11 @@ fn dropped_connection_before_commit_leaves_nothing() {
             ),
             "{err:?}"
         );
+        if db.backend == Backend::MariaDb {
+            assert!(wh.is_dead(), "the killed connection is reported dead");
+        } else {
+            assert!(!wh.is_dead());
+        }
         drop(wh);
         let wh = db.connect();
         assert_eq!(count(&wh, Table::Operations, "1 = 1"), 0);

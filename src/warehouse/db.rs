@@ -145,6 +145,11 @@ impl Warehouse {
         })
     }
 
+    /// True when the driver knows the connection is lost (reconnect before the next use).
+    pub fn is_dead(&self) -> bool {
+        self.conn.is_dead().unwrap_or(true)
+    }
+
     /// The SQL dialect of this database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
