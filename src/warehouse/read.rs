@@ -72,7 +72,9 @@ pub struct GoodsQuery {
     pub key_field: KeyField,
     /// Codes of the goods groups taking part, with their sub-groups; empty = all.
     pub goods_groups: Vec<String>,
-    /// Status filter.
+    /// Status filter. Deleted goods (`Deleted = -1`) are never read. All = every live
+    /// good; In use = live goods with non-zero stock in some object or on some document;
+    /// Used often = live goods with `IsVeryUsed <> 0` (see `guess`).
     pub status: GoodsStatus,
     /// Price group 1–10 (`PriceOut1`..`PriceOut10`).
     pub price_group: u8,
