@@ -45,6 +45,11 @@ start() {
   mkdir -p "$D/data" "$D/run"
   if running && ping_ok; then
     echo "mariadb.sh: already running (pid $(cat "$PIDFILE"))" >&2
+  elif "$ADMIN" --no-defaults -h127.0.0.1 -P"$PORT" -u"$TEST_USER" -p"$TEST_PASS" ping >/dev/null 2>&1; then
+    # Started by this script from another checkout: reuse it.
+    echo "mariadb.sh: a test server already answers on 127.0.0.1:$PORT; reusing it" >&2
+    print_export
+    return 0
   else
     if [ ! -d "$D/data/mysql" ]; then
       echo "mariadb.sh: initialising $D/data" >&2

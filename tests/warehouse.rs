@@ -82,15 +82,17 @@ impl TestDb {
                     )
                     .expect("create database");
                 let cs = format!("{};Database={name};", base.trim_end_matches(';'));
-                let wh = Warehouse::connect(&cs).expect("mariadb connect");
-                load_schema(&wh).expect("load mariadb fixture");
-                TestDb {
+                // Built before loading, so the database is dropped even if loading fails.
+                let db = TestDb {
                     backend,
                     cs,
                     admin_cs: Some(base),
                     db_name: Some(name),
                     _dir: None,
-                }
+                };
+                let wh = db.connect();
+                load_schema(&wh).expect("load mariadb fixture");
+                db
             }
         }
     }
@@ -246,6 +248,10 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
         let info = skladlink::warehouse::check(&config, None).unwrap();
         assert_eq!(info.version, "3.07");
         assert!(info.prices_include_vat);
+        // The UI's connection check reads the same version.
+        let probed = skladlink::warehouse::probe::probe(&config, None).unwrap();
+        assert_eq!(probed.version, "3.07");
+        assert!(!probed.supports_supto());
     });
     let config = DatabaseConfig {
         mode: DbConnectMode::ConnectionString,
@@ -404,6 +410,52 @@ fn every_key_field_gives_the_sku() {
             let col = key.column();
             assert_eq!(skus(&wh, &q), vec![format!("{col}-A"), format!("{col}-B")]);
         }
+        // The writer finds goods by the same key field (spaces and case ignored).
+        let mut wh = wh;
+        for key in KeyField::ALL {
+            let col = key.column();
+            let mut doc = sale(&format!("WEB#K-{col}"));
+            doc.doc_type = DocumentType::Order;
+            doc.lines[0].sku = format!("{col}-B").to_uppercase();
+            doc.lines.truncate(1);
+            let opts = WriteOptions {
+                key_field: key,
+                invalid_goods: InvalidGoods::SkipOrder,
+                ..WriteOptions::default()
+            };
+            wh.write_document(&doc, &opts).unwrap();
+            assert_eq!(
+                count(
+                    &wh,
+                    Table::Operations,
+                    &format!("Note = 'WEB#K-{col}' AND GoodID = 3")
+                ),
+                1
+            );
+        }
+        // BarCode3 may hold a comma-separated list: its first entry is the SKU.
+        run(
+            &wh,
+            &format!("UPDATE {goods} SET BarCode3 = '380111, 380222' WHERE ID = 2"),
+        );
+        let q = GoodsQuery {
+            key_field: KeyField::BarCode3,
+            ..GoodsQuery::default()
+        };
+        assert_eq!(skus(&wh, &q), vec!["380111", "BarCode3-B"]);
+        let mut doc = sale("WEB#K-list");
+        doc.lines[0].sku = "380111".into();
+        doc.lines.truncate(1);
+        let opts = WriteOptions {
+            key_field: KeyField::BarCode3,
+            invalid_goods: InvalidGoods::SkipOrder,
+            ..WriteOptions::default()
+        };
+        wh.write_document(&doc, &opts).unwrap();
+        assert_eq!(
+            count(&wh, Table::Operations, "Note = 'WEB#K-list' AND GoodID = 2"),
+            1
+        );
     });
 }
 
@@ -624,6 +676,19 @@ fn stock_over_object_groups_minus_open_orders() {
         assert_eq!(
             stock(&wh, &[1, 2], false),
             vec![s("1001", 107_000), s("1002", 20_000)]
+        );
+        // A deleted object's stock never counts.
+        run(
+            &wh,
+            &format!("UPDATE {objects} SET Deleted = -1 WHERE ID = 5"),
+        );
+        assert_eq!(
+            stock(&wh, &[], false),
+            vec![s("1001", 157_000), s("1002", 24_000)]
+        );
+        run(
+            &wh,
+            &format!("UPDATE {objects} SET Deleted = 0 WHERE ID = 5"),
         );
         // An open order in object 4 (group 3) reserves 2 waters and 1 juice.
         let mut doc = sale("WEB#500");
@@ -1098,6 +1163,50 @@ fn shipping_good_is_created_once_and_not_exported() {
 }
 
 #[test]
+fn sale_beyond_stock_is_refused_when_negative_stock_is_not_allowed() {
+    on_both(|db| {
+        let mut wh = db.connect();
+        // The fixture allows negative availability: a sale of 101 waters out of 100 goes in.
+        let mut doc = sale("WEB#N1");
+        doc.lines[0].qty = 101;
+        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = -1"), 1);
+        run(
+            &wh,
+            &format!(
+                "UPDATE {} SET Qtty = 100 WHERE GoodID = 2 AND ObjectID = 2",
+                wh.t(Table::Store)
+            ),
+        );
+        run(
+            &wh,
+            &format!(
+                "UPDATE {} SET Value = '0' WHERE {} = 'configkey12'",
+                wh.t(Table::Configuration),
+                wh.q("Key")
+            ),
+        );
+        let mut doc = sale("WEB#N2");
+        doc.lines[0].qty = 101;
+        assert_eq!(
+            wh.write_document(&doc, &WriteOptions::default())
+                .unwrap_err(),
+            WarehouseError::InsufficientStock(vec!["1001".into()])
+        );
+        assert_eq!(count(&wh, Table::Operations, "Note = 'WEB#N2'"), 0);
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 100"), 1);
+        // Exactly the stock is fine; an Order never checks stock.
+        doc.lines[0].qty = 100;
+        wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 0"), 2);
+        let mut order = sale("WEB#N3");
+        order.doc_type = DocumentType::Order;
+        order.lines[0].qty = 500;
+        wh.write_document(&order, &WriteOptions::default()).unwrap();
+    });
+}
+
+#[test]
 fn vat_excluded_database_writes_net_prices() {
     on_both(|db| {
         let mut wh = db.connect();
@@ -1156,6 +1265,20 @@ fn supto_mode_records_the_unp() {
             ("DT636533", "DT636533-0001-0000045")
         );
         assert_eq!(d4(&r[0][5]), 51_000);
+        // After printing, the receipt number is recorded on the same row.
+        assert!(
+            wh.record_receipt_number(2, acct, "DT636533-0001-0000045", 123)
+                .unwrap()
+        );
+        assert!(
+            !wh.record_receipt_number(2, acct, "DT636533-0001-9999999", 124)
+                .unwrap()
+        );
+        let r = rows(
+            &wh,
+            &format!("SELECT ReceiptID FROM {}", wh.t(Table::EcrReceipts)),
+        );
+        assert_eq!(r, vec![vec!["123"]]);
     });
 }
 
@@ -1375,6 +1498,11 @@ fn dropped_connection_before_commit_leaves_nothing() {
             ),
             "{err:?}"
         );
+        if db.backend == Backend::MariaDb {
+            assert!(wh.is_dead(), "the killed connection is reported dead");
+        } else {
+            assert!(!wh.is_dead());
+        }
         drop(wh);
         let wh = db.connect();
         assert_eq!(count(&wh, Table::Operations, "1 = 1"), 0);
@@ -1492,11 +1620,28 @@ fn demo_warehouse_is_realistic() {
     assert!(summary.goods >= 2000);
     assert!(matches!(
         skladlink::warehouse::create_demo_db(&path),
-        Err(WarehouseError::Demo(_))
+        Err(WarehouseError::DemoExists(_))
     ));
     let wh =
         Warehouse::connect(&skladlink::warehouse::demo::sqlite_connection_string(&path)).unwrap();
     check_demo(&wh, summary.goods);
+    // Demo documents: open orders and sales by Bulgarian customers.
+    assert!(count(&wh, Table::Operations, "OperType = 19 AND Acct > 0") > 0);
+    assert!(count(&wh, Table::Operations, "OperType = 2 AND Acct > 0") > 0);
+    assert_eq!(count(&wh, Table::Partners, "ID > 1"), 4);
+    assert_eq!(count(&wh, Table::CashBook, "1 = 1"), 1);
+    // The `demo-db` command entry: success, then a clear failure on an existing file.
+    let path2 = dir.path().join("demo2.sqlite");
+    let lang = skladlink::i18n::Language::Bg;
+    assert_eq!(
+        skladlink::warehouse::demo::run_demo_db(&path2, lang),
+        std::process::ExitCode::SUCCESS
+    );
+    assert!(path2.exists());
+    assert_eq!(
+        skladlink::warehouse::demo::run_demo_db(&path2, lang),
+        std::process::ExitCode::FAILURE
+    );
     // MariaDB: the same generator on a fresh database.
     let db = TestDb::new(Backend::MariaDb);
     let wh = db.connect();

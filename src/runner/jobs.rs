@@ -844,8 +844,12 @@ async fn eshop_job(
                         },
                     );
                     if let Ok(wh) = open_warehouse(&config_, &secrets)
-                        && let Err(e) =
-                            wh.record_receipt_number(&job.unp, printed.receipt_number as i64)
+                        && let Err(e) = wh.record_receipt_number(
+                            crate::warehouse::write::OPER_SALE,
+                            job.acct,
+                            &job.unp,
+                            printed.receipt_number as i64,
+                        )
                     {
                         tracing::warn!(error = %e, "could not store the receipt number in the warehouse");
                     }

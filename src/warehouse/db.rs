@@ -5,9 +5,9 @@ use odbc_api::buffers::{ColumnarBuffer, TextColumn};
 use odbc_api::{Connection, ConnectionOptions, Cursor, IntoParameter, ResultSetMetadata};
 
 /// Rows fetched per block.
-const FETCH_BATCH: usize = 1000;
+const FETCH_BATCH: usize = 500;
 /// Longest text value read, in UTF-16 units (Warehouse Pro text columns are 255 long).
-const MAX_TEXT_LEN: usize = 1024;
+const MAX_TEXT_LEN: usize = 300;
 
 use crate::config::{DatabaseConfig, DbConnectMode};
 use crate::secrets::Secret;
@@ -127,12 +127,27 @@ impl Warehouse {
         let dialect = Dialect::detect(&dbms, &cs).ok_or_else(|| {
             WarehouseError::Connect(format!("unsupported database system '{dbms}'"))
         })?;
+        // A MySQL server may default the client to latin1, which loses Cyrillic: without a
+        // CHARSET in the string (or the DSN), connect again asking for utf8mb4.
+        let conn = match with_utf8mb4(dialect, &cs) {
+            Some(cs2) => {
+                drop(conn);
+                env.connect_with_connection_string(&cs2, ConnectionOptions::default())
+                    .map_err(|e| WarehouseError::Connect(redact(e.to_string())))?
+            }
+            None => conn,
+        };
         Ok(Warehouse {
             conn,
             dialect,
             dbms,
             strip_4byte: None,
         })
+    }
+
+    /// True when the driver knows the connection is lost (reconnect before the next use).
+    pub fn is_dead(&self) -> bool {
+        self.conn.is_dead().unwrap_or(true)
     }
 
     /// The SQL dialect of this database.
@@ -352,6 +367,27 @@ const _: () = {
     assert_send::<Warehouse>();
 };
 
+/// The connection string with `CHARSET=utf8mb4;` added, for MySQL/MariaDB strings
+/// that name no character set; `None` when nothing needs adding.
+pub fn with_utf8mb4(dialect: Dialect, cs: &str) -> Option<String> {
+    if dialect != Dialect::MySql {
+        return None;
+    }
+    let has_charset = cs.split(';').any(|part| {
+        part.split_once('=')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+    });
+    if has_charset {
+        return None;
+    }
+    let mut out = cs.trim().to_string();
+    if !out.is_empty() && !out.ends_with(';') {
+        out.push(';');
+    }
+    out.push_str("CHARSET=utf8mb4;");
+    Some(out)
+}
+
 /// Parses an integer column (drivers may send "5", "5.0" or " 5").
 pub fn int_of(text: &str) -> Option<i64> {
     let t = text.trim();
@@ -413,4 +449,34 @@ pub fn list_odbc() -> Result<OdbcCatalog, WarehouseError> {
         data_sources,
         drivers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_strings_get_utf8mb4() {
+        assert_eq!(
+            with_utf8mb4(Dialect::MySql, "DSN=shop;UID=u"),
+            Some("DSN=shop;UID=u;CHARSET=utf8mb4;".to_string())
+        );
+        assert_eq!(
+            with_utf8mb4(Dialect::MySql, "Driver={x};charset=cp1251;"),
+            None
+        );
+        assert_eq!(
+            with_utf8mb4(Dialect::Sqlite, "Driver={SQLite3};Database=a"),
+            None
+        );
+    }
+
+    #[test]
+    fn integers_from_driver_text() {
+        assert_eq!(int_of(" 5"), Some(5));
+        assert_eq!(int_of("5.0"), Some(5));
+        assert_eq!(int_of("x"), None);
+        assert_eq!(clean(&Some(" ".into())), "");
+        assert_eq!(clean(&None), "");
+    }
 }

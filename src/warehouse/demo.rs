@@ -41,9 +41,10 @@ pub struct DemoSummary {
 
 /// The ODBC connection string of an SQLite database file (SQLite3 ODBC driver).
 pub fn sqlite_connection_string(path: &Path) -> String {
+    let path = path.display().to_string();
     format!(
         "Driver={{SQLite3}};Database={};Timeout=30000",
-        path.display()
+        odbc_api::escape_attribute_value(&path)
     )
 }
 
@@ -55,14 +56,108 @@ pub fn create_demo_db(path: &Path) -> Result<DemoSummary, WarehouseError> {
 /// Creates a new SQLite demo warehouse of the given size at `path`.
 pub fn create_demo_db_with(path: &Path, spec: &DemoSpec) -> Result<DemoSummary, WarehouseError> {
     if path.exists() {
-        return Err(WarehouseError::Demo(format!(
-            "{} already exists",
-            path.display()
-        )));
+        return Err(WarehouseError::DemoExists(path.display().to_string()));
     }
-    let wh = Warehouse::connect(&sqlite_connection_string(path))?;
+    let mut wh = Warehouse::connect(&sqlite_connection_string(path))?;
     wh.execute_script(FIXTURE_SQLITE)?;
-    populate_demo(&wh, spec)
+    let summary = populate_demo(&wh, spec)?;
+    add_demo_documents(&mut wh, spec)?;
+    Ok(summary)
+}
+
+/// Demo customers: (name, e-mail, phone, VAT number, city, address).
+const CUSTOMERS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "Иван Петров",
+        "ivan.petrov@example.com",
+        "0888123456",
+        "",
+        "София",
+        "ул. Граф Игнатиев 12",
+    ),
+    (
+        "Мария Георгиева",
+        "maria.g@example.com",
+        "0899765432",
+        "",
+        "Пловдив",
+        "бул. Марица 5",
+    ),
+    (
+        "Елена Димитрова",
+        "elena@example.com",
+        "0877111222",
+        "",
+        "Варна",
+        "ул. Шипка 3",
+    ),
+    (
+        "Търговска къща Балкан ЕООД",
+        "office@balkan.example",
+        "029876543",
+        "BG204567891",
+        "Русе",
+        "ул. Александровска 40",
+    ),
+];
+
+/// A few documents, written with the real writer: open orders (which reserve stock)
+/// and paid sales.
+fn add_demo_documents(wh: &mut Warehouse, spec: &DemoSpec) -> Result<(), WarehouseError> {
+    use super::write::{
+        DocLine, NewDocument, PartnerData, PaymentInfo, PaymentMethod, WriteOptions,
+    };
+    use crate::config::DocumentType;
+    let goods = spec.goods.min(1000) as u64;
+    if goods == 0 {
+        return Ok(());
+    }
+    let mut rng = Rng(spec.seed.max(1) ^ 0xD1B5_4A32_D192_ED03);
+    for (i, c) in CUSTOMERS.iter().enumerate() {
+        let doc_type = if i % 2 == 0 {
+            DocumentType::Order
+        } else {
+            DocumentType::Sale
+        };
+        let lines = (0..2 + rng.below(3))
+            .map(|_| {
+                let n = rng.below(goods);
+                DocLine {
+                    sku: format!("{}", 100_000 + n),
+                    name: String::new(),
+                    qty: 1 + rng.below(3) as i64,
+                    unit_price: 150 + rng.below(2000) as i64,
+                }
+            })
+            .collect();
+        let doc = NewDocument {
+            order_number: format!("WEB#{}", 1001 + i),
+            doc_type,
+            object_id: 2,
+            partner: PartnerData {
+                name: c.0.into(),
+                email: c.1.into(),
+                phone: c.2.into(),
+                vat_number: c.3.into(),
+                city: c.4.into(),
+                address: c.5.into(),
+                ..PartnerData::default()
+            },
+            lines,
+            shipping: None,
+            payment: PaymentInfo {
+                method: if i == 1 {
+                    PaymentMethod::Cash
+                } else {
+                    PaymentMethod::Card
+                },
+                paid: true,
+            },
+            unp: None,
+        };
+        wh.write_document(&doc, &WriteOptions::default())?;
+    }
+    Ok(())
 }
 
 /// `skladlink demo-db PATH`: creates the demo warehouse at `path` and prints what it
@@ -498,6 +593,14 @@ pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, War
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_with_semicolon_is_escaped() {
+        assert_eq!(
+            sqlite_connection_string(Path::new("/tmp/a;b.sqlite")),
+            "Driver={SQLite3};Database={/tmp/a;b.sqlite};Timeout=30000"
+        );
+    }
 
     #[test]
     fn ean13_check_digit() {

@@ -181,6 +181,14 @@ impl Dialect {
         }
     }
 
+    /// Lower-case of a text expression (`LCASE` in Access SQL, `LOWER` elsewhere).
+    pub fn lower(self, expr: &str) -> String {
+        match self {
+            Dialect::Access => format!("LCASE({expr})"),
+            _ => format!("LOWER({expr})"),
+        }
+    }
+
     /// Whether text columns may hold only 3-byte UTF-8 (MySQL `utf8`/`utf8mb3`) and need a
     /// check of the column character set before writing.
     pub fn may_lack_4byte_utf8(self) -> bool {
@@ -254,6 +262,12 @@ mod tests {
         assert_eq!(Dialect::MySql.table(Table::GoodsGroups), "`goodsgroups`");
         assert_eq!(Dialect::Sqlite.table(Table::NextAcct), "\"nextacct\"");
         assert_eq!(Dialect::MySql.quote("Key"), "`Key`");
+    }
+
+    #[test]
+    fn lower_case_function() {
+        assert_eq!(Dialect::Access.lower("Code"), "LCASE(Code)");
+        assert_eq!(Dialect::MsSql.lower("Code"), "LOWER(Code)");
     }
 
     #[test]

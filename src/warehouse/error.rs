@@ -23,6 +23,9 @@ pub enum WarehouseError {
     /// Order lines whose SKU is not in the warehouse, when such orders are not written.
     #[error("unknown SKUs: {}", .0.join(", "))]
     UnknownSkus(Vec<String>),
+    /// The database forbids negative stock and a Sale would take these SKUs below zero.
+    #[error("not enough stock: {}", .0.join(", "))]
+    InsufficientStock(Vec<String>),
     /// The document has no lines.
     #[error("the document has no lines")]
     EmptyDocument,
@@ -38,9 +41,12 @@ pub enum WarehouseError {
     /// The write was aborted before commit; nothing was written.
     #[error("the write was aborted before commit: {0}")]
     Aborted(String),
-    /// Demo database file problem (exists, cannot be created).
+    /// The demo database cannot be made on this kind of database.
     #[error("demo database: {0}")]
     Demo(String),
+    /// The demo database file already exists (it is never overwritten).
+    #[error("{0} already exists")]
+    DemoExists(String),
 }
 
 impl WarehouseError {
@@ -67,6 +73,11 @@ impl WarehouseError {
                 "warehouse.error.unknown_skus",
                 &[("skus", &skus.join(", "))],
             ),
+            WarehouseError::InsufficientStock(skus) => tr_args(
+                lang,
+                "warehouse.error.insufficient_stock",
+                &[("skus", &skus.join(", "))],
+            ),
             WarehouseError::EmptyDocument => tr(lang, "warehouse.error.empty_document"),
             WarehouseError::InvalidDocument(d) => {
                 tr_args(lang, "warehouse.error.invalid_document", &[("details", d)])
@@ -81,6 +92,9 @@ impl WarehouseError {
                 tr_args(lang, "warehouse.error.aborted", &[("details", d)])
             }
             WarehouseError::Demo(d) => tr_args(lang, "warehouse.error.demo", &[("details", d)]),
+            WarehouseError::DemoExists(p) => {
+                tr_args(lang, "warehouse.error.demo_exists", &[("path", p)])
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | VAT-included key | `configkey20`, `-1` = included | H for Warehouse Open, L for Pro |
 //! | Per-object numbering key | `configkey48` | H for Open, L for Pro |
+//! | Negative stock allowed key | `configkey12` | H for Open, L for Pro |
 //! | "Used often" | `Goods.IsVeryUsed <> 0` | M/L |
 //! | "In use" | not deleted and (stock ≠ 0 or in a document) | L (our choice) |
 //! | New partner `Type` | `0`, as every sample row | L |
@@ -16,6 +17,10 @@ use super::dialect::{Dialect, Table};
 
 /// Configuration key: prices include VAT (`'-1'` true).
 pub const CONFIG_PRICES_INCLUDE_VAT: &str = "configkey20";
+
+/// Configuration key: negative availability allowed (`'-1'` true). When `'0'`, a Sale
+/// that would take stock below zero is refused.
+pub const CONFIG_ALLOW_NEGATIVE_STOCK: &str = "configkey12";
 
 /// Configuration key: document numbers are kept per object (location).
 pub const CONFIG_NUMBERING_PER_OBJECT: &str = "configkey48";
@@ -83,30 +88,28 @@ pub fn nextacct_key(prefix: &str, object_id: i64, per_object: bool, n: i64) -> S
     }
 }
 
-/// The UPDATE storing the printed receipt's number on the УНП row of a sale.
-pub fn receipt_number_update(dialect: Dialect, unp: &str, receipt_no: i64) -> (String, Vec<Param>) {
+/// The UPDATE recording the fiscal receipt number printed for a УНП record, and its
+/// parameters.
+pub fn receipt_number_update(
+    dialect: Dialect,
+    oper_type: i64,
+    acct: i64,
+    unp: &str,
+    receipt_no: i64,
+    now_text: &str,
+) -> (String, Vec<Param>) {
     let sql = format!(
-        "UPDATE {} SET ReceiptID = ? WHERE ReceiptType = ? AND Description = ?",
+        "UPDATE {} SET ReceiptID = ?, ReceiptDate = ? \
+         WHERE OperType = ? AND Acct = ? AND Description = ? AND ReceiptType = ?",
         dialect.table(Table::EcrReceipts)
     );
-    (
-        sql,
-        vec![
-            Param::Int(receipt_no),
-            Param::Int(UNP_RECEIPT_TYPE),
-            text(unp),
-        ],
-    )
-}
-
-impl super::db::Warehouse {
-    /// Records the number of the fiscal receipt printed for the sale with `unp`.
-    pub fn record_receipt_number(
-        &self,
-        unp: &str,
-        receipt_no: i64,
-    ) -> Result<(), super::WarehouseError> {
-        let (sql, params) = receipt_number_update(self.dialect(), unp, receipt_no);
-        self.exec(&sql, &params)
-    }
+    let params = vec![
+        Param::Int(receipt_no),
+        text(now_text),
+        Param::Int(oper_type),
+        Param::Int(acct),
+        text(unp),
+        Param::Int(UNP_RECEIPT_TYPE),
+    ];
+    (sql, params)
 }

@@ -72,11 +72,13 @@ pub struct GoodsQuery {
     pub key_field: KeyField,
     /// Codes of the goods groups taking part, with their sub-groups; empty = all.
     pub goods_groups: Vec<String>,
-    /// Status filter.
+    /// Status filter. Deleted goods (`Deleted = -1`) are never read. All = every live
+    /// good; In use = live goods with non-zero stock in some object or on some document;
+    /// Used often = live goods with `IsVeryUsed <> 0` (see `guess`).
     pub status: GoodsStatus,
     /// Price group 1–10 (`PriceOut1`..`PriceOut10`).
     pub price_group: u8,
-    /// Object groups whose stock is summed; empty = every object.
+    /// Object groups whose stock is summed; empty = every live object.
     pub object_groups: Vec<i64>,
     /// Subtract quantities on open Orders (OperType 19) in those objects.
     pub subtract_open_orders: bool,
@@ -151,6 +153,21 @@ pub struct GoodsSnapshot {
     pub goods: Vec<Good>,
     /// Goods with an empty or duplicated SKU, ordered by id.
     pub invalid: Vec<InvalidGood>,
+}
+
+/// The SKU held in a key-field value: the trimmed value, except `BarCode3`, which may
+/// hold a comma-separated list of barcodes (SCHEMA.md, S1): its first entry is the SKU.
+pub fn sku_of(key: KeyField, value: &str) -> String {
+    if key == KeyField::BarCode3 {
+        value
+            .split(',')
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        value.trim().to_string()
+    }
 }
 
 /// The goods SELECT for a query (service rows and deleted goods excluded).
@@ -352,18 +369,15 @@ impl Warehouse {
             .filter(|c| !c.is_empty())
             .collect();
 
-        // Objects whose stock counts.
-        let objects: Option<Vec<i64>> = if q.object_groups.is_empty() {
-            None
-        } else {
-            Some(
-                self.objects()?
-                    .into_iter()
-                    .filter(|o| q.object_groups.contains(&o.group_id))
-                    .map(|o| o.id)
-                    .collect(),
-            )
-        };
+        // Objects whose stock counts: the live objects of the chosen groups (all live
+        // objects when no group is chosen); deleted objects never count.
+        let objects: Option<Vec<i64>> = Some(
+            self.objects()?
+                .into_iter()
+                .filter(|o| q.object_groups.is_empty() || q.object_groups.contains(&o.group_id))
+                .map(|o| o.id)
+                .collect(),
+        );
         let mut stock: HashMap<i64, i64> = HashMap::new();
         let no_objects = objects.as_ref().is_some_and(|o| o.is_empty());
         if !no_objects {
@@ -439,7 +453,7 @@ impl Warehouse {
             };
             candidates.push(Good {
                 id,
-                sku: clean(&r[1]),
+                sku: sku_of(q.key_field, &clean(&r[1])),
                 name: clean(&r[2]),
                 vat_rate_bp,
                 price,
@@ -496,6 +510,13 @@ mod tests {
         assert_eq!(tree[0].children[0].name, "Безалкохолни");
         assert_eq!(tree[0].children[0].children[0].name, "Води");
         assert_eq!(tree[1].code, "AAB");
+    }
+
+    #[test]
+    fn barcode3_list_gives_its_first_entry() {
+        assert_eq!(sku_of(KeyField::BarCode3, " 380111, 380222"), "380111");
+        assert_eq!(sku_of(KeyField::BarCode3, ",380222"), "380222");
+        assert_eq!(sku_of(KeyField::Code, " A,B "), "A,B");
     }
 
     #[test]

@@ -465,12 +465,6 @@ impl Warehouse {
                 ))
             })
             .collect();
-        let good_sql = format!(
-            "SELECT ID, TaxGroup, PriceIn, Type FROM {} WHERE {} = ? AND Deleted = 0 AND ID > 1 \
-             ORDER BY ID",
-            self.t(Table::Goods),
-            opts.key_field.column()
-        );
         let mut unknown = Vec::new();
         let mut lines = Vec::new();
         for line in &doc.lines {
@@ -478,7 +472,7 @@ impl Warehouse {
             let row = if sku.is_empty() {
                 None
             } else {
-                self.query(&good_sql, &[text(sku)])?.into_iter().next()
+                self.find_good(opts.key_field, sku)?
             };
             let row = match row {
                 Some(r) => r,
@@ -571,6 +565,11 @@ impl Warehouse {
             // 7. Stock.
             for l in lines.iter().filter(|l| l.inventory) {
                 self.decrease_stock(doc.object_id, l)?;
+            }
+            // When the database forbids negative availability, the sale must fit the
+            // stock (SCHEMA.md §2 "Store update on save").
+            if self.config_flag(guess::CONFIG_ALLOW_NEGATIVE_STOCK)? == Some(false) {
+                self.check_stock_not_negative(doc, &lines)?;
             }
             // 8. Payments: the amount due, and the payment when paid.
             let total_text = format_money(total);
@@ -679,6 +678,52 @@ impl Warehouse {
             price_in,
             inventory: good_id > SERVICE_ID && kind & GOODS_TYPE_NON_INVENTORY == 0,
         }
+    }
+
+    /// The live good whose key field holds `sku` (row: ID, TaxGroup, PriceIn, Type):
+    /// exact match first (indexed), then ignoring spaces around and letter case, then — for
+    /// `BarCode3` — the first entry of a comma-separated list.
+    fn find_good(
+        &self,
+        key: KeyField,
+        sku: &str,
+    ) -> Result<Option<Vec<Option<String>>>, WarehouseError> {
+        let col = key.column();
+        let select = |condition: &str, param: String| {
+            self.query(
+                &format!(
+                    "SELECT ID, TaxGroup, PriceIn, Type, {col} FROM {} WHERE {condition} \
+                     AND Deleted = 0 AND ID > 1 AND GroupID >= 0 ORDER BY ID",
+                    self.t(Table::Goods)
+                ),
+                &[text(param)],
+            )
+        };
+        // Exact case first; otherwise the same SKU in another case (the export treats SKUs
+        // case-insensitively, as WooCommerce does).
+        let matches = |rows: Vec<Vec<Option<String>>>| {
+            let of = |r: &Vec<Option<String>>| super::read::sku_of(key, &clean(&r[4]));
+            let lower = sku.to_lowercase();
+            let pos = rows
+                .iter()
+                .position(|r| of(r) == sku)
+                .or_else(|| rows.iter().position(|r| of(r).to_lowercase() == lower));
+            pos.map(|p| rows.into_iter().nth(p).unwrap_or_default())
+        };
+        if let Some(r) = matches(select(&format!("{col} = ?"), sku.to_string())?) {
+            return Ok(Some(r));
+        }
+        let folded = self.dialect().lower(&format!("LTRIM(RTRIM({col}))"));
+        if let Some(r) = matches(select(&format!("{folded} = ?"), sku.to_lowercase())?) {
+            return Ok(Some(r));
+        }
+        if key == KeyField::BarCode3 {
+            let like = format!("%{sku},%");
+            if let Some(r) = matches(select(&format!("{col} LIKE ?"), like)?) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
     }
 
     /// The shipping good's row (ID, TaxGroup, PriceIn, Type), created when missing.
@@ -816,6 +861,39 @@ impl Warehouse {
         Err(WarehouseError::NumberingExhausted(NUMBERING_ATTEMPTS))
     }
 
+    /// Fails with `InsufficientStock` when a sold good's stock in the object went below 0.
+    fn check_stock_not_negative(
+        &self,
+        doc: &NewDocument,
+        lines: &[ResolvedLine],
+    ) -> Result<(), WarehouseError> {
+        let sql = format!(
+            "SELECT SUM(Qtty) FROM {} WHERE ObjectID = ? AND GoodID = ?",
+            self.t(Table::Store)
+        );
+        let mut short = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, l) in lines.iter().enumerate() {
+            if !l.inventory || !seen.insert(l.good_id) {
+                continue;
+            }
+            let left = self
+                .query(&sql, &[Param::Int(doc.object_id), Param::Int(l.good_id)])?
+                .first()
+                .and_then(|r| r[0].as_deref().and_then(super::money::Qty::parse))
+                .unwrap_or_default();
+            if left.0 < 0 {
+                let sku = doc.lines.get(i).map(|d| d.sku.trim().to_string());
+                short.push(sku.unwrap_or_else(|| l.good_id.to_string()));
+            }
+        }
+        if short.is_empty() {
+            Ok(())
+        } else {
+            Err(WarehouseError::InsufficientStock(short))
+        }
+    }
+
     /// Takes a sold quantity off the object's stock row (creates a negative row when the
     /// good has none there).
     fn decrease_stock(&self, object_id: i64, l: &ResolvedLine) -> Result<(), WarehouseError> {
@@ -844,6 +922,39 @@ impl Warehouse {
                 ],
             ),
         }
+    }
+
+    /// Records the fiscal receipt number printed for document (`oper_type`, `acct`) with
+    /// this УНП (SUPTO mode, after the e-Shop Connector printed it). False when no УНП
+    /// record matches.
+    pub fn record_receipt_number(
+        &self,
+        oper_type: i64,
+        acct: i64,
+        unp: &str,
+        receipt_no: i64,
+    ) -> Result<bool, WarehouseError> {
+        let now = self.dialect().datetime_param(Local::now().naive_local());
+        let (sql, params) =
+            guess::receipt_number_update(self.dialect(), oper_type, acct, unp, receipt_no, &now);
+        self.exec(&sql, &params)?;
+        let check = format!(
+            "SELECT COUNT(*) FROM {} WHERE OperType = ? AND Acct = ? AND Description = ? \
+             AND ReceiptID = ?",
+            self.t(Table::EcrReceipts)
+        );
+        Ok(self
+            .query_i64(
+                &check,
+                &[
+                    Param::Int(oper_type),
+                    Param::Int(acct),
+                    text(unp),
+                    Param::Int(receipt_no),
+                ],
+            )?
+            .unwrap_or(0)
+            > 0)
     }
 
     /// The document (OperType, Acct) holding this shop order number, if any.
