@@ -15,6 +15,23 @@
 //! Rules kept everywhere: rows with ID 1 are service rows and are skipped; `' '` is empty
 //! text; `-1` is true; deleted goods (`Deleted = -1`) are never exported; documents are
 //! read with `PartnerID <> 0 AND Acct > 0`.
+//!
+//! Decisions (see `guess` for the unconfirmed facts behind them):
+//! - Goods status: All = every live good; In use = live and with stock ≠ 0 in some object
+//!   or on some document; Used often = `IsVeryUsed <> 0`.
+//! - SKUs are compared case-insensitively for duplicates (as WooCommerce does); `BarCode3`
+//!   lists give their first entry.
+//! - Stock counts live objects only (all of them when no object group is chosen); open
+//!   Orders (OperType 19) in the same objects are subtracted on request.
+//! - The shipping good (`Code` `SHIPPING` by default) is created as a non-inventory good
+//!   (`Type` 8) in the service group (`GroupID` -1), so it keeps no stock and is never
+//!   exported.
+//! - Orders write no payments and do not touch stock; Sales write the due row (payment
+//!   type 1, as `example_write_sale.sql`) and, when paid, the paid row with the real type;
+//!   cash that is paid also goes to the cash book.
+//! - A Sale that would take stock below zero is refused only when the database forbids
+//!   negative availability.
+//! - Lock conflicts (deadlocks, busy SQLite) retry the whole transaction.
 
 pub mod db;
 pub mod demo;
