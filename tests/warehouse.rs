@@ -5,112 +5,17 @@
 //! MariaDB comes from `SKLADLINK_TEST_MARIADB` (set by `eval "$(bash .ci/mariadb.sh start)"`,
 //! which `bash .ci/run` does); without it these tests fail on purpose.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
+
+use common::{Backend, TestDb};
 
 use skladlink::config::{DocumentType, GoodsStatus, InvalidGoods, KeyField};
 use skladlink::warehouse::money::{Qty, parse_scaled};
 use skladlink::warehouse::{
     DemoSpec, Dialect, DocLine, GoodsQuery, NewDocument, PartnerData, PaymentInfo, PaymentMethod,
     ShippingLine, SkuProblem, Table, UnpRecord, Warehouse, WarehouseError, WriteOptions,
-    WriteOutcome, list_odbc, load_schema, populate_demo,
+    WriteOutcome, list_odbc, populate_demo,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    MariaDb,
-    Sqlite,
-}
-
-struct TestDb {
-    backend: Backend,
-    cs: String,
-    admin_cs: Option<String>,
-    db_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn mariadb_base() -> String {
-    match std::env::var("SKLADLINK_TEST_MARIADB") {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => panic!(
-            "SKLADLINK_TEST_MARIADB is not set. The warehouse tests need the throwaway MariaDB \
-             server: run `bash .ci/run`, or `eval \"$(bash .ci/mariadb.sh start)\"` before `cargo test`."
-        ),
-    }
-}
-
-impl TestDb {
-    fn new(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let path = dir.path().join("warehouse.sqlite");
-                let cs = format!(
-                    "Driver={{SQLite3}};Database={};Timeout=30000",
-                    path.display()
-                );
-                let wh = Warehouse::connect(&cs).expect("sqlite connect");
-                load_schema(&wh).expect("load sqlite fixture");
-                TestDb {
-                    backend,
-                    cs,
-                    admin_cs: None,
-                    db_name: None,
-                    _dir: Some(dir),
-                }
-            }
-            Backend::MariaDb => {
-                let base = mariadb_base();
-                let name = format!(
-                    "sl_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::SeqCst),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .subsec_micros()
-                );
-                let admin = Warehouse::connect(&base).expect("mariadb admin connect");
-                admin
-                    .exec(
-                        &format!(
-                            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                        ),
-                        &[],
-                    )
-                    .expect("create database");
-                let cs = format!("{};Database={name};", base.trim_end_matches(';'));
-                // Built before loading, so the database is dropped even if loading fails.
-                let db = TestDb {
-                    backend,
-                    cs,
-                    admin_cs: Some(base),
-                    db_name: Some(name),
-                    _dir: None,
-                };
-                let wh = db.connect();
-                load_schema(&wh).expect("load mariadb fixture");
-                db
-            }
-        }
-    }
-
-    fn connect(&self) -> Warehouse {
-        Warehouse::connect(&self.cs).expect("connect")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let (Some(admin), Some(name)) = (&self.admin_cs, &self.db_name)
-            && let Ok(wh) = Warehouse::connect(admin)
-        {
-            let _ = wh.exec(&format!("DROP DATABASE IF EXISTS {name}"), &[]);
-        }
-    }
-}
 
 /// Runs `f` on a fresh SQLite database and on a fresh MariaDB database.
 fn on_both(f: impl Fn(&TestDb)) {

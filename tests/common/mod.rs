@@ -23,7 +23,8 @@ pub struct TestDb {
     pub backend: Backend,
     /// ODBC connection string of the database.
     pub cs: String,
-    admin_cs: Option<String>,
+    /// Admin connection string of the MariaDB server (no database), for KILL and DROP.
+    pub admin_cs: Option<String>,
     db_name: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }

@@ -243,13 +243,22 @@ impl Drop for ShopSimHandle {
 
 /// Runs a simulated shop until the process is interrupted: prints its address and keys.
 pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
+    use crate::i18n::{Language, tr, tr_args};
+    let lang = Language::default();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            eprintln!(
+                "{}",
+                tr_args(
+                    lang,
+                    "sim_shop.runtime_failed",
+                    &[("error", &e.to_string())]
+                )
+            );
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -261,15 +270,30 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
         .await
         {
             Ok(h) => {
-                println!("shop: {}", h.url());
-                println!("consumer key: {}", h.consumer_key());
-                println!("consumer secret: {}", h.consumer_secret());
-                println!("(Ctrl-C stops)");
+                println!("{}", tr_args(lang, "sim_shop.address", &[("url", h.url())]));
+                // The simulator's own throwaway keys, printed so a person can use them.
+                println!(
+                    "{}",
+                    tr_args(lang, "sim_shop.key", &[("key", h.consumer_key())])
+                );
+                println!(
+                    "{}",
+                    tr_args(lang, "sim_shop.secret", &[("secret", h.consumer_secret())])
+                );
+                println!("{}", tr(lang, "sim_shop.stop_hint"));
                 std::future::pending::<()>().await;
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("cannot listen on 127.0.0.1:{}: {e}", port.unwrap_or(0));
+                let port = port.unwrap_or(0).to_string();
+                eprintln!(
+                    "{}",
+                    tr_args(
+                        lang,
+                        "sim_shop.listen_failed",
+                        &[("port", &port), ("error", &e.to_string())]
+                    )
+                );
                 std::process::ExitCode::FAILURE
             }
         }
