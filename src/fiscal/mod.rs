@@ -254,14 +254,13 @@ pub fn detect_device(
     Err(last)
 }
 
-/// `skladlink check NAME` for an e-Shop Connector: reads the device's identity and status
-/// and checks its serial against the configured fiscal number. The operator password is
-/// not sent (no protocol checks it without opening a receipt).
-pub fn check_device(
+/// Detects the device of `settings` and checks its serial against the configured fiscal
+/// number.
+pub fn detect_checked_device(
     settings: &EShopSettings,
-    _password: &Secret,
-) -> Result<DeviceStatus, FiscalError> {
-    let (mut device, _rate, info) = detect_device(settings, Timing::default())?;
+    timing: Timing,
+) -> Result<(Box<dyn FiscalDevice>, u32, DeviceInfo), FiscalError> {
+    let (device, rate, info) = detect_device(settings, timing)?;
     if !info
         .serial
         .eq_ignore_ascii_case(settings.fiscal_number.trim())
@@ -271,6 +270,17 @@ pub fn check_device(
             device: info.serial,
         });
     }
+    Ok((device, rate, info))
+}
+
+/// `skladlink check NAME` for an e-Shop Connector: reads the device's identity and status
+/// and checks its serial against the configured fiscal number. The operator password is
+/// not sent (no protocol checks it without opening a receipt).
+pub fn check_device(
+    settings: &EShopSettings,
+    _password: &Secret,
+) -> Result<DeviceStatus, FiscalError> {
+    let (mut device, _rate, info) = detect_checked_device(settings, Timing::default())?;
     let mut status = device.status()?;
     status.info = Some(info);
     Ok(status)

@@ -8,7 +8,7 @@ use super::receipt::{
 };
 use super::store::{PrintJournal, PrintedReceipt, UnpSequence};
 use super::transport::Timing;
-use super::{DeviceInfo, FiscalDevice, FiscalError, detect_device};
+use super::{DeviceInfo, FiscalDevice, FiscalError};
 use crate::config::EShopSettings;
 use crate::core::unp::Unp;
 use crate::secrets::Secret;
@@ -44,16 +44,7 @@ impl FiscalSession {
         tax_groups: TaxGroupMap,
         timing: Timing,
     ) -> Result<Self, FiscalError> {
-        let (device, baud_rate, info) = detect_device(settings, timing)?;
-        if !info
-            .serial
-            .eq_ignore_ascii_case(settings.fiscal_number.trim())
-        {
-            return Err(FiscalError::SerialMismatch {
-                configured: settings.fiscal_number.clone(),
-                device: info.serial,
-            });
-        }
+        let (device, baud_rate, info) = super::detect_checked_device(settings, timing)?;
         let sequence = UnpSequence::open(state_dir, &info.serial)?;
         let journal = PrintJournal::open(state_dir, &info.serial)?;
         Ok(Self {

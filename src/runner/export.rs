@@ -62,6 +62,16 @@ fn item(kind: &str, key: &str, action: ItemAction, detail: String) -> ItemResult
     }
 }
 
+/// A failed batch item, with the shop's error code and message.
+fn failed(kind: &str, key: &str, e: &crate::woo::ItemError) -> ItemResult {
+    item(
+        kind,
+        key,
+        ItemAction::Failed,
+        format!("{}: {}", e.code, e.message),
+    )
+}
+
 /// Fields read from the shop's products: only what the plan compares.
 pub const PRODUCT_FIELDS: [&str; 8] = [
     "id",
@@ -320,12 +330,7 @@ pub async fn run_export(
                                 tr(lang, "export.category_adopted"),
                             ));
                         }
-                        Err(e) => items.push(item(
-                            "category",
-                            &c.group_code,
-                            ItemAction::Failed,
-                            format!("{}: {}", e.code, e.message),
-                        )),
+                        Err(e) => items.push(failed("category", &c.group_code, &e)),
                     }
                 }
             }
@@ -369,12 +374,7 @@ pub async fn run_export(
                             ItemAction::Updated,
                             format!("{} → {}", u.old_name, u.name),
                         )),
-                        Err(e) => items.push(item(
-                            "category",
-                            &u.group_code,
-                            ItemAction::Failed,
-                            format!("{}: {}", e.code, e.message),
-                        )),
+                        Err(e) => items.push(failed("category", &u.group_code, &e)),
                     }
                 }
             }
@@ -450,12 +450,7 @@ pub async fn run_export(
                 Err(e) if e.code == "product_invalid_sku" && e.resource_id.is_some() => {
                     adopt_later.push((e.resource_id.unwrap_or_default(), t));
                 }
-                Err(e) => items.push(item(
-                    "product",
-                    &t.sku,
-                    ItemAction::Failed,
-                    format!("{}: {}", e.code, e.message),
-                )),
+                Err(e) => items.push(failed("product", &t.sku, &e)),
             }
         }
         done += slice.len() as u64;
@@ -486,12 +481,7 @@ pub async fn run_export(
         for ((_, t, detail), result) in slice.iter().zip(outcome.update) {
             match result {
                 Ok(_) => items.push(item("product", &t.sku, ItemAction::Updated, detail.clone())),
-                Err(e) => items.push(item(
-                    "product",
-                    &t.sku,
-                    ItemAction::Failed,
-                    format!("{}: {}", e.code, e.message),
-                )),
+                Err(e) => items.push(failed("product", &t.sku, &e)),
             }
         }
         done = (done + slice.len() as u64).min(total.max(done + slice.len() as u64));
