@@ -156,7 +156,7 @@ pub fn prepare(
     config.database.connection_string = cs;
     let mut export = ServerDef::new(
         ServerId("s1".into()),
-        tr(lang, "server_type.export_short"),
+        tr(lang, "demo.export_name"),
         ServerType::Export,
     );
     if let ServerKind::Export(e) = &mut export.kind {
@@ -164,7 +164,7 @@ pub fn prepare(
     }
     let mut import = ServerDef::new(
         ServerId("s2".into()),
-        tr(lang, "server_type.import_short"),
+        tr(lang, "demo.import_name"),
         ServerType::Import,
     );
     if let ServerKind::Import(i) = &mut import.kind {
@@ -190,7 +190,7 @@ pub fn prepare(
     if let Some(device) = device {
         let mut eshop = ServerDef::new(
             ServerId("s3".into()),
-            tr(lang, "server_type.eshop_short"),
+            tr(lang, "demo.eshop_name"),
             ServerType::EShop,
         );
         if let ServerKind::EShop(f) = &mut eshop.kind {

@@ -132,7 +132,7 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
     assert!(processing.is_empty());
 
     // The import run's items, filtered, go to CSV through the file dialog.
-    h.get_all_by_label_contains("· Импорт ·")
+    h.get_all_by_label_contains("· Магазин (импорт) ·")
         .next()
         .expect("the import run is listed")
         .click();

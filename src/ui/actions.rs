@@ -228,7 +228,7 @@ impl App {
             Some(WorkerState::Waiting { next }) => tr_args(
                 lang,
                 "actions.waiting",
-                &[("time", &next.format("%d.%m.%Y %H:%M").to_string())],
+                &[("time", &next.format("%d.%m %H:%M:%S").to_string())],
             ),
         }
     }
@@ -266,11 +266,11 @@ impl App {
             .show(ui, |ui| {
                 for key in [
                     "actions.server",
+                    "",
                     "actions.type",
                     "actions.state",
                     "actions.progress",
                     "actions.last_run",
-                    "",
                 ] {
                     ui.label(
                         RichText::new(if key.is_empty() {
@@ -286,6 +286,21 @@ impl App {
                     let Some(s) = config.server(id) else { continue };
                     let view = self.actions.views.get(id);
                     ui.label(&s.name);
+                    ui.horizontal(|ui| {
+                        let idle = !self.actions.active;
+                        let mut button = |key: &str, dry: bool| {
+                            let text = tr_args(lang, key, &[("name", &s.name)]);
+                            if ui.add_enabled(idle, egui::Button::new(text)).clicked() {
+                                run_request = Some((id.clone(), dry));
+                            }
+                        };
+                        if s.server_type() == ServerType::EShop {
+                            button("actions.print_now", false);
+                        } else {
+                            button("actions.run_once", false);
+                            button("actions.dry_run", true);
+                        }
+                    });
                     ui.label(tr(lang, s.server_type().label_key_short()));
                     ui.label(Self::state_text(lang, view));
                     match view.and_then(|v| v.progress) {
@@ -301,7 +316,7 @@ impl App {
                             ui.add(
                                 egui::ProgressBar::new(p.done as f32 / p.total as f32)
                                     .text(text)
-                                    .desired_width(260.0),
+                                    .desired_width(220.0),
                             );
                         }
                         Some(p) => {
@@ -328,53 +343,19 @@ impl App {
                             let when = r
                                 .finished
                                 .with_timezone(&chrono::Local)
-                                .format("%d.%m.%Y %H:%M")
+                                .format("%d.%m %H:%M")
                                 .to_string();
-                            let summary = run_summary(lang, r);
+                            let text = format!("{when} · {}", run_summary(lang, r));
                             if r.ok {
-                                ui.label(format!("{when} · {summary}"));
+                                ui.label(text);
                             } else {
-                                ui.colored_label(
-                                    Color32::from_rgb(0xd0, 0x30, 0x30),
-                                    format!("{when} · {summary}"),
-                                );
+                                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
                             }
                         }
                         None => {
                             ui.label(RichText::new(tr(lang, "actions.never_run")).weak());
                         }
                     }
-                    ui.horizontal(|ui| {
-                        let idle = !self.actions.active;
-                        if s.server_type() != ServerType::EShop {
-                            if ui
-                                .add_enabled(
-                                    idle,
-                                    egui::Button::new(tr_args(
-                                        lang,
-                                        "actions.run_once",
-                                        &[("name", &s.name)],
-                                    )),
-                                )
-                                .clicked()
-                            {
-                                run_request = Some((id.clone(), false));
-                            }
-                            if ui
-                                .add_enabled(
-                                    idle,
-                                    egui::Button::new(tr_args(
-                                        lang,
-                                        "actions.dry_run",
-                                        &[("name", &s.name)],
-                                    )),
-                                )
-                                .clicked()
-                            {
-                                run_request = Some((id.clone(), true));
-                            }
-                        }
-                    });
                     ui.end_row();
                 }
             });

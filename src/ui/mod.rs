@@ -741,7 +741,7 @@ pub fn run(workspace: Workspace) -> Result<(), eframe::Error> {
     let lang = workspace.config().language;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1100.0, 720.0])
+            .with_inner_size([1280.0, 800.0])
             .with_title(tr(lang, "app.title")),
         ..Default::default()
     };
