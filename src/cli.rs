@@ -112,6 +112,17 @@ pub fn run(cli: Cli) -> ExitCode {
         },
     };
     crate::logging::init(Some(&location.data_dir()));
+    // These need neither the saved servers nor the keyring.
+    let lang = location.load().map(|c| c.language).unwrap_or_default();
+    match cli.command {
+        Some(Command::Demo) => return crate::demo::run(&location),
+        Some(Command::DemoDb { path }) => return crate::headless::demo_db(&path, lang),
+        Some(Command::SimShop { port }) => return crate::sim::shop::run_sim_shop_cli(port),
+        Some(Command::SimFiscal { protocol, state }) => {
+            return crate::sim::fiscal::run_sim_fiscal_cli(protocol, state);
+        }
+        _ => {}
+    }
     let secrets = Secrets::os();
     let workspace = match Workspace::open(location.clone(), secrets) {
         Ok(w) => w,
@@ -149,14 +160,12 @@ pub fn run(cli: Cli) -> ExitCode {
             dry_run,
         }) => crate::headless::run(&workspace, &servers, once, dry_run),
         Some(Command::Check { name }) => crate::headless::check(&workspace, &name),
-        Some(Command::Demo) => crate::demo::run(&location),
-        Some(Command::DemoDb { path }) => {
-            crate::headless::demo_db(&path, workspace.config().language)
-        }
-        Some(Command::SimShop { port }) => crate::sim::shop::run_sim_shop_cli(port),
-        Some(Command::SimFiscal { protocol, state }) => {
-            crate::sim::fiscal::run_sim_fiscal_cli(protocol, state)
-        }
+        Some(
+            Command::Demo
+            | Command::DemoDb { .. }
+            | Command::SimShop { .. }
+            | Command::SimFiscal { .. },
+        ) => ExitCode::from(EXIT_OK),
     }
 }
 
