@@ -418,3 +418,166 @@ async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
         emulator.stop();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warehouse_changes_reach_the_shop() {
+    use skladlink::warehouse::Table;
+    for backend in BACKENDS {
+        let s = setup(backend, 20, DocumentType::Order).await;
+        s.run(EXPORT, false).await;
+        let sku = sku_of(&s.sim, 0);
+        let wh = s.db.connect();
+        let goods = wh.t(Table::Goods);
+        let groups = wh.t(Table::GoodsGroups);
+        // A new price and name for one good, and a renamed group.
+        wh.exec(
+            &format!(
+                "UPDATE {goods} SET PriceOut2 = 77.7, Name = 'Преименувана стока' WHERE Code = ?"
+            ),
+            &[skladlink::warehouse::db::text(sku.as_str())],
+        )
+        .unwrap();
+        let group_id = wh
+            .query_i64(
+                &format!("SELECT GroupID FROM {goods} WHERE Code = ?"),
+                &[skladlink::warehouse::db::text(sku.as_str())],
+            )
+            .unwrap()
+            .unwrap();
+        wh.exec(
+            &format!("UPDATE {groups} SET Name = 'Нова група' WHERE ID = {group_id}"),
+            &[],
+        )
+        .unwrap();
+        let run = s.run(EXPORT, false).await;
+        assert!(run.ok, "{backend:?}: {run:#?}");
+        assert_eq!(
+            run.items
+                .iter()
+                .filter(|i| i.kind == "category" && i.action == ItemAction::Updated)
+                .count(),
+            1,
+            "{backend:?}: {run:#?}"
+        );
+        let product = s.sim.state().product_by_sku(&sku).unwrap();
+        assert_eq!(product["name"], "Преименувана стока", "{backend:?}");
+        assert!(
+            product["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == "Нова група"),
+            "{backend:?}: {product}"
+        );
+        let price =
+            skladlink::core::money::Money::parse(product["regular_price"].as_str().unwrap())
+                .unwrap();
+        assert!(
+            price.cents() >= 7770,
+            "{backend:?}: VAT-inclusive price from 77.70: {price}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_skus_use_the_service_good_or_refuse_the_order_and_partners_are_reused() {
+    use skladlink::warehouse::Table;
+    for backend in BACKENDS {
+        let mut s = setup(backend, 10, DocumentType::Order).await;
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let known = sku_of(&s.sim, 0);
+        // A product the warehouse does not have, sold in the shop.
+        client
+            .create_product(&skladlink::woo::ProductWrite {
+                name: Some("Само в магазина".into()),
+                sku: Some("WEB-ONLY".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (_, first) =
+            place_order(&client, &[(&known, 1), ("WEB-ONLY", 1)], "same@example.bg").await;
+        let (_, second) = place_order(&client, &[(&known, 2)], "same@example.bg").await;
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Created), 2, "{backend:?}: {run:#?}");
+        assert!(
+            run.items.iter().any(|i| i.detail.contains("WEB-ONLY")),
+            "the service good is named: {run:#?}"
+        );
+        let wh = s.db.connect();
+        let partners = wh.t(Table::Partners);
+        let n = wh
+            .query_i64(
+                &format!("SELECT COUNT(*) FROM {partners} WHERE eMail = 'same@example.bg'"),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(n, Some(1), "{backend:?}: one partner for both orders");
+        assert_eq!(s.documents_for(&first).len(), 1);
+        assert_eq!(s.documents_for(&second).len(), 1);
+
+        // With "do not write the order", an unknown SKU leaves the order untouched on the site.
+        for srv in &mut s.config.servers {
+            if let ServerKind::Import(i) = &mut srv.kind {
+                i.invalid_goods = InvalidGoods::SkipOrder;
+            }
+        }
+        let (id, third) = place_order(&client, &[("WEB-ONLY", 1)], "other@example.bg").await;
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Skipped), 1, "{backend:?}: {run:#?}");
+        assert!(s.documents_for(&third).is_empty(), "{backend:?}");
+        assert_eq!(client.get_order(id).await.unwrap().status, "processing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_faults_during_an_import_write_nothing_twice() {
+    for backend in BACKENDS {
+        let s = setup(backend, 10, DocumentType::Sale).await;
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let mut numbers = Vec::new();
+        for n in 0..4 {
+            numbers.push(
+                place_order(&client, &[(&sku, 1)], &format!("c{n}@example.bg"))
+                    .await
+                    .1,
+            );
+        }
+        // Every third request fails in turn: a rate limit, an HTML 502, a dropped answer.
+        s.sim.faults().every_nth(
+            3,
+            FaultKind::RateLimit {
+                retry_after_secs: 1,
+            },
+        );
+        let _ = s.run(IMPORT, false).await;
+        s.sim.faults().every_nth(3, FaultKind::Html502);
+        let _ = s.run(IMPORT, false).await;
+        s.sim.faults().every_nth(3, FaultKind::DropMidResponse);
+        let _ = s.run(IMPORT, false).await;
+        s.sim.faults().clear();
+        let last = s.run(IMPORT, false).await;
+        assert!(last.ok, "{backend:?}: {last:#?}");
+        for no in &numbers {
+            assert_eq!(
+                s.documents_for(no).len(),
+                1,
+                "{backend:?}: order {no} written exactly once"
+            );
+        }
+        let processing = client
+            .list_orders(&skladlink::woo::OrderFilter {
+                statuses: vec!["processing".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            processing.is_empty(),
+            "{backend:?}: every order was finished"
+        );
+    }
+}
