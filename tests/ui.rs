@@ -207,12 +207,19 @@ fn a_bad_address_shows_an_inline_error_and_saves_nothing() {
     );
 
     type_into(&mut h, "Адрес", "https://shop.bg");
+    click(&mut h, "Изпращане на данни");
+    click(&mut h, "На всеки N минути");
     click(&mut h, "Запази");
     assert!(
         h.query_by_label_contains("Адресът трябва да започва")
             .is_none()
     );
     assert_eq!(h.state().workspace().config().servers.len(), 1);
+    let saved = h.state().workspace().config().servers[0].clone();
+    assert_eq!(
+        saved.shop().unwrap().send_interval,
+        Interval::EveryMinutes { minutes: 15 }
+    );
 }
 
 #[test]
@@ -471,5 +478,44 @@ fn a_backup_is_written_without_secrets_and_can_be_restored() {
             .len(),
         3,
         "saved"
+    );
+}
+
+#[test]
+fn the_payment_and_tax_group_tables_are_edited_in_the_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "e-Shop Connector (касови бележки)");
+    type_into(&mut h, "Сериен порт", "/dev/ttyS0");
+    type_into(&mut h, "Фискален номер", "DT279013");
+    click(&mut h, "Начини на плащане и касови бележки");
+    click(&mut h, "Добави начин на плащане");
+    type_into(&mut h, "8.", "cod");
+    click(&mut h, "Запази");
+    assert!(
+        h.query_by_label("Таблицата съдържа празен или повторен ред.")
+            .is_some(),
+        "a repeated method is refused"
+    );
+    type_into(&mut h, "8.", "borica");
+    click(&mut h, "Запази");
+    let config = h.state().workspace().config().clone();
+    let ServerKind::EShop(f) = &config.servers[0].kind else {
+        panic!("saved: {config:#?}")
+    };
+    let added = f
+        .payment_rules
+        .iter()
+        .find(|r| r.method == "borica")
+        .expect("the new row is saved");
+    assert_eq!(added.payment, ReceiptPayment::Cash);
+
+    click(&mut h, "Данъчни групи на устройството");
+    click(&mut h, "Добави ставка");
+    click(&mut h, "Запази");
+    assert!(
+        h.query_by_label("Таблицата съдържа празен или повторен ред.")
+            .is_some(),
+        "0 % twice is refused"
     );
 }

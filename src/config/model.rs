@@ -579,10 +579,20 @@ pub struct EShopSettings {
     pub fiscal_number: String,
     /// Operator code (1–4 letters or digits), used in the УНП and to open receipts.
     pub operator_code: String,
+    /// Which device tax group (1–8 = А–З) each VAT rate is printed under.
+    pub tax_groups: Vec<TaxGroupRule>,
+    /// Which WooCommerce payment methods get a receipt, and with which payment type.
+    pub payment_rules: Vec<PaymentRule>,
+    /// Payment type for a method the table does not list (`None`: no receipt).
+    pub payment_fallback: ReceiptPayment,
 }
 
 impl Default for EShopSettings {
     fn default() -> Self {
+        let rule = |method: &str, payment| PaymentRule {
+            method: method.to_string(),
+            payment,
+        };
         Self {
             protocol: FiscalProtocol::DatecsX,
             model: String::new(),
@@ -590,9 +600,100 @@ impl Default for EShopSettings {
             baud_rate: 115200,
             fiscal_number: String::new(),
             operator_code: "1".to_string(),
+            // Bulgarian convention: А = 0 %, Б = 20 %, Г = 9 %.
+            tax_groups: vec![
+                TaxGroupRule {
+                    rate_bp: 0,
+                    group: 1,
+                },
+                TaxGroupRule {
+                    rate_bp: 2000,
+                    group: 2,
+                },
+                TaxGroupRule {
+                    rate_bp: 900,
+                    group: 4,
+                },
+            ],
+            // A bank transfer needs no fiscal receipt; cash on delivery is cash; card
+            // gateways are card.
+            payment_rules: vec![
+                rule("bacs", ReceiptPayment::None),
+                rule("cod", ReceiptPayment::Cash),
+                rule("cheque", ReceiptPayment::Check),
+                rule("stripe", ReceiptPayment::Card),
+                rule("ppcp-gateway", ReceiptPayment::Card),
+                rule("paypal", ReceiptPayment::Card),
+                rule("mypos_virtual", ReceiptPayment::Card),
+            ],
+            payment_fallback: ReceiptPayment::Card,
         }
     }
 }
+
+/// One row of the VAT rate → tax group table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxGroupRule {
+    /// VAT rate in hundredths of a percent (20 % = 2000).
+    pub rate_bp: u32,
+    /// Device tax group 1–8 (А–З).
+    pub group: u8,
+}
+
+/// One row of the payment-method table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRule {
+    /// WooCommerce payment method id (`cod`, `bacs`, `stripe`, …).
+    pub method: String,
+    /// What the receipt says (or no receipt).
+    pub payment: ReceiptPayment,
+}
+
+/// The payment type printed on a receipt, or no receipt at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptPayment {
+    /// No fiscal receipt (bank transfer, postal money order).
+    None,
+    /// Cash.
+    #[default]
+    Cash,
+    /// Payment card.
+    Card,
+    /// Cheque.
+    Check,
+    /// Coupon / voucher.
+    Coupon,
+    /// Bank.
+    Bank,
+}
+
+impl ReceiptPayment {
+    /// Every choice, in display order.
+    pub const ALL: [ReceiptPayment; 6] = [
+        ReceiptPayment::None,
+        ReceiptPayment::Cash,
+        ReceiptPayment::Card,
+        ReceiptPayment::Check,
+        ReceiptPayment::Coupon,
+        ReceiptPayment::Bank,
+    ];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            ReceiptPayment::None => "receipt_payment.none",
+            ReceiptPayment::Cash => "receipt_payment.cash",
+            ReceiptPayment::Card => "receipt_payment.card",
+            ReceiptPayment::Check => "receipt_payment.check",
+            ReceiptPayment::Coupon => "receipt_payment.coupon",
+            ReceiptPayment::Bank => "receipt_payment.bank",
+        }
+    }
+}
+
+/// Letters of the device tax groups 1–8.
+pub const TAX_GROUP_LETTERS: [&str; 8] = ["А", "Б", "В", "Г", "Д", "Е", "Ж", "З"];
 
 /// How the Warehouse Pro database is reached. The password is a secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -40,6 +40,10 @@ pub enum Field {
     DbConnection,
     /// Export object groups.
     ObjectGroups,
+    /// VAT rate → tax group table.
+    TaxGroups,
+    /// Payment-method table.
+    PaymentRules,
 }
 
 /// What is wrong with a field.
@@ -70,6 +74,8 @@ pub enum Problem {
     SameStatuses,
     /// A list of numbers (ids) holds something else.
     NotNumbers,
+    /// A table lists the same VAT rate or payment method twice, or an empty method.
+    DuplicateOrEmptyRow,
     /// A password was typed into the connection string; it belongs in the password field.
     PasswordInConnectionString,
 }
@@ -105,6 +111,7 @@ impl FieldError {
             }
             Problem::SameStatuses => tr_args(lang, "validation.same_statuses", &[]),
             Problem::NotNumbers => tr_args(lang, "validation.not_numbers", &[]),
+            Problem::DuplicateOrEmptyRow => tr_args(lang, "validation.duplicate_row", &[]),
             Problem::PasswordInConnectionString => {
                 tr_args(lang, "validation.password_in_connection_string", &[])
             }
@@ -293,6 +300,28 @@ pub fn validate_server(config: &AppConfig, server: &ServerDef) -> Vec<FieldError
                 out.push(err(Field::FiscalNumber, Problem::Required));
             } else if !fiscal_number_is_valid(&f.fiscal_number) {
                 out.push(err(Field::FiscalNumber, Problem::BadFiscalNumber));
+            }
+            let mut rates: Vec<u32> = f.tax_groups.iter().map(|t| t.rate_bp).collect();
+            rates.sort_unstable();
+            rates.dedup();
+            if f.tax_groups.iter().any(|t| !(1..=8).contains(&t.group)) {
+                out.push(err(
+                    Field::TaxGroups,
+                    Problem::OutOfRange { min: 1, max: 8 },
+                ));
+            } else if rates.len() != f.tax_groups.len() {
+                out.push(err(Field::TaxGroups, Problem::DuplicateOrEmptyRow));
+            }
+            let mut methods: Vec<String> = f
+                .payment_rules
+                .iter()
+                .map(|r| r.method.trim().to_lowercase())
+                .collect();
+            let has_empty = methods.iter().any(String::is_empty);
+            methods.sort();
+            methods.dedup();
+            if has_empty || methods.len() != f.payment_rules.len() {
+                out.push(err(Field::PaymentRules, Problem::DuplicateOrEmptyRow));
             }
             if f.operator_code.is_empty() {
                 out.push(err(Field::OperatorCode, Problem::Required));

@@ -99,3 +99,29 @@ mod tests {
         assert_eq!(back, PaymentRules::default());
     }
 }
+
+impl From<&crate::config::EShopSettings> for PaymentRules {
+    /// The table configured for an e-Shop Connector.
+    fn from(settings: &crate::config::EShopSettings) -> Self {
+        use crate::config::ReceiptPayment;
+        let kind = |p: ReceiptPayment| match p {
+            ReceiptPayment::None => None,
+            ReceiptPayment::Cash => Some(PaymentKind::Cash),
+            ReceiptPayment::Card => Some(PaymentKind::Card),
+            ReceiptPayment::Check => Some(PaymentKind::Check),
+            ReceiptPayment::Coupon => Some(PaymentKind::Coupon),
+            ReceiptPayment::Bank => Some(PaymentKind::Bank),
+        };
+        Self {
+            rules: settings
+                .payment_rules
+                .iter()
+                .map(|r| PaymentRule {
+                    method: r.method.trim().to_string(),
+                    kind: kind(r.payment),
+                })
+                .collect(),
+            fallback: kind(settings.payment_fallback),
+        }
+    }
+}

@@ -622,3 +622,16 @@ mod tests {
         assert_eq!(custom.group(2000).unwrap(), 3);
     }
 }
+
+impl From<&crate::config::EShopSettings> for TaxGroupMap {
+    /// The VAT rate → tax group table configured for an e-Shop Connector.
+    fn from(settings: &crate::config::EShopSettings) -> Self {
+        Self {
+            entries: settings
+                .tax_groups
+                .iter()
+                .map(|t| (t.rate_bp, t.group))
+                .collect(),
+        }
+    }
+}

@@ -349,7 +349,13 @@ async fn import_job(
         None
     };
     let queue = PrintQueue::in_dir(&ctx.data_dir);
-    let rules = PaymentRules::default();
+    let rules = match config
+        .server_by_name(settings.printing_module.trim())
+        .map(|s| &s.kind)
+    {
+        Some(ServerKind::EShop(f)) => PaymentRules::from(f),
+        _ => PaymentRules::default(),
+    };
     let mut items = Vec::new();
     for (i, order) in orders.iter().enumerate() {
         if stop.is_set() {
@@ -761,7 +767,7 @@ async fn eshop_job(
         ctx.data_dir.clone(),
         stop.clone(),
     );
-    let rules = PaymentRules::default();
+    let rules = PaymentRules::from(settings);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
     let work = tokio::task::spawn_blocking(move || -> Result<Vec<ItemResult>, String> {
         let skus: Vec<String> = pending
@@ -776,7 +782,7 @@ async fn eshop_job(
             &settings_,
             password,
             &data_dir.join("fiscal"),
-            TaxGroupMap::default(),
+            TaxGroupMap::from(&settings_),
             crate::fiscal::transport::Timing::default(),
         )
         .map_err(|e| e.message(lang))?;

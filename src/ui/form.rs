@@ -3,7 +3,7 @@
 use egui::{Color32, RichText, Ui};
 
 use crate::config::*;
-use crate::i18n::{Language, tr};
+use crate::i18n::{Language, tr, tr_args};
 use crate::warehouse::probe::DbInfo;
 
 /// Standard WooCommerce order statuses offered in the status fields (custom ones can be typed).
@@ -214,17 +214,26 @@ fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interva
         match interval {
             Interval::OnStart => {}
             Interval::EveryMinutes { minutes } => {
-                ui.add(egui::DragValue::new(minutes).range(MINUTES_RANGE));
-                ui.label(tr(lang, "interval.minutes_unit"));
+                let unit = format!(" {}", tr(lang, "interval.minutes_unit"));
+                ui.add(
+                    egui::DragValue::new(minutes)
+                        .range(MINUTES_RANGE)
+                        .suffix(unit),
+                );
             }
             Interval::EveryHours { hours } => {
-                ui.add(egui::DragValue::new(hours).range(HOURS_RANGE));
-                ui.label(tr(lang, "interval.hours_unit"));
+                let unit = format!(" {}", tr(lang, "interval.hours_unit"));
+                ui.add(egui::DragValue::new(hours).range(HOURS_RANGE).suffix(unit));
             }
             Interval::Daily { hour, minute } => {
-                ui.add(egui::DragValue::new(hour).range(0..=23));
-                ui.label(":");
-                ui.add(egui::DragValue::new(minute).range(0..=59));
+                let hours_unit = format!(" {}", tr(lang, "interval.hours_unit"));
+                let minutes_unit = format!(" {}", tr(lang, "interval.minutes_unit"));
+                ui.add(egui::DragValue::new(hour).range(0..=23).suffix(hours_unit));
+                ui.add(
+                    egui::DragValue::new(minute)
+                        .range(0..=59)
+                        .suffix(minutes_unit),
+                );
             }
         }
     });
@@ -279,11 +288,15 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
         ui.horizontal(|ui| {
             ui.label(tr(lang, "form.connect_timeout"));
             ui.add(
-                egui::DragValue::new(&mut shop.connect_timeout_secs).range(CONNECT_TIMEOUT_RANGE),
+                egui::DragValue::new(&mut shop.connect_timeout_secs)
+                    .range(CONNECT_TIMEOUT_RANGE)
+                    .suffix(" s"),
             );
             ui.label(tr(lang, "form.request_timeout"));
             ui.add(
-                egui::DragValue::new(&mut shop.request_timeout_secs).range(REQUEST_TIMEOUT_RANGE),
+                egui::DragValue::new(&mut shop.request_timeout_secs)
+                    .range(REQUEST_TIMEOUT_RANGE)
+                    .suffix(" s"),
             );
         });
         text_row(ui, &tr(lang, "form.ca_file"), &mut shop.ca_file, false);
@@ -329,6 +342,115 @@ fn status_row(ui: &mut Ui, lang: Language, label: &str, value: &mut String) {
                     ui.close();
                 }
             }
+        });
+    });
+}
+
+fn tax_group_table(ui: &mut Ui, lang: Language, f: &mut EShopSettings) {
+    ui.collapsing(tr(lang, "form.tax_groups"), |ui| {
+        ui.label(
+            RichText::new(tr(lang, "form.tax_groups_hint"))
+                .small()
+                .weak(),
+        );
+        let mut remove = None;
+        egui::Grid::new("tax_groups").show(ui, |ui| {
+            for (i, row) in f.tax_groups.iter_mut().enumerate() {
+                let l = ui.label(tr_args(
+                    lang,
+                    "form.vat_rate_row",
+                    &[("n", &(i + 1).to_string())],
+                ));
+                ui.add(
+                    egui::DragValue::new(&mut row.rate_bp)
+                        .range(0..=10_000)
+                        .custom_formatter(|v, _| format!("{:.2} %", v / 100.0))
+                        .custom_parser(|t| {
+                            t.trim_end_matches('%')
+                                .trim()
+                                .replace(',', ".")
+                                .parse::<f64>()
+                                .ok()
+                                .map(|p| p * 100.0)
+                        }),
+                )
+                .labelled_by(l.id);
+                let letter = TAX_GROUP_LETTERS
+                    .get(usize::from(row.group.max(1)) - 1)
+                    .copied()
+                    .unwrap_or("?");
+                ui.menu_button(
+                    tr_args(lang, "form.tax_group", &[("group", letter)]),
+                    |ui| {
+                        for (n, l) in TAX_GROUP_LETTERS.iter().enumerate() {
+                            if ui.button(*l).clicked() {
+                                row.group = n as u8 + 1;
+                                ui.close();
+                            }
+                        }
+                    },
+                );
+                if ui.button(tr(lang, "form.remove_row")).clicked() {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+        if let Some(i) = remove {
+            f.tax_groups.remove(i);
+        }
+        if ui.button(tr(lang, "form.add_tax_group")).clicked() {
+            f.tax_groups.push(TaxGroupRule {
+                rate_bp: 0,
+                group: 1,
+            });
+        }
+    });
+}
+
+fn payment_choice(ui: &mut Ui, lang: Language, value: &mut ReceiptPayment) {
+    ui.menu_button(tr(lang, value.label_key()), |ui| {
+        for p in ReceiptPayment::ALL {
+            if ui.button(tr(lang, p.label_key())).clicked() {
+                *value = p;
+                ui.close();
+            }
+        }
+    });
+}
+
+fn payment_table(ui: &mut Ui, lang: Language, f: &mut EShopSettings) {
+    ui.collapsing(tr(lang, "form.payment_rules"), |ui| {
+        ui.label(
+            RichText::new(tr(lang, "form.payment_rules_hint"))
+                .small()
+                .weak(),
+        );
+        let mut remove = None;
+        egui::Grid::new("payment_rules").show(ui, |ui| {
+            for (i, row) in f.payment_rules.iter_mut().enumerate() {
+                let l = ui.label(format!("{}.", i + 1));
+                ui.add(egui::TextEdit::singleline(&mut row.method).desired_width(160.0))
+                    .labelled_by(l.id);
+                payment_choice(ui, lang, &mut row.payment);
+                if ui.button(tr(lang, "form.remove_row")).clicked() {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+        if let Some(i) = remove {
+            f.payment_rules.remove(i);
+        }
+        ui.horizontal(|ui| {
+            if ui.button(tr(lang, "form.add_payment_rule")).clicked() {
+                f.payment_rules.push(PaymentRule {
+                    method: String::new(),
+                    payment: ReceiptPayment::Cash,
+                });
+            }
+            ui.label(tr(lang, "form.payment_fallback"));
+            payment_choice(ui, lang, &mut f.payment_fallback);
         });
     });
 }
@@ -560,6 +682,10 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         &mut draft.operator_password,
                         stored,
                     );
+                    tax_group_table(ui, lang, f);
+                    field_errors(ui, ctx, &errors, Field::TaxGroups);
+                    payment_table(ui, lang, f);
+                    field_errors(ui, ctx, &errors, Field::PaymentRules);
                 }
             }
         });
