@@ -66,6 +66,32 @@ impl PaymentRules {
     }
 }
 
+impl From<&crate::config::EShopSettings> for PaymentRules {
+    /// The table configured for an e-Shop Connector.
+    fn from(settings: &crate::config::EShopSettings) -> Self {
+        use crate::config::ReceiptPayment;
+        let kind = |p: ReceiptPayment| match p {
+            ReceiptPayment::None => None,
+            ReceiptPayment::Cash => Some(PaymentKind::Cash),
+            ReceiptPayment::Card => Some(PaymentKind::Card),
+            ReceiptPayment::Check => Some(PaymentKind::Check),
+            ReceiptPayment::Coupon => Some(PaymentKind::Coupon),
+            ReceiptPayment::Bank => Some(PaymentKind::Bank),
+        };
+        Self {
+            rules: settings
+                .payment_rules
+                .iter()
+                .map(|r| PaymentRule {
+                    method: r.method.trim().to_string(),
+                    kind: kind(r.payment),
+                })
+                .collect(),
+            fallback: kind(settings.payment_fallback),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,31 +123,5 @@ mod tests {
         let json = serde_json::to_string(&PaymentRules::default()).unwrap();
         let back: PaymentRules = serde_json::from_str(&json).unwrap();
         assert_eq!(back, PaymentRules::default());
-    }
-}
-
-impl From<&crate::config::EShopSettings> for PaymentRules {
-    /// The table configured for an e-Shop Connector.
-    fn from(settings: &crate::config::EShopSettings) -> Self {
-        use crate::config::ReceiptPayment;
-        let kind = |p: ReceiptPayment| match p {
-            ReceiptPayment::None => None,
-            ReceiptPayment::Cash => Some(PaymentKind::Cash),
-            ReceiptPayment::Card => Some(PaymentKind::Card),
-            ReceiptPayment::Check => Some(PaymentKind::Check),
-            ReceiptPayment::Coupon => Some(PaymentKind::Coupon),
-            ReceiptPayment::Bank => Some(PaymentKind::Bank),
-        };
-        Self {
-            rules: settings
-                .payment_rules
-                .iter()
-                .map(|r| PaymentRule {
-                    method: r.method.trim().to_string(),
-                    kind: kind(r.payment),
-                })
-                .collect(),
-            fallback: kind(settings.payment_fallback),
-        }
     }
 }

@@ -519,6 +519,19 @@ fn record(
     Ok(printed)
 }
 
+impl From<&crate::config::EShopSettings> for TaxGroupMap {
+    /// The VAT rate → tax group table configured for an e-Shop Connector.
+    fn from(settings: &crate::config::EShopSettings) -> Self {
+        Self {
+            entries: settings
+                .tax_groups
+                .iter()
+                .map(|t| (t.rate_bp, t.group))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,18 +633,5 @@ mod tests {
             entries: vec![(2000, 3)],
         };
         assert_eq!(custom.group(2000).unwrap(), 3);
-    }
-}
-
-impl From<&crate::config::EShopSettings> for TaxGroupMap {
-    /// The VAT rate → tax group table configured for an e-Shop Connector.
-    fn from(settings: &crate::config::EShopSettings) -> Self {
-        Self {
-            entries: settings
-                .tax_groups
-                .iter()
-                .map(|t| (t.rate_bp, t.group))
-                .collect(),
-        }
     }
 }
