@@ -248,7 +248,7 @@ async fn an_order_is_written_once_even_when_the_status_change_fails() {
         let (id, no) = place_order(&client, &[(&sku, 1)], "maria@example.bg").await;
 
         // The shop fails every status change: the document is written, the order stays.
-        s.sim.faults().only_for(Some("PUT orders"));
+        s.sim.faults().only_for(Some("orders/batch"));
         s.sim.faults().inject(FaultKind::Html500, 1000);
         let run = s.run(IMPORT, false).await;
         assert_eq!(run.count(ItemAction::Failed), 1, "{backend:?}: {run:#?}");

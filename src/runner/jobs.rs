@@ -23,7 +23,7 @@ use crate::warehouse::write::{
     WriteOutcome,
 };
 use crate::warehouse::{UnpRecord, Warehouse, WarehouseError};
-use crate::woo::{Order, OrderFilter, WooClient};
+use crate::woo::{Order, OrderFilter, OrderUpdate, WooClient};
 
 /// What a run did.
 #[derive(Debug, Clone, Default)]
@@ -357,6 +357,7 @@ async fn import_job(
         _ => PaymentRules::default(),
     };
     let mut items = Vec::new();
+    let mut on_site: Vec<SiteUpdate> = Vec::new();
     for (i, order) in orders.iter().enumerate() {
         if stop.is_set() {
             break;
@@ -464,9 +465,20 @@ async fn import_job(
                     r
                 }
                 Err(e) => {
-                    return JobOutcome {
-                        items,
-                        error: Some(e.to_string()),
+                    {
+                        items.extend(
+                            finish_on_site(
+                                &client,
+                                settings.status_after_processing.trim(),
+                                std::mem::take(&mut on_site),
+                                lang,
+                            )
+                            .await,
+                        );
+                        return JobOutcome {
+                            items,
+                            error: Some(e.to_string()),
+                        };
                     };
                 }
             };
@@ -484,9 +496,20 @@ async fn import_job(
                         });
                     }
                     Err(e) => {
-                        return JobOutcome {
-                            items,
-                            error: Some(e.message(lang)),
+                        {
+                            items.extend(
+                                finish_on_site(
+                                    &client,
+                                    settings.status_after_processing.trim(),
+                                    std::mem::take(&mut on_site),
+                                    lang,
+                                )
+                                .await,
+                            );
+                            return JobOutcome {
+                                items,
+                                error: Some(e.message(lang)),
+                            };
                         };
                     }
                 }
@@ -514,9 +537,20 @@ async fn import_job(
                 result
             }
             Err(e) => {
-                return JobOutcome {
-                    items,
-                    error: Some(e.to_string()),
+                {
+                    items.extend(
+                        finish_on_site(
+                            &client,
+                            settings.status_after_processing.trim(),
+                            std::mem::take(&mut on_site),
+                            lang,
+                        )
+                        .await,
+                    );
+                    return JobOutcome {
+                        items,
+                        error: Some(e.to_string()),
+                    };
                 };
             }
         };
@@ -613,9 +647,20 @@ async fn import_job(
             }
             Err(e) if e.is_transient() => {
                 items.push(item(&number, ItemAction::Failed, e.message(lang)));
-                return JobOutcome {
-                    items,
-                    error: Some(e.message(lang)),
+                {
+                    items.extend(
+                        finish_on_site(
+                            &client,
+                            settings.status_after_processing.trim(),
+                            std::mem::take(&mut on_site),
+                            lang,
+                        )
+                        .await,
+                    );
+                    return JobOutcome {
+                        items,
+                        error: Some(e.message(lang)),
+                    };
                 };
             }
             Err(e) => {
@@ -628,34 +673,20 @@ async fn import_job(
                 continue;
             }
         };
-        // The document is committed: now the site. A failure here is repaired by the next
-        // run, which finds the document by its order number and only changes the status.
-        match client
-            .set_order_status(order.id, settings.status_after_processing.trim())
-            .await
-        {
-            Ok(_) => {
-                let note = tr_args(lang, "jobs.order_note", &[("acct", &acct.to_string())]);
-                if let Err(e) = client.add_order_note(order.id, &note, false).await {
-                    detail.push_str("; ");
-                    detail.push_str(&tr_args(
-                        lang,
-                        "jobs.note_failed",
-                        &[("error", &e.message(lang))],
-                    ));
-                }
-                detail.extend(notes.iter().map(|n| format!("; {n}")));
-                items.push(item(&number, action, detail));
-            }
-            Err(e) => {
-                detail.push_str("; ");
-                detail.push_str(&tr_args(
-                    lang,
-                    "jobs.status_failed",
-                    &[("error", &e.message(lang))],
-                ));
-                items.push(item(&number, ItemAction::Failed, detail));
-            }
+        // The document is committed: the site is told in batches (see `finish_on_site`).
+        detail.extend(notes.iter().map(|n| format!("; {n}")));
+        on_site.push(SiteUpdate {
+            order_id: order.id,
+            number,
+            acct,
+            action,
+            detail,
+        });
+        if on_site.len() >= SITE_BATCH {
+            let done = std::mem::take(&mut on_site);
+            items.extend(
+                finish_on_site(&client, settings.status_after_processing.trim(), done, lang).await,
+            );
         }
         progress(Progress {
             stage: Stage::Orders,
@@ -663,7 +694,105 @@ async fn import_job(
             total,
         });
     }
+    items.extend(
+        finish_on_site(
+            &client,
+            settings.status_after_processing.trim(),
+            on_site,
+            lang,
+        )
+        .await,
+    );
     JobOutcome { items, error: None }
+}
+
+/// Orders whose documents are committed, waiting for their status change on the site.
+const SITE_BATCH: usize = 50;
+/// Order notes sent at once.
+const NOTES_IN_FLIGHT: usize = 4;
+
+/// An order whose document is committed and whose status on the site is still to change.
+struct SiteUpdate {
+    order_id: u64,
+    number: String,
+    acct: i64,
+    action: ItemAction,
+    detail: String,
+}
+
+/// Sets the status after processing on the site (one batch request per 100 orders) and
+/// adds the order notes (a few at a time). A failure leaves the order in its status: the
+/// next run finds its document by the order number and only repeats this step.
+async fn finish_on_site(
+    client: &WooClient,
+    status: &str,
+    updates: Vec<SiteUpdate>,
+    lang: Language,
+) -> Vec<ItemResult> {
+    if updates.is_empty() {
+        return Vec::new();
+    }
+    let requests: Vec<OrderUpdate> = updates
+        .iter()
+        .map(|u| OrderUpdate {
+            id: Some(u.order_id),
+            status: Some(status.to_string()),
+            meta_data: None,
+        })
+        .collect();
+    let results: Vec<Result<(), String>> = match client.batch_update_orders(requests).await {
+        Ok(outcome) => {
+            let mut r: Vec<Result<(), String>> = outcome
+                .update
+                .into_iter()
+                .map(|x| {
+                    x.map(|_| ())
+                        .map_err(|e| format!("{}: {}", e.code, e.message))
+                })
+                .collect();
+            r.resize(updates.len(), Err(String::new()));
+            r
+        }
+        Err(e) => vec![Err(e.message(lang)); updates.len()],
+    };
+    let mut items = Vec::new();
+    let mut noted = Vec::new();
+    for (u, r) in updates.into_iter().zip(results) {
+        match r {
+            Ok(()) => noted.push(u),
+            Err(e) => {
+                let detail = format!(
+                    "{}; {}",
+                    u.detail,
+                    tr_args(lang, "jobs.status_failed", &[("error", &e)])
+                );
+                items.push(item(&u.number, ItemAction::Failed, detail));
+            }
+        }
+    }
+    for group in noted.chunks_mut(NOTES_IN_FLIGHT) {
+        let mut set = tokio::task::JoinSet::new();
+        for (n, u) in group.iter().enumerate() {
+            let client = client.clone();
+            let note = tr_args(lang, "jobs.order_note", &[("acct", &u.acct.to_string())]);
+            let id = u.order_id;
+            set.spawn(async move { (n, client.add_order_note(id, &note, false).await) });
+        }
+        while let Some(Ok((n, result))) = set.join_next().await {
+            if let Err(e) = result {
+                group[n].detail.push_str("; ");
+                group[n].detail.push_str(&tr_args(
+                    lang,
+                    "jobs.note_failed",
+                    &[("error", &e.message(lang))],
+                ));
+            }
+        }
+        for u in group.iter() {
+            items.push(item(&u.number, u.action, u.detail.clone()));
+        }
+    }
+    items
 }
 
 /// VAT rates (basis points) of the goods with these SKUs in the key field `key_column`.
