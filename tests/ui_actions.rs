@@ -102,6 +102,34 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
     h.step();
     pump(&mut h, |app| !app.is_running());
 
+    // A duplicate of the last receipt, printed from the panel.
+    let executed = device.emulator.executed();
+    h.get_by_label("Дубликат на последната бележка (Каса)")
+        .click();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h
+        .state()
+        .notice()
+        .is_none_or(|n| !n.text.contains("Дубликат"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+        h.step();
+    }
+    assert_eq!(
+        h.state().notice().map(|n| n.text.as_str()),
+        Some("Дубликатът е отпечатан.")
+    );
+    assert!(
+        device.emulator.executed() > executed,
+        "the device was asked"
+    );
+    assert_eq!(
+        device.emulator.state().duplicates.len(),
+        1,
+        "one duplicate of the last receipt"
+    );
+
     let history = h.state_mut().history().to_vec();
     let export = history.iter().find(|r| r.server_id == "s1").unwrap();
     let import = history.iter().find(|r| r.server_id == "s2").unwrap();

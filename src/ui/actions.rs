@@ -39,6 +39,7 @@ pub struct ActionsState {
     action_filter: Option<ItemAction>,
     text_filter: String,
     active: bool,
+    duplicate: Option<std::sync::mpsc::Receiver<Result<(), String>>>,
 }
 
 impl App {
@@ -367,6 +368,40 @@ impl App {
         self.history_view(ui, lang);
     }
 
+    /// Prints a duplicate of the device's last receipt, on a thread of its own.
+    pub fn print_duplicate(&mut self, printer: &crate::config::ServerDef) {
+        let crate::config::ServerKind::EShop(settings) = printer.kind.clone() else {
+            return;
+        };
+        let lang = self.language();
+        let key = crate::secrets::SecretKey::server(
+            &printer.id,
+            crate::secrets::SecretKind::OperatorPassword,
+        );
+        let password = self
+            .workspace
+            .secrets()
+            .get(&key)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let state_dir = self.workspace.location().data_dir().join("fiscal");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = crate::fiscal::session::FiscalSession::connect(
+                &settings,
+                password,
+                &state_dir,
+                crate::fiscal::receipt::TaxGroupMap::from(&settings),
+                crate::fiscal::transport::Timing::default(),
+            )
+            .and_then(|mut session| session.device().print_duplicate())
+            .map_err(|e| e.message(lang));
+            let _ = tx.send(result);
+        });
+        self.actions.duplicate = Some(rx);
+    }
+
     /// The sales waiting for, or done with, their fiscal receipts.
     fn receipts_view(&mut self, ui: &mut Ui, lang: Language) {
         let queue = PrintQueue::in_dir(&self.workspace.location().data_dir());
@@ -374,7 +409,40 @@ impl App {
         if jobs.is_empty() {
             return;
         }
-        ui.heading(tr(lang, "receipts.title"));
+        ui.horizontal(|ui| {
+            ui.heading(tr(lang, "receipts.title"));
+            let printers: Vec<_> = self
+                .workspace
+                .config()
+                .servers
+                .iter()
+                .filter(|s| s.server_type() == ServerType::EShop)
+                .cloned()
+                .collect();
+            for printer in printers {
+                let busy = self.actions.active || self.actions.duplicate.is_some();
+                let text = tr_args(lang, "receipts.duplicate", &[("name", &printer.name)]);
+                if ui.add_enabled(!busy, egui::Button::new(text)).clicked() {
+                    self.print_duplicate(&printer);
+                }
+            }
+        });
+        if let Some(rx) = &self.actions.duplicate {
+            match rx.try_recv() {
+                Ok(result) => {
+                    self.actions.duplicate = None;
+                    match result {
+                        Ok(()) => self.info(tr(lang, "receipts.duplicate_done")),
+                        Err(e) => self.error(e),
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_millis(200));
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.actions.duplicate = None,
+            }
+        }
         let count =
             |f: fn(&PrintState) -> bool| jobs.iter().filter(|j| f(&j.state)).count().to_string();
         ui.label(tr_args(
