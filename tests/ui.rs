@@ -519,3 +519,14 @@ fn the_payment_and_tax_group_tables_are_edited_in_the_form() {
         "0 % twice is refused"
     );
 }
+
+#[test]
+fn the_database_tab_offers_the_installed_odbc_drivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    click(&mut h, "База данни");
+    click(&mut h, "Драйвери…");
+    click(&mut h, "SQLite3");
+    let value = h.get_by_label("Низ за връзка").value().unwrap_or_default();
+    assert_eq!(value, "Driver={SQLite3};Database=");
+}

@@ -636,6 +636,24 @@ impl App {
                     &mut d.config.connection_string,
                     false,
                 );
+                ui.menu_button(tr(lang, "database.pick_driver"), |ui| {
+                    match crate::warehouse::list_odbc() {
+                        Ok(catalog) if !catalog.drivers.is_empty() => {
+                            for driver in catalog.drivers {
+                                if ui.button(&driver).clicked() {
+                                    d.config.connection_string = driver_template(&driver);
+                                    ui.close();
+                                }
+                            }
+                        }
+                        Ok(_) => {
+                            ui.label(tr(lang, "database.no_drivers"));
+                        }
+                        Err(e) => {
+                            ui.label(e.message(lang));
+                        }
+                    }
+                });
                 ui.label(
                     RichText::new(tr(lang, "database.connection_string_hint"))
                         .small()
@@ -644,6 +662,28 @@ impl App {
             }
             DbConnectMode::Dsn => {
                 form::text_row(ui, &tr(lang, "database.dsn"), &mut d.config.dsn, false);
+                ui.menu_button(
+                    tr(lang, "database.pick_dsn"),
+                    |ui| match crate::warehouse::list_odbc() {
+                        Ok(catalog) if !catalog.data_sources.is_empty() => {
+                            for source in catalog.data_sources {
+                                if ui
+                                    .button(format!("{} ({})", source.name, source.driver))
+                                    .clicked()
+                                {
+                                    d.config.dsn = source.name;
+                                    ui.close();
+                                }
+                            }
+                        }
+                        Ok(_) => {
+                            ui.label(tr(lang, "database.no_dsns"));
+                        }
+                        Err(e) => {
+                            ui.label(e.message(lang));
+                        }
+                    },
+                );
             }
         }
         form::text_row(ui, &tr(lang, "database.user"), &mut d.config.user, false);
@@ -727,6 +767,23 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }
+}
+
+/// A connection-string skeleton for an ODBC driver, to be completed by the user.
+pub fn driver_template(driver: &str) -> String {
+    let lower = driver.to_lowercase();
+    let rest = if lower.contains("sqlite") {
+        "Database=".to_string()
+    } else if lower.contains("mariadb") || lower.contains("mysql") {
+        "Server=127.0.0.1;Port=3306;Database=;CHARSET=utf8mb4".to_string()
+    } else if lower.contains("sql server") || lower.contains("freetds") {
+        "Server=;Port=1433;Database=;TDS_Version=7.4;ClientCharset=UTF-8".to_string()
+    } else if lower.contains("access") {
+        "DBQ=".to_string()
+    } else {
+        "Server=;Database=".to_string()
+    };
+    format!("Driver={{{driver}}};{rest}")
 }
 
 /// The serial ports the system reports (USB adapters, COM ports); ptys are typed by hand.
