@@ -214,3 +214,42 @@ fn stop_stops_workers_waiting_for_their_next_run() {
         "no further run after Stop"
     );
 }
+
+#[test]
+fn the_import_form_offers_the_statuses_of_the_site() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir.path()),
+        skladlink::secrets::Secrets::with_keyring(skladlink::secrets::KeyringStore::in_memory()),
+    )
+    .unwrap();
+    let mut h = harness(ws, dir.path().join("unused.csv"));
+    let type_into = |h: &mut Harness<'_, App>, label: &str, text: &str| {
+        h.get_by_label(label).click();
+        h.run();
+        h.get_by_label(label).type_text(text);
+        h.run();
+    };
+    h.get_by_label("Нов").click();
+    h.run();
+    h.get_by_label("Connector WooCommerce — Импорт").click();
+    h.run();
+    type_into(&mut h, "Адрес", &shop.url);
+    type_into(&mut h, "Потребител (Consumer key)", shop.key.expose());
+    type_into(&mut h, "Парола (Consumer secret)", shop.secret.expose());
+    h.get_by_label("Зареди статусите от сайта").click();
+    h.run();
+    h.state_mut().wait_for_statuses(Duration::from_secs(30));
+    h.run();
+    let notice = h.state().notice().cloned().unwrap();
+    assert!(notice.text.starts_with("Заредени са"), "{notice:?}");
+    h.get_all_by_label("Избери…").next().unwrap().click();
+    h.run();
+    h.get_by_label_contains("(on-hold)").click();
+    h.run();
+    assert_eq!(
+        h.get_by_label("Статус за обработка").value().as_deref(),
+        Some("on-hold")
+    );
+}

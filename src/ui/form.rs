@@ -139,6 +139,8 @@ pub enum FormAction {
     Cancel,
     /// Re-read the system's serial ports.
     RefreshPorts,
+    /// Read the order statuses the shop offers.
+    LoadStatuses,
 }
 
 /// Context the form needs besides the draft.
@@ -153,6 +155,8 @@ pub struct FormContext<'a> {
     pub ports: &'a [String],
     /// True when secrets can be stored (a keyring is reachable).
     pub can_store_secrets: bool,
+    /// Order statuses read from the shop: (slug, name).
+    pub site_statuses: &'a [(String, String)],
 }
 
 fn field_errors(ui: &mut Ui, ctx: &FormContext<'_>, errors: &[FieldError], field: Field) {
@@ -330,15 +334,29 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
     );
 }
 
-fn status_row(ui: &mut Ui, lang: Language, label: &str, value: &mut String) {
+fn status_row(
+    ui: &mut Ui,
+    lang: Language,
+    label: &str,
+    value: &mut String,
+    site: &[(String, String)],
+) {
     ui.horizontal(|ui| {
         let l = ui.label(label);
         ui.add(egui::TextEdit::singleline(value).desired_width(200.0))
             .labelled_by(l.id);
         ui.menu_button(tr(lang, "form.pick_status"), |ui| {
-            for status in STANDARD_ORDER_STATUSES {
-                if ui.button(status).clicked() {
-                    *value = status.to_string();
+            if site.is_empty() {
+                for status in STANDARD_ORDER_STATUSES {
+                    if ui.button(status).clicked() {
+                        *value = status.to_string();
+                        ui.close();
+                    }
+                }
+            }
+            for (slug, name) in site {
+                if ui.button(format!("{name} ({slug})")).clicked() {
+                    *value = slug.clone();
                     ui.close();
                 }
             }
@@ -564,6 +582,7 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         lang,
                         &tr(lang, "form.status_for_processing"),
                         &mut i.status_for_processing,
+                        ctx.site_statuses,
                     );
                     field_errors(ui, ctx, &errors, Field::StatusForProcessing);
                     status_row(
@@ -571,7 +590,11 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         lang,
                         &tr(lang, "form.status_after_processing"),
                         &mut i.status_after_processing,
+                        ctx.site_statuses,
                     );
+                    if ui.button(tr(lang, "form.load_statuses")).clicked() {
+                        action = FormAction::LoadStatuses;
+                    }
                     field_errors(ui, ctx, &errors, Field::StatusAfterProcessing);
                     match ctx.db {
                         Some(db) if db.supports_supto() => {

@@ -81,6 +81,8 @@ pub struct App {
     dialogs: Box<dyn FileDialogs>,
     pending_dialog: Option<(DialogPurpose, Receiver<Option<PathBuf>>)>,
     actions: actions::ActionsState,
+    site_statuses: Vec<(String, String)>,
+    statuses_rx: Option<Receiver<Result<Vec<(String, String)>, String>>>,
 }
 
 impl App {
@@ -114,6 +116,8 @@ impl App {
             dialogs,
             pending_dialog: None,
             actions: actions::ActionsState::default(),
+            site_statuses: Vec::new(),
+            statuses_rx: None,
         }
     }
 
@@ -246,6 +250,72 @@ impl App {
         }
     }
 
+    /// Reads the order statuses the shop of the open Import form offers (custom ones
+    /// included), on a thread of its own; the status pickers then list them.
+    fn load_site_statuses(&mut self) {
+        let lang = self.language();
+        let Some(draft) = &self.draft else { return };
+        let Some(shop) = draft.server.shop().cloned() else {
+            return;
+        };
+        let id = draft.server.id.clone();
+        let typed = |t: &String| (!t.is_empty()).then(|| Secret::new(t.clone()));
+        let stored = |kind| {
+            self.workspace
+                .secrets()
+                .get(&SecretKey::server(&id, kind))
+                .ok()
+                .flatten()
+        };
+        let key = typed(&draft.consumer_key).or_else(|| stored(SecretKind::ConsumerKey));
+        let secret = typed(&draft.consumer_secret).or_else(|| stored(SecretKind::ConsumerSecret));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = (|| {
+                let (Some(key), Some(secret)) = (key, secret) else {
+                    return Err(tr(lang, "form.statuses_need_keys"));
+                };
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let client = crate::woo::WooClient::for_shop(&shop, &key, &secret)
+                    .map_err(|e| e.message(lang))?;
+                let statuses = rt
+                    .block_on(client.order_statuses())
+                    .map_err(|e| e.message(lang))?;
+                Ok(statuses.into_iter().map(|s| (s.slug, s.name)).collect())
+            })();
+            let _ = tx.send(result);
+        });
+        self.statuses_rx = Some(rx);
+    }
+
+    /// Waits (up to `timeout`) for the shop's order statuses; for tests and tools.
+    pub fn wait_for_statuses(&mut self, timeout: std::time::Duration) {
+        if let Some(rx) = &self.statuses_rx
+            && let Ok(result) = rx.recv_timeout(timeout)
+        {
+            self.statuses_rx = None;
+            self.apply_statuses(result);
+        }
+    }
+
+    fn apply_statuses(&mut self, result: Result<Vec<(String, String)>, String>) {
+        let lang = self.language();
+        match result {
+            Ok(list) => {
+                self.info(tr_args(
+                    lang,
+                    "form.statuses_loaded",
+                    &[("count", &list.len().to_string())],
+                ));
+                self.site_statuses = list;
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
     fn start_db_check(&mut self) {
         let db = self.db_draft.config.clone();
         let typed = (!self.db_draft.password.is_empty())
@@ -281,6 +351,18 @@ impl App {
 
     fn poll_background(&mut self, ctx: &egui::Context) {
         self.poll_runner(ctx);
+        if let Some(rx) = &self.statuses_rx {
+            match rx.try_recv() {
+                Ok(result) => {
+                    self.statuses_rx = None;
+                    self.apply_statuses(result);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.statuses_rx = None,
+            }
+        }
         if let Some(rx) = &self.db_probe {
             match rx.try_recv() {
                 Ok(result) => {
@@ -494,6 +576,7 @@ impl App {
                 db: self.db_info(),
                 ports: &self.ports,
                 can_store_secrets: self.workspace.secrets().can_store(),
+                site_statuses: &self.site_statuses,
             };
             form::show(ui, &ctx, &mut draft)
         };
@@ -509,6 +592,7 @@ impl App {
                 }
             }
             FormAction::RefreshPorts => self.ports = list_serial_ports(),
+            FormAction::LoadStatuses => self.load_site_statuses(),
         }
     }
 
