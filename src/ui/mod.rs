@@ -20,6 +20,9 @@ use crate::warehouse::probe::{DbInfo, ProbeError};
 use dialogs::{DialogPurpose, FileDialogs, NativeDialogs};
 use form::{Draft, FormAction, FormContext};
 
+/// Order statuses read from a shop, (slug, name), or the translated error.
+type StatusesResult = Result<Vec<(String, String)>, String>;
+
 /// The main views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -82,7 +85,7 @@ pub struct App {
     pending_dialog: Option<(DialogPurpose, Receiver<Option<PathBuf>>)>,
     actions: actions::ActionsState,
     site_statuses: Vec<(String, String)>,
-    statuses_rx: Option<Receiver<Result<Vec<(String, String)>, String>>>,
+    statuses_rx: Option<Receiver<StatusesResult>>,
 }
 
 impl App {
@@ -301,7 +304,7 @@ impl App {
         }
     }
 
-    fn apply_statuses(&mut self, result: Result<Vec<(String, String)>, String>) {
+    fn apply_statuses(&mut self, result: StatusesResult) {
         let lang = self.language();
         match result {
             Ok(list) => {
