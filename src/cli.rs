@@ -92,6 +92,17 @@ fn parse_protocol(text: &str) -> Result<crate::config::FiscalProtocol, String> {
     })
 }
 
+/// Reports a configuration that could not be read; exit code 3.
+fn config_failed(e: &dyn std::fmt::Display) -> ExitCode {
+    let text = tr_args(
+        Language::default(),
+        "cli.config_failed",
+        &[("error", &e.to_string())],
+    );
+    eprintln!("{text}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let location = match &cli.config {
@@ -99,15 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
         None => match ConfigLocation::os_default() {
             Ok(l) => l,
             Err(e) => {
-                eprintln!(
-                    "{}",
-                    tr_args(
-                        Language::default(),
-                        "cli.config_failed",
-                        &[("error", &e.to_string())]
-                    )
-                );
-                return ExitCode::from(EXIT_CONFIG);
+                return config_failed(&e);
             }
         },
     };
@@ -127,15 +130,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let workspace = match Workspace::open(location.clone(), secrets) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!(
-                "{}",
-                tr_args(
-                    Language::default(),
-                    "cli.config_failed",
-                    &[("error", &e.to_string())]
-                )
-            );
-            return ExitCode::from(EXIT_CONFIG);
+            return config_failed(&e);
         }
     };
     match cli.command {

@@ -465,21 +465,15 @@ async fn import_job(
                     r
                 }
                 Err(e) => {
-                    {
-                        items.extend(
-                            finish_on_site(
-                                &client,
-                                settings.status_after_processing.trim(),
-                                std::mem::take(&mut on_site),
-                                lang,
-                            )
-                            .await,
-                        );
-                        return JobOutcome {
-                            items,
-                            error: Some(e.to_string()),
-                        };
-                    };
+                    return stop_early(
+                        &client,
+                        settings,
+                        std::mem::take(&mut on_site),
+                        items,
+                        Some(e.to_string()),
+                        lang,
+                    )
+                    .await;
                 }
             };
             if matches!(existing, Ok(None)) {
@@ -496,21 +490,15 @@ async fn import_job(
                         });
                     }
                     Err(e) => {
-                        {
-                            items.extend(
-                                finish_on_site(
-                                    &client,
-                                    settings.status_after_processing.trim(),
-                                    std::mem::take(&mut on_site),
-                                    lang,
-                                )
-                                .await,
-                            );
-                            return JobOutcome {
-                                items,
-                                error: Some(e.message(lang)),
-                            };
-                        };
+                        return stop_early(
+                            &client,
+                            settings,
+                            std::mem::take(&mut on_site),
+                            items,
+                            Some(e.message(lang)),
+                            lang,
+                        )
+                        .await;
                     }
                 }
             }
@@ -537,21 +525,15 @@ async fn import_job(
                 result
             }
             Err(e) => {
-                {
-                    items.extend(
-                        finish_on_site(
-                            &client,
-                            settings.status_after_processing.trim(),
-                            std::mem::take(&mut on_site),
-                            lang,
-                        )
-                        .await,
-                    );
-                    return JobOutcome {
-                        items,
-                        error: Some(e.to_string()),
-                    };
-                };
+                return stop_early(
+                    &client,
+                    settings,
+                    std::mem::take(&mut on_site),
+                    items,
+                    Some(e.to_string()),
+                    lang,
+                )
+                .await;
             }
         };
         let (acct, action, mut detail) = match result {
@@ -647,21 +629,15 @@ async fn import_job(
             }
             Err(e) if e.is_transient() => {
                 items.push(item(&number, ItemAction::Failed, e.message(lang)));
-                {
-                    items.extend(
-                        finish_on_site(
-                            &client,
-                            settings.status_after_processing.trim(),
-                            std::mem::take(&mut on_site),
-                            lang,
-                        )
-                        .await,
-                    );
-                    return JobOutcome {
-                        items,
-                        error: Some(e.message(lang)),
-                    };
-                };
+                return stop_early(
+                    &client,
+                    settings,
+                    std::mem::take(&mut on_site),
+                    items,
+                    Some(e.message(lang)),
+                    lang,
+                )
+                .await;
             }
             Err(e) => {
                 items.push(item(&number, ItemAction::Failed, e.message(lang)));
@@ -704,6 +680,28 @@ async fn import_job(
         .await,
     );
     JobOutcome { items, error: None }
+}
+
+/// Ends an import run early with `error`, first telling the site about the documents
+/// already committed.
+async fn stop_early(
+    client: &WooClient,
+    settings: &ImportSettings,
+    on_site: Vec<SiteUpdate>,
+    mut items: Vec<ItemResult>,
+    error: Option<String>,
+    lang: Language,
+) -> JobOutcome {
+    items.extend(
+        finish_on_site(
+            client,
+            settings.status_after_processing.trim(),
+            on_site,
+            lang,
+        )
+        .await,
+    );
+    JobOutcome { items, error }
 }
 
 /// Orders whose documents are committed, waiting for their status change on the site.
