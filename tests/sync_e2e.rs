@@ -581,3 +581,83 @@ async fn shop_faults_during_an_import_write_nothing_twice() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_stops_the_import_cleanly_and_the_next_run_finishes_it() {
+    for backend in BACKENDS {
+        let mut s = setup(backend, 10, DocumentType::Order).await;
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let (id, no) = place_order(&client, &[(&sku, 1)], "lost@example.bg").await;
+        let good = s.config.database.connection_string.clone();
+        s.config.database.connection_string = match backend {
+            Backend::Sqlite => "Driver={SQLite3};Database=/nonexistent/dir/warehouse.sqlite".into(),
+            Backend::MariaDb => format!("{};Port=1;", good.trim_end_matches(';')),
+        };
+        let run = s.run(IMPORT, false).await;
+        assert!(!run.ok && run.error.is_some(), "{backend:?}: {run:#?}");
+        assert!(
+            run.error.as_deref().unwrap().contains("база"),
+            "a translated message: {run:#?}"
+        );
+        assert_eq!(
+            client.get_order(id).await.unwrap().status,
+            "processing",
+            "{backend:?}: untouched"
+        );
+        s.config.database.connection_string = good;
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Created), 1, "{backend:?}: {run:#?}");
+        assert_eq!(s.documents_for(&no).len(), 1);
+        assert_eq!(client.get_order(id).await.unwrap().status, "completed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_whose_receipt_was_not_queued_is_queued_by_the_next_run() {
+    use skladlink::runner::print_queue::{PrintQueue, PrintState};
+    for backend in BACKENDS {
+        let mut s = setup(backend, 10, DocumentType::Sale).await;
+        let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
+        if let ServerKind::EShop(f) = &mut eshop.kind {
+            f.port = "/dev/ttyUSB0".into();
+            f.fiscal_number = "DT279013".into();
+        }
+        s.config.servers.push(eshop);
+        for srv in &mut s.config.servers {
+            if let ServerKind::Import(i) = &mut srv.kind {
+                i.supto_mode = true;
+                i.printing_module = "Каса".into();
+            }
+        }
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let (_, no) = place_order(&client, &[(&sku, 1)], "q@example.bg").await;
+        // The run writes the sale but cannot tell the site; then its queue entry is lost,
+        // as if the program died between the commit and the queueing.
+        s.sim.faults().only_for(Some("orders/batch"));
+        s.sim.faults().inject(FaultKind::Html500, 1000);
+        s.run(IMPORT, false).await;
+        let queue = PrintQueue::in_dir(s.data.path());
+        let unp = queue.load().unwrap()[0].unp.clone();
+        std::fs::remove_file(
+            s.data
+                .path()
+                .join(skladlink::runner::print_queue::QUEUE_FILE),
+        )
+        .unwrap();
+        s.sim.faults().clear();
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Updated), 1, "{backend:?}: {run:#?}");
+        let jobs = queue.load().unwrap();
+        assert_eq!(jobs.len(), 1, "{backend:?}");
+        assert_eq!(
+            jobs[0].unp, unp,
+            "{backend:?}: the same УНП, read back from the warehouse"
+        );
+        assert_eq!(jobs[0].order_key, format!("WEB#{no}"));
+        assert_eq!(jobs[0].state, PrintState::Pending);
+    }
+}

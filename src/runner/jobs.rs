@@ -605,15 +605,75 @@ async fn import_job(
                 }
                 (acct, ItemAction::Created, d)
             }
-            Ok(WriteOutcome::AlreadyExists { acct, .. }) => (
-                acct,
-                ItemAction::Updated,
-                tr_args(
+            Ok(WriteOutcome::AlreadyExists { acct, oper_type }) => {
+                let mut d = tr_args(
                     lang,
                     "jobs.document_existed",
                     &[("acct", &acct.to_string())],
-                ),
-            ),
+                );
+                // A sale written by a run that died before queueing its receipt: queue it
+                // now, with the УНП recorded in the warehouse.
+                let missing = supto.is_some()
+                    && oper_type == crate::warehouse::write::OPER_SALE
+                    && queue
+                        .load()
+                        .is_ok_and(|jobs| !jobs.iter().any(|j| j.order_key == draft.order_key));
+                if missing {
+                    let found = tokio::task::spawn_blocking(move || {
+                        let r = wh.unp_of(oper_type, acct);
+                        (wh, r)
+                    })
+                    .await;
+                    match found {
+                        Ok((w, r)) => {
+                            wh = w;
+                            if let (Ok(Some(unp)), Some((connector, _, _))) = (r, &supto) {
+                                let needed = rules.needs_receipt(&order.payment_method);
+                                let job = PrintJob {
+                                    unp: unp.clone(),
+                                    order_key: draft.order_key.clone(),
+                                    acct,
+                                    connector: connector.clone(),
+                                    lines: print_lines.clone(),
+                                    shipping: draft.shipping,
+                                    payment_method: order.payment_method.clone(),
+                                    total: draft.total,
+                                    queued: chrono::Utc::now(),
+                                    state: if needed {
+                                        PrintState::Pending
+                                    } else {
+                                        PrintState::NotNeeded
+                                    },
+                                };
+                                if queue.add(job).is_ok() {
+                                    d.push_str("; ");
+                                    d.push_str(&tr_args(
+                                        lang,
+                                        if needed {
+                                            "jobs.receipt_queued"
+                                        } else {
+                                            "jobs.receipt_not_needed"
+                                        },
+                                        &[("unp", &unp)],
+                                    ));
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            return stop_early(
+                                &client,
+                                settings,
+                                std::mem::take(&mut on_site),
+                                items,
+                                Some(e.to_string()),
+                                lang,
+                            )
+                            .await;
+                        }
+                    }
+                }
+                (acct, ItemAction::Updated, d)
+            }
             Err(WarehouseError::UnknownSkus(skus)) => {
                 items.push(item(
                     &number,

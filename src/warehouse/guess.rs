@@ -113,3 +113,30 @@ pub fn receipt_number_update(
     ];
     (sql, params)
 }
+
+impl super::db::Warehouse {
+    /// The УНП recorded with document (`oper_type`, `acct`), if any.
+    pub fn unp_of(
+        &self,
+        oper_type: i64,
+        acct: i64,
+    ) -> Result<Option<String>, super::WarehouseError> {
+        let sql = format!(
+            "SELECT Description FROM {} WHERE OperType = ? AND Acct = ? AND ReceiptType = ?",
+            self.t(Table::EcrReceipts)
+        );
+        let rows = self.query(
+            &sql,
+            &[
+                Param::Int(oper_type),
+                Param::Int(acct),
+                Param::Int(UNP_RECEIPT_TYPE),
+            ],
+        )?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+            .map(|t| t.trim().to_string()))
+    }
+}
