@@ -530,3 +530,42 @@ fn the_database_tab_offers_the_installed_odbc_drivers() {
     let value = h.get_by_label("Низ за връзка").value().unwrap_or_default();
     assert_eq!(value, "Driver={SQLite3};Database=");
 }
+
+#[test]
+fn pickers_offer_the_objects_and_groups_of_the_connected_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    skladlink::warehouse::demo::create_demo_db_with(
+        &db,
+        &skladlink::warehouse::demo::DemoSpec { goods: 50, seed: 3 },
+    )
+    .unwrap();
+    let wh = skladlink::warehouse::Warehouse::connect(
+        &skladlink::warehouse::demo::sqlite_connection_string(&db),
+    )
+    .unwrap();
+    let object = wh.objects().unwrap()[0].clone();
+    let group = wh.object_groups().unwrap()[0].clone();
+    drop(wh);
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    connect_database(
+        &mut h,
+        &skladlink::warehouse::demo::sqlite_connection_string(&db),
+    );
+
+    new_server(&mut h, "Connector WooCommerce — Импорт");
+    click(&mut h, "Избери обект…");
+    click(&mut h, &format!("{} [{}]", object.name, object.id));
+    assert_eq!(
+        h.get_by_label("Обект (ID)").value(),
+        Some(object.id.to_string())
+    );
+
+    new_server(&mut h, "Connector WooCommerce — Експорт");
+    click(&mut h, "Избери групи от обекти…");
+    click(&mut h, &format!("{} [{}]", group.name, group.id));
+    assert_eq!(
+        h.get_by_label("Групи от обекти").value(),
+        Some(group.id.to_string())
+    );
+}

@@ -128,6 +128,58 @@ pub fn parse_id_list(text: &str) -> Option<Vec<i64>> {
         .collect()
 }
 
+/// Lists read from the connected warehouse database, for the pickers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DbLists {
+    /// Objects (locations): id and name.
+    pub objects: Vec<(i64, String)>,
+    /// Object groups: id and name.
+    pub object_groups: Vec<(i64, String)>,
+    /// Goods groups: code and name indented by level.
+    pub goods_groups: Vec<(String, String)>,
+}
+
+/// Adds `item` to a comma-separated list, or removes it when it is there.
+pub fn toggle_in_list(list: &str, item: &str) -> String {
+    let mut items: Vec<String> = list
+        .split([',', ';', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match items.iter().position(|i| i == item) {
+        Some(pos) => {
+            items.remove(pos);
+        }
+        None => items.push(item.to_string()),
+    }
+    items.join(", ")
+}
+
+fn list_picker(
+    ui: &mut Ui,
+    lang: Language,
+    key: &str,
+    text: &mut String,
+    options: &[(String, String)],
+) {
+    ui.menu_button(tr(lang, key), |ui| {
+        egui::ScrollArea::vertical()
+            .max_height(320.0)
+            .show(ui, |ui| {
+                for (value, name) in options {
+                    let chosen = text.split([',', ';', ' ']).any(|t| t.trim() == value);
+                    if ui
+                        .selectable_label(chosen, format!("{name} [{value}]"))
+                        .clicked()
+                    {
+                        *text = toggle_in_list(text, value);
+                    }
+                }
+            });
+    });
+}
+
 /// What the form asks the app to do after drawing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormAction {
@@ -157,6 +209,8 @@ pub struct FormContext<'a> {
     pub can_store_secrets: bool,
     /// Order statuses read from the shop: (slug, name).
     pub site_statuses: &'a [(String, String)],
+    /// Lists from the connected database, for the pickers.
+    pub lists: Option<&'a DbLists>,
 }
 
 fn field_errors(ui: &mut Ui, ctx: &FormContext<'_>, errors: &[FieldError], field: Field) {
@@ -519,6 +573,20 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             .small()
                             .weak(),
                     );
+                    if let Some(lists) = ctx.lists {
+                        let options: Vec<(String, String)> = lists
+                            .object_groups
+                            .iter()
+                            .map(|(id, n)| (id.to_string(), n.clone()))
+                            .collect();
+                        list_picker(
+                            ui,
+                            lang,
+                            "form.pick_object_groups",
+                            &mut draft.object_groups_text,
+                            &options,
+                        );
+                    }
                     field_errors(ui, ctx, &errors, Field::ObjectGroups);
                     ui.checkbox(
                         &mut e.subtract_open_orders,
@@ -535,6 +603,15 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             .small()
                             .weak(),
                     );
+                    if let Some(lists) = ctx.lists {
+                        list_picker(
+                            ui,
+                            lang,
+                            "form.pick_goods_groups",
+                            &mut draft.goods_groups_text,
+                            &lists.goods_groups,
+                        );
+                    }
                     choice_row(
                         ui,
                         lang,
@@ -557,6 +634,16 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                 ServerKind::Import(i) => {
                     ui.separator();
                     text_row(ui, &tr(lang, "form.object"), &mut draft.object_text, false);
+                    if let Some(lists) = ctx.lists {
+                        ui.menu_button(tr(lang, "form.pick_object"), |ui| {
+                            for (id, name) in &lists.objects {
+                                if ui.button(format!("{name} [{id}]")).clicked() {
+                                    draft.object_text = id.to_string();
+                                    ui.close();
+                                }
+                            }
+                        });
+                    }
                     field_errors(ui, ctx, &errors, Field::Object);
                     choice_row(
                         ui,

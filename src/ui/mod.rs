@@ -79,6 +79,8 @@ pub struct App {
     db_draft: DbDraft,
     db_status: DbStatus,
     db_probe: Option<Receiver<Result<DbInfo, ProbeError>>>,
+    db_lists: Option<form::DbLists>,
+    lists_rx: Option<Receiver<form::DbLists>>,
     notice: Option<Notice>,
     ports: Vec<String>,
     dialogs: Box<dyn FileDialogs>,
@@ -114,6 +116,8 @@ impl App {
             db_draft,
             db_status: DbStatus::Unknown,
             db_probe: None,
+            db_lists: None,
+            lists_rx: None,
             notice,
             ports: list_serial_ports(),
             dialogs,
@@ -156,6 +160,12 @@ impl App {
         {
             self.db_probe = None;
             self.apply_probe_result(result);
+        }
+        if let Some(rx) = &self.lists_rx
+            && let Ok(lists) = rx.recv_timeout(timeout)
+        {
+            self.lists_rx = None;
+            self.db_lists = Some(lists);
         }
     }
 
@@ -331,10 +341,17 @@ impl App {
                 .flatten()
         });
         let (tx, rx) = std::sync::mpsc::channel();
+        let (lists_tx, lists_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(crate::warehouse::probe::probe(&db, password.as_ref()));
+            let probe = crate::warehouse::probe::probe(&db, password.as_ref());
+            let ok = probe.is_ok();
+            let _ = tx.send(probe);
+            if ok && let Some(lists) = read_lists(&db, password.as_ref()) {
+                let _ = lists_tx.send(lists);
+            }
         });
         self.db_probe = Some(rx);
+        self.lists_rx = Some(lists_rx);
         self.db_status = DbStatus::Checking;
     }
 
@@ -354,6 +371,18 @@ impl App {
 
     fn poll_background(&mut self, ctx: &egui::Context) {
         self.poll_runner(ctx);
+        if let Some(rx) = &self.lists_rx {
+            match rx.try_recv() {
+                Ok(lists) => {
+                    self.lists_rx = None;
+                    self.db_lists = Some(lists);
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.lists_rx = None,
+            }
+        }
         if let Some(rx) = &self.statuses_rx {
             match rx.try_recv() {
                 Ok(result) => {
@@ -580,6 +609,7 @@ impl App {
                 ports: &self.ports,
                 can_store_secrets: self.workspace.secrets().can_store(),
                 site_statuses: &self.site_statuses,
+                lists: self.db_lists.as_ref(),
             };
             form::show(ui, &ctx, &mut draft)
         };
@@ -854,6 +884,38 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }
+}
+
+/// Objects, object groups and goods groups of the database, for the form pickers.
+fn read_lists(db: &DatabaseConfig, password: Option<&Secret>) -> Option<form::DbLists> {
+    let wh = crate::warehouse::Warehouse::from_config(db, password).ok()?;
+    fn walk(
+        nodes: &[crate::warehouse::read::GoodsGroupNode],
+        depth: usize,
+        out: &mut Vec<(String, String)>,
+    ) {
+        for n in nodes {
+            out.push((n.code.clone(), format!("{}{}", "  ".repeat(depth), n.name)));
+            walk(&n.children, depth + 1, out);
+        }
+    }
+    let mut goods_groups = Vec::new();
+    walk(&wh.goods_groups().ok()?, 0, &mut goods_groups);
+    Some(form::DbLists {
+        objects: wh
+            .objects()
+            .ok()?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect(),
+        object_groups: wh
+            .object_groups()
+            .ok()?
+            .into_iter()
+            .map(|g| (g.id, g.name))
+            .collect(),
+        goods_groups,
+    })
 }
 
 /// A connection-string skeleton for an ODBC driver, to be completed by the user.
