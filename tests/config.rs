@@ -35,6 +35,7 @@ fn full_config() -> AppConfig {
     if let ServerKind::Import(i) = &mut import.kind {
         i.shop.address = "http://127.0.0.1:8080/shop".into();
         i.object_id = Some(3);
+        i.key_field = KeyField::Catalog2;
         i.invalid_goods = InvalidGoods::SkipOrder;
         i.document_type = DocumentType::Sale;
         i.status_for_processing = "wc-custom-paid".into();

@@ -481,6 +481,8 @@ pub struct ImportSettings {
     pub shop: ShopConnection,
     /// Id of the warehouse object (location) documents are created in.
     pub object_id: Option<i64>,
+    /// Which warehouse column the order lines' SKUs are matched against.
+    pub key_field: KeyField,
     /// What to do with unknown SKUs.
     pub invalid_goods: InvalidGoods,
     /// Add the *Shipping* good for the shipping cost.
@@ -502,6 +504,7 @@ impl Default for ImportSettings {
         Self {
             shop: ShopConnection::default(),
             object_id: None,
+            key_field: KeyField::Code,
             invalid_goods: InvalidGoods::UseServiceGood,
             invoice_shipping: true,
             document_type: DocumentType::Order,

@@ -320,14 +320,7 @@ async fn import_job(
         Err(e) => return JobOutcome::failed(e.to_string()),
     };
     let opts = WriteOptions {
-        key_field: config
-            .servers
-            .iter()
-            .find_map(|s| match &s.kind {
-                ServerKind::Export(e) => Some(e.key_field),
-                _ => None,
-            })
-            .unwrap_or_default(),
+        key_field: settings.key_field,
         invalid_goods: settings.invalid_goods,
         shipping_name: tr(lang, "jobs.shipping_good"),
         ..WriteOptions::default()
@@ -932,11 +925,16 @@ async fn eshop_job(
         Ok(p) => p,
         Err(e) => return JobOutcome::failed(e),
     };
+    // The SKUs were matched with the key field of the Import server that prints here.
     let key_column = config
         .servers
         .iter()
         .find_map(|s| match &s.kind {
-            ServerKind::Export(e) => Some(e.key_field),
+            ServerKind::Import(i)
+                if i.supto_mode && i.printing_module.trim() == server.name.trim() =>
+            {
+                Some(i.key_field)
+            }
             _ => None,
         })
         .unwrap_or_default()

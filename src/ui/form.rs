@@ -648,6 +648,15 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     choice_row(
                         ui,
                         lang,
+                        "import_key_field",
+                        &tr(lang, "form.import_key_field"),
+                        &mut i.key_field,
+                        &KeyField::ALL,
+                        KeyField::label_key,
+                    );
+                    choice_row(
+                        ui,
+                        lang,
                         "invalid_goods",
                         &tr(lang, "form.invalid_goods"),
                         &mut i.invalid_goods,
