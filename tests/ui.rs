@@ -3,8 +3,9 @@
 //! real SQLite database over ODBC, language switching, backups, and the `servers` command
 //! on the configuration the GUI wrote.
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, channel};
+mod common;
+
+use std::path::Path;
 
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
@@ -12,18 +13,6 @@ use egui_kittest::kittest::Queryable;
 use skladlink::config::*;
 use skladlink::secrets::*;
 use skladlink::ui::App;
-use skladlink::ui::dialogs::{DialogPurpose, FileDialogs};
-
-/// File dialogs that answer at once with a fixed path (the only fake besides the keyring).
-struct FixedDialogs(PathBuf);
-
-impl FileDialogs for FixedDialogs {
-    fn open(&self, _purpose: DialogPurpose) -> Receiver<Option<PathBuf>> {
-        let (tx, rx) = channel();
-        tx.send(Some(self.0.clone())).unwrap();
-        rx
-    }
-}
 
 fn open_app(dir: &Path, keyring: &KeyringStore) -> Harness<'static, App> {
     let ws = Workspace::open(
@@ -31,13 +20,7 @@ fn open_app(dir: &Path, keyring: &KeyringStore) -> Harness<'static, App> {
         Secrets::with_keyring(keyring.clone()),
     )
     .unwrap();
-    let app = App::with_dialogs(ws, Box::new(FixedDialogs(dir.join("backup.json"))));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 1000.0))
-        .with_context_setup(skladlink::ui::fonts::install)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
-    harness.run();
-    harness
+    common::ui::window(ws, dir.join("backup.json"))
 }
 
 fn click(h: &mut Harness<'_, App>, label: &str) {

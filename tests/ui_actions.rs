@@ -1,8 +1,9 @@
 //! The Actions panel driving real runs: the demo set-up (demo warehouse over the SQLite
 //! ODBC driver, the shop simulator over HTTP), Start and Stop clicked in the window.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -11,27 +12,10 @@ use skladlink::config::*;
 use skladlink::i18n::Language;
 use skladlink::runner::history::ItemAction;
 use skladlink::ui::App;
-use skladlink::ui::dialogs::{DialogPurpose, FileDialogs};
 use skladlink::woo::{ClientOptions, OrderFilter, WooClient};
 
-struct FixedDialogs(PathBuf);
-
-impl FileDialogs for FixedDialogs {
-    fn open(&self, _purpose: DialogPurpose) -> Receiver<Option<PathBuf>> {
-        let (tx, rx) = channel();
-        tx.send(Some(self.0.clone())).unwrap();
-        rx
-    }
-}
-
 fn harness(ws: Workspace, csv: PathBuf) -> Harness<'static, App> {
-    let app = App::with_dialogs(ws, Box::new(FixedDialogs(csv)));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .with_context_setup(skladlink::ui::fonts::install)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
-    h.run();
-    h
+    common::ui::window(ws, csv)
 }
 
 /// Lets the runner work until `done` holds, drawing frames; returns whether progress was seen.

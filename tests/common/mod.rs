@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod ui;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use skladlink::warehouse::Warehouse;
