@@ -553,45 +553,18 @@ async fn import_job(
                 if let (Some((connector, _, _)), Some(unp), DocumentType::Sale) =
                     (&supto, &unp_text, settings.document_type)
                 {
-                    let needed = rules.needs_receipt(&order.payment_method);
-                    let job = PrintJob {
-                        unp: unp.clone(),
-                        order_key: draft.order_key.clone(),
+                    d.push_str("; ");
+                    d.push_str(&queue_receipt(
+                        &queue,
+                        &rules,
+                        connector,
+                        unp,
                         acct,
-                        connector: connector.clone(),
-                        lines: print_lines.clone(),
-                        shipping: draft.shipping,
-                        payment_method: order.payment_method.clone(),
-                        total: draft.total,
-                        queued: chrono::Utc::now(),
-                        state: if needed {
-                            PrintState::Pending
-                        } else {
-                            PrintState::NotNeeded
-                        },
-                    };
-                    match queue.add(job) {
-                        Ok(_) => {
-                            d.push_str("; ");
-                            d.push_str(&tr_args(
-                                lang,
-                                if needed {
-                                    "jobs.receipt_queued"
-                                } else {
-                                    "jobs.receipt_not_needed"
-                                },
-                                &[("unp", unp)],
-                            ));
-                        }
-                        Err(e) => {
-                            d.push_str("; ");
-                            d.push_str(&tr_args(
-                                lang,
-                                "jobs.queue_failed",
-                                &[("error", &e.to_string())],
-                            ));
-                        }
-                    }
+                        order,
+                        &draft,
+                        &print_lines,
+                        lang,
+                    ));
                 } else if let Some(unp) = &unp_text {
                     d.push_str("; ");
                     d.push_str(&tr_args(lang, "jobs.unp_assigned", &[("unp", unp)]));
@@ -621,35 +594,18 @@ async fn import_job(
                         Ok((w, r)) => {
                             wh = w;
                             if let (Ok(Some(unp)), Some((connector, _, _))) = (r, &supto) {
-                                let needed = rules.needs_receipt(&order.payment_method);
-                                let job = PrintJob {
-                                    unp: unp.clone(),
-                                    order_key: draft.order_key.clone(),
+                                d.push_str("; ");
+                                d.push_str(&queue_receipt(
+                                    &queue,
+                                    &rules,
+                                    connector,
+                                    &unp,
                                     acct,
-                                    connector: connector.clone(),
-                                    lines: print_lines.clone(),
-                                    shipping: draft.shipping,
-                                    payment_method: order.payment_method.clone(),
-                                    total: draft.total,
-                                    queued: chrono::Utc::now(),
-                                    state: if needed {
-                                        PrintState::Pending
-                                    } else {
-                                        PrintState::NotNeeded
-                                    },
-                                };
-                                if queue.add(job).is_ok() {
-                                    d.push_str("; ");
-                                    d.push_str(&tr_args(
-                                        lang,
-                                        if needed {
-                                            "jobs.receipt_queued"
-                                        } else {
-                                            "jobs.receipt_not_needed"
-                                        },
-                                        &[("unp", &unp)],
-                                    ));
-                                }
+                                    order,
+                                    &draft,
+                                    &print_lines,
+                                    lang,
+                                ));
                             }
                         }
                         Err(e) => {
@@ -733,6 +689,50 @@ async fn import_job(
         .await,
     );
     JobOutcome { items, error: None }
+}
+
+/// Puts a committed SUPTO sale on the print queue (or records that its payment method
+/// needs no receipt); returns the detail for the history.
+#[allow(clippy::too_many_arguments)]
+fn queue_receipt(
+    queue: &PrintQueue,
+    rules: &PaymentRules,
+    connector: &str,
+    unp: &str,
+    acct: i64,
+    order: &Order,
+    draft: &crate::core::import::DocumentDraft,
+    lines: &[PrintLine],
+    lang: Language,
+) -> String {
+    let needed = rules.needs_receipt(&order.payment_method);
+    let job = PrintJob {
+        unp: unp.to_string(),
+        order_key: draft.order_key.clone(),
+        acct,
+        connector: connector.to_string(),
+        lines: lines.to_vec(),
+        shipping: draft.shipping,
+        payment_method: order.payment_method.clone(),
+        total: draft.total,
+        queued: chrono::Utc::now(),
+        state: if needed {
+            PrintState::Pending
+        } else {
+            PrintState::NotNeeded
+        },
+    };
+    match queue.add(job) {
+        Ok(_) => {
+            let key = if needed {
+                "jobs.receipt_queued"
+            } else {
+                "jobs.receipt_not_needed"
+            };
+            tr_args(lang, key, &[("unp", unp)])
+        }
+        Err(e) => tr_args(lang, "jobs.queue_failed", &[("error", &e.to_string())]),
+    }
 }
 
 /// Ends an import run early with `error`, first telling the site about the documents
