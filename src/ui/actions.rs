@@ -40,6 +40,8 @@ pub struct ActionsState {
     text_filter: String,
     active: bool,
     duplicate: Option<std::sync::mpsc::Receiver<Result<(), String>>>,
+    /// The print queue as last read (re-read after a run or a Retry, not every frame).
+    print_jobs: Option<Vec<crate::runner::print_queue::PrintJob>>,
 }
 
 impl App {
@@ -180,6 +182,7 @@ impl App {
                 }
             }
             Event::Finished { record, .. } => {
+                self.actions.print_jobs = None;
                 self.load_history();
                 if let Some(h) = self.actions.history.as_mut() {
                     h.insert(0, *record);
@@ -405,7 +408,11 @@ impl App {
     /// The sales waiting for, or done with, their fiscal receipts.
     fn receipts_view(&mut self, ui: &mut Ui, lang: Language) {
         let queue = PrintQueue::in_dir(&self.workspace.location().data_dir());
-        let jobs = queue.load().unwrap_or_default();
+        let jobs = self
+            .actions
+            .print_jobs
+            .get_or_insert_with(|| queue.load().unwrap_or_default())
+            .clone();
         if jobs.is_empty() {
             return;
         }
@@ -501,6 +508,9 @@ impl App {
                         }
                     });
             });
+        if retry.is_some() {
+            self.actions.print_jobs = None;
+        }
         if let Some(unp) = retry
             && let Err(e) = queue.set_state(&unp, PrintState::Pending)
         {

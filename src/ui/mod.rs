@@ -80,6 +80,10 @@ pub struct App {
     db_status: DbStatus,
     db_probe: Option<Receiver<Result<DbInfo, ProbeError>>>,
     db_lists: Option<form::DbLists>,
+    /// The system's ODBC drivers and DSNs, read once when a picker first opens.
+    odbc: Option<Result<crate::warehouse::OdbcCatalog, crate::warehouse::WarehouseError>>,
+    /// Whether a database password is stored (asked of the keyring once, not every frame).
+    db_password_stored: Option<bool>,
     lists_rx: Option<Receiver<form::DbLists>>,
     notice: Option<Notice>,
     ports: Vec<String>,
@@ -117,6 +121,8 @@ impl App {
             db_status: DbStatus::Unknown,
             db_probe: None,
             db_lists: None,
+            odbc: None,
+            db_password_stored: None,
             lists_rx: None,
             notice,
             ports: list_serial_ports(),
@@ -733,6 +739,7 @@ impl App {
         ui.heading(tr(lang, "database.title"));
         ui.separator();
         let d = &mut self.db_draft;
+        let odbc = &mut self.odbc;
         ui.horizontal(|ui| {
             ui.radio_value(
                 &mut d.config.mode,
@@ -754,9 +761,9 @@ impl App {
                     false,
                 );
                 ui.menu_button(tr(lang, "database.pick_driver"), |ui| {
-                    match crate::warehouse::list_odbc() {
+                    match odbc.get_or_insert_with(crate::warehouse::list_odbc) {
                         Ok(catalog) if !catalog.drivers.is_empty() => {
-                            for driver in catalog.drivers {
+                            for driver in catalog.drivers.clone() {
                                 if ui.button(&driver).clicked() {
                                     d.config.connection_string = driver_template(&driver);
                                     ui.close();
@@ -779,11 +786,10 @@ impl App {
             }
             DbConnectMode::Dsn => {
                 form::text_row(ui, &tr(lang, "database.dsn"), &mut d.config.dsn, false);
-                ui.menu_button(
-                    tr(lang, "database.pick_dsn"),
-                    |ui| match crate::warehouse::list_odbc() {
+                ui.menu_button(tr(lang, "database.pick_dsn"), |ui| {
+                    match odbc.get_or_insert_with(crate::warehouse::list_odbc) {
                         Ok(catalog) if !catalog.data_sources.is_empty() => {
-                            for source in catalog.data_sources {
+                            for source in catalog.data_sources.clone() {
                                 if ui
                                     .button(format!("{} ({})", source.name, source.driver))
                                     .clicked()
@@ -799,13 +805,15 @@ impl App {
                         Err(e) => {
                             ui.label(e.message(lang));
                         }
-                    },
-                );
+                    }
+                });
             }
         }
         form::text_row(ui, &tr(lang, "database.user"), &mut d.config.user, false);
         form::text_row(ui, &tr(lang, "database.password"), &mut d.password, true);
-        let stored = self.workspace.has_secret(&SecretKey::database());
+        let stored = *self
+            .db_password_stored
+            .get_or_insert_with(|| self.workspace.has_secret(&SecretKey::database()));
         ui.label(
             RichText::new(tr(
                 lang,
@@ -832,6 +840,7 @@ impl App {
                     Ok(()) => {
                         self.db_draft.errors.clear();
                         self.db_draft.password.clear();
+                        self.db_password_stored = None;
                         self.info(tr(lang, "database.saved"));
                     }
                     Err(SaveError::Invalid(errors)) => {
