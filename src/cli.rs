@@ -114,6 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
     };
+    crate::private::make_process_private(location.dir());
     crate::logging::init(Some(&location.data_dir()));
     // These need neither the saved servers nor the keyring.
     let lang = location.load().map(|c| c.language).unwrap_or_default();
@@ -134,17 +135,17 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        None => match crate::ui::run(workspace) {
-            Ok(()) => ExitCode::from(EXIT_OK),
-            Err(e) => {
-                let lang = Language::default();
-                eprintln!(
-                    "{}",
-                    tr_args(lang, "cli.gui_failed", &[("error", &e.to_string())])
-                );
-                ExitCode::from(EXIT_GUI)
-            }
-        },
+        None => {
+            let lock = crate::ledger::lock::acquire(&location.data_dir(), "skladlink");
+            let _lock = match lock {
+                Ok(lock) => lock,
+                Err(e) => {
+                    eprintln!("{}", e.message(workspace.config().language));
+                    return ExitCode::from(EXIT_FAILED);
+                }
+            };
+            run_window(workspace)
+        }
         Some(Command::Servers) => {
             print!("{}", servers_report(&workspace));
             ExitCode::from(EXIT_OK)
@@ -161,6 +162,20 @@ pub fn run(cli: Cli) -> ExitCode {
             | Command::SimShop { .. }
             | Command::SimFiscal { .. },
         ) => ExitCode::from(EXIT_OK),
+    }
+}
+
+fn run_window(workspace: Workspace) -> ExitCode {
+    match crate::ui::run(workspace) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            let lang = Language::default();
+            eprintln!(
+                "{}",
+                tr_args(lang, "cli.gui_failed", &[("error", &e.to_string())])
+            );
+            ExitCode::from(EXIT_GUI)
+        }
     }
 }
 

@@ -222,6 +222,14 @@ pub fn prepare(
 /// Runs the demo: prepares it and opens the window.
 pub fn run(location: &ConfigLocation) -> ExitCode {
     let lang = location.load().map(|c| c.language).unwrap_or_default();
+    // One demo per configuration directory: a second one would delete the first's files.
+    let _lock = match crate::ledger::lock::acquire(location.dir(), "skladlink demo") {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
     let shop = match start_shop() {
         Ok(s) => s,
         Err(e) => {

@@ -53,19 +53,19 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
             }
         }
     }
+    let data_dir = ws.location().data_dir();
+    let _lock = match crate::ledger::lock::acquire(&data_dir, "skladlink run") {
+        Ok(lock) => lock,
+        Err(e) => return fail(e.message(lang), EXIT_FAILED),
+    };
     let runner = match Runner::spawn(RunnerContext {
         secrets: ws.secrets().clone(),
-        data_dir: ws.location().data_dir(),
+        data_dir,
         language: lang,
         notify: Arc::new(|| {}),
     }) {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                tr_args(lang, "actions.runner_failed", &[("error", &e.to_string())]),
-                EXIT_FAILED,
-            );
-        }
+        Err(e) => return fail(e.message(lang), EXIT_FAILED),
     };
     let stop_requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -170,6 +170,11 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
                 }
             }
             Event::AllIdle => break,
+            Event::LedgerFailed(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+            Event::History { .. } | Event::PrintJobs(_) | Event::Duplicate(_) => {}
         }
     }
     ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })

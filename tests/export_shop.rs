@@ -6,7 +6,8 @@
 use skladlink::core::export::{ExportGood, ExportGroup};
 use skladlink::core::money::Money;
 use skladlink::i18n::Language;
-use skladlink::runner::export::{ExportInput, LinksFile, run_export};
+use skladlink::ledger::Ledger;
+use skladlink::runner::export::{ExportInput, run_export};
 use skladlink::runner::history::{ItemAction, ItemResult};
 use skladlink::secrets::Secret;
 use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
@@ -78,7 +79,7 @@ fn count(items: &[ItemResult], kind: &str, action: ItemAction) -> usize {
 
 async fn export(
     client: &WooClient,
-    links: &LinksFile,
+    links: &Ledger,
     goods: Vec<ExportGood>,
     groups: Vec<ExportGroup>,
     dry: bool,
@@ -88,16 +89,33 @@ async fn export(
         groups,
         skipped: vec![],
     };
-    run_export(client, input, links, dry, Language::Bg, &|_| {})
-        .await
-        .unwrap()
+    let config = skladlink::config::AppConfig::default();
+    let server = skladlink::config::ServerDef::new(
+        skladlink::config::ServerId("s1".into()),
+        "Експорт".into(),
+        skladlink::config::ServerType::Export,
+    );
+    let secrets =
+        skladlink::secrets::Secrets::with_keyring(skladlink::secrets::KeyringStore::in_memory());
+    let stop = skladlink::runner::StopFlag::default();
+    let env = skladlink::runner::jobs::JobEnv {
+        config: &config,
+        server: &server,
+        secrets: &secrets,
+        ledger: links,
+        lang: Language::Bg,
+        dry_run: dry,
+        stop: &stop,
+        progress: &|_| {},
+    };
+    run_export(client, input, &env).await.unwrap().0
 }
 
 #[tokio::test]
 async fn first_run_creates_everything_and_a_second_run_writes_nothing() {
     let (sim, client) = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let links = LinksFile::new(dir.path(), "s1");
+    let links = Ledger::open(dir.path()).unwrap();
 
     let items = export(&client, &links, goods(), groups(), false).await;
     assert_eq!(
@@ -136,7 +154,7 @@ async fn first_run_creates_everything_and_a_second_run_writes_nothing() {
 async fn changes_renames_and_moves_are_reflected() {
     let (sim, client) = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let links = LinksFile::new(dir.path(), "s1");
+    let links = Ledger::open(dir.path()).unwrap();
     export(&client, &links, goods(), groups(), false).await;
 
     let mut changed = goods();
@@ -194,7 +212,7 @@ async fn changes_renames_and_moves_are_reflected() {
 async fn bad_skus_are_reported_and_dry_run_writes_nothing() {
     let (sim, client) = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let links = LinksFile::new(dir.path(), "s1");
+    let links = Ledger::open(dir.path()).unwrap();
     let mut list = goods();
     list.push(good("", "Без код", 100, 1_000, "002"));
     list.push(good("bg-001", "Двойник", 100, 1_000, "002"));
@@ -225,7 +243,7 @@ async fn bad_skus_are_reported_and_dry_run_writes_nothing() {
 async fn products_the_shop_already_has_are_adopted_not_duplicated_and_never_deleted() {
     let (sim, client) = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let links = LinksFile::new(dir.path(), "s1");
+    let links = Ledger::open(dir.path()).unwrap();
     // The shop owner already made one product by hand and one SkladLink does not know.
     client
         .create_product(&skladlink::woo::ProductWrite {

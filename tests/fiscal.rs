@@ -9,12 +9,42 @@ use std::time::{Duration, Instant};
 use skladlink::config::{EShopSettings, FiscalProtocol};
 use skladlink::core::unp::Unp;
 use skladlink::fiscal::{
-    self, Condition, DeviceFault, FiscalDevice, FiscalError, Payment, PaymentKind, PrintJournal,
-    PrintOptions, Receipt, ReceiptLine, SaleItem, TaxGroupMap, Timing, UnpSequence,
+    self, Condition, DeviceFault, FiscalDevice, FiscalError, Payment, PaymentKind, PrintOptions,
+    Receipt, ReceiptLine, SaleItem, TaxGroupMap, Timing,
 };
 use skladlink::i18n::Language;
+use skladlink::ledger::Ledger;
+use skladlink::ledger::fiscal::LedgerJournal;
 use skladlink::secrets::Secret;
 use skladlink::sim::fiscal::{DeviceState, EmulatorConfig, Fault, FiscalEmulator, state_path};
+
+/// The host's УНП sequence of one device, in a ledger in `dir`.
+struct UnpSequence {
+    ledger: Ledger,
+    serial: String,
+}
+
+impl UnpSequence {
+    fn open(dir: &Path, serial: &str) -> Result<Self, skladlink::ledger::LedgerError> {
+        Ok(UnpSequence {
+            ledger: Ledger::open(dir)?,
+            serial: serial.to_string(),
+        })
+    }
+
+    fn next(&mut self, operator: &str) -> Result<Unp, skladlink::ledger::LedgerError> {
+        self.ledger.next_unp(&self.serial, operator)
+    }
+}
+
+/// The host's print journal of one device, in a ledger in `dir`.
+struct PrintJournal;
+
+impl PrintJournal {
+    fn open(dir: &Path, serial: &str) -> Result<LedgerJournal, skladlink::ledger::LedgerError> {
+        Ok(Ledger::open(dir)?.journal(serial))
+    }
+}
 
 const FAMILIES: [FiscalProtocol; 7] = [
     FiscalProtocol::DatecsX,
@@ -808,23 +838,24 @@ fn session_allocates_unps_and_prints_across_restarts() {
         fiscal::FiscalSession::connect(
             &settings,
             password(),
-            state_dir.path(),
+            |serial| Box::new(Ledger::open(state_dir.path()).unwrap().journal(serial)),
             TaxGroupMap::default(),
             fast(),
         )
         .unwrap()
     };
+    let ledger = Ledger::open(state_dir.path()).unwrap();
     let mut session = connect();
     assert_eq!(session.info().serial, "DY123987");
     assert_eq!(session.info().fm_number, "02123987");
-    let first = session.next_unp().unwrap();
+    let first = ledger.next_unp("DY123987", session.operator()).unwrap();
     assert_eq!(first.to_string(), "DY123987-0001-0000001");
     let printed = session.print(&sample_receipt(first)).unwrap();
     drop(session);
     // After a restart the sequence continues and the journal remembers the receipt.
     let mut session = connect();
-    assert_eq!(session.printed(), vec![printed.clone()]);
-    let second = session.next_unp().unwrap();
+    assert_eq!(session.printed().unwrap(), vec![printed.clone()]);
+    let second = ledger.next_unp("DY123987", session.operator()).unwrap();
     assert_eq!(second.sequence(), 2);
     session.print(&sample_receipt(second)).unwrap();
     // A full refund of the first sale, under its УНП.
@@ -856,7 +887,7 @@ fn session_allocates_unps_and_prints_across_restarts() {
     let err = fiscal::FiscalSession::connect(
         &wrong,
         password(),
-        state_dir.path(),
+        |serial| Box::new(ledger.journal(serial)),
         TaxGroupMap::default(),
         fast(),
     )

@@ -11,7 +11,8 @@ use common::{BACKENDS, Backend, TestDb};
 use serde_json::json;
 use skladlink::config::*;
 use skladlink::i18n::Language;
-use skladlink::runner::history::{History, ItemAction, RunRecord};
+use skladlink::ledger::Ledger;
+use skladlink::runner::history::{ItemAction, RunRecord};
 use skladlink::runner::{Command, Event, Runner, RunnerContext};
 use skladlink::secrets::*;
 use skladlink::sim::shop::faults::FaultKind;
@@ -232,7 +233,10 @@ async fn export_then_import_on_sqlite_and_mariadb() {
         );
 
         // The history holds every run.
-        let history = History::in_dir(&s.data.path().join("")).recent(10).unwrap();
+        let history = Ledger::open(s.data.path())
+            .unwrap()
+            .runs_page(0, 10)
+            .unwrap();
         assert_eq!(history.len(), 4, "{backend:?}");
         let _ = s.object_id;
     }
@@ -280,7 +284,7 @@ async fn dry_runs_write_nothing_anywhere() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
-    use skladlink::runner::print_queue::{PrintQueue, PrintState};
+    use skladlink::ledger::print::PrintState;
     for backend in BACKENDS {
         let mut s = setup(backend, 10, DocumentType::Sale).await;
         let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
@@ -309,7 +313,10 @@ async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
         let run = s.run(IMPORT, false).await;
         assert_eq!(run.count(ItemAction::Created), 2, "{backend:?}: {run:#?}");
 
-        let jobs = PrintQueue::in_dir(s.data.path()).load().unwrap();
+        let jobs = Ledger::open(s.data.path())
+            .unwrap()
+            .print_jobs(100)
+            .unwrap();
         assert_eq!(jobs.len(), 2, "{backend:?}");
         let cash = jobs
             .iter()
@@ -326,7 +333,7 @@ async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
         );
         assert_eq!(
             transfer.state,
-            PrintState::NotNeeded,
+            PrintState::NotDue,
             "a bank transfer needs none"
         );
         assert_eq!(cash.unp, "DT279013-0001-0000001");
@@ -353,7 +360,14 @@ async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
 
         // Running again takes no new number and queues nothing twice.
         s.run(IMPORT, false).await;
-        assert_eq!(PrintQueue::in_dir(s.data.path()).load().unwrap().len(), 2);
+        assert_eq!(
+            Ledger::open(s.data.path())
+                .unwrap()
+                .print_jobs(100)
+                .unwrap()
+                .len(),
+            2
+        );
 
         // The e-Shop Connector prints the cash sale on the emulated device (a real pty).
         let mut config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
@@ -373,7 +387,10 @@ async fn supto_sales_get_a_unp_and_wait_for_their_receipt() {
             .unwrap();
         let run = s.run("s3", false).await;
         assert_eq!(run.count(ItemAction::Created), 1, "{backend:?}: {run:#?}");
-        let jobs = PrintQueue::in_dir(s.data.path()).load().unwrap();
+        let jobs = Ledger::open(s.data.path())
+            .unwrap()
+            .print_jobs(100)
+            .unwrap();
         let printed = jobs
             .iter()
             .find(|j| j.unp == "DT279013-0001-0000001")
@@ -615,8 +632,8 @@ async fn a_lost_database_stops_the_import_cleanly_and_the_next_run_finishes_it()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sale_whose_receipt_was_not_queued_is_queued_by_the_next_run() {
-    use skladlink::runner::print_queue::{PrintQueue, PrintState};
+async fn a_sale_whose_ledger_record_was_lost_is_adopted_with_its_unp_by_the_next_run() {
+    use skladlink::ledger::print::PrintState;
     for backend in BACKENDS {
         let mut s = setup(backend, 10, DocumentType::Sale).await;
         let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
@@ -635,23 +652,21 @@ async fn a_sale_whose_receipt_was_not_queued_is_queued_by_the_next_run() {
         let client = s.client();
         let sku = sku_of(&s.sim, 0);
         let (_, no) = place_order(&client, &[(&sku, 1)], "q@example.bg").await;
-        // The run writes the sale but cannot tell the site; then its queue entry is lost,
-        // as if the program died between the commit and the queueing.
+        // The run writes the sale but cannot tell the site; then SkladLink's record of it
+        // is lost, as if the program died between the warehouse commit and the ledger's.
         s.sim.faults().only_for(Some("orders/batch"));
         s.sim.faults().inject(FaultKind::Html500, 1000);
         s.run(IMPORT, false).await;
-        let queue = PrintQueue::in_dir(s.data.path());
-        let unp = queue.load().unwrap()[0].unp.clone();
-        std::fs::remove_file(
-            s.data
-                .path()
-                .join(skladlink::runner::print_queue::QUEUE_FILE),
-        )
-        .unwrap();
+        let ledger = Ledger::open(s.data.path()).unwrap();
+        let unp = ledger.print_jobs(10).unwrap()[0].unp.clone();
+        let raw = rusqlite::Connection::open(ledger.path()).unwrap();
+        raw.execute_batch("DELETE FROM print_jobs; DELETE FROM import_orders;")
+            .unwrap();
+        drop(raw);
         s.sim.faults().clear();
         let run = s.run(IMPORT, false).await;
         assert_eq!(run.count(ItemAction::Updated), 1, "{backend:?}: {run:#?}");
-        let jobs = queue.load().unwrap();
+        let jobs = ledger.print_jobs(10).unwrap();
         assert_eq!(jobs.len(), 1, "{backend:?}");
         assert_eq!(
             jobs[0].unp, unp,

@@ -51,7 +51,6 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
     let dir = tempfile::tempdir().unwrap();
     let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, Some(&device), Language::Bg)
         .unwrap();
-    let data_dir = ws.location().data_dir();
     let mut h = harness(ws, dir.path().join("history.csv"));
     h.get_by_label("Действия").click();
     h.run();
@@ -59,22 +58,18 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
     h.step();
     assert!(h.state().is_running());
     // Export and import run once; the e-Shop Connector keeps watching the print queue.
-    let printed = |dir: &std::path::Path| {
-        skladlink::runner::print_queue::PrintQueue::in_dir(dir)
-            .load()
-            .unwrap()
+    let printed = |app: &App| {
+        app.print_jobs()
             .iter()
             .filter(|j| {
                 matches!(
                     j.state,
-                    skladlink::runner::print_queue::PrintState::Printed { .. }
+                    skladlink::ledger::print::PrintState::Printed { .. }
                 )
             })
             .count()
     };
-    let saw_progress = pump(&mut h, |app| {
-        app.history().len() >= 3 && printed(&data_dir) == 2
-    });
+    let saw_progress = pump(&mut h, |app| app.history().len() >= 3 && printed(app) == 2);
     assert!(saw_progress, "a progress bar with counts was shown");
     assert!(h.state().is_running(), "the e-Shop Connector keeps running");
     assert!(

@@ -23,7 +23,12 @@ pub struct AppConfig {
     pub servers: Vec<ServerDef>,
     /// Ids of the servers that Start runs (the guide's "Servers list").
     pub run_list: Vec<ServerId>,
+    /// Days of run history kept (older runs are deleted after each run).
+    pub history_days: u32,
 }
+
+/// Days of run history kept by default.
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 
 impl Default for AppConfig {
     fn default() -> Self {
@@ -33,6 +38,7 @@ impl Default for AppConfig {
             database: DatabaseConfig::default(),
             servers: Vec::new(),
             run_list: Vec::new(),
+            history_days: DEFAULT_HISTORY_DAYS,
         }
     }
 }

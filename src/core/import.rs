@@ -244,6 +244,62 @@ pub fn map_order(order: &OrderIn, invoice_shipping: bool) -> Result<DocumentDraf
     })
 }
 
+/// What SkladLink's ledger knows of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Nothing: never seen.
+    Nothing,
+    /// An intent was recorded (its УНП reserved) but the write's outcome is unknown.
+    Intent,
+    /// Its document is recorded as committed in the warehouse.
+    Written,
+}
+
+/// What to do with one order of the processing status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Its document is written; only the steps on the site may be left (the ledger
+    /// drives those).
+    AlreadyWritten,
+    /// Write its document (after recording the intent).
+    Write,
+    /// The warehouse already holds its document (an earlier run died before recording
+    /// it): record it, and its print job, without writing again.
+    Adopt {
+        /// OperType of the document found.
+        oper_type: i64,
+        /// Its number.
+        acct: i64,
+    },
+    /// It cannot become a document: report it and leave it untouched on the site.
+    Refuse(MapError),
+}
+
+/// Decides an order's step from what the ledger knows, what the warehouse holds under
+/// its key (`None` when not looked up or not found) and its mapping.
+pub fn decide(
+    known: Known,
+    in_warehouse: Option<(i64, i64)>,
+    mapped: &Result<DocumentDraft, MapError>,
+) -> Step {
+    if known == Known::Written {
+        return Step::AlreadyWritten;
+    }
+    if let Some((oper_type, acct)) = in_warehouse {
+        return Step::Adopt { oper_type, acct };
+    }
+    match mapped {
+        Ok(_) => Step::Write,
+        Err(e) => Step::Refuse(e.clone()),
+    }
+}
+
+/// True when the ledger's knowledge leaves the warehouse to be asked whether it holds
+/// the order's document.
+pub fn needs_warehouse_lookup(known: Known) -> bool {
+    known != Known::Written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,5 +428,28 @@ mod tests {
         assert_eq!(payment_kind("cod"), PaymentKind::Cash);
         assert_eq!(payment_kind("bacs"), PaymentKind::Bank);
         assert_eq!(payment_kind("stripe"), PaymentKind::Card);
+    }
+
+    #[test]
+    fn every_order_gets_one_step() {
+        let ok: Result<DocumentDraft, MapError> = Err(MapError::NoLines);
+        assert_eq!(
+            decide(Known::Written, Some((2, 5)), &ok),
+            Step::AlreadyWritten
+        );
+        assert_eq!(
+            decide(Known::Intent, Some((2, 5)), &ok),
+            Step::Adopt {
+                oper_type: 2,
+                acct: 5
+            },
+            "a write that went through before a crash is adopted, not repeated"
+        );
+        assert_eq!(
+            decide(Known::Nothing, None, &ok),
+            Step::Refuse(MapError::NoLines)
+        );
+        assert!(!needs_warehouse_lookup(Known::Written));
+        assert!(needs_warehouse_lookup(Known::Intent));
     }
 }

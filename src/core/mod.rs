@@ -3,6 +3,7 @@
 pub mod export;
 pub mod import;
 pub mod money;
+pub mod receipt;
 pub mod schedule;
 pub mod unp;
 pub mod version;

@@ -3,8 +3,8 @@
 //!
 //! - `isl`: Datecs X, Datecs P, Datecs C, Daisy, Eltrade and Incotex (Datecs-style frames,
 //!   `frame` + `transport`); `zfp`: Tremol ZFP (its own framing and transport).
-//! - `store`: the УНП sequence per device (`unp-<SERIAL>.json`) and the print journal
-//!   (`journal-<SERIAL>.json`), both written atomically (temporary file + rename).
+//! - `store`: the print journal's entries and the `Journal` trait they are written
+//!   through (the ledger keeps them, with the УНП sequence per device).
 //! - `receipt`: the receipt flow. Exactly-once rests on the journal: `Opening{before}` is
 //!   written before the receipt is opened and `Closing{before}` before it is closed, with
 //!   the device's last document number. After a crash, power loss or dropped port the next
@@ -15,7 +15,7 @@
 //!   A storno (`print_storno`) is printed under the original sale's УНП and journalled
 //!   under its own refund id.
 //! - `payment_rules`: which WooCommerce payment methods get a receipt, with which payment type.
-//! - `session`: one connector's device, sequence and journal together.
+//! - `session`: one connector's device and journal together.
 //!
 //! Protocol facts come from the research notes on Bulgarian fiscal devices (Datecs X/P/C,
 //! Daisy, Eltrade, Incotex and Tremol protocol documents as bundled with ErpNet.FP). Where a
@@ -44,7 +44,7 @@ pub use receipt::{
     TaxGroupMap, print_receipt, print_storno,
 };
 pub use session::FiscalSession;
-pub use store::{JournalEntry, PrintJournal, PrintedReceipt, UnpSequence};
+pub use store::{Journal, JournalEntry, PrintedReceipt};
 pub use transport::Timing;
 
 use crate::config::{BAUD_RATES, EShopSettings, FiscalProtocol};

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{DeviceFault, FiscalError};
-use super::store::{JournalEntry, PrintJournal, PrintedReceipt};
+use super::store::{Journal, JournalEntry, PrintedReceipt};
 use super::{FiscalDevice, PaymentKind, SaleItem};
 use crate::core::unp::Unp;
 use crate::secrets::Secret;
@@ -272,7 +272,7 @@ pub fn print_receipt(
     receipt: &Receipt,
     password: &Secret,
     options: &PrintOptions,
-    journal: &mut PrintJournal,
+    journal: &mut dyn Journal,
 ) -> Result<PrintedReceipt, FiscalError> {
     let key = receipt.unp.to_string();
     print_document(device, receipt, None, &key, password, options, journal)
@@ -285,7 +285,7 @@ pub fn print_storno(
     storno: &StornoReceipt,
     password: &Secret,
     options: &PrintOptions,
-    journal: &mut PrintJournal,
+    journal: &mut dyn Journal,
 ) -> Result<PrintedReceipt, FiscalError> {
     let key = format!("storno:{}:{}", storno.receipt.unp, storno.id);
     print_document(
@@ -306,11 +306,11 @@ fn print_document(
     key: &str,
     password: &Secret,
     options: &PrintOptions,
-    journal: &mut PrintJournal,
+    journal: &mut dyn Journal,
 ) -> Result<PrintedReceipt, FiscalError> {
     let unp = receipt.unp.to_string();
-    if let Some(JournalEntry::Printed(p)) = journal.get(key) {
-        return Ok(p.clone());
+    if let Some(JournalEntry::Printed(p)) = journal.get(key)? {
+        return Ok(p);
     }
     let (steps, payments, total) = plan(receipt, &options.tax_groups)?;
     let info = device.device_info()?;
@@ -334,7 +334,7 @@ fn print_document(
     }
 
     let tx = device.transaction()?;
-    let pending = journal.get(key).cloned();
+    let pending = journal.get(key)?;
     let pending_before = match pending {
         Some(JournalEntry::Opening { before } | JournalEntry::Closing { before }) => Some(before),
         _ => None,
@@ -483,7 +483,7 @@ pub fn format_rate(rate: VatRate) -> String {
 
 fn finish(
     device: &mut dyn FiscalDevice,
-    journal: &mut PrintJournal,
+    journal: &mut dyn Journal,
     key: &str,
     unp: &str,
     before: u64,
@@ -498,7 +498,7 @@ fn finish(
 #[allow(clippy::too_many_arguments)]
 fn record(
     device: &mut dyn FiscalDevice,
-    journal: &mut PrintJournal,
+    journal: &mut dyn Journal,
     key: &str,
     unp: &str,
     receipt_number: u64,

@@ -1,19 +1,16 @@
-//! One e-Shop Connector's link to its fiscal device: the detected device, its УНП sequence
-//! and print journal (files in a state folder), the operator and the tax-group mapping.
-
-use std::path::Path;
+//! One e-Shop Connector's link to its fiscal device: the detected device, its print
+//! journal (kept in the ledger), the operator and the tax-group mapping.
 
 use super::receipt::{
     PrintOptions, Receipt, StornoReceipt, TaxGroupMap, print_receipt, print_storno,
 };
-use super::store::{PrintJournal, PrintedReceipt, UnpSequence};
+use super::store::{Journal, PrintedReceipt};
 use super::transport::Timing;
 use super::{DeviceInfo, FiscalDevice, FiscalError};
 use crate::config::EShopSettings;
-use crate::core::unp::Unp;
 use crate::secrets::Secret;
 
-/// A connected fiscal device with its persistent УНП sequence and print journal.
+/// A connected fiscal device with its persistent print journal.
 pub struct FiscalSession {
     device: Box<dyn FiscalDevice>,
     info: DeviceInfo,
@@ -21,8 +18,7 @@ pub struct FiscalSession {
     operator: String,
     password: Secret,
     options: PrintOptions,
-    sequence: UnpSequence,
-    journal: PrintJournal,
+    journal: Box<dyn Journal>,
 }
 
 impl std::fmt::Debug for FiscalSession {
@@ -36,17 +32,16 @@ impl std::fmt::Debug for FiscalSession {
 
 impl FiscalSession {
     /// Opens the device of `settings` (detecting the baud rate), checks its serial against
-    /// the configured fiscal number and opens the state files kept in `state_dir`.
+    /// the configured fiscal number and opens its journal with `open_journal(serial)`.
     pub fn connect(
         settings: &EShopSettings,
         password: Secret,
-        state_dir: &Path,
+        open_journal: impl FnOnce(&str) -> Box<dyn Journal>,
         tax_groups: TaxGroupMap,
         timing: Timing,
     ) -> Result<Self, FiscalError> {
         let (device, baud_rate, info) = super::detect_checked_device(settings, timing)?;
-        let sequence = UnpSequence::open(state_dir, &info.serial)?;
-        let journal = PrintJournal::open(state_dir, &info.serial)?;
+        let journal = open_journal(&info.serial);
         Ok(Self {
             device,
             options: PrintOptions {
@@ -57,7 +52,6 @@ impl FiscalSession {
             baud_rate,
             operator: settings.operator_code.trim().to_string(),
             password,
-            sequence,
             journal,
         })
     }
@@ -77,11 +71,6 @@ impl FiscalSession {
         &self.operator
     }
 
-    /// Allocates the next УНП of this device for this operator (persisted before returning).
-    pub fn next_unp(&mut self) -> Result<Unp, FiscalError> {
-        self.sequence.next(&self.operator)
-    }
-
     /// Prints `receipt` exactly once (see [`print_receipt`]).
     pub fn print(&mut self, receipt: &Receipt) -> Result<PrintedReceipt, FiscalError> {
         print_receipt(
@@ -89,7 +78,7 @@ impl FiscalSession {
             receipt,
             &self.password,
             &self.options,
-            &mut self.journal,
+            self.journal.as_mut(),
         )
     }
 
@@ -100,13 +89,13 @@ impl FiscalSession {
             storno,
             &self.password,
             &self.options,
-            &mut self.journal,
+            self.journal.as_mut(),
         )
     }
 
     /// The receipts this device printed, from the journal.
-    pub fn printed(&self) -> Vec<PrintedReceipt> {
-        self.journal.printed().into_iter().cloned().collect()
+    pub fn printed(&self) -> Result<Vec<PrintedReceipt>, FiscalError> {
+        self.journal.printed()
     }
 
     /// The device itself, for status and other direct commands.

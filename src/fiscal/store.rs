@@ -1,18 +1,16 @@
-//! Small persistent files of the fiscal side: the УНП sequence per device and the print
-//! journal (which УНП is being printed or was printed, under which receipt number). Every
-//! write goes to a temporary file that is then renamed over the old one, so a crash leaves
-//! either the old or the new content, never a torn file.
+//! The fiscal side's durable records: the print journal's entries (which УНП is being
+//! printed or was printed, under which receipt number) and the [`Journal`] trait the
+//! receipt flow writes them through (kept in the ledger), plus an atomic file write for
+//! the device emulator's state file.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::error::FiscalError;
-use crate::core::unp::{MAX_SEQUENCE, Unp, UnpError};
 
 fn storage_err(path: &Path, e: impl std::fmt::Display) -> FiscalError {
     FiscalError::Storage {
@@ -26,97 +24,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FiscalError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| storage_err(path, e))?;
     }
-    let tmp = path.with_extension("tmp");
+    // A name of its own per process and call: two writers never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}.{n}.tmp", std::process::id()));
     let mut file = fs::File::create(&tmp).map_err(|e| storage_err(&tmp, e))?;
     file.write_all(bytes).map_err(|e| storage_err(&tmp, e))?;
     file.sync_all().map_err(|e| storage_err(&tmp, e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| storage_err(path, e))
-}
-
-fn read_json<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T, FiscalError> {
-    match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| storage_err(path, e)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-        Err(e) => Err(storage_err(path, e)),
-    }
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FiscalError> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| storage_err(path, e))?;
-    write_atomic(path, &bytes)
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct SequenceFile {
-    serial: String,
-    last: u32,
-}
-
-/// The УНП sale sequence of one fiscal device, persisted in `unp-<SERIAL>.json`.
-#[derive(Debug)]
-pub struct UnpSequence {
-    path: PathBuf,
-    serial: String,
-    last: u32,
-}
-
-impl UnpSequence {
-    /// Opens (or starts at 0) the sequence of device `serial` kept in folder `dir`.
-    pub fn open(dir: &Path, serial: &str) -> Result<Self, FiscalError> {
-        if !crate::core::unp::is_valid_serial(serial) {
-            return Err(UnpError::BadSerial(serial.to_string()).into());
-        }
-        let path = dir.join(format!("unp-{serial}.json"));
-        let file: SequenceFile = read_json(&path)?;
-        if !file.serial.is_empty() && file.serial != serial {
-            return Err(storage_err(&path, format!("holds serial {}", file.serial)));
-        }
-        Ok(Self {
-            path,
-            serial: serial.to_string(),
-            last: file.last,
-        })
-    }
-
-    /// The last sequence number handed out (0 when none).
-    pub fn last(&self) -> u32 {
-        self.last
-    }
-
-    /// Allocates the next УНП: the new number is on disk before it is returned, so it is
-    /// never handed out twice, even if the program dies right after.
-    pub fn next(&mut self, operator: &str) -> Result<Unp, FiscalError> {
-        let next = self.last + 1;
-        if next > MAX_SEQUENCE {
-            return Err(UnpError::BadSequence(u64::from(next)).into());
-        }
-        let unp = Unp::new(&self.serial, operator, next)?;
-        write_json(
-            &self.path,
-            &SequenceFile {
-                serial: self.serial.clone(),
-                last: next,
-            },
-        )?;
-        self.last = next;
-        Ok(unp)
-    }
-
-    /// Moves the sequence forward to at least `seen` (e.g. a number found on the device).
-    pub fn advance_to(&mut self, seen: u32) -> Result<(), FiscalError> {
-        if seen > self.last {
-            write_json(
-                &self.path,
-                &SequenceFile {
-                    serial: self.serial.clone(),
-                    last: seen,
-                },
-            )?;
-            self.last = seen;
-        }
-        Ok(())
-    }
 }
 
 /// A receipt the device printed.
@@ -154,87 +70,15 @@ pub enum JournalEntry {
     Printed(PrintedReceipt),
 }
 
-/// The print journal of one device, persisted in `journal-<SERIAL>.json`.
-#[derive(Debug)]
-pub struct PrintJournal {
-    path: PathBuf,
-    entries: BTreeMap<String, JournalEntry>,
-}
-
-impl PrintJournal {
-    /// Opens (or starts empty) the journal of device `serial` kept in folder `dir`.
-    pub fn open(dir: &Path, serial: &str) -> Result<Self, FiscalError> {
-        let path = dir.join(format!("journal-{serial}.json"));
-        let entries = read_json(&path)?;
-        Ok(Self { path, entries })
-    }
-
+/// Where the print journal of one device is kept (the ledger, see
+/// `crate::ledger::fiscal::LedgerJournal`). Every `set` is durable before it returns.
+pub trait Journal: Send {
     /// The entry for `key` (a sale's УНП, or `storno:<УНП>:<refund id>`), if any.
-    pub fn get(&self, key: &str) -> Option<&JournalEntry> {
-        self.entries.get(key)
-    }
-
-    /// Records `entry` for `key` on disk.
-    pub fn set(&mut self, key: &str, entry: JournalEntry) -> Result<(), FiscalError> {
-        self.entries.insert(key.to_string(), entry);
-        write_json(&self.path, &self.entries)
-    }
-
+    fn get(&self, key: &str) -> Result<Option<JournalEntry>, FiscalError>;
+    /// Records `entry` for `key`.
+    fn set(&mut self, key: &str, entry: JournalEntry) -> Result<(), FiscalError>;
     /// Forgets `key` (it was not printed and nothing is pending).
-    pub fn remove(&mut self, key: &str) -> Result<(), FiscalError> {
-        if self.entries.remove(key).is_some() {
-            write_json(&self.path, &self.entries)?;
-        }
-        Ok(())
-    }
-
+    fn remove(&mut self, key: &str) -> Result<(), FiscalError>;
     /// Every printed receipt in the journal.
-    pub fn printed(&self) -> Vec<&PrintedReceipt> {
-        self.entries
-            .values()
-            .filter_map(|e| match e {
-                JournalEntry::Printed(p) => Some(p),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequence_survives_reopen_and_never_repeats() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut seq = UnpSequence::open(dir.path(), "DT279013").unwrap();
-        assert_eq!(seq.next("1").unwrap().to_string(), "DT279013-0001-0000001");
-        assert_eq!(seq.next("ab").unwrap().to_string(), "DT279013-00AB-0000002");
-        drop(seq);
-        let mut seq = UnpSequence::open(dir.path(), "DT279013").unwrap();
-        assert_eq!(seq.last(), 2);
-        assert_eq!(seq.next("1").unwrap().sequence(), 3);
-        seq.advance_to(10).unwrap();
-        seq.advance_to(5).unwrap();
-        assert_eq!(
-            UnpSequence::open(dir.path(), "DT279013")
-                .unwrap()
-                .next("1")
-                .unwrap()
-                .sequence(),
-            11
-        );
-        assert!(!dir.path().join("unp-DT279013.tmp").exists());
-        assert!(UnpSequence::open(dir.path(), "bad").is_err());
-    }
-
-    #[test]
-    fn corrupt_sequence_file_is_an_error_not_a_reset() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("unp-DT279013.json"), b"<html>").unwrap();
-        assert!(matches!(
-            UnpSequence::open(dir.path(), "DT279013"),
-            Err(FiscalError::Storage { .. })
-        ));
-    }
+    fn printed(&self) -> Result<Vec<PrintedReceipt>, FiscalError>;
 }

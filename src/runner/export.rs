@@ -2,20 +2,21 @@
 //! `core::export`, then create and update in batches, recording every item.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use crate::core::export::*;
 use crate::core::money::Money;
 use crate::i18n::{Language, tr, tr_args};
 use crate::runner::history::{ItemAction, ItemResult};
-use crate::runner::progress::{Progress, Stage};
+use crate::runner::jobs::{JobEnv, item};
+use crate::runner::progress::Stage;
 use crate::woo::{
     Category, CategoryWrite, IdRef, Product, ProductFilter, ProductWrite, WooClient, WooError,
 };
 
 /// Products sent per call of the batch API (the client splits them into requests of at
-/// most 100 items, a few in parallel); progress is reported after each slice.
-pub const PRODUCTS_PER_SLICE: usize = 500;
+/// most 100 items, two in flight); progress is reported and Stop is checked after each
+/// slice, so a stopped export ends after its current batch.
+pub const PRODUCTS_PER_SLICE: usize = 200;
 
 /// What the export reads from the warehouse.
 #[derive(Debug, Clone, Default)]
@@ -26,40 +27,6 @@ pub struct ExportInput {
     pub groups: Vec<ExportGroup>,
     /// Goods the warehouse reader already left out (empty or duplicate key field).
     pub skipped: Vec<Skipped>,
-}
-
-/// The file remembering which shop category belongs to which goods group.
-#[derive(Debug, Clone)]
-pub struct LinksFile(PathBuf);
-
-impl LinksFile {
-    /// The links of server `server_id` in `data_dir`.
-    pub fn new(data_dir: &Path, server_id: &str) -> Self {
-        Self(data_dir.join(format!("category-links-{server_id}.json")))
-    }
-
-    /// Reads the links (none when the file does not exist or is damaged).
-    pub fn load(&self) -> CategoryLinks {
-        std::fs::read(&self.0)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    }
-
-    /// Writes the links atomically.
-    pub fn save(&self, links: &CategoryLinks) -> std::io::Result<()> {
-        let json = serde_json::to_vec_pretty(links).map_err(std::io::Error::other)?;
-        crate::config::write_atomically(&self.0, &json).map_err(std::io::Error::other)
-    }
-}
-
-fn item(kind: &str, key: &str, action: ItemAction, detail: String) -> ItemResult {
-    ItemResult {
-        kind: kind.into(),
-        key: key.into(),
-        action,
-        detail,
-    }
 }
 
 /// A failed batch item, with the shop's error code and message.
@@ -167,22 +134,16 @@ fn skip_detail(lang: Language, s: &Skipped) -> String {
     tr_args(lang, key, &[("name", &s.name)])
 }
 
-/// Runs an export against the shop; with `dry_run` nothing is written. Returns one item
-/// per category and product touched or skipped; an `Err` means the shop could not be read
-/// (nothing was written then).
+/// Runs an export against the shop; with a dry run nothing is written. Returns one item
+/// per category and product touched or skipped, and whether Stop ended it early; an
+/// `Err` means the shop could not be read or a batch failed as a whole.
 pub async fn run_export(
     client: &WooClient,
     input: ExportInput,
-    links_file: &LinksFile,
-    dry_run: bool,
-    lang: Language,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<Vec<ItemResult>, WooError> {
-    progress(Progress {
-        stage: Stage::ReadingShop,
-        done: 0,
-        total: 0,
-    });
+    env: &JobEnv<'_>,
+) -> Result<(Vec<ItemResult>, bool), WooError> {
+    let lang = env.lang;
+    env.report(Stage::ReadingShop, 0, 0);
     let filter = ProductFilter {
         fields: PRODUCT_FIELDS.iter().map(|s| s.to_string()).collect(),
         modified_after: None,
@@ -203,71 +164,93 @@ pub async fn run_export(
             parent: c.parent,
         })
         .collect();
-    let mut links = links_file.load();
+    let server_id = env.server.id.0.as_str();
+    let mut links = env.ledger.category_links(server_id).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the category links");
+        CategoryLinks::default()
+    });
     links
         .by_group
         .retain(|_, id| categories.iter().any(|c| c.id == *id));
-
-    let mut all_goods = input.goods;
     let plan = plan_export(
-        &all_goods,
+        &input.goods,
         &input.groups,
         &products,
         &category_states,
         &links,
     );
-    all_goods.clear();
-    let mut items: Vec<ItemResult> = Vec::new();
-    for s in input.skipped.iter().chain(plan.skipped.iter()) {
+    drop(input.goods);
+    let mut items: Vec<ItemResult> = input
+        .skipped
+        .iter()
+        .chain(plan.skipped.iter())
+        .map(|s| item("product", &s.sku, ItemAction::Skipped, skip_detail(lang, s)))
+        .collect();
+    if env.dry_run {
+        items.extend(dry_run_items(lang, &plan));
+        return Ok((items, false));
+    }
+    let categories = apply_categories(client, &plan, &mut links, &mut items, env).await;
+    if let Err(e) = env.ledger.save_category_links(server_id, &links) {
+        tracing::warn!(error = %e, "could not save the category links");
+    }
+    categories?;
+    let stopped = apply_products(client, &plan, &links, &mut items, env).await?;
+    Ok((items, stopped))
+}
+
+/// What a dry run lists: every category and product that would be created or updated.
+fn dry_run_items(lang: Language, plan: &ExportPlan) -> Vec<ItemResult> {
+    let mut items = Vec::new();
+    for c in &plan.create_categories {
         items.push(item(
-            "product",
-            &s.sku,
-            ItemAction::Skipped,
-            skip_detail(lang, s),
+            "category",
+            &c.group_code,
+            ItemAction::WouldCreate,
+            c.name.clone(),
         ));
     }
-    if dry_run {
-        for c in &plan.create_categories {
-            items.push(item(
-                "category",
-                &c.group_code,
-                ItemAction::WouldCreate,
-                c.name.clone(),
-            ));
-        }
-        for c in &plan.update_categories {
-            items.push(item(
-                "category",
-                &c.group_code,
-                ItemAction::WouldUpdate,
-                format!("{} → {}", c.old_name, c.name),
-            ));
-        }
-        for p in &plan.create_products {
-            items.push(item(
-                "product",
-                &p.sku,
-                ItemAction::WouldCreate,
-                describe_create(lang, p),
-            ));
-        }
-        for u in &plan.update_products {
-            items.push(item(
-                "product",
-                &u.after.sku,
-                ItemAction::WouldUpdate,
-                describe_update(lang, u),
-            ));
-        }
-        return Ok(items);
+    for c in &plan.update_categories {
+        items.push(item(
+            "category",
+            &c.group_code,
+            ItemAction::WouldUpdate,
+            format!("{} → {}", c.old_name, c.name),
+        ));
     }
+    for p in &plan.create_products {
+        items.push(item(
+            "product",
+            &p.sku,
+            ItemAction::WouldCreate,
+            describe_create(lang, p),
+        ));
+    }
+    for u in &plan.update_products {
+        items.push(item(
+            "product",
+            &u.after.sku,
+            ItemAction::WouldUpdate,
+            describe_update(lang, u),
+        ));
+    }
+    items
+}
 
-    // Categories: adopt, create level by level (parents first), then rename/move.
+/// Categories: adopt, create level by level (parents first), then rename/move.
+async fn apply_categories(
+    client: &WooClient,
+    plan: &ExportPlan,
+    links: &mut CategoryLinks,
+    items: &mut Vec<ItemResult>,
+    env: &JobEnv<'_>,
+) -> Result<(), WooError> {
+    let lang = env.lang;
     for (code, id) in &plan.adopt_categories {
         links.by_group.insert(code.clone(), *id);
     }
-    let total_categories = (plan.create_categories.len() + plan.update_categories.len()) as u64;
-    let mut done_categories = 0u64;
+    let total = (plan.create_categories.len() + plan.update_categories.len()) as u64;
+    let mut done = 0u64;
     let mut by_level: BTreeMap<usize, Vec<&CategoryCreate>> = BTreeMap::new();
     for c in &plan.create_categories {
         by_level
@@ -305,135 +288,119 @@ pub async fn run_export(
         }
         let outcome = client
             .batch_categories(writes, Vec::new(), Vec::new())
-            .await;
-        match outcome {
-            Ok(outcome) => {
-                for (c, result) in for_groups.iter().zip(outcome.create) {
-                    match result {
-                        Ok(cat) => {
-                            links.by_group.insert(c.group_code.clone(), cat.id);
-                            items.push(item(
-                                "category",
-                                &c.group_code,
-                                ItemAction::Created,
-                                c.name.clone(),
-                            ));
-                        }
-                        Err(e) if e.code == "term_exists" && e.resource_id.is_some() => {
-                            links
-                                .by_group
-                                .insert(c.group_code.clone(), e.resource_id.unwrap_or_default());
-                            items.push(item(
-                                "category",
-                                &c.group_code,
-                                ItemAction::Updated,
-                                tr(lang, "export.category_adopted"),
-                            ));
-                        }
-                        Err(e) => items.push(failed("category", &c.group_code, &e)),
-                    }
+            .await?;
+        for (c, result) in for_groups.iter().zip(outcome.create) {
+            match result {
+                Ok(cat) => {
+                    links.by_group.insert(c.group_code.clone(), cat.id);
+                    items.push(item(
+                        "category",
+                        &c.group_code,
+                        ItemAction::Created,
+                        c.name.clone(),
+                    ));
                 }
-            }
-            Err(e) => {
-                let _ = links_file.save(&links);
-                return Err(e);
+                Err(e) if e.code == "term_exists" && e.resource_id.is_some() => {
+                    links
+                        .by_group
+                        .insert(c.group_code.clone(), e.resource_id.unwrap_or_default());
+                    items.push(item(
+                        "category",
+                        &c.group_code,
+                        ItemAction::Updated,
+                        tr(lang, "export.category_adopted"),
+                    ));
+                }
+                Err(e) => items.push(failed("category", &c.group_code, &e)),
             }
         }
-        done_categories += for_groups.len() as u64;
-        progress(Progress {
-            stage: Stage::Categories,
-            done: done_categories,
-            total: total_categories,
-        });
+        done += for_groups.len() as u64;
+        env.report(Stage::Categories, done, total);
     }
-    if !plan.update_categories.is_empty() {
-        let writes: Vec<CategoryWrite> = plan
-            .update_categories
-            .iter()
-            .map(|u| CategoryWrite {
-                id: Some(u.id),
-                name: Some(u.name.clone()),
-                parent: Some(
-                    u.parent_group
-                        .as_ref()
-                        .and_then(|p| links.by_group.get(p).copied())
-                        .unwrap_or(0),
-                ),
-            })
-            .collect();
-        match client
-            .batch_categories(Vec::new(), writes, Vec::new())
-            .await
-        {
-            Ok(outcome) => {
-                for (u, result) in plan.update_categories.iter().zip(outcome.update) {
-                    match result {
-                        Ok(_) => items.push(item(
-                            "category",
-                            &u.group_code,
-                            ItemAction::Updated,
-                            format!("{} → {}", u.old_name, u.name),
-                        )),
-                        Err(e) => items.push(failed("category", &u.group_code, &e)),
-                    }
-                }
-            }
-            Err(e) => {
-                let _ = links_file.save(&links);
-                return Err(e);
-            }
+    if plan.update_categories.is_empty() {
+        return Ok(());
+    }
+    let writes: Vec<CategoryWrite> = plan
+        .update_categories
+        .iter()
+        .map(|u| CategoryWrite {
+            id: Some(u.id),
+            name: Some(u.name.clone()),
+            parent: Some(
+                u.parent_group
+                    .as_ref()
+                    .and_then(|p| links.by_group.get(p).copied())
+                    .unwrap_or(0),
+            ),
+        })
+        .collect();
+    let outcome = client
+        .batch_categories(Vec::new(), writes, Vec::new())
+        .await?;
+    for (u, result) in plan.update_categories.iter().zip(outcome.update) {
+        match result {
+            Ok(_) => items.push(item(
+                "category",
+                &u.group_code,
+                ItemAction::Updated,
+                format!("{} → {}", u.old_name, u.name),
+            )),
+            Err(e) => items.push(failed("category", &u.group_code, &e)),
         }
-        progress(Progress {
-            stage: Stage::Categories,
-            done: total_categories,
-            total: total_categories,
-        });
     }
-    if let Err(e) = links_file.save(&links) {
-        tracing::warn!(error = %e, "could not save the category links");
-    }
+    env.report(Stage::Categories, total, total);
+    Ok(())
+}
 
-    // Products.
-    let category_ids = |t: &ProductTarget| -> Vec<IdRef> {
-        let mut ids: Vec<u64> = t.other_category_ids.clone();
-        if let Some(id) = t.group_code.as_ref().and_then(|g| links.by_group.get(g)) {
-            ids.push(*id);
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter().map(|id| IdRef { id }).collect()
-    };
-    let create_write = |t: &ProductTarget| ProductWrite {
+/// The categories a product is sent with: the ones the owner added by hand, plus its
+/// group's.
+fn category_ids(links: &CategoryLinks, t: &ProductTarget) -> Vec<IdRef> {
+    let mut ids: Vec<u64> = t.other_category_ids.clone();
+    if let Some(id) = t.group_code.as_ref().and_then(|g| links.by_group.get(g)) {
+        ids.push(*id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().map(|id| IdRef { id }).collect()
+}
+
+fn product_write(links: &CategoryLinks, id: Option<u64>, t: &ProductTarget) -> ProductWrite {
+    let new = id.is_none();
+    ProductWrite {
+        id,
         name: Some(t.name.clone()),
-        sku: Some(t.sku.clone()),
-        kind: Some("simple".into()),
+        sku: new.then(|| t.sku.clone()),
+        kind: new.then(|| "simple".into()),
         status: Some("publish".into()),
         regular_price: Some(t.regular_price),
         manage_stock: Some(true),
         stock_quantity: Some(t.stock_quantity),
-        categories: Some(category_ids(t)),
+        categories: Some(category_ids(links, t)),
         ..ProductWrite::default()
-    };
-    let update_write = |id: u64, t: &ProductTarget| ProductWrite {
-        id: Some(id),
-        name: Some(t.name.clone()),
-        status: Some("publish".into()),
-        regular_price: Some(t.regular_price),
-        manage_stock: Some(true),
-        stock_quantity: Some(t.stock_quantity),
-        categories: Some(category_ids(t)),
-        ..ProductWrite::default()
-    };
+    }
+}
+
+/// Products: create, then update, a slice at a time; true when Stop ended it early.
+async fn apply_products(
+    client: &WooClient,
+    plan: &ExportPlan,
+    links: &CategoryLinks,
+    items: &mut Vec<ItemResult>,
+    env: &JobEnv<'_>,
+) -> Result<bool, WooError> {
+    let lang = env.lang;
     let total = (plan.create_products.len() + plan.update_products.len()) as u64;
     let mut done = 0u64;
-    progress(Progress {
-        stage: Stage::Products,
-        done,
-        total,
-    });
+    env.report(Stage::Products, done, total);
     let mut adopt_later: Vec<(u64, &ProductTarget)> = Vec::new();
     for slice in plan.create_products.chunks(PRODUCTS_PER_SLICE) {
-        let writes: Vec<ProductWrite> = slice.iter().map(create_write).collect();
+        if env.stop.is_set() {
+            return Ok(true);
+        }
+        let writes = slice
+            .iter()
+            .map(|t| product_write(links, None, t))
+            .collect();
         let outcome = client
             .batch_products(writes, Vec::new(), Vec::new())
             .await?;
@@ -454,11 +421,7 @@ pub async fn run_export(
             }
         }
         done += slice.len() as u64;
-        progress(Progress {
-            stage: Stage::Products,
-            done,
-            total,
-        });
+        env.report(Stage::Products, done, total);
     }
     let mut updates: Vec<(u64, &ProductTarget, String)> = plan
         .update_products
@@ -471,9 +434,12 @@ pub async fn run_export(
             .map(|(id, t)| (id, t, describe_create(lang, t))),
     );
     for slice in updates.chunks(PRODUCTS_PER_SLICE) {
-        let writes: Vec<ProductWrite> = slice
+        if env.stop.is_set() {
+            return Ok(true);
+        }
+        let writes = slice
             .iter()
-            .map(|(id, t, _)| update_write(*id, t))
+            .map(|(id, t, _)| product_write(links, Some(*id), t))
             .collect();
         let outcome = client
             .batch_products(Vec::new(), writes, Vec::new())
@@ -485,11 +451,7 @@ pub async fn run_export(
             }
         }
         done = (done + slice.len() as u64).min(total.max(done + slice.len() as u64));
-        progress(Progress {
-            stage: Stage::Products,
-            done,
-            total,
-        });
+        env.report(Stage::Products, done, total);
     }
-    Ok(items)
+    Ok(false)
 }

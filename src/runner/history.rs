@@ -1,15 +1,8 @@
-//! The run history: one JSON line per finished run in the data directory, with per-item
-//! detail; read back for the Actions panel and exported as CSV.
-
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+//! The run history's records (one per finished run, with per-item detail, kept in the
+//! ledger) and their CSV export.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-/// File name of the history inside the data directory.
-pub const HISTORY_FILE: &str = "run-history.jsonl";
 
 /// What happened to one item (a product, a category, an order) in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,53 +87,6 @@ impl RunRecord {
     }
 }
 
-/// The history file of a data directory.
-#[derive(Debug, Clone)]
-pub struct History {
-    path: PathBuf,
-}
-
-impl History {
-    /// The history in `data_dir`.
-    pub fn in_dir(data_dir: &Path) -> Self {
-        Self {
-            path: data_dir.join(HISTORY_FILE),
-        }
-    }
-
-    /// Appends a run (one line, flushed and synced).
-    pub fn append(&self, record: &RunRecord) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        f.write_all(&line)?;
-        f.sync_data()
-    }
-
-    /// The last `limit` runs, newest first; damaged lines (a crash mid-write) are skipped.
-    pub fn recent(&self, limit: usize) -> std::io::Result<Vec<RunRecord>> {
-        let f = match std::fs::File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let mut runs: Vec<RunRecord> = BufReader::new(f)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
-            .collect();
-        runs.reverse();
-        runs.truncate(limit);
-        Ok(runs)
-    }
-}
-
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
@@ -197,30 +143,6 @@ mod tests {
             error: None,
             items,
         }
-    }
-
-    #[test]
-    fn runs_are_appended_and_read_back_newest_first_skipping_damaged_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let h = History::in_dir(dir.path());
-        h.append(&record("Първи", vec![])).unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(dir.path().join(HISTORY_FILE))
-            .unwrap()
-            .write_all(b"{\"broken")
-            .unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(dir.path().join(HISTORY_FILE))
-            .unwrap()
-            .write_all(b"\n")
-            .unwrap();
-        h.append(&record("Втори", vec![])).unwrap();
-        let runs = h.recent(10).unwrap();
-        let names: Vec<&str> = runs.iter().map(|r| r.server_name.as_str()).collect();
-        assert_eq!(names, vec!["Втори", "Първи"]);
-        assert_eq!(h.recent(1).unwrap().len(), 1);
     }
 
     #[test]

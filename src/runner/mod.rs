@@ -1,11 +1,14 @@
 //! Background workers: one per running server, interval scheduling, a command channel in
-//! and an event channel out.
+//! and an event channel out; the runner is the only owner of the ledger.
 
+pub mod eshop;
 pub mod export;
 pub mod history;
+pub mod import;
 pub mod jobs;
-pub mod print_queue;
 pub mod progress;
+pub mod site;
+pub mod warehouse_thread;
 pub mod worker;
 
-pub use worker::{Command, Event, Runner, RunnerContext, StopFlag, WorkerState};
+pub use worker::{Command, Event, Runner, RunnerContext, RunnerError, StopFlag, WorkerState};

@@ -1,6 +1,6 @@
-//! The runner: a tokio runtime on its own thread with one worker per started server.
-//! Commands come in over a channel, events go out over another; the UI polls the events
-//! and never waits on I/O.
+//! The runner: a tokio runtime on its own thread with one worker per started server, and
+//! the only owner of the ledger. Commands come in over a channel, events go out over
+//! another; the UI polls the events and never waits on I/O.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,7 +12,9 @@ use tokio::sync::mpsc;
 
 use crate::config::{AppConfig, ServerDef, ServerId, ServerKind};
 use crate::i18n::Language;
-use crate::runner::history::{History, RunRecord};
+use crate::ledger::Ledger;
+use crate::ledger::print::PrintJob;
+use crate::runner::history::RunRecord;
 use crate::runner::jobs;
 use crate::runner::progress::Progress;
 use crate::secrets::Secrets;
@@ -41,6 +43,30 @@ pub enum Command {
     },
     /// Stop every worker after its current step.
     Stop,
+    /// Send a page of the run history (`Event::History`), 0 = newest.
+    LoadHistory {
+        /// Page number.
+        page: usize,
+        /// Runs per page.
+        per_page: usize,
+    },
+    /// Send the newest print jobs (`Event::PrintJobs`).
+    LoadPrintJobs {
+        /// How many.
+        limit: usize,
+    },
+    /// Put a failed print job back to pending, then send the print jobs.
+    RetryReceipt {
+        /// The job's УНП.
+        unp: String,
+    },
+    /// Print a duplicate of the device's last receipt (`Event::Duplicate`).
+    PrintDuplicate {
+        /// The configuration to use.
+        config: Box<AppConfig>,
+        /// The e-Shop Connector whose device prints it.
+        server: ServerId,
+    },
 }
 
 /// A worker's state.
@@ -85,6 +111,44 @@ pub enum Event {
     },
     /// Every worker has stopped.
     AllIdle,
+    /// A page of the run history.
+    History {
+        /// The page asked for.
+        page: usize,
+        /// Its runs, newest first.
+        runs: Vec<RunRecord>,
+        /// Runs kept in all.
+        total: u64,
+    },
+    /// The newest print jobs.
+    PrintJobs(Vec<PrintJob>),
+    /// The outcome of a duplicate print (translated error).
+    Duplicate(Result<(), String>),
+    /// The ledger failed on a command (translated).
+    LedgerFailed(String),
+}
+
+/// Why the runner could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The ledger could not be opened (damaged, too new, unreadable).
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// The runner's thread or runtime could not start.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl RunnerError {
+    /// The translated message for the user.
+    pub fn message(&self, lang: Language) -> String {
+        match self {
+            RunnerError::Ledger(e) => e.message(lang),
+            RunnerError::Io(e) => {
+                crate::i18n::tr_args(lang, "actions.runner_failed", &[("error", &e.to_string())])
+            }
+        }
+    }
 }
 
 /// Shared set-up of the runner.
@@ -92,7 +156,7 @@ pub enum Event {
 pub struct RunnerContext {
     /// Secret store.
     pub secrets: Secrets,
-    /// Data directory (history, category links, queues).
+    /// Data directory (the ledger, the log).
     pub data_dir: PathBuf,
     /// Language of texts in the history.
     pub language: Language,
@@ -123,8 +187,10 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts the runner thread.
-    pub fn spawn(ctx: RunnerContext) -> std::io::Result<Runner> {
+    /// Opens the ledger of `ctx.data_dir` and starts the runner thread; fails (before
+    /// anything runs) when the ledger cannot be opened.
+    pub fn spawn(ctx: RunnerContext) -> Result<Runner, RunnerError> {
+        let ledger = Ledger::open(&ctx.data_dir)?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = std::sync::mpsc::channel();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -134,7 +200,7 @@ impl Runner {
         std::thread::Builder::new()
             .name("skladlink-runner".into())
             .spawn(move || {
-                runtime.block_on(control_loop(ctx, cmd_rx, ev_tx));
+                runtime.block_on(control_loop(ctx, ledger, cmd_rx, ev_tx));
             })?;
         Ok(Runner {
             commands: cmd_tx,
@@ -172,6 +238,7 @@ impl Emitter {
 
 async fn control_loop(
     ctx: RunnerContext,
+    ledger: Ledger,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: std::sync::mpsc::Sender<Event>,
 ) {
@@ -179,6 +246,11 @@ async fn control_loop(
         tx: events,
         notify: ctx.notify.clone(),
     });
+    let shared = Shared {
+        ctx,
+        ledger,
+        emitter,
+    };
     let mut running: HashMap<ServerId, (StopFlag, tokio::task::JoinHandle<()>)> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<ServerId>();
     loop {
@@ -187,24 +259,25 @@ async fn control_loop(
                 let Some(command) = command else { break };
                 match command {
                     Command::Start { config, servers } => {
-                        spawn_workers(&ctx, &emitter, &mut running, &done_tx, &config, &servers, false, false);
+                        spawn_workers(&shared, &mut running, &done_tx, &config, &servers, false, false);
                     }
                     Command::RunOnce { config, servers, dry_run } => {
-                        spawn_workers(&ctx, &emitter, &mut running, &done_tx, &config, &servers, true, dry_run);
+                        spawn_workers(&shared, &mut running, &done_tx, &config, &servers, true, dry_run);
                     }
                     Command::Stop => {
                         for (id, (stop, _)) in &running {
                             stop.set();
-                            emitter.emit(Event::State { server: id.clone(), state: WorkerState::Stopping });
+                            shared.emitter.emit(Event::State { server: id.clone(), state: WorkerState::Stopping });
                         }
                     }
+                    other => shared.answer(other),
                 }
             }
             Some(id) = done_rx.recv() => {
                 running.remove(&id);
-                emitter.emit(Event::State { server: id, state: WorkerState::Stopped });
+                shared.emitter.emit(Event::State { server: id, state: WorkerState::Stopped });
                 if running.is_empty() {
-                    emitter.emit(Event::AllIdle);
+                    shared.emitter.emit(Event::AllIdle);
                 }
             }
         }
@@ -215,10 +288,89 @@ async fn control_loop(
     }
 }
 
+/// What every worker of the runner shares.
+#[derive(Clone)]
+struct Shared {
+    ctx: RunnerContext,
+    ledger: Ledger,
+    emitter: Arc<Emitter>,
+}
+
+impl Shared {
+    fn ledger_failed(&self, e: crate::ledger::LedgerError) {
+        self.emitter
+            .emit(Event::LedgerFailed(e.message(self.ctx.language)));
+    }
+
+    fn send_print_jobs(&self, limit: usize) {
+        match self.ledger.print_jobs(limit) {
+            Ok(jobs) => self.emitter.emit(Event::PrintJobs(jobs)),
+            Err(e) => self.ledger_failed(e),
+        }
+    }
+
+    /// The commands that read or change the ledger, or use a device, for the window.
+    fn answer(&self, command: Command) {
+        match command {
+            Command::LoadHistory { page, per_page } => {
+                let runs = self.ledger.runs_page(page, per_page);
+                match runs.and_then(|runs| Ok((runs, self.ledger.run_count()?))) {
+                    Ok((runs, total)) => self.emitter.emit(Event::History { page, runs, total }),
+                    Err(e) => self.ledger_failed(e),
+                }
+            }
+            Command::LoadPrintJobs { limit } => self.send_print_jobs(limit),
+            Command::RetryReceipt { unp } => {
+                if let Err(e) = self.ledger.retry_print(&unp) {
+                    self.ledger_failed(e);
+                }
+                self.send_print_jobs(PRINT_JOBS_SHOWN);
+            }
+            Command::PrintDuplicate { config, server } => {
+                let this = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = print_duplicate(&this, &config, &server);
+                    this.emitter.emit(Event::Duplicate(result));
+                });
+            }
+            Command::Start { .. } | Command::RunOnce { .. } | Command::Stop => {}
+        }
+    }
+}
+
+/// Print jobs the window shows.
+pub const PRINT_JOBS_SHOWN: usize = 200;
+
+/// Prints a duplicate of the last receipt on the device of e-Shop Connector `server`.
+fn print_duplicate(shared: &Shared, config: &AppConfig, server: &ServerId) -> Result<(), String> {
+    let lang = shared.ctx.language;
+    let Some(ServerKind::EShop(settings)) = config.server(server).map(|s| &s.kind) else {
+        return Err(crate::i18n::tr(lang, "receipts.no_connector"));
+    };
+    let key =
+        crate::secrets::SecretKey::server(server, crate::secrets::SecretKind::OperatorPassword);
+    let password = shared
+        .ctx
+        .secrets
+        .get(&key)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let ledger = shared.ledger.clone();
+    crate::fiscal::session::FiscalSession::connect(
+        settings,
+        password,
+        |serial| Box::new(ledger.journal(serial)),
+        crate::fiscal::receipt::TaxGroupMap::from(settings),
+        crate::fiscal::transport::Timing::default(),
+    )
+    .and_then(|mut session| session.device().print_duplicate())
+    .map_err(|e| e.message(lang))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_workers(
-    ctx: &RunnerContext,
-    emitter: &Arc<Emitter>,
+    shared: &Shared,
     running: &mut HashMap<ServerId, (StopFlag, tokio::task::JoinHandle<()>)>,
     done: &mpsc::UnboundedSender<ServerId>,
     config: &AppConfig,
@@ -236,8 +388,7 @@ fn spawn_workers(
         };
         let stop = StopFlag::default();
         let job = WorkerJob {
-            ctx: ctx.clone(),
-            emitter: emitter.clone(),
+            shared: shared.clone(),
             config: Arc::new(config.clone()),
             server,
             stop: stop.clone(),
@@ -254,13 +405,12 @@ fn spawn_workers(
         started_any = true;
     }
     if !started_any && running.is_empty() {
-        emitter.emit(Event::AllIdle);
+        shared.emitter.emit(Event::AllIdle);
     }
 }
 
 struct WorkerJob {
-    ctx: RunnerContext,
-    emitter: Arc<Emitter>,
+    shared: Shared,
     config: Arc<AppConfig>,
     server: ServerDef,
     stop: StopFlag,
@@ -269,6 +419,17 @@ struct WorkerJob {
 }
 
 impl WorkerJob {
+    /// Writes a finished run to the history and drops runs past the retention period.
+    fn record(&self, record: &RunRecord) {
+        let ledger = &self.shared.ledger;
+        if let Err(e) = ledger.append_run(record) {
+            tracing::warn!(error = %e, "could not write the run history");
+        }
+        if let Err(e) = ledger.prune_history(self.config.history_days, Utc::now()) {
+            tracing::warn!(error = %e, "could not prune the run history");
+        }
+    }
+
     async fn run(self) {
         let id = self.server.id.clone();
         let started = Local::now();
@@ -308,7 +469,7 @@ impl WorkerJob {
             let Some(next) = next else { break };
             let wait = (next - Local::now()).to_std().unwrap_or_default();
             if !wait.is_zero() {
-                self.emitter.emit(Event::State {
+                self.shared.emitter.emit(Event::State {
                     server: id.clone(),
                     state: WorkerState::Waiting { next },
                 });
@@ -329,11 +490,11 @@ impl WorkerJob {
                 break;
             }
             let run_started = Local::now();
-            self.emitter.emit(Event::State {
+            self.shared.emitter.emit(Event::State {
                 server: id.clone(),
                 state: WorkerState::Running,
             });
-            let emitter = self.emitter.clone();
+            let emitter = self.shared.emitter.clone();
             let progress_id = id.clone();
             let progress = move |p: Progress| {
                 emitter.emit(Event::Progress {
@@ -341,15 +502,17 @@ impl WorkerJob {
                     progress: p,
                 })
             };
-            let outcome = jobs::run_server(
-                &self.config,
-                &self.server,
-                &self.ctx,
-                self.dry_run,
-                &self.stop,
-                &progress,
-            )
-            .await;
+            let env = jobs::JobEnv {
+                config: &self.config,
+                server: &self.server,
+                secrets: &self.shared.ctx.secrets,
+                ledger: &self.shared.ledger,
+                lang: self.shared.ctx.language,
+                dry_run: self.dry_run,
+                stop: &self.stop,
+                progress: &progress,
+            };
+            let outcome = jobs::run_server(&env).await;
             let record = RunRecord {
                 server_id: id.0.clone(),
                 server_name: self.server.name.clone(),
@@ -369,10 +532,8 @@ impl WorkerJob {
                 && record.items.is_empty()
                 && record.error.is_none();
             if !idle_poll {
-                if let Err(e) = History::in_dir(&self.ctx.data_dir).append(&record) {
-                    tracing::warn!(error = %e, "could not write the run history");
-                }
-                self.emitter.emit(Event::Finished {
+                self.record(&record);
+                self.shared.emitter.emit(Event::Finished {
                     server: id.clone(),
                     record: Box::new(record),
                 });

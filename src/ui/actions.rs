@@ -11,13 +11,14 @@ use super::App;
 use super::dialogs::DialogPurpose;
 use crate::config::{ServerId, ServerType};
 use crate::i18n::{Language, tr, tr_args};
-use crate::runner::history::{History, ItemAction, RunRecord, to_csv};
-use crate::runner::print_queue::{PrintQueue, PrintState};
+use crate::ledger::print::{PrintJob, PrintState};
+use crate::runner::history::{ItemAction, RunRecord, to_csv};
 use crate::runner::progress::{Progress, group_thousands};
+use crate::runner::worker::PRINT_JOBS_SHOWN;
 use crate::runner::{Command, Event, Runner, RunnerContext, WorkerState};
 
-/// How many past runs the panel keeps.
-const HISTORY_SHOWN: usize = 200;
+/// Runs on one page of the history.
+const HISTORY_PAGE: usize = 50;
 
 /// What the panel shows of one server.
 #[derive(Debug, Clone)]
@@ -34,14 +35,22 @@ pub struct ActionsState {
     runner: Option<Runner>,
     repaint: Arc<Mutex<Option<egui::Context>>>,
     views: HashMap<ServerId, ServerView>,
+    /// The page of the history shown, as the runner last sent it.
     history: Option<Vec<RunRecord>>,
+    /// Which page (0 = newest) and how many runs there are in all.
+    history_page: usize,
+    history_total: u64,
+    /// A page or the print jobs were asked for and have not arrived yet.
+    history_asked: bool,
+    print_jobs_asked: bool,
     selected_run: Option<usize>,
     action_filter: Option<ItemAction>,
     text_filter: String,
     active: bool,
-    duplicate: Option<std::sync::mpsc::Receiver<Result<(), String>>>,
-    /// The print queue as last read (re-read after a run or a Retry, not every frame).
-    print_jobs: Option<Vec<crate::runner::print_queue::PrintJob>>,
+    /// A duplicate print is under way.
+    duplicate_busy: bool,
+    /// The print jobs as the runner last sent them (asked again after a run or a Retry).
+    print_jobs: Option<Vec<PrintJob>>,
 }
 
 impl App {
@@ -55,21 +64,51 @@ impl App {
         self.actions.views.get(id)
     }
 
-    /// Runs shown in the history, newest first.
+    /// Runs shown in the history (the current page), newest first; asks the runner for
+    /// them when they are not there yet.
     pub fn history(&mut self) -> &[RunRecord] {
         self.load_history();
         self.actions.history.as_deref().unwrap_or(&[])
     }
 
+    /// The print jobs as last sent by the runner, newest first.
+    pub fn print_jobs(&self) -> &[PrintJob] {
+        self.actions.print_jobs.as_deref().unwrap_or(&[])
+    }
+
     fn load_history(&mut self) {
-        if self.actions.history.is_none() {
-            let data_dir = self.workspace.location().data_dir();
-            self.actions.history = Some(
-                History::in_dir(&data_dir)
-                    .recent(HISTORY_SHOWN)
-                    .unwrap_or_default(),
-            );
+        if self.actions.history.is_none() && !self.actions.history_asked {
+            let page = self.actions.history_page;
+            if let Some(r) = self.runner() {
+                r.send(Command::LoadHistory {
+                    page,
+                    per_page: HISTORY_PAGE,
+                });
+                self.actions.history_asked = true;
+            }
         }
+    }
+
+    fn load_print_jobs(&mut self) {
+        if self.actions.print_jobs.is_none()
+            && !self.actions.print_jobs_asked
+            && let Some(r) = self.runner()
+        {
+            r.send(Command::LoadPrintJobs {
+                limit: PRINT_JOBS_SHOWN,
+            });
+            self.actions.print_jobs_asked = true;
+        }
+    }
+
+    /// Asks for the history page and the print jobs again (after a run).
+    fn refresh_ledger_views(&mut self) {
+        self.actions.history = None;
+        self.actions.history_asked = false;
+        self.actions.print_jobs = None;
+        self.actions.print_jobs_asked = false;
+        self.load_history();
+        self.load_print_jobs();
     }
 
     fn runner(&mut self) -> Option<&Runner> {
@@ -91,11 +130,7 @@ impl App {
                 Ok(r) => self.actions.runner = Some(r),
                 Err(e) => {
                     let lang = self.language();
-                    self.error(tr_args(
-                        lang,
-                        "actions.runner_failed",
-                        &[("error", &e.to_string())],
-                    ));
+                    self.error(e.message(lang));
                 }
             }
         }
@@ -181,18 +216,39 @@ impl App {
                     view.progress = Some(progress);
                 }
             }
-            Event::Finished { record, .. } => {
-                self.actions.print_jobs = None;
-                self.load_history();
-                if let Some(h) = self.actions.history.as_mut() {
-                    h.insert(0, *record);
-                    h.truncate(HISTORY_SHOWN);
-                }
-                if let Some(sel) = self.actions.selected_run.as_mut() {
+            Event::Finished { .. } => {
+                if self.actions.history_page == 0
+                    && let Some(sel) = self.actions.selected_run.as_mut()
+                {
                     *sel += 1;
                 }
+                self.refresh_ledger_views();
             }
             Event::AllIdle => self.actions.active = false,
+            Event::History { page, runs, total } => {
+                if page == self.actions.history_page {
+                    self.actions.history = Some(runs);
+                    self.actions.history_total = total;
+                    self.actions.history_asked = false;
+                }
+            }
+            Event::PrintJobs(jobs) => {
+                self.actions.print_jobs = Some(jobs);
+                self.actions.print_jobs_asked = false;
+            }
+            Event::Duplicate(result) => {
+                self.actions.duplicate_busy = false;
+                let lang = self.language();
+                match result {
+                    Ok(()) => self.info(tr(lang, "receipts.duplicate_done")),
+                    Err(e) => self.error(e),
+                }
+            }
+            Event::LedgerFailed(e) => {
+                self.actions.history_asked = false;
+                self.actions.print_jobs_asked = false;
+                self.error(e);
+            }
         }
     }
 
@@ -371,48 +427,20 @@ impl App {
         self.history_view(ui, lang);
     }
 
-    /// Prints a duplicate of the device's last receipt, on a thread of its own.
+    /// Asks the runner to print a duplicate of the device's last receipt.
     pub fn print_duplicate(&mut self, printer: &crate::config::ServerDef) {
-        let crate::config::ServerKind::EShop(settings) = printer.kind.clone() else {
-            return;
-        };
-        let lang = self.language();
-        let key = crate::secrets::SecretKey::server(
-            &printer.id,
-            crate::secrets::SecretKind::OperatorPassword,
-        );
-        let password = self
-            .workspace
-            .secrets()
-            .get(&key)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let state_dir = self.workspace.location().data_dir().join("fiscal");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let result = crate::fiscal::session::FiscalSession::connect(
-                &settings,
-                password,
-                &state_dir,
-                crate::fiscal::receipt::TaxGroupMap::from(&settings),
-                crate::fiscal::transport::Timing::default(),
-            )
-            .and_then(|mut session| session.device().print_duplicate())
-            .map_err(|e| e.message(lang));
-            let _ = tx.send(result);
-        });
-        self.actions.duplicate = Some(rx);
+        let config = Box::new(self.workspace.config().clone());
+        let server = printer.id.clone();
+        if let Some(r) = self.runner() {
+            r.send(Command::PrintDuplicate { config, server });
+            self.actions.duplicate_busy = true;
+        }
     }
 
     /// The sales waiting for, or done with, their fiscal receipts.
     fn receipts_view(&mut self, ui: &mut Ui, lang: Language) {
-        let queue = PrintQueue::in_dir(&self.workspace.location().data_dir());
-        let jobs = self
-            .actions
-            .print_jobs
-            .get_or_insert_with(|| queue.load().unwrap_or_default())
-            .clone();
+        self.load_print_jobs();
+        let jobs = self.actions.print_jobs.clone().unwrap_or_default();
         if jobs.is_empty() {
             return;
         }
@@ -427,36 +455,23 @@ impl App {
                 .cloned()
                 .collect();
             for printer in printers {
-                let busy = self.actions.active || self.actions.duplicate.is_some();
+                let busy = self.actions.active || self.actions.duplicate_busy;
                 let text = tr_args(lang, "receipts.duplicate", &[("name", &printer.name)]);
                 if ui.add_enabled(!busy, egui::Button::new(text)).clicked() {
                     self.print_duplicate(&printer);
                 }
             }
         });
-        if let Some(rx) = &self.actions.duplicate {
-            match rx.try_recv() {
-                Ok(result) => {
-                    self.actions.duplicate = None;
-                    match result {
-                        Ok(()) => self.info(tr(lang, "receipts.duplicate_done")),
-                        Err(e) => self.error(e),
-                    }
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    ui.ctx()
-                        .request_repaint_after(std::time::Duration::from_millis(200));
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.actions.duplicate = None,
-            }
-        }
         let count =
             |f: fn(&PrintState) -> bool| jobs.iter().filter(|j| f(&j.state)).count().to_string();
         ui.label(tr_args(
             lang,
             "receipts.counts",
             &[
-                ("pending", &count(|s| matches!(s, PrintState::Pending))),
+                (
+                    "pending",
+                    &count(|s| matches!(s, PrintState::Pending | PrintState::Printing)),
+                ),
                 (
                     "printed",
                     &count(|s| matches!(s, PrintState::Printed { .. })),
@@ -472,13 +487,16 @@ impl App {
                 egui::Grid::new("receipts_grid")
                     .striped(true)
                     .show(ui, |ui| {
-                        for job in jobs.iter().rev() {
+                        for job in jobs.iter() {
                             ui.label(&job.unp);
                             ui.label(&job.order_key);
-                            ui.label(job.total.to_string());
+                            ui.label(job.content.total.to_string());
                             match &job.state {
                                 PrintState::Pending => {
                                     ui.label(tr(lang, "receipts.pending"));
+                                }
+                                PrintState::Printing => {
+                                    ui.label(tr(lang, "receipts.printing"));
                                 }
                                 PrintState::Printed { receipt_number, .. } => {
                                     ui.label(tr_args(
@@ -487,7 +505,7 @@ impl App {
                                         &[("number", receipt_number)],
                                     ));
                                 }
-                                PrintState::NotNeeded => {
+                                PrintState::NotDue => {
                                     ui.label(tr(lang, "receipts.not_needed"));
                                 }
                                 PrintState::Failed { error } => {
@@ -508,23 +526,56 @@ impl App {
                         }
                     });
             });
-        if retry.is_some() {
-            self.actions.print_jobs = None;
-        }
         if let Some(unp) = retry
-            && let Err(e) = queue.set_state(&unp, PrintState::Pending)
+            && let Some(r) = self.runner()
         {
-            self.error(tr_args(
-                lang,
-                "jobs.queue_failed",
-                &[("error", &e.to_string())],
-            ));
+            r.send(Command::RetryReceipt { unp });
         }
         ui.separator();
     }
 
     fn history_view(&mut self, ui: &mut Ui, lang: Language) {
-        ui.heading(tr(lang, "history.title"));
+        ui.horizontal(|ui| {
+            ui.heading(tr(lang, "history.title"));
+            let page = self.actions.history_page;
+            let pages = self
+                .actions
+                .history_total
+                .div_ceil(HISTORY_PAGE as u64)
+                .max(1);
+            if pages > 1 {
+                let mut go = None;
+                if ui
+                    .add_enabled(page > 0, egui::Button::new(tr(lang, "history.newer")))
+                    .clicked()
+                {
+                    go = Some(page - 1);
+                }
+                ui.label(tr_args(
+                    lang,
+                    "history.page",
+                    &[
+                        ("page", &(page + 1).to_string()),
+                        ("pages", &pages.to_string()),
+                    ],
+                ));
+                if ui
+                    .add_enabled(
+                        (page as u64 + 1) < pages,
+                        egui::Button::new(tr(lang, "history.older")),
+                    )
+                    .clicked()
+                {
+                    go = Some(page + 1);
+                }
+                if let Some(p) = go {
+                    self.actions.history_page = p;
+                    self.actions.selected_run = None;
+                    self.actions.history = None;
+                    self.actions.history_asked = false;
+                }
+            }
+        });
         let runs = self.actions.history.clone().unwrap_or_default();
         if runs.is_empty() {
             ui.label(RichText::new(tr(lang, "history.empty")).weak());

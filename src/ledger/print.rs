@@ -1,0 +1,352 @@
+//! Print jobs: one per SUPTO sale, created in the same ledger transaction that records
+//! the sale's document, then moved through pending → printing → printed / failed (or
+//! not due, for payment methods that get no receipt) by the e-Shop Connector.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Ledger, LedgerError, now_text};
+pub use crate::core::receipt::{PrintContent, PrintLine};
+
+/// Where a print job stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintState {
+    /// Waiting to be printed.
+    Pending,
+    /// Sent to the device; the outcome is not known yet (the fiscal journal finishes an
+    /// interrupted receipt without printing it twice).
+    Printing,
+    /// Printed.
+    Printed {
+        /// The device's receipt number.
+        receipt_number: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Printing failed; Retry puts it back to pending.
+    Failed {
+        /// The translated error.
+        error: String,
+    },
+    /// No receipt is due for this payment method (e.g. bank transfer).
+    NotDue,
+}
+
+impl PrintState {
+    fn code(&self) -> &'static str {
+        match self {
+            PrintState::Pending => "pending",
+            PrintState::Printing => "printing",
+            PrintState::Printed { .. } => "printed",
+            PrintState::Failed { .. } => "failed",
+            PrintState::NotDue => "not_due",
+        }
+    }
+}
+
+/// One sale waiting for (or done with) its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintJob {
+    /// The sale's УНП (assigned before the sale was written).
+    pub unp: String,
+    /// The shop order key (`WEB#…`).
+    pub order_key: String,
+    /// The warehouse document number.
+    pub acct: i64,
+    /// Name of the e-Shop Connector that prints it.
+    pub connector: String,
+    /// What the receipt holds.
+    pub content: PrintContent,
+    /// When it was queued.
+    pub queued: DateTime<Utc>,
+    /// State.
+    pub state: PrintState,
+    /// True once the receipt number is stored in the warehouse.
+    pub recorded: bool,
+}
+
+/// A print job to create with its sale (see [`Ledger::record_written`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPrintJob {
+    /// The sale's УНП.
+    pub unp: String,
+    /// The e-Shop Connector that prints it.
+    pub connector: String,
+    /// The order key.
+    pub order_key: String,
+    /// The document number.
+    pub acct: i64,
+    /// What to print.
+    pub content: PrintContent,
+    /// False when the payment method gets no receipt.
+    pub due: bool,
+}
+
+const COLUMNS: &str = "unp, order_key, acct, connector, content, queued, state, receipt_number, printed_at, error, recorded";
+
+fn parse_time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<PrintJob> {
+    let content: String = row.get(4)?;
+    let content: PrintContent = serde_json::from_str(&content).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let state: String = row.get(6)?;
+    let state = match state.as_str() {
+        "printing" => PrintState::Printing,
+        "printed" => PrintState::Printed {
+            receipt_number: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            at: parse_time(&row.get::<_, Option<String>>(8)?.unwrap_or_default()),
+        },
+        "failed" => PrintState::Failed {
+            error: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        },
+        "not_due" => PrintState::NotDue,
+        _ => PrintState::Pending,
+    };
+    Ok(PrintJob {
+        unp: row.get(0)?,
+        order_key: row.get(1)?,
+        acct: row.get(2)?,
+        connector: row.get(3)?,
+        content,
+        queued: parse_time(&row.get::<_, String>(5)?),
+        state,
+        recorded: row.get::<_, i64>(10)? != 0,
+    })
+}
+
+/// Inserts `job` unless its УНП or its order is already queued for that connector;
+/// true when it was inserted.
+pub(crate) fn insert_job(
+    tx: &rusqlite::Transaction<'_>,
+    job: &NewPrintJob,
+    origin: Option<(&str, u64)>,
+) -> Result<bool, LedgerError> {
+    let content = serde_json::to_string(&job.content).map_err(|e| LedgerError::File {
+        path: "print_jobs".into(),
+        detail: e.to_string(),
+    })?;
+    let now = now_text();
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO print_jobs (unp, connector, server_id, order_id, order_key, acct, content, state, queued, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            job.unp,
+            job.connector,
+            origin.map(|o| o.0),
+            origin.map(|o| o.1 as i64),
+            job.order_key,
+            job.acct,
+            content,
+            if job.due { "pending" } else { "not_due" },
+            now
+        ],
+    )?;
+    Ok(n > 0)
+}
+
+impl Ledger {
+    /// The newest `limit` print jobs (all connectors), newest first.
+    pub fn print_jobs(&self, limit: usize) -> Result<Vec<PrintJob>, LedgerError> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM print_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"
+            ))?;
+            let rows = st.query_map([limit as i64], row_to_job)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Jobs of `connector` still to print (pending, or printing when a run was cut off),
+    /// oldest first.
+    pub fn jobs_to_print(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
+                 ORDER BY queued, rowid"
+            ))?;
+            let rows = st.query_map([connector], row_to_job)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Printed jobs of `connector` whose receipt number is not yet in the warehouse.
+    pub fn jobs_to_record(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state = 'printed' AND recorded = 0 \
+                 ORDER BY queued, rowid"
+            ))?;
+            let rows = st.query_map([connector], row_to_job)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// The job of `order_key` at `connector`, if any.
+    pub fn print_job_of_order(
+        &self,
+        connector: &str,
+        order_key: &str,
+    ) -> Result<Option<PrintJob>, LedgerError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND order_key = ?2"
+                ),
+                [connector, order_key],
+                row_to_job,
+            )
+            .optional()?)
+        })
+    }
+
+    /// Sets the state of the job with `unp`.
+    pub fn set_print_state(&self, unp: &str, state: &PrintState) -> Result<(), LedgerError> {
+        let (number, at, error) = match state {
+            PrintState::Printed { receipt_number, at } => (
+                Some(receipt_number.clone()),
+                Some(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                None,
+            ),
+            PrintState::Failed { error } => (None, None, Some(error.clone())),
+            _ => (None, None, None),
+        };
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE print_jobs SET state = ?2, receipt_number = COALESCE(?3, receipt_number), \
+                 printed_at = COALESCE(?4, printed_at), error = ?5, updated = ?6 WHERE unp = ?1",
+                params![unp, state.code(), number, at, error, now_text()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Notes that the receipt number of `unp` is stored in the warehouse.
+    pub fn mark_receipt_recorded(&self, unp: &str) -> Result<(), LedgerError> {
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE print_jobs SET recorded = 1, updated = ?2 WHERE unp = ?1",
+                params![unp, now_text()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Puts a failed job back to pending (the Retry button); false when it was not failed.
+    pub fn retry_print(&self, unp: &str) -> Result<bool, LedgerError> {
+        self.tx(|tx| {
+            Ok(tx.execute(
+                "UPDATE print_jobs SET state = 'pending', error = NULL, updated = ?2 WHERE unp = ?1 AND state = 'failed'",
+                params![unp, now_text()],
+            )? > 0)
+        })
+    }
+
+    /// Adds a print job on its own (a sale found in the warehouse whose job was never
+    /// created); false when one exists.
+    pub fn add_print_job(&self, job: &NewPrintJob) -> Result<bool, LedgerError> {
+        self.tx(|tx| insert_job(tx, job, None))
+    }
+}
+
+/// A job for the ledger's own tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::core::money::Money;
+
+    /// A pending job of connector "Каса" for `unp` and `order`.
+    pub(crate) fn job(unp: &str, order: &str) -> NewPrintJob {
+        NewPrintJob {
+            unp: unp.into(),
+            connector: "Каса".into(),
+            order_key: order.into(),
+            acct: 7,
+            content: PrintContent {
+                lines: vec![PrintLine {
+                    sku: "A".into(),
+                    name: "Сирене".into(),
+                    qty: 2,
+                    unit_price: Money::from_cents(450),
+                }],
+                shipping: Some(Money::from_cents(599)),
+                payment_method: "cod".into(),
+                total: Money::from_cents(1499),
+            },
+            due: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::job as new_job;
+    use super::*;
+
+    #[test]
+    fn jobs_are_added_once_and_move_through_their_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path()).unwrap();
+        assert!(
+            l.add_print_job(&new_job("DT279013-0001-0000001", "WEB#1"))
+                .unwrap()
+        );
+        assert!(
+            !l.add_print_job(&new_job("DT279013-0001-0000001", "WEB#1"))
+                .unwrap()
+        );
+        assert!(
+            !l.add_print_job(&new_job("DT279013-0001-0000009", "WEB#1"))
+                .unwrap()
+        );
+        assert!(
+            l.add_print_job(&new_job("DT279013-0001-0000002", "WEB#2"))
+                .unwrap()
+        );
+        assert_eq!(l.jobs_to_print("Каса").unwrap().len(), 2);
+        l.set_print_state("DT279013-0001-0000001", &PrintState::Printing)
+            .unwrap();
+        assert_eq!(
+            l.jobs_to_print("Каса").unwrap().len(),
+            2,
+            "printing is retried"
+        );
+        l.set_print_state(
+            "DT279013-0001-0000001",
+            &PrintState::Printed {
+                receipt_number: "55".into(),
+                at: Utc::now(),
+            },
+        )
+        .unwrap();
+        assert_eq!(l.jobs_to_record("Каса").unwrap().len(), 1);
+        l.mark_receipt_recorded("DT279013-0001-0000001").unwrap();
+        assert!(l.jobs_to_record("Каса").unwrap().is_empty());
+        l.set_print_state(
+            "DT279013-0001-0000002",
+            &PrintState::Failed {
+                error: "хартия".into(),
+            },
+        )
+        .unwrap();
+        assert!(l.jobs_to_print("Каса").unwrap().is_empty());
+        assert!(l.retry_print("DT279013-0001-0000002").unwrap());
+        assert!(!l.retry_print("DT279013-0001-0000001").unwrap());
+        let all = l.print_jobs(10).unwrap();
+        assert_eq!(all.len(), 2);
+        let printed = all
+            .iter()
+            .find(|j| j.unp == "DT279013-0001-0000001")
+            .unwrap();
+        assert!(
+            matches!(&printed.state, PrintState::Printed { receipt_number, .. } if receipt_number == "55")
+        );
+        assert!(printed.recorded);
+        assert_eq!(printed.content.lines[0].name, "Сирене");
+    }
+}

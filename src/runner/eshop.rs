@@ -1,0 +1,340 @@
+//! The e-Shop Connector job: prints the receipts of its print jobs on the fiscal device
+//! and stores each receipt number in the warehouse. The ledger moves every job pending →
+//! printing → printed / failed, and the device's journal (in the ledger) finishes an
+//! interrupted receipt without printing it twice; a receipt number the warehouse did not
+//! take is recorded again by the next run. A dry run only lists what it would print.
+
+use std::collections::HashMap;
+
+use crate::config::{EShopSettings, ServerKind};
+use crate::core::receipt::{PlannedLine, planned_lines};
+use crate::fiscal::payment_rules::PaymentRules;
+use crate::fiscal::receipt::{Payment, Receipt, ReceiptLine, TaxGroupMap};
+use crate::fiscal::session::FiscalSession;
+use crate::i18n::{Language, tr, tr_args};
+use crate::ledger::Ledger;
+use crate::ledger::print::{PrintJob, PrintState};
+use crate::runner::history::{ItemAction, ItemResult};
+use crate::runner::jobs::{JobEnv, JobOutcome, item, vat_rates_for};
+use crate::runner::progress::Stage;
+use crate::runner::warehouse_thread::WarehouseThread;
+use crate::runner::worker::StopFlag;
+use crate::secrets::{Secret, SecretKind};
+use crate::warehouse::write::OPER_SALE;
+
+/// Runs an e-Shop Connector once: records missing receipt numbers, then prints what
+/// waits.
+pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome {
+    let lang = env.lang;
+    let connector = env.server.name.trim().to_string();
+    let (to_print, to_record) = match (
+        env.ledger.jobs_to_print(&connector),
+        env.ledger.jobs_to_record(&connector),
+    ) {
+        (Ok(p), Ok(r)) => (p, r),
+        (Err(e), _) | (_, Err(e)) => return JobOutcome::failed(e.message(lang)),
+    };
+    if to_print.is_empty() && to_record.is_empty() {
+        return JobOutcome::default();
+    }
+    if env.dry_run {
+        return JobOutcome {
+            items: to_print.iter().map(|j| would_print(lang, j)).collect(),
+            error: None,
+        };
+    }
+    let wh = match env.warehouse().await {
+        Ok(wh) => wh,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    let mut items = record_numbers(&wh, env.ledger, &to_record, lang).await;
+    if to_print.is_empty() {
+        return JobOutcome { items, error: None };
+    }
+    let password = match env.secret(SecretKind::OperatorPassword) {
+        Ok(p) => p,
+        Err(e) => {
+            return JobOutcome {
+                items,
+                error: Some(e),
+            };
+        }
+    };
+    let key_column = key_column_of(env);
+    let skus: Vec<String> = to_print
+        .iter()
+        .flat_map(|j| j.content.lines.iter().map(|l| l.sku.clone()))
+        .collect();
+    let rates = match wh.call(move |w| vat_rates_for(w, key_column, &skus)).await {
+        Ok(r) => r,
+        Err(e) => {
+            return JobOutcome {
+                items,
+                error: Some(e.message(lang)),
+            };
+        }
+    };
+    let printer = Printer {
+        settings: settings.clone(),
+        password,
+        ledger: env.ledger.clone(),
+        wh,
+        rates,
+        rules: PaymentRules::from(settings),
+        stop: env.stop.clone(),
+        lang,
+    };
+    let total = to_print.len() as u64;
+    env.report(Stage::Receipts, 0, total);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let mut work = tokio::task::spawn_blocking(move || printer.print_all(&to_print, &tx));
+    let result = loop {
+        tokio::select! {
+            Some(done) = rx.recv() => env.report(Stage::Receipts, done, total),
+            r = &mut work => break r,
+        }
+    };
+    match result {
+        Ok((printed, error)) => {
+            items.extend(printed);
+            JobOutcome { items, error }
+        }
+        Err(e) => JobOutcome {
+            items,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// The key field the SKUs of this connector's sales were matched with: that of the
+/// Import server printing here.
+fn key_column_of(env: &JobEnv<'_>) -> &'static str {
+    env.config
+        .servers
+        .iter()
+        .find_map(|s| match &s.kind {
+            ServerKind::Import(i)
+                if i.supto_mode && i.printing_module.trim() == env.server.name.trim() =>
+            {
+                Some(i.key_field)
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+        .column()
+}
+
+fn would_print(lang: Language, job: &PrintJob) -> ItemResult {
+    item(
+        "receipt",
+        &job.unp,
+        ItemAction::WouldCreate,
+        tr_args(
+            lang,
+            "jobs.would_print",
+            &[
+                ("order", &job.order_key),
+                ("total", &job.content.total.to_string()),
+            ],
+        ),
+    )
+}
+
+/// Stores in the warehouse the receipt numbers printed but not yet recorded.
+async fn record_numbers(
+    wh: &WarehouseThread,
+    ledger: &Ledger,
+    jobs: &[PrintJob],
+    lang: Language,
+) -> Vec<ItemResult> {
+    let mut items = Vec::new();
+    for job in jobs {
+        let PrintState::Printed { receipt_number, .. } = &job.state else {
+            continue;
+        };
+        let (unp, acct) = (job.unp.clone(), job.acct);
+        let number: i64 = receipt_number.trim().parse().unwrap_or_default();
+        let result = wh
+            .call(move |w| w.record_receipt_number(OPER_SALE, acct, &unp, number))
+            .await;
+        items.push(recorded_item(ledger, job, receipt_number, result, lang));
+    }
+    items
+}
+
+fn recorded_item(
+    ledger: &Ledger,
+    job: &PrintJob,
+    number: &str,
+    result: Result<bool, crate::warehouse::WarehouseError>,
+    lang: Language,
+) -> ItemResult {
+    let error = match result {
+        Ok(true) => match ledger.mark_receipt_recorded(&job.unp) {
+            Ok(()) => {
+                let detail = tr_args(
+                    lang,
+                    "jobs.receipt_recorded",
+                    &[("number", number), ("order", &job.order_key)],
+                );
+                return item("receipt", &job.unp, ItemAction::Updated, detail);
+            }
+            Err(e) => e.message(lang),
+        },
+        Ok(false) => tr(lang, "jobs.receipt_no_record"),
+        Err(e) => e.message(lang),
+    };
+    item(
+        "receipt",
+        &job.unp,
+        ItemAction::Failed,
+        tr_args(
+            lang,
+            "jobs.receipt_record_failed",
+            &[("number", number), ("error", &error)],
+        ),
+    )
+}
+
+/// The printing loop's set-up; it runs on a blocking thread.
+struct Printer {
+    settings: EShopSettings,
+    password: Secret,
+    ledger: Ledger,
+    wh: WarehouseThread,
+    rates: HashMap<String, u32>,
+    rules: PaymentRules,
+    stop: StopFlag,
+    lang: Language,
+}
+
+impl Printer {
+    /// Prints every job (stopping between receipts when asked); returns the items and
+    /// the error that stopped it early.
+    fn print_all(
+        self,
+        jobs: &[PrintJob],
+        progress: &tokio::sync::mpsc::UnboundedSender<u64>,
+    ) -> (Vec<ItemResult>, Option<String>) {
+        let ledger = self.ledger.clone();
+        let session = FiscalSession::connect(
+            &self.settings,
+            self.password.clone(),
+            |serial| Box::new(ledger.journal(serial)),
+            TaxGroupMap::from(&self.settings),
+            crate::fiscal::transport::Timing::default(),
+        );
+        let mut session = match session {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e.message(self.lang))),
+        };
+        let mut items = Vec::new();
+        for (n, job) in jobs.iter().enumerate() {
+            if self.stop.is_set() {
+                return (items, Some(tr(self.lang, "jobs.stopped")));
+            }
+            match self.print_one(&mut session, job) {
+                Ok(item) => items.push(item),
+                Err(e) => return (items, Some(e)),
+            }
+            let _ = progress.send(n as u64 + 1);
+        }
+        (items, None)
+    }
+
+    /// Prints one job; `Err` when the ledger failed (the run stops).
+    fn print_one(&self, session: &mut FiscalSession, job: &PrintJob) -> Result<ItemResult, String> {
+        let lang = self.lang;
+        let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
+        let receipt = match self.receipt(job) {
+            Ok(r) => r,
+            Err(e) => {
+                let state = PrintState::Failed { error: e.clone() };
+                self.ledger
+                    .set_print_state(&job.unp, &state)
+                    .map_err(ledger_err)?;
+                return Ok(item("receipt", &job.unp, ItemAction::Failed, e));
+            }
+        };
+        self.ledger
+            .set_print_state(&job.unp, &PrintState::Printing)
+            .map_err(ledger_err)?;
+        let printed = match session.print(&receipt) {
+            Ok(p) => p,
+            Err(e) => {
+                let message = e.message(lang);
+                let state = PrintState::Failed {
+                    error: message.clone(),
+                };
+                self.ledger
+                    .set_print_state(&job.unp, &state)
+                    .map_err(ledger_err)?;
+                return Ok(item("receipt", &job.unp, ItemAction::Failed, message));
+            }
+        };
+        let number = printed.receipt_number.to_string();
+        let state = PrintState::Printed {
+            receipt_number: number.clone(),
+            at: chrono::Utc::now(),
+        };
+        self.ledger
+            .set_print_state(&job.unp, &state)
+            .map_err(ledger_err)?;
+        let (unp, acct) = (job.unp.clone(), job.acct);
+        let receipt_no = printed.receipt_number as i64;
+        let result = self
+            .wh
+            .call_blocking(move |w| w.record_receipt_number(OPER_SALE, acct, &unp, receipt_no));
+        let recorded = recorded_item(&self.ledger, job, &number, result, lang);
+        if recorded.action == ItemAction::Failed {
+            return Ok(recorded);
+        }
+        let detail = tr_args(
+            lang,
+            "jobs.receipt_printed",
+            &[("number", &number), ("order", &job.order_key)],
+        );
+        Ok(item("receipt", &job.unp, ItemAction::Created, detail))
+    }
+
+    /// The fiscal receipt of `job` (lines and VAT rates decided in `core::receipt`).
+    fn receipt(&self, job: &PrintJob) -> Result<Receipt, String> {
+        let unp = crate::core::unp::Unp::parse(&job.unp).map_err(|e| e.to_string())?;
+        let shipping_text = tr(self.lang, "jobs.shipping_good");
+        let lines = planned_lines(&job.content, &self.rates)
+            .into_iter()
+            .map(|l| match l {
+                PlannedLine::Item {
+                    text,
+                    unit_price,
+                    quantity_milli,
+                    vat_rate,
+                } => ReceiptLine::Item {
+                    text,
+                    unit_price,
+                    quantity_milli,
+                    vat_rate,
+                    discount: 0,
+                },
+                PlannedLine::Shipping { amount, vat_rate } => ReceiptLine::Shipping {
+                    text: shipping_text.clone(),
+                    amount,
+                    vat_rate,
+                },
+            })
+            .collect();
+        let kind = self
+            .rules
+            .receipt_payment(&job.content.payment_method)
+            .unwrap_or(crate::fiscal::PaymentKind::Cash);
+        Ok(Receipt {
+            unp,
+            operator: self.settings.operator_code.trim().to_string(),
+            lines,
+            payments: vec![Payment {
+                kind,
+                amount: job.content.total.cents(),
+            }],
+        })
+    }
+}

@@ -1,0 +1,582 @@
+//! The Import job: the site's orders in the processing status become warehouse documents.
+//! `core::import::decide` chooses each order's step from the order, its ledger row and
+//! what the warehouse holds; this module carries the step out in order: the intent (with
+//! its УНП) in the ledger, the document in the warehouse, the document and its print job
+//! in the ledger (one transaction), then the steps on the site (see `runner::site`).
+
+use crate::config::{DocumentType, ImportSettings, ServerKind};
+use crate::core::import::{
+    BuyerIn, DocumentDraft, Known, OrderIn, OrderLineIn, PaymentKind, Step, decide, map_order,
+    needs_warehouse_lookup, order_key,
+};
+use crate::core::money::Money;
+use crate::fiscal::payment_rules::PaymentRules;
+use crate::i18n::{tr, tr_args};
+use crate::ledger::imports::{DocState, UnpSource, Written};
+use crate::ledger::print::NewPrintJob;
+use crate::runner::history::{ItemAction, ItemResult};
+use crate::runner::jobs::{JobEnv, JobOutcome, item};
+use crate::runner::progress::Stage;
+use crate::runner::warehouse_thread::WarehouseThread;
+use crate::warehouse::write::{
+    DocLine, NewDocument, OPER_SALE, PartnerData, PaymentInfo, PaymentMethod, ShippingLine,
+    WriteOptions, WriteOutcome,
+};
+use crate::warehouse::{UnpRecord, WarehouseError};
+use crate::woo::{Order, OrderFilter, WooClient};
+
+/// Orders written between two passes over the site steps.
+const SITE_BATCH: usize = 50;
+
+/// Where an Import server's SUPTO sales are numbered and printed.
+struct Printing {
+    connector: String,
+    serial: String,
+    operator: String,
+}
+
+/// One import run in progress.
+struct ImportRun<'a, 'e> {
+    env: &'a JobEnv<'e>,
+    settings: &'a ImportSettings,
+    client: WooClient,
+    wh: WarehouseThread,
+    object_id: i64,
+    printing: Option<Printing>,
+    rules: PaymentRules,
+    opts: WriteOptions,
+    items: Vec<ItemResult>,
+    /// Orders recorded by this run (their history item is already there).
+    fresh: std::collections::HashSet<u64>,
+}
+
+/// Runs an Import server once.
+pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutcome {
+    let lang = env.lang;
+    let Some(object_id) = settings.object_id else {
+        return JobOutcome::failed(tr(lang, "jobs.no_object"));
+    };
+    let client = match env.shop_client(&settings.shop) {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    let (printing, rules) = match printing_of(env, settings) {
+        Ok(p) => p,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    env.report(Stage::ReadingShop, 0, 0);
+    let filter = OrderFilter {
+        statuses: vec![settings.status_for_processing.trim().to_string()],
+        ..OrderFilter::default()
+    };
+    let mut orders = match client.list_orders(&filter).await {
+        Ok(o) => o,
+        Err(e) => return JobOutcome::failed(e.message(lang)),
+    };
+    orders.sort_by_key(|o| o.id);
+    let wh = match env.warehouse().await {
+        Ok(wh) => wh,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    let mut run = ImportRun {
+        env,
+        settings,
+        client,
+        wh,
+        object_id,
+        printing,
+        rules,
+        opts: WriteOptions {
+            key_field: settings.key_field,
+            invalid_goods: settings.invalid_goods,
+            shipping_name: tr(lang, "jobs.shipping_good"),
+            ..WriteOptions::default()
+        },
+        items: Vec::new(),
+        fresh: Default::default(),
+    };
+    let error = run.orders(&orders).await;
+    if !env.dry_run
+        && let Err(e) = run.site().await
+    {
+        return JobOutcome {
+            items: run.items,
+            error: Some(error.unwrap_or(e)),
+        };
+    }
+    JobOutcome {
+        items: run.items,
+        error,
+    }
+}
+
+/// The SUPTO printing set-up of `settings` (None outside SUPTO mode) and the payment
+/// rules of its e-Shop Connector.
+fn printing_of(
+    env: &JobEnv<'_>,
+    settings: &ImportSettings,
+) -> Result<(Option<Printing>, PaymentRules), String> {
+    let module = settings.printing_module.trim();
+    let connector = match env.config.server_by_name(module).map(|s| &s.kind) {
+        Some(ServerKind::EShop(f)) => Some(f),
+        _ => None,
+    };
+    let rules = connector.map(PaymentRules::from).unwrap_or_default();
+    if !settings.supto_mode {
+        return Ok((None, rules));
+    }
+    let Some(f) = connector else {
+        return Err(tr(env.lang, "jobs.no_printing_module"));
+    };
+    Ok((
+        Some(Printing {
+            connector: module.to_string(),
+            serial: f.fiscal_number.trim().to_string(),
+            operator: f.operator_code.trim().to_string(),
+        }),
+        rules,
+    ))
+}
+
+fn order_number(o: &Order) -> String {
+    if o.number.trim().is_empty() {
+        o.id.to_string()
+    } else {
+        o.number.trim().to_string()
+    }
+}
+
+impl ImportRun<'_, '_> {
+    fn server_id(&self) -> &str {
+        &self.env.server.id.0
+    }
+
+    fn ledger_err(&self, e: crate::ledger::LedgerError) -> String {
+        e.message(self.env.lang)
+    }
+
+    /// Takes every order in turn; returns the error that stopped the run early.
+    async fn orders(&mut self, orders: &[Order]) -> Option<String> {
+        let total = orders.len() as u64;
+        self.env.report(Stage::Orders, 0, total);
+        let mut since_site = 0;
+        for (i, order) in orders.iter().enumerate() {
+            if self.env.stop.is_set() {
+                return Some(self.env.stopped());
+            }
+            match self.order(order).await {
+                Ok(wrote) => since_site += usize::from(wrote),
+                Err(e) => return Some(e),
+            }
+            if since_site >= SITE_BATCH && !self.env.dry_run {
+                since_site = 0;
+                if let Err(e) = self.site().await {
+                    return Some(e);
+                }
+            }
+            self.env.report(Stage::Orders, i as u64 + 1, total);
+        }
+        None
+    }
+
+    /// One order: decide its step and carry it out. `Ok(true)` when a document was
+    /// recorded; `Err` stops the run (the warehouse or the ledger failed).
+    async fn order(&mut self, order: &Order) -> Result<bool, String> {
+        let lang = self.env.lang;
+        let number = order_number(order);
+        let key = order_key(&number);
+        let row = self
+            .env
+            .ledger
+            .order_row(self.server_id(), order.id)
+            .map_err(|e| self.ledger_err(e))?;
+        let known = match &row {
+            None => Known::Nothing,
+            Some(r) if r.state == DocState::Written => Known::Written,
+            Some(_) => Known::Intent,
+        };
+        let in_warehouse = if needs_warehouse_lookup(known) {
+            let k = key.clone();
+            self.wh
+                .call(move |w| w.find_document_by_note(&k))
+                .await
+                .map_err(|e| e.message(lang))?
+        } else {
+            None
+        };
+        let mapped = map_order(&order_in(order), self.settings.invoice_shipping);
+        match decide(known, in_warehouse, &mapped) {
+            Step::AlreadyWritten => Ok(false),
+            Step::Refuse(e) => {
+                if known == Known::Intent {
+                    let _ = self.env.ledger.drop_intent(self.server_id(), order.id);
+                }
+                self.items.push(item(
+                    "order",
+                    &number,
+                    ItemAction::Skipped,
+                    tr_args(lang, "jobs.order_unmappable", &[("error", &e.to_string())]),
+                ));
+                Ok(false)
+            }
+            Step::Adopt { oper_type, acct } if self.env.dry_run => {
+                let detail = tr_args(
+                    lang,
+                    "jobs.document_existed",
+                    &[("acct", &acct.to_string())],
+                );
+                let _ = oper_type;
+                self.items
+                    .push(item("order", &number, ItemAction::WouldUpdate, detail));
+                Ok(false)
+            }
+            Step::Adopt { oper_type, acct } => {
+                self.adopt(order, &number, mapped.ok().as_ref(), oper_type, acct)
+                    .await?;
+                Ok(true)
+            }
+            Step::Write => {
+                let draft = mapped.map_err(|e| e.to_string())?;
+                if self.env.dry_run {
+                    self.items.push(would_write(lang, &number, &draft));
+                    return Ok(false);
+                }
+                self.write(order, &number, &draft).await
+            }
+        }
+    }
+
+    /// Records the intent (and the УНП), writes the document, records it.
+    async fn write(
+        &mut self,
+        order: &Order,
+        number: &str,
+        draft: &DocumentDraft,
+    ) -> Result<bool, String> {
+        let lang = self.env.lang;
+        let source = self.printing.as_ref().map(|p| UnpSource {
+            serial: p.serial.clone(),
+            operator: p.operator.clone(),
+        });
+        let sid = self.server_id().to_string();
+        let row = self
+            .env
+            .ledger
+            .record_intent(&sid, order.id, number, &draft.order_key, source.as_ref())
+            .map_err(|e| self.ledger_err(e))?;
+        let mut doc = new_document(draft, self.settings.document_type, self.object_id);
+        doc.unp = row
+            .unp
+            .as_ref()
+            .zip(self.printing.as_ref())
+            .map(|(unp, p)| UnpRecord {
+                unp: unp.clone(),
+                device: p.serial.clone(),
+                receipt_no: 0,
+            });
+        let opts = self.opts.clone();
+        let result = self.wh.call(move |w| w.write_document(&doc, &opts)).await;
+        match result {
+            Ok(WriteOutcome::Created {
+                oper_type,
+                acct,
+                unknown_skus,
+            }) => {
+                let kind = match self.settings.document_type {
+                    DocumentType::Order => tr(lang, "document_type.order"),
+                    DocumentType::Sale => tr(lang, "document_type.sale"),
+                };
+                let mut detail = tr_args(
+                    lang,
+                    "jobs.document_written",
+                    &[("kind", &kind), ("acct", &acct.to_string())],
+                );
+                if !unknown_skus.is_empty() {
+                    detail.push_str("; ");
+                    detail.push_str(&tr_args(
+                        lang,
+                        "jobs.service_good_used",
+                        &[("skus", &unknown_skus.join(", "))],
+                    ));
+                }
+                let written = Written {
+                    oper_type,
+                    acct,
+                    created: true,
+                    unp: row.unp.clone(),
+                    detail,
+                };
+                self.record(order, number, Some(draft), written)?;
+                Ok(true)
+            }
+            Ok(WriteOutcome::AlreadyExists { oper_type, acct }) => {
+                self.adopt(order, number, Some(draft), oper_type, acct)
+                    .await?;
+                Ok(true)
+            }
+            Err(WarehouseError::UnknownSkus(skus)) => {
+                let _ = self.env.ledger.drop_intent(&sid, order.id);
+                self.items.push(item(
+                    "order",
+                    number,
+                    ItemAction::Skipped,
+                    tr_args(lang, "jobs.unknown_skus", &[("skus", &skus.join(", "))]),
+                ));
+                Ok(false)
+            }
+            Err(e) if e.is_transient() => {
+                // The outcome is unknown: the intent stays, and the next run looks the
+                // order up in the warehouse before writing.
+                self.items
+                    .push(item("order", number, ItemAction::Failed, e.message(lang)));
+                Err(e.message(lang))
+            }
+            Err(e) => {
+                let _ = self.env.ledger.drop_intent(&sid, order.id);
+                self.items
+                    .push(item("order", number, ItemAction::Failed, e.message(lang)));
+                Ok(false)
+            }
+        }
+    }
+
+    /// The warehouse already holds the order's document: record it with the УНП stored
+    /// there, and its print job when the sale never got one.
+    async fn adopt(
+        &mut self,
+        order: &Order,
+        number: &str,
+        draft: Option<&DocumentDraft>,
+        oper_type: i64,
+        acct: i64,
+    ) -> Result<(), String> {
+        let lang = self.env.lang;
+        let unp = if self.printing.is_some() {
+            self.wh
+                .call(move |w| w.unp_of(oper_type, acct))
+                .await
+                .map_err(|e| e.message(lang))?
+        } else {
+            None
+        };
+        let written = Written {
+            oper_type,
+            acct,
+            created: false,
+            unp,
+            detail: tr_args(
+                lang,
+                "jobs.document_existed",
+                &[("acct", &acct.to_string())],
+            ),
+        };
+        self.record(order, number, draft, written)
+    }
+
+    /// Records the written document and, for a SUPTO sale, its print job, in one ledger
+    /// transaction; adds the order's history item.
+    fn record(
+        &mut self,
+        order: &Order,
+        number: &str,
+        draft: Option<&DocumentDraft>,
+        mut written: Written,
+    ) -> Result<(), String> {
+        let lang = self.env.lang;
+        let key = order_key(number);
+        let job = match (&self.printing, &written.unp, draft) {
+            (Some(p), Some(unp), Some(draft)) if written.oper_type == OPER_SALE => {
+                Some(NewPrintJob {
+                    unp: unp.clone(),
+                    connector: p.connector.clone(),
+                    order_key: key.clone(),
+                    acct: written.acct,
+                    content: crate::core::receipt::content_of(draft, &order.payment_method),
+                    due: self.rules.needs_receipt(&order.payment_method),
+                })
+            }
+            _ => None,
+        };
+        if let Some(unp) = &written.unp {
+            let text = match &job {
+                Some(j) if j.due => tr_args(lang, "jobs.receipt_queued", &[("unp", unp)]),
+                Some(_) => tr_args(lang, "jobs.receipt_not_needed", &[("unp", unp)]),
+                None => tr_args(lang, "jobs.unp_assigned", &[("unp", unp)]),
+            };
+            written.detail.push_str("; ");
+            written.detail.push_str(&text);
+        }
+        if let Some(d) = draft.filter(|d| d.total_mismatch()) {
+            written.detail.push_str("; ");
+            written.detail.push_str(&tr_args(
+                lang,
+                "jobs.total_mismatch",
+                &[
+                    ("document", &d.total.to_string()),
+                    ("order", &d.expected_total.to_string()),
+                ],
+            ));
+        }
+        let sid = self.server_id().to_string();
+        self.env
+            .ledger
+            .record_written(&sid, order.id, number, &key, &written, job.as_ref())
+            .map_err(|e| self.ledger_err(e))?;
+        self.fresh.insert(order.id);
+        let action = if written.created {
+            ItemAction::Created
+        } else {
+            ItemAction::Updated
+        };
+        self.items
+            .push(item("order", number, action, written.detail));
+        Ok(())
+    }
+
+    /// The steps on the site the ledger says are still to do (status, then note).
+    async fn site(&mut self) -> Result<(), String> {
+        let items = crate::runner::site::finish(
+            &self.client,
+            self.env,
+            self.settings.status_after_processing.trim(),
+            &self.fresh,
+        )
+        .await?;
+        self.items.extend(items);
+        Ok(())
+    }
+}
+
+/// What a dry run lists for an order it would write.
+fn would_write(lang: crate::i18n::Language, number: &str, draft: &DocumentDraft) -> ItemResult {
+    let mut detail = tr_args(
+        lang,
+        "jobs.would_import",
+        &[
+            ("lines", &draft.lines.len().to_string()),
+            ("total", &draft.total.to_string()),
+        ],
+    );
+    if draft.total_mismatch() {
+        detail.push_str("; ");
+        detail.push_str(&tr_args(
+            lang,
+            "jobs.total_mismatch",
+            &[
+                ("document", &draft.total.to_string()),
+                ("order", &draft.expected_total.to_string()),
+            ],
+        ));
+    }
+    item("order", number, ItemAction::WouldCreate, detail)
+}
+
+/// The warehouse document of `draft`.
+fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -> NewDocument {
+    NewDocument {
+        order_number: draft.order_key.clone(),
+        doc_type,
+        object_id,
+        partner: PartnerData {
+            name: if draft.buyer.company.trim().is_empty() {
+                draft.buyer.person.clone()
+            } else {
+                draft.buyer.company.clone()
+            },
+            contact: draft.buyer.person.clone(),
+            email: draft.buyer.email.clone(),
+            phone: draft.buyer.phone.clone(),
+            vat_number: draft.buyer.vat_number.clone(),
+            eik: String::new(),
+            city: draft.buyer.city.clone(),
+            address: draft.buyer.address.clone(),
+        },
+        lines: draft
+            .lines
+            .iter()
+            .map(|l| DocLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                qty: l.qty,
+                unit_price: l.unit_price.cents(),
+            })
+            .collect(),
+        shipping: draft.shipping.map(|m| ShippingLine { price: m.cents() }),
+        payment: PaymentInfo {
+            method: match draft.payment {
+                PaymentKind::Cash => PaymentMethod::Cash,
+                PaymentKind::Bank => PaymentMethod::Bank,
+                PaymentKind::Card => PaymentMethod::Card,
+            },
+            paid: draft.paid,
+        },
+        unp: None,
+    }
+}
+
+fn order_in(o: &Order) -> OrderIn {
+    let with_tax =
+        |a: Option<Money>, t: Option<Money>| a.unwrap_or_default() + t.unwrap_or_default();
+    let person = format!(
+        "{} {}",
+        o.billing.first_name.trim(),
+        o.billing.last_name.trim()
+    )
+    .trim()
+    .to_string();
+    let address = [o.billing.address_1.trim(), o.billing.address_2.trim()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let vat_number = o
+        .meta_data
+        .iter()
+        .find(|m| {
+            matches!(
+                m.key.as_str(),
+                "_billing_vat" | "billing_vat" | "_vat_number" | "vat_number"
+            )
+        })
+        .and_then(|m| m.value.as_str().map(str::to_string))
+        .unwrap_or_default();
+    OrderIn {
+        number: if o.number.trim().is_empty() {
+            o.id.to_string()
+        } else {
+            o.number.clone()
+        },
+        total: o.total.unwrap_or_default(),
+        shipping: o
+            .shipping_lines
+            .iter()
+            .map(|s| with_tax(s.total, s.total_tax))
+            .sum(),
+        fees: o
+            .fee_lines
+            .iter()
+            .map(|f| with_tax(f.total, f.total_tax))
+            .collect(),
+        lines: o
+            .line_items
+            .iter()
+            .map(|l| OrderLineIn {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity_milli: l.quantity_milli,
+                amount: with_tax(l.total, l.total_tax),
+            })
+            .collect(),
+        buyer: BuyerIn {
+            person,
+            company: o.billing.company.clone(),
+            email: o.billing.email.clone(),
+            phone: o.billing.phone.clone(),
+            vat_number,
+            city: o.billing.city.clone(),
+            address,
+        },
+        payment_method: o.payment_method.clone(),
+        paid: o.date_paid_gmt.is_some(),
+    }
+}

@@ -1,0 +1,167 @@
+//! The Import's steps on the site after a document is recorded, driven by the ledger so
+//! a crash or a shop fault anywhere is finished by the next run and never repeated: the
+//! status change (in batches; setting a status twice is harmless) and the order note
+//! (added once: a note whose request went out without an answer is looked for among the
+//! order's notes before it is added again).
+
+use crate::i18n::tr_args;
+use crate::ledger::imports::{NoteState, OrderRow};
+use crate::runner::history::{ItemAction, ItemResult};
+use crate::runner::jobs::{JobEnv, item};
+use crate::woo::{OrderUpdate, WooClient};
+
+/// Orders per status batch request.
+const STATUS_BATCH: usize = 100;
+/// Order notes sent at once.
+const NOTES_IN_FLIGHT: usize = 4;
+
+/// Does what the ledger says is left on the site for the Import server of `env`;
+/// returns a failed item per step that could not be done (the next run retries it), and
+/// an updated item per order of an earlier run (not in `fresh`) whose steps it finished.
+/// `Err` when the ledger failed.
+pub async fn finish(
+    client: &WooClient,
+    env: &JobEnv<'_>,
+    status: &str,
+    fresh: &std::collections::HashSet<u64>,
+) -> Result<Vec<ItemResult>, String> {
+    let lang = env.lang;
+    let sid = env.server.id.0.as_str();
+    let rows = env
+        .ledger
+        .open_site_steps(sid)
+        .map_err(|e| e.message(lang))?;
+    let mut items = Vec::new();
+    let mut done: Vec<u64> = Vec::new();
+    let due: Vec<&OrderRow> = rows.iter().filter(|r| !r.status_done).collect();
+    for chunk in due.chunks(STATUS_BATCH) {
+        let requests = chunk
+            .iter()
+            .map(|r| OrderUpdate {
+                id: Some(r.order_id),
+                status: Some(status.to_string()),
+                meta_data: None,
+            })
+            .collect();
+        match client.batch_update_orders(requests).await {
+            Ok(outcome) => {
+                let mut results = outcome.update.into_iter();
+                for r in chunk {
+                    match results.next() {
+                        Some(Ok(_)) => done.push(r.order_id),
+                        Some(Err(e)) => {
+                            items.push(status_failed(env, r, &format!("{}: {}", e.code, e.message)))
+                        }
+                        None => items.push(status_failed(env, r, "")),
+                    }
+                }
+            }
+            Err(e) => {
+                for r in chunk {
+                    items.push(status_failed(env, r, &e.message(lang)));
+                }
+            }
+        }
+    }
+    env.ledger
+        .mark_status_done(sid, &done)
+        .map_err(|e| e.message(lang))?;
+    let notes: Vec<&OrderRow> = rows
+        .iter()
+        .filter(|r| (r.status_done || done.contains(&r.order_id)) && r.note != NoteState::Done)
+        .collect();
+    for group in notes.chunks(NOTES_IN_FLIGHT) {
+        items.extend(note_group(client, env, group).await?);
+    }
+    let failed: std::collections::HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    let finished: Vec<ItemResult> = rows
+        .iter()
+        .filter(|r| !fresh.contains(&r.order_id) && !failed.contains(r.order_number.as_str()))
+        .map(|r| {
+            let acct = r.document.map(|d| d.1).unwrap_or_default().to_string();
+            item(
+                "order",
+                &r.order_number,
+                ItemAction::Updated,
+                tr_args(lang, "jobs.site_finished", &[("acct", &acct)]),
+            )
+        })
+        .collect();
+    items.extend(finished);
+    Ok(items)
+}
+
+fn status_failed(env: &JobEnv<'_>, row: &OrderRow, error: &str) -> ItemResult {
+    item(
+        "order",
+        &row.order_number,
+        ItemAction::Failed,
+        tr_args(env.lang, "jobs.status_failed", &[("error", error)]),
+    )
+}
+
+/// The note's text: the one sent before, or a new one naming the document.
+fn note_text(env: &JobEnv<'_>, row: &OrderRow) -> String {
+    if !row.note_text.is_empty() {
+        return row.note_text.clone();
+    }
+    let acct = row.document.map(|d| d.1).unwrap_or_default();
+    tr_args(env.lang, "jobs.order_note", &[("acct", &acct.to_string())])
+}
+
+/// Whitespace-insensitive comparison of a note as sent and as the shop stores it.
+fn same_note(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+/// Adds the notes of `group` (a few requests at once); each is marked `sending` in the
+/// ledger before its request goes out and `done` when the shop confirmed it.
+async fn note_group(
+    client: &WooClient,
+    env: &JobEnv<'_>,
+    group: &[&OrderRow],
+) -> Result<Vec<ItemResult>, String> {
+    let lang = env.lang;
+    let sid = env.server.id.0.as_str();
+    let mut set = tokio::task::JoinSet::new();
+    for (n, row) in group.iter().enumerate() {
+        let text = note_text(env, row);
+        if row.note != NoteState::Sending {
+            env.ledger
+                .set_note_state(sid, row.order_id, NoteState::Sending, &text)
+                .map_err(|e| e.message(lang))?;
+        }
+        let (client, id, unknown) = (client.clone(), row.order_id, row.note == NoteState::Sending);
+        set.spawn(async move {
+            let result = async {
+                if unknown {
+                    let notes = client.list_order_notes(id).await?;
+                    if notes.iter().any(|note| same_note(&note.note, &text)) {
+                        return Ok(text);
+                    }
+                }
+                client.add_order_note(id, &text, false).await.map(|_| text)
+            }
+            .await;
+            (n, result)
+        });
+    }
+    let mut items = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((n, result)) = joined else { continue };
+        match result {
+            Ok(text) => env
+                .ledger
+                .set_note_state(sid, group[n].order_id, NoteState::Done, &text)
+                .map_err(|e| e.message(lang))?,
+            // The note stays `sending`: the next run looks for it before adding it.
+            Err(e) => items.push(item(
+                "order",
+                &group[n].order_number,
+                ItemAction::Failed,
+                tr_args(lang, "jobs.note_failed", &[("error", &e.message(lang))]),
+            )),
+        }
+    }
+    Ok(items)
+}
