@@ -174,7 +174,12 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
                 eprintln!("{e}");
                 failed = true;
             }
-            Event::History { .. } | Event::PrintJobs(_) | Event::Duplicate(_) => {}
+            Event::History { .. }
+            | Event::PrintJobs(_)
+            | Event::Duplicate(_)
+            | Event::DatabaseChecked(_)
+            | Event::DatabaseLists(_)
+            | Event::SiteStatuses(_) => {}
         }
     }
     ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })

@@ -10,14 +10,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Local, Utc};
 use tokio::sync::mpsc;
 
-use crate::config::{AppConfig, ServerDef, ServerId, ServerKind};
+use crate::config::{AppConfig, DatabaseConfig, ServerDef, ServerId, ServerKind, ShopConnection};
 use crate::i18n::Language;
 use crate::ledger::Ledger;
 use crate::ledger::print::PrintJob;
 use crate::runner::history::RunRecord;
 use crate::runner::jobs;
 use crate::runner::progress::Progress;
-use crate::secrets::Secrets;
+use crate::runner::window::{self, DbLists, NativeDialogs, StatusesResult};
+use crate::secrets::{Secret, Secrets};
+use crate::warehouse::probe::{DbInfo, ProbeError};
 
 /// Seconds between two looks of a running e-Shop Connector at the print queue.
 pub const PRINT_QUEUE_POLL_SECS: i64 = 10;
@@ -66,6 +68,23 @@ pub enum Command {
         config: Box<AppConfig>,
         /// The e-Shop Connector whose device prints it.
         server: ServerId,
+    },
+    /// Check the warehouse database connection (`Event::DatabaseChecked`) and, when it
+    /// connects, read the pickers' lists (`Event::DatabaseLists`).
+    CheckDatabase {
+        /// The connection settings to check (as edited, saved or not).
+        db: DatabaseConfig,
+        /// The password to log in with, if any.
+        password: Option<Secret>,
+    },
+    /// Read the order statuses a shop offers (`Event::SiteStatuses`).
+    LoadSiteStatuses {
+        /// The shop's address and connection options.
+        shop: ShopConnection,
+        /// The consumer key; `None` answers with an error asking for it.
+        key: Option<Secret>,
+        /// The consumer secret; `None` answers with an error asking for it.
+        secret: Option<Secret>,
     },
 }
 
@@ -126,6 +145,13 @@ pub enum Event {
     Duplicate(Result<(), String>),
     /// The ledger failed on a command (translated).
     LedgerFailed(String),
+    /// The outcome of a database connection check.
+    DatabaseChecked(Result<DbInfo, ProbeError>),
+    /// The pickers' lists of a database that connected; `None` when they could not be
+    /// read. Follows a successful `DatabaseChecked`.
+    DatabaseLists(Option<DbLists>),
+    /// The order statuses a shop offers, or the translated error.
+    SiteStatuses(StatusesResult),
 }
 
 /// Why the runner could not start.
@@ -184,6 +210,7 @@ impl StopFlag {
 pub struct Runner {
     commands: mpsc::UnboundedSender<Command>,
     events: std::sync::mpsc::Receiver<Event>,
+    handle: tokio::runtime::Handle,
 }
 
 impl Runner {
@@ -197,6 +224,7 @@ impl Runner {
             .worker_threads(2)
             .enable_all()
             .build()?;
+        let handle = runtime.handle().clone();
         std::thread::Builder::new()
             .name("skladlink-runner".into())
             .spawn(move || {
@@ -205,7 +233,13 @@ impl Runner {
         Ok(Runner {
             commands: cmd_tx,
             events: ev_rx,
+            handle,
         })
+    }
+
+    /// Native file dialogs that run as blocking tasks of this runner's runtime.
+    pub fn dialogs(&self) -> NativeDialogs {
+        NativeDialogs::new(self.handle.clone())
     }
 
     /// Sends a command (ignored when the runner has ended).
@@ -309,7 +343,8 @@ impl Shared {
         }
     }
 
-    /// The commands that read or change the ledger, or use a device, for the window.
+    /// The commands that read or change the ledger, use a device, or check a database or
+    /// a shop, for the window.
     fn answer(&self, command: Command) {
         match command {
             Command::LoadHistory { page, per_page } => {
@@ -331,6 +366,21 @@ impl Shared {
                 tokio::task::spawn_blocking(move || {
                     let result = print_duplicate(&this, &config, &server);
                     this.emitter.emit(Event::Duplicate(result));
+                });
+            }
+            Command::CheckDatabase { db, password } => {
+                let emitter = self.emitter.clone();
+                tokio::task::spawn_blocking(move || {
+                    window::check_database(&db, password.as_ref(), |e| emitter.emit(e));
+                });
+            }
+            Command::LoadSiteStatuses { shop, key, secret } => {
+                let emitter = self.emitter.clone();
+                let lang = self.ctx.language;
+                tokio::spawn(async move {
+                    let result =
+                        window::site_statuses(&shop, key.as_ref(), secret.as_ref(), lang).await;
+                    emitter.emit(Event::SiteStatuses(result));
                 });
             }
             Command::Start { .. } | Command::RunOnce { .. } | Command::Stop => {}

@@ -111,7 +111,9 @@ impl App {
         self.load_print_jobs();
     }
 
-    fn runner(&mut self) -> Option<&Runner> {
+    /// The runner, started when there is none yet (a failure is shown in the status line
+    /// and tried again on the next call).
+    pub(super) fn runner(&mut self) -> Option<&Runner> {
         if self.actions.runner.is_none() {
             let repaint = self.actions.repaint.clone();
             let ctx = RunnerContext {
@@ -249,6 +251,9 @@ impl App {
                 self.actions.print_jobs_asked = false;
                 self.error(e);
             }
+            Event::DatabaseChecked(result) => self.apply_probe_result(result),
+            Event::DatabaseLists(lists) => self.apply_db_lists(lists),
+            Event::SiteStatuses(result) => self.apply_statuses(result),
         }
     }
 
@@ -642,10 +647,7 @@ impl App {
                 false,
             );
             if ui.button(tr(lang, "history.export_csv")).clicked() {
-                self.pending_dialog = Some((
-                    DialogPurpose::ExportHistoryCsv,
-                    self.dialogs.open(DialogPurpose::ExportHistoryCsv),
-                ));
+                self.open_dialog(DialogPurpose::ExportHistoryCsv);
             }
             let Some(run) = self.actions.selected_run.and_then(|i| runs.get(i)) else {
                 ui.label(RichText::new(tr(lang, "history.pick_run")).weak());

@@ -1,7 +1,9 @@
-//! File dialogs for backups, run off the UI thread so the frame loop never blocks.
+//! File dialogs for backups and the history CSV, as the window asks for them: a dialog
+//! answers later through a receiver, so the frame loop never blocks. The native
+//! implementation runs on the runner (`crate::runner::window::NativeDialogs`).
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 
 /// What a file dialog is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,29 +20,4 @@ pub enum DialogPurpose {
 pub trait FileDialogs {
     /// Starts a dialog; the receiver yields the chosen path, or `None` when cancelled.
     fn open(&self, purpose: DialogPurpose) -> Receiver<Option<PathBuf>>;
-}
-
-/// Native dialogs through rfd (xdg-portal on Linux, the system dialogs elsewhere).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NativeDialogs;
-
-impl FileDialogs for NativeDialogs {
-    fn open(&self, purpose: DialogPurpose) -> Receiver<Option<PathBuf>> {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let json = || rfd::FileDialog::new().add_filter("JSON", &["json"]);
-            let path = match purpose {
-                DialogPurpose::ExportBackup => {
-                    json().set_file_name("skladlink-backup.json").save_file()
-                }
-                DialogPurpose::ImportBackup => json().pick_file(),
-                DialogPurpose::ExportHistoryCsv => rfd::FileDialog::new()
-                    .add_filter("CSV", &["csv"])
-                    .set_file_name("skladlink-history.csv")
-                    .save_file(),
-            };
-            let _ = tx.send(path);
-        });
-        rx
-    }
 }

@@ -128,16 +128,8 @@ pub fn parse_id_list(text: &str) -> Option<Vec<i64>> {
         .collect()
 }
 
-/// Lists read from the connected warehouse database, for the pickers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DbLists {
-    /// Objects (locations): id and name.
-    pub objects: Vec<(i64, String)>,
-    /// Object groups: id and name.
-    pub object_groups: Vec<(i64, String)>,
-    /// Goods groups: code and name indented by level.
-    pub goods_groups: Vec<(String, String)>,
-}
+/// Lists read from the connected warehouse database, for the pickers (read by the runner).
+pub use crate::runner::window::DbLists;
 
 /// Adds `item` to a comma-separated list, or removes it when it is there.
 pub fn toggle_in_list(list: &str, item: &str) -> String {

@@ -1,6 +1,7 @@
 //! The egui user interface: server definitions, settings forms, Servers list, Actions,
-//! database connection. It only draws and sends commands to the `Workspace`; slow work
-//! (database checks, file dialogs) runs on other threads.
+//! database connection. It only draws, changes the `Workspace` and sends commands to the
+//! runner; slow work (runs, database checks, shop statuses, file dialogs) happens on the
+//! runner's runtime and comes back as events.
 
 mod actions;
 pub use actions::run_summary;
@@ -15,13 +16,12 @@ use egui::{Color32, RichText, Ui};
 
 use crate::config::*;
 use crate::i18n::{Language, tr, tr_args};
+use crate::runner::Command;
+use crate::runner::window::StatusesResult;
 use crate::secrets::{Secret, SecretKey, SecretKind};
 use crate::warehouse::probe::{DbInfo, ProbeError};
-use dialogs::{DialogPurpose, FileDialogs, NativeDialogs};
+use dialogs::{DialogPurpose, FileDialogs};
 use form::{Draft, FormAction, FormContext};
-
-/// Order statuses read from a shop, (slug, name), or the translated error.
-type StatusesResult = Result<Vec<(String, String)>, String>;
 
 /// The main views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,30 +78,39 @@ pub struct App {
     confirm_delete: Option<ServerId>,
     db_draft: DbDraft,
     db_status: DbStatus,
-    db_probe: Option<Receiver<Result<DbInfo, ProbeError>>>,
+    /// A check connected and its lists have not arrived yet.
+    lists_pending: bool,
     db_lists: Option<form::DbLists>,
     /// The system's ODBC drivers and DSNs, read once when a picker first opens.
     odbc: Option<Result<crate::warehouse::OdbcCatalog, crate::warehouse::WarehouseError>>,
     /// Whether a database password is stored (asked of the keyring once, not every frame).
     db_password_stored: Option<bool>,
-    lists_rx: Option<Receiver<form::DbLists>>,
     notice: Option<Notice>,
     ports: Vec<String>,
-    dialogs: Box<dyn FileDialogs>,
+    /// The file dialogs given, or (when `None`) the runner's native ones, taken on first use.
+    dialogs: Option<Box<dyn FileDialogs>>,
     pending_dialog: Option<(DialogPurpose, Receiver<Option<PathBuf>>)>,
     actions: actions::ActionsState,
     site_statuses: Vec<(String, String)>,
-    statuses_rx: Option<Receiver<StatusesResult>>,
+    /// The shop's order statuses were asked for and have not arrived yet.
+    statuses_pending: bool,
 }
 
 impl App {
-    /// A window over `workspace`, with native file dialogs.
+    /// A window over `workspace` with its runner started and the runner's native file
+    /// dialogs; when the runner cannot start, the status line says why and it is tried
+    /// again on the next action that needs it.
     pub fn new(workspace: Workspace) -> Self {
-        Self::with_dialogs(workspace, Box::new(NativeDialogs))
+        Self::build(workspace, None)
     }
 
-    /// A window over `workspace` using the given file dialogs (tests pass a fake).
+    /// A window over `workspace` using the given file dialogs (tests pass a fake); the
+    /// runner starts as in [`App::new`].
     pub fn with_dialogs(workspace: Workspace, dialogs: Box<dyn FileDialogs>) -> Self {
+        Self::build(workspace, Some(dialogs))
+    }
+
+    fn build(workspace: Workspace, dialogs: Option<Box<dyn FileDialogs>>) -> Self {
         let db_draft = DbDraft {
             config: workspace.config().database.clone(),
             password: String::new(),
@@ -111,7 +120,7 @@ impl App {
             text: secret_error_message(e, workspace.config().language),
             is_error: true,
         });
-        Self {
+        let mut app = Self {
             workspace,
             tab: Tab::Servers,
             selected: None,
@@ -119,19 +128,20 @@ impl App {
             confirm_delete: None,
             db_draft,
             db_status: DbStatus::Unknown,
-            db_probe: None,
+            lists_pending: false,
             db_lists: None,
             odbc: None,
             db_password_stored: None,
-            lists_rx: None,
             notice,
             ports: list_serial_ports(),
             dialogs,
             pending_dialog: None,
             actions: actions::ActionsState::default(),
             site_statuses: Vec::new(),
-            statuses_rx: None,
-        }
+            statuses_pending: false,
+        };
+        app.runner();
+        app
     }
 
     /// The workspace (configuration and secrets).
@@ -159,19 +169,22 @@ impl App {
         self.draft.as_ref()
     }
 
-    /// Waits (up to `timeout`) for a running database check to finish; for tests and tools.
+    /// Waits (up to `timeout`) for a running database check to finish, its lists
+    /// included, applying the runner's events meanwhile; for tests and tools.
     pub fn wait_for_db_check(&mut self, timeout: std::time::Duration) {
-        if let Some(rx) = &self.db_probe
-            && let Ok(result) = rx.recv_timeout(timeout)
-        {
-            self.db_probe = None;
-            self.apply_probe_result(result);
-        }
-        if let Some(rx) = &self.lists_rx
-            && let Ok(lists) = rx.recv_timeout(timeout)
-        {
-            self.lists_rx = None;
-            self.db_lists = Some(lists);
+        self.wait_while(timeout, |app| {
+            app.db_status == DbStatus::Checking || app.lists_pending
+        });
+    }
+
+    /// Applies the runner's events until `busy` is false or `timeout` has passed.
+    fn wait_while(&mut self, timeout: std::time::Duration, busy: impl Fn(&Self) -> bool) {
+        let deadline = std::time::Instant::now() + timeout;
+        while busy(self) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || !self.wait_for_runner_event(left) {
+                break;
+            }
         }
     }
 
@@ -269,10 +282,9 @@ impl App {
         }
     }
 
-    /// Reads the order statuses the shop of the open Import form offers (custom ones
-    /// included), on a thread of its own; the status pickers then list them.
+    /// Asks the runner for the order statuses the shop of the open Import form offers
+    /// (custom ones included); the status pickers then list them.
     fn load_site_statuses(&mut self) {
-        let lang = self.language();
         let Some(draft) = &self.draft else { return };
         let Some(shop) = draft.server.shop().cloned() else {
             return;
@@ -288,39 +300,20 @@ impl App {
         };
         let key = typed(&draft.consumer_key).or_else(|| stored(SecretKind::ConsumerKey));
         let secret = typed(&draft.consumer_secret).or_else(|| stored(SecretKind::ConsumerSecret));
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let result = (|| {
-                let (Some(key), Some(secret)) = (key, secret) else {
-                    return Err(tr(lang, "form.statuses_need_keys"));
-                };
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let client = crate::woo::WooClient::for_shop(&shop, &key, &secret)
-                    .map_err(|e| e.message(lang))?;
-                let statuses = rt
-                    .block_on(client.order_statuses())
-                    .map_err(|e| e.message(lang))?;
-                Ok(statuses.into_iter().map(|s| (s.slug, s.name)).collect())
-            })();
-            let _ = tx.send(result);
-        });
-        self.statuses_rx = Some(rx);
-    }
-
-    /// Waits (up to `timeout`) for the shop's order statuses; for tests and tools.
-    pub fn wait_for_statuses(&mut self, timeout: std::time::Duration) {
-        if let Some(rx) = &self.statuses_rx
-            && let Ok(result) = rx.recv_timeout(timeout)
-        {
-            self.statuses_rx = None;
-            self.apply_statuses(result);
+        if let Some(r) = self.runner() {
+            r.send(Command::LoadSiteStatuses { shop, key, secret });
+            self.statuses_pending = true;
         }
     }
 
+    /// Waits (up to `timeout`) for the shop's order statuses, applying the runner's
+    /// events meanwhile; for tests and tools.
+    pub fn wait_for_statuses(&mut self, timeout: std::time::Duration) {
+        self.wait_while(timeout, |app| app.statuses_pending);
+    }
+
     fn apply_statuses(&mut self, result: StatusesResult) {
+        self.statuses_pending = false;
         let lang = self.language();
         match result {
             Ok(list) => {
@@ -346,23 +339,17 @@ impl App {
                 .ok()
                 .flatten()
         });
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (lists_tx, lists_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let probe = crate::warehouse::probe::probe(&db, password.as_ref());
-            let ok = probe.is_ok();
-            let _ = tx.send(probe);
-            if ok && let Some(lists) = read_lists(&db, password.as_ref()) {
-                let _ = lists_tx.send(lists);
-            }
-        });
-        self.db_probe = Some(rx);
-        self.lists_rx = Some(lists_rx);
-        self.db_status = DbStatus::Checking;
+        if let Some(r) = self.runner() {
+            r.send(Command::CheckDatabase { db, password });
+            self.db_status = DbStatus::Checking;
+            self.lists_pending = false;
+        }
     }
 
     fn apply_probe_result(&mut self, result: Result<DbInfo, ProbeError>) {
         let lang = self.language();
+        // A database that connected sends its lists next.
+        self.lists_pending = result.is_ok();
         self.db_status = match result {
             Ok(info) => DbStatus::Connected(info),
             Err(ProbeError::NotConfigured) => DbStatus::Failed(tr(lang, "database.not_configured")),
@@ -375,44 +362,28 @@ impl App {
         };
     }
 
+    /// The lists of the database that connected; unreadable lists keep the ones shown.
+    fn apply_db_lists(&mut self, lists: Option<form::DbLists>) {
+        self.lists_pending = false;
+        if let Some(lists) = lists {
+            self.db_lists = Some(lists);
+        }
+    }
+
+    /// Starts a file dialog; its answer is picked up by `poll_background`.
+    fn open_dialog(&mut self, purpose: DialogPurpose) {
+        if self.dialogs.is_none() {
+            self.dialogs = self
+                .runner()
+                .map(|r| Box::new(r.dialogs()) as Box<dyn FileDialogs>);
+        }
+        if let Some(dialogs) = &self.dialogs {
+            self.pending_dialog = Some((purpose, dialogs.open(purpose)));
+        }
+    }
+
     fn poll_background(&mut self, ctx: &egui::Context) {
         self.poll_runner(ctx);
-        if let Some(rx) = &self.lists_rx {
-            match rx.try_recv() {
-                Ok(lists) => {
-                    self.lists_rx = None;
-                    self.db_lists = Some(lists);
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.lists_rx = None,
-            }
-        }
-        if let Some(rx) = &self.statuses_rx {
-            match rx.try_recv() {
-                Ok(result) => {
-                    self.statuses_rx = None;
-                    self.apply_statuses(result);
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.statuses_rx = None,
-            }
-        }
-        if let Some(rx) = &self.db_probe {
-            match rx.try_recv() {
-                Ok(result) => {
-                    self.db_probe = None;
-                    self.apply_probe_result(result);
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.db_probe = None,
-            }
-        }
         if let Some((purpose, rx)) = &self.pending_dialog {
             let purpose = *purpose;
             match rx.try_recv() {
@@ -526,17 +497,11 @@ impl App {
             }
             ui.menu_button(tr(lang, "backup.menu"), |ui| {
                 if ui.button(tr(lang, "backup.export")).clicked() {
-                    self.pending_dialog = Some((
-                        DialogPurpose::ExportBackup,
-                        self.dialogs.open(DialogPurpose::ExportBackup),
-                    ));
+                    self.open_dialog(DialogPurpose::ExportBackup);
                     ui.close();
                 }
                 if ui.button(tr(lang, "backup.import")).clicked() {
-                    self.pending_dialog = Some((
-                        DialogPurpose::ImportBackup,
-                        self.dialogs.open(DialogPurpose::ImportBackup),
-                    ));
+                    self.open_dialog(DialogPurpose::ImportBackup);
                     ui.close();
                 }
                 ui.label(RichText::new(tr(lang, "backup.no_secrets")).small().weak());
@@ -893,38 +858,6 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }
-}
-
-/// Objects, object groups and goods groups of the database, for the form pickers.
-fn read_lists(db: &DatabaseConfig, password: Option<&Secret>) -> Option<form::DbLists> {
-    let wh = crate::warehouse::Warehouse::from_config(db, password).ok()?;
-    fn walk(
-        nodes: &[crate::warehouse::read::GoodsGroupNode],
-        depth: usize,
-        out: &mut Vec<(String, String)>,
-    ) {
-        for n in nodes {
-            out.push((n.code.clone(), format!("{}{}", "  ".repeat(depth), n.name)));
-            walk(&n.children, depth + 1, out);
-        }
-    }
-    let mut goods_groups = Vec::new();
-    walk(&wh.goods_groups().ok()?, 0, &mut goods_groups);
-    Some(form::DbLists {
-        objects: wh
-            .objects()
-            .ok()?
-            .into_iter()
-            .map(|o| (o.id, o.name))
-            .collect(),
-        object_groups: wh
-            .object_groups()
-            .ok()?
-            .into_iter()
-            .map(|g| (g.id, g.name))
-            .collect(),
-        goods_groups,
-    })
 }
 
 /// A connection-string skeleton for an ODBC driver, to be completed by the user.
