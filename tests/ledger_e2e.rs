@@ -676,3 +676,59 @@ fn an_unreadable_old_file_stops_the_opening_and_is_kept() {
     assert!(err.to_string().contains("print-queue.json"), "{err}");
     assert!(dir.path().join("print-queue.json").exists());
 }
+
+#[test]
+fn notes_lost_to_shop_faults_are_added_once_by_the_next_runs() {
+    let rig = Rig::new(20);
+    let location = ConfigLocation::in_dir(rig.dir.path());
+    let mut config = location.load().unwrap();
+    if let ServerKind::Import(i) = &mut config.servers[0].kind {
+        i.shop.request_timeout_secs = 5;
+    }
+    location.save(&config).unwrap();
+    let ids = rig.place_orders(60);
+    let import = ["run", "--once", "--server", IMPORT];
+    let faults = rig.sim.faults();
+    faults.only_for(Some("notes"));
+    // An error page, an answer cut off after the note was added, one never sent.
+    faults.every_nth(4, FaultKind::Html500);
+    let first = rig.run(&import);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "the run says notes are missing"
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("бележката към поръчката не е добавена"),
+        "{stdout}"
+    );
+    faults.clear();
+    faults.only_for(Some("notes"));
+    faults.every_nth(3, FaultKind::DropMidResponse);
+    let _ = rig.run(&import);
+    faults.clear();
+    faults.only_for(Some("notes"));
+    faults.inject(FaultKind::HangAfterProcessing, 2);
+    let _ = rig.run(&import);
+    faults.clear();
+    let last = rig.run(&import);
+    assert!(last.status.success(), "{last:?}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rig.client();
+    for id in &ids {
+        let notes = rt.block_on(client.list_order_notes(*id)).unwrap();
+        let ours = notes
+            .iter()
+            .filter(|n| n.note.contains("Склад Pro"))
+            .count();
+        assert_eq!(ours, 1, "order {id}: exactly one note: {notes:?}");
+    }
+    assert_eq!(
+        rig.ledger_count("SELECT COUNT(*) FROM import_orders WHERE note_state = 'done'"),
+        60
+    );
+}

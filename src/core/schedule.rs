@@ -4,6 +4,50 @@ use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone};
 
 use crate::config::Interval;
 
+/// How a started server is scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// Once, now (Run now, Dry run, `run --once`).
+    Once,
+    /// Every `secs` seconds while started (the e-Shop Connector watching its print jobs).
+    Poll {
+        /// Seconds between two looks.
+        secs: i64,
+    },
+    /// On its send and collect intervals: a run collects and sends, and happens when
+    /// either interval is due.
+    Intervals {
+        /// The send interval.
+        send: Interval,
+        /// The collect interval.
+        collect: Interval,
+    },
+}
+
+/// When a server with `cadence`, started at `started`, runs next after its last run
+/// began at `last_run`; `None` when it is done.
+pub fn next_run<Tz: TimeZone>(
+    cadence: &Cadence,
+    started: &DateTime<Tz>,
+    last_run: Option<&DateTime<Tz>>,
+) -> Option<DateTime<Tz>> {
+    match cadence {
+        Cadence::Once => last_run.is_none().then(|| started.clone()),
+        Cadence::Poll { secs } => {
+            Some(last_run.map_or_else(|| started.clone(), |l| l.clone() + Duration::seconds(*secs)))
+        }
+        Cadence::Intervals { send, collect } => {
+            match (
+                next_due(send, started, last_run),
+                next_due(collect, started, last_run),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+    }
+}
+
 /// The next time a job with `interval` is due, or `None` when it never runs again.
 ///
 /// - On server start: due at `started`, once.
@@ -68,6 +112,31 @@ fn local_at<Tz: TimeZone>(tz: &Tz, date: NaiveDate, time: NaiveTime) -> Option<D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cadence_says_when_the_next_run_is() {
+        let t0 = chrono::Utc::now();
+        assert_eq!(next_run(&Cadence::Once, &t0, None), Some(t0));
+        assert_eq!(next_run(&Cadence::Once, &t0, Some(&t0)), None);
+        let poll = Cadence::Poll { secs: 10 };
+        assert_eq!(
+            next_run(&poll, &t0, Some(&t0)),
+            Some(t0 + Duration::seconds(10))
+        );
+        let both = Cadence::Intervals {
+            send: Interval::EveryMinutes { minutes: 5 },
+            collect: Interval::EveryMinutes { minutes: 2 },
+        };
+        assert_eq!(
+            next_run(&both, &t0, Some(&t0)),
+            Some(t0 + Duration::minutes(2))
+        );
+        let start_only = Cadence::Intervals {
+            send: Interval::OnStart,
+            collect: Interval::OnStart,
+        };
+        assert_eq!(next_run(&start_only, &t0, Some(&t0)), None);
+    }
     use chrono::{FixedOffset, Utc};
 
     fn at(s: &str) -> DateTime<Utc> {

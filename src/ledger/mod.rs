@@ -19,7 +19,9 @@ pub mod print;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -174,11 +176,16 @@ impl Ledger {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let since = Instant::now();
+        let result = (|| {
+            let mut conn = self.lock();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        count(&TRANSACTIONS, since);
+        result
     }
 
     /// Runs a read-only `f` on the connection.
@@ -186,9 +193,51 @@ impl Ledger {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let conn = self.lock();
-        f(&conn)
+        let since = Instant::now();
+        let result = f(&self.lock());
+        count(&READS, since);
+        result
     }
+}
+
+static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
+static READS: AtomicU64 = AtomicU64::new(0);
+static BUSY_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// What the ledgers of this process have done so far (for benchmarks and the log).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerStats {
+    /// Write transactions committed or rolled back.
+    pub transactions: u64,
+    /// Reads.
+    pub reads: u64,
+    /// Time spent inside the ledger (waiting for its lock included).
+    pub busy: Duration,
+}
+
+impl LedgerStats {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &LedgerStats) -> LedgerStats {
+        LedgerStats {
+            transactions: self.transactions - earlier.transactions,
+            reads: self.reads - earlier.reads,
+            busy: self.busy.saturating_sub(earlier.busy),
+        }
+    }
+}
+
+/// The counters of every ledger of this process.
+pub fn stats() -> LedgerStats {
+    LedgerStats {
+        transactions: TRANSACTIONS.load(Ordering::Relaxed),
+        reads: READS.load(Ordering::Relaxed),
+        busy: Duration::from_nanos(BUSY_NANOS.load(Ordering::Relaxed)),
+    }
+}
+
+fn count(counter: &AtomicU64, since: Instant) {
+    counter.fetch_add(1, Ordering::Relaxed);
+    BUSY_NANOS.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
 }
 
 /// The current time as stored in the ledger (RFC 3339, UTC).

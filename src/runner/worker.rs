@@ -11,6 +11,7 @@ use chrono::{DateTime, Local, Utc};
 use tokio::sync::mpsc;
 
 use crate::config::{AppConfig, DatabaseConfig, ServerDef, ServerId, ServerKind, ShopConnection};
+use crate::core::schedule::{Cadence, next_run};
 use crate::i18n::Language;
 use crate::ledger::Ledger;
 use crate::ledger::print::PrintJob;
@@ -480,115 +481,113 @@ impl WorkerJob {
         }
     }
 
+    /// How this server is scheduled.
+    fn cadence(&self) -> Cadence {
+        match &self.server.kind {
+            _ if self.once => Cadence::Once,
+            ServerKind::EShop(_) => Cadence::Poll {
+                secs: PRINT_QUEUE_POLL_SECS,
+            },
+            ServerKind::Export(e) => Cadence::Intervals {
+                send: e.shop.send_interval,
+                collect: e.shop.collect_interval,
+            },
+            ServerKind::Import(i) => Cadence::Intervals {
+                send: i.shop.send_interval,
+                collect: i.shop.collect_interval,
+            },
+        }
+    }
+
+    fn emit_state(&self, state: WorkerState) {
+        self.shared.emitter.emit(Event::State {
+            server: self.server.id.clone(),
+            state,
+        });
+    }
+
+    /// Waits until `next` (showing it), checking Stop; false when stopped.
+    async fn wait_until(&self, next: DateTime<Local>) -> bool {
+        let wait = (next - Local::now()).to_std().unwrap_or_default();
+        if !wait.is_zero() {
+            self.emit_state(WorkerState::Waiting { next });
+            let deadline = tokio::time::Instant::now() + wait;
+            while tokio::time::Instant::now() < deadline {
+                if self.stop.is_set() {
+                    return false;
+                }
+                let step = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+                tokio::time::sleep_until(deadline.min(step)).await;
+            }
+        }
+        !self.stop.is_set()
+    }
+
+    /// Runs the server on its cadence until it is done or stopped.
     async fn run(self) {
-        let id = self.server.id.clone();
+        let cadence = self.cadence();
         let started = Local::now();
         let mut last_run: Option<DateTime<Local>> = None;
-        let (send, collect) = match &self.server.kind {
-            ServerKind::Export(e) => (e.shop.send_interval, e.shop.collect_interval),
-            ServerKind::Import(i) => (i.shop.send_interval, i.shop.collect_interval),
-            ServerKind::EShop(_) => (
-                crate::config::Interval::OnStart,
-                crate::config::Interval::OnStart,
-            ),
-        };
-        loop {
-            if self.stop.is_set() {
+        while !self.stop.is_set() {
+            let Some(next) = next_run(&cadence, &started, last_run.as_ref()) else {
                 break;
-            }
-            let next = if self.once {
-                if last_run.is_some() {
-                    None
-                } else {
-                    Some(Local::now())
-                }
-            } else if matches!(self.server.kind, ServerKind::EShop(_)) {
-                // The e-Shop Connector watches the print queue.
-                Some(last_run.map_or(started, |l| {
-                    l + chrono::Duration::seconds(PRINT_QUEUE_POLL_SECS)
-                }))
-            } else {
-                // A run collects and sends; it happens when either interval is due.
-                let a = crate::core::schedule::next_due(&send, &started, last_run.as_ref());
-                let b = crate::core::schedule::next_due(&collect, &started, last_run.as_ref());
-                match (a, b) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
             };
-            let Some(next) = next else { break };
-            let wait = (next - Local::now()).to_std().unwrap_or_default();
-            if !wait.is_zero() {
-                self.shared.emitter.emit(Event::State {
-                    server: id.clone(),
-                    state: WorkerState::Waiting { next },
-                });
-                let deadline = tokio::time::Instant::now() + wait;
-                while tokio::time::Instant::now() < deadline {
-                    if self.stop.is_set() {
-                        return;
-                    }
-                    tokio::time::sleep_until(
-                        deadline.min(
-                            tokio::time::Instant::now() + std::time::Duration::from_millis(200),
-                        ),
-                    )
-                    .await;
-                }
-            }
-            if self.stop.is_set() {
+            if !self.wait_until(next).await {
                 break;
             }
             let run_started = Local::now();
-            self.shared.emitter.emit(Event::State {
-                server: id.clone(),
-                state: WorkerState::Running,
-            });
-            let emitter = self.shared.emitter.clone();
-            let progress_id = id.clone();
-            let progress = move |p: Progress| {
-                emitter.emit(Event::Progress {
-                    server: progress_id.clone(),
-                    progress: p,
-                })
-            };
-            let env = jobs::JobEnv {
-                config: &self.config,
-                server: &self.server,
-                secrets: &self.shared.ctx.secrets,
-                ledger: &self.shared.ledger,
-                lang: self.shared.ctx.language,
-                dry_run: self.dry_run,
-                stop: &self.stop,
-                progress: &progress,
-            };
-            let outcome = jobs::run_server(&env).await;
-            let record = RunRecord {
-                server_id: id.0.clone(),
-                server_name: self.server.name.clone(),
-                started: run_started.with_timezone(&Utc),
-                finished: Utc::now(),
-                dry_run: self.dry_run,
-                ok: outcome.error.is_none()
-                    && !outcome
-                        .items
-                        .iter()
-                        .any(|i| i.action == crate::runner::history::ItemAction::Failed),
-                error: outcome.error,
-                items: outcome.items,
-            };
-            // A look at an empty print queue is not worth a history line.
-            let idle_poll = matches!(self.server.kind, ServerKind::EShop(_))
-                && record.items.is_empty()
-                && record.error.is_none();
-            if !idle_poll {
-                self.record(&record);
-                self.shared.emitter.emit(Event::Finished {
-                    server: id.clone(),
-                    record: Box::new(record),
-                });
-            }
+            self.run_once(run_started).await;
             last_run = Some(run_started);
+        }
+    }
+
+    /// One run: the job, its history record and its events.
+    async fn run_once(&self, run_started: DateTime<Local>) {
+        let id = self.server.id.clone();
+        self.emit_state(WorkerState::Running);
+        let emitter = self.shared.emitter.clone();
+        let progress_id = id.clone();
+        let progress = move |p: Progress| {
+            emitter.emit(Event::Progress {
+                server: progress_id.clone(),
+                progress: p,
+            })
+        };
+        let env = jobs::JobEnv {
+            config: &self.config,
+            server: &self.server,
+            secrets: &self.shared.ctx.secrets,
+            ledger: &self.shared.ledger,
+            lang: self.shared.ctx.language,
+            dry_run: self.dry_run,
+            stop: &self.stop,
+            progress: &progress,
+        };
+        let outcome = jobs::run_server(&env).await;
+        let record = RunRecord {
+            server_id: id.0.clone(),
+            server_name: self.server.name.clone(),
+            started: run_started.with_timezone(&Utc),
+            finished: Utc::now(),
+            dry_run: self.dry_run,
+            ok: outcome.error.is_none()
+                && !outcome
+                    .items
+                    .iter()
+                    .any(|i| i.action == crate::runner::history::ItemAction::Failed),
+            error: outcome.error,
+            items: outcome.items,
+        };
+        // A look at an empty print queue is not worth a history line.
+        let idle_poll = matches!(self.server.kind, ServerKind::EShop(_))
+            && record.items.is_empty()
+            && record.error.is_none();
+        if !idle_poll {
+            self.record(&record);
+            self.shared.emitter.emit(Event::Finished {
+                server: id,
+                record: Box::new(record),
+            });
         }
     }
 }
