@@ -30,6 +30,9 @@ pub struct AppConfig {
 /// Days of run history kept by default.
 pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 
+/// Days of run history one can choose to keep (up to ten years).
+pub const HISTORY_DAYS_RANGE: std::ops::RangeInclusive<u32> = 1..=3650;
+
 impl Default for AppConfig {
     fn default() -> Self {
         Self {

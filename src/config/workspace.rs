@@ -204,6 +204,14 @@ impl Workspace {
         self.commit(next)
     }
 
+    /// Changes how many days of run history are kept (clamped to
+    /// [`HISTORY_DAYS_RANGE`]) and saves.
+    pub fn set_history_days(&mut self, days: u32) -> Result<(), SaveError> {
+        let mut next = self.config.clone();
+        next.history_days = days.clamp(*HISTORY_DAYS_RANGE.start(), *HISTORY_DAYS_RANGE.end());
+        self.commit(next)
+    }
+
     /// Saves the database settings and, when given, its password.
     pub fn save_database(
         &mut self,

@@ -259,16 +259,31 @@ impl Ledger {
         state: NoteState,
         text: &str,
     ) -> Result<(), LedgerError> {
-        let code = match state {
-            NoteState::Pending => "pending",
-            NoteState::Sending => "sending",
-            NoteState::Done => "done",
-        };
+        self.set_note_states(server_id, &[(order_id, state, text.to_string())])
+    }
+
+    /// Sets the note state of several orders in one transaction.
+    pub fn set_note_states(
+        &self,
+        server_id: &str,
+        notes: &[(u64, NoteState, String)],
+    ) -> Result<(), LedgerError> {
+        if notes.is_empty() {
+            return Ok(());
+        }
         self.tx(|tx| {
-            tx.execute(
+            let now = now_text();
+            let mut st = tx.prepare_cached(
                 "UPDATE import_orders SET note_state = ?3, note_text = ?4, updated = ?5 WHERE server_id = ?1 AND order_id = ?2",
-                params![server_id, order_id as i64, code, text, now_text()],
             )?;
+            for (order_id, state, text) in notes {
+                let code = match state {
+                    NoteState::Pending => "pending",
+                    NoteState::Sending => "sending",
+                    NoteState::Done => "done",
+                };
+                st.execute(params![server_id, *order_id as i64, code, text, now])?;
+            }
             Ok(())
         })
     }

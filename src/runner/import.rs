@@ -259,14 +259,21 @@ impl ImportRun<'_, '_> {
             operator: p.operator.clone(),
         });
         let sid = self.server_id().to_string();
-        let row = self
-            .env
-            .ledger
-            .record_intent(&sid, order.id, number, &draft.order_key, source.as_ref())
-            .map_err(|e| self.ledger_err(e))?;
+        // In SUPTO mode the intent reserves the УНП before the write (one transaction);
+        // without a УНП the warehouse's own order key is enough to find an interrupted
+        // write, and the ledger records the document once it is committed.
+        let unp = match &source {
+            Some(source) => {
+                self.env
+                    .ledger
+                    .record_intent(&sid, order.id, number, &draft.order_key, Some(source))
+                    .map_err(|e| self.ledger_err(e))?
+                    .unp
+            }
+            None => None,
+        };
         let mut doc = new_document(draft, self.settings.document_type, self.object_id);
-        doc.unp = row
-            .unp
+        doc.unp = unp
             .as_ref()
             .zip(self.printing.as_ref())
             .map(|(unp, p)| UnpRecord {
@@ -303,7 +310,7 @@ impl ImportRun<'_, '_> {
                     oper_type,
                     acct,
                     created: true,
-                    unp: row.unp.clone(),
+                    unp,
                     detail,
                 };
                 self.record(order, number, Some(draft), written)?;

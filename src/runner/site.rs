@@ -70,8 +70,22 @@ pub async fn finish(
         .iter()
         .filter(|r| (r.status_done || done.contains(&r.order_id)) && r.note != NoteState::Done)
         .collect();
-    for group in notes.chunks(NOTES_IN_FLIGHT) {
-        items.extend(note_group(client, env, group).await?);
+    // Every note is `sending` in the ledger (one transaction) before any request goes out.
+    let texts: Vec<String> = notes.iter().map(|r| note_text(env, r)).collect();
+    let sending: Vec<(u64, NoteState, String)> = notes
+        .iter()
+        .zip(&texts)
+        .filter(|(r, _)| r.note != NoteState::Sending)
+        .map(|(r, t)| (r.order_id, NoteState::Sending, t.clone()))
+        .collect();
+    env.ledger
+        .set_note_states(sid, &sending)
+        .map_err(|e| e.message(lang))?;
+    for (group, texts) in notes
+        .chunks(NOTES_IN_FLIGHT)
+        .zip(texts.chunks(NOTES_IN_FLIGHT))
+    {
+        items.extend(note_group(client, env, group, texts).await?);
     }
     let failed: std::collections::HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
     let finished: Vec<ItemResult> = rows
@@ -114,24 +128,21 @@ fn same_note(a: &str, b: &str) -> bool {
     a.split_whitespace().eq(b.split_whitespace())
 }
 
-/// Adds the notes of `group` (a few requests at once); each is marked `sending` in the
-/// ledger before its request goes out and `done` when the shop confirmed it.
+/// Adds the notes of `group` with `texts` (a few requests at once); a note whose earlier
+/// request got no answer is looked for first. The ones the shop confirmed are marked
+/// `done` in the ledger in one transaction.
 async fn note_group(
     client: &WooClient,
     env: &JobEnv<'_>,
     group: &[&OrderRow],
+    texts: &[String],
 ) -> Result<Vec<ItemResult>, String> {
     let lang = env.lang;
     let sid = env.server.id.0.as_str();
     let mut set = tokio::task::JoinSet::new();
-    for (n, row) in group.iter().enumerate() {
-        let text = note_text(env, row);
-        if row.note != NoteState::Sending {
-            env.ledger
-                .set_note_state(sid, row.order_id, NoteState::Sending, &text)
-                .map_err(|e| e.message(lang))?;
-        }
-        let (client, id, unknown) = (client.clone(), row.order_id, row.note == NoteState::Sending);
+    for (n, (row, text)) in group.iter().zip(texts).enumerate() {
+        let (client, id, text) = (client.clone(), row.order_id, text.clone());
+        let unknown = row.note == NoteState::Sending;
         set.spawn(async move {
             let result = async {
                 if unknown {
@@ -147,13 +158,11 @@ async fn note_group(
         });
     }
     let mut items = Vec::new();
+    let mut added = Vec::new();
     while let Some(joined) = set.join_next().await {
         let Ok((n, result)) = joined else { continue };
         match result {
-            Ok(text) => env
-                .ledger
-                .set_note_state(sid, group[n].order_id, NoteState::Done, &text)
-                .map_err(|e| e.message(lang))?,
+            Ok(text) => added.push((group[n].order_id, NoteState::Done, text)),
             // The note stays `sending`: the next run looks for it before adding it.
             Err(e) => items.push(item(
                 "order",
@@ -163,5 +172,8 @@ async fn note_group(
             )),
         }
     }
+    env.ledger
+        .set_note_states(sid, &added)
+        .map_err(|e| e.message(lang))?;
     Ok(items)
 }

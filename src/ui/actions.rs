@@ -539,6 +539,23 @@ impl App {
         ui.separator();
     }
 
+    /// "Keep the run history (days): [90]"; saved when the value is let go of.
+    fn history_days_row(&mut self, ui: &mut Ui, lang: Language) {
+        let mut days = self.workspace.config().history_days;
+        let response = ui
+            .horizontal(|ui| {
+                ui.label(tr(lang, "history.keep_days"));
+                ui.add(egui::DragValue::new(&mut days).range(crate::config::HISTORY_DAYS_RANGE))
+            })
+            .inner;
+        if days != self.workspace.config().history_days
+            && (response.drag_stopped() || response.lost_focus() || !response.dragged())
+            && let Err(e) = self.workspace.set_history_days(days)
+        {
+            self.error(e.message(lang));
+        }
+    }
+
     fn history_view(&mut self, ui: &mut Ui, lang: Language) {
         ui.horizontal(|ui| {
             ui.heading(tr(lang, "history.title"));
@@ -581,6 +598,7 @@ impl App {
                 }
             }
         });
+        self.history_days_row(ui, lang);
         let runs = self.actions.history.clone().unwrap_or_default();
         if runs.is_empty() {
             ui.label(RichText::new(tr(lang, "history.empty")).weak());
