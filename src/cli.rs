@@ -140,7 +140,11 @@ pub fn run(cli: Cli) -> ExitCode {
             let _lock = match lock {
                 Ok(lock) => lock,
                 Err(e) => {
-                    eprintln!("{}", e.message(workspace.config().language));
+                    let lang = workspace.config().language;
+                    let text = e.message(lang);
+                    eprintln!("{text}");
+                    // Started from a desktop icon there is no terminal: say it in a window.
+                    let _ = crate::ui::show_message(lang, text);
                     return ExitCode::from(EXIT_FAILED);
                 }
             };

@@ -676,3 +676,46 @@ async fn a_sale_whose_ledger_record_was_lost_is_adopted_with_its_unp_by_the_next
         assert_eq!(jobs[0].state, PrintState::Pending);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_an_export_after_its_current_batch() {
+    let s = setup(Backend::Sqlite, 2_000, DocumentType::Order).await;
+    s.sim.faults().set_latency(Duration::from_millis(150));
+    s.runner.send(Command::RunOnce {
+        config: Box::new(s.config.clone()),
+        servers: vec![ServerId(EXPORT.into())],
+        dry_run: false,
+    });
+    let runner = &s.runner;
+    let mut record = None;
+    let mut stop_sent = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        match tokio::task::block_in_place(|| runner.wait(Duration::from_millis(100))) {
+            // Stop as soon as the products start to go out.
+            Some(Event::Progress { progress, .. })
+                if !stop_sent
+                    && progress.stage == skladlink::runner::progress::Stage::Products =>
+            {
+                runner.send(Command::Stop);
+                stop_sent = true;
+            }
+            Some(Event::Finished { record: r, .. }) => record = Some(*r),
+            Some(Event::AllIdle) if record.is_some() => break,
+            _ => {}
+        }
+    }
+    let record = record.expect("the run finished");
+    assert!(stop_sent);
+    let in_shop = s.sim.state().product_count();
+    assert!(
+        in_shop <= skladlink::runner::export::PRODUCTS_PER_SLICE,
+        "at most the batch under way was written: {in_shop} of 2000"
+    );
+    assert_eq!(
+        record.error.as_deref(),
+        Some("Спряно по искане на оператора."),
+        "{record:#?}"
+    );
+    assert!(!record.ok);
+}

@@ -139,30 +139,19 @@ mod tests {
     use super::*;
 
     fn record(name: &str, started: &str, items: usize) -> RunRecord {
-        let t = DateTime::parse_from_rfc3339(started)
-            .unwrap()
-            .with_timezone(&Utc);
-        RunRecord {
-            server_id: "s1".into(),
-            server_name: name.into(),
-            started: t,
-            finished: t,
-            dry_run: false,
-            ok: true,
-            error: None,
-            items: (0..items)
-                .map(|n| ItemResult {
-                    kind: "product".into(),
-                    key: format!("A{n}"),
-                    action: if n % 2 == 0 {
-                        ItemAction::Created
-                    } else {
-                        ItemAction::WouldUpdate
-                    },
-                    detail: "цена 1.00 → 2.00".into(),
-                })
-                .collect(),
-        }
+        let items = (0..items)
+            .map(|n| ItemResult {
+                kind: "product".into(),
+                key: format!("A{n}"),
+                action: if n % 2 == 0 {
+                    ItemAction::Created
+                } else {
+                    ItemAction::WouldUpdate
+                },
+                detail: "цена 1.00 → 2.00".into(),
+            })
+            .collect();
+        crate::runner::history::test_record(name, started, items)
     }
 
     #[test]

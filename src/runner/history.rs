@@ -125,24 +125,31 @@ pub fn to_csv(runs: &[RunRecord], filter: impl Fn(&RunRecord, &ItemResult) -> bo
     out
 }
 
+/// A finished run of server `s1` named `name`, started (and finished) at `started`, for
+/// tests.
+#[cfg(test)]
+pub(crate) fn test_record(name: &str, started: &str, items: Vec<ItemResult>) -> RunRecord {
+    let t = DateTime::parse_from_rfc3339(started)
+        .unwrap()
+        .with_timezone(&Utc);
+    RunRecord {
+        server_id: "s1".into(),
+        server_name: name.into(),
+        started: t,
+        finished: t,
+        dry_run: false,
+        ok: true,
+        error: None,
+        items,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn record(name: &str, items: Vec<ItemResult>) -> RunRecord {
-        let t = DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        RunRecord {
-            server_id: "s1".into(),
-            server_name: name.into(),
-            started: t,
-            finished: t,
-            dry_run: false,
-            ok: true,
-            error: None,
-            items,
-        }
+        test_record(name, "2026-11-28T10:00:00Z", items)
     }
 
     #[test]

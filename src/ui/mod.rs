@@ -902,3 +902,45 @@ pub fn run(workspace: Workspace) -> Result<(), eframe::Error> {
         }),
     )
 }
+
+/// A small window that only shows `text` (e.g. why the program cannot start) with an OK
+/// button, for people who started SkladLink from a desktop icon and see no terminal.
+struct MessageWindow {
+    text: String,
+    ok: String,
+}
+
+impl eframe::App for MessageWindow {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.add_space(8.0);
+            ui.label(RichText::new(&self.text).size(15.0));
+            ui.add_space(12.0);
+            if ui.button(&self.ok).clicked() {
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        });
+    }
+}
+
+/// Shows `text` in a window of its own until it is closed.
+pub fn show_message(lang: Language, text: String) -> Result<(), eframe::Error> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([560.0, 180.0])
+            .with_title(tr(lang, "app.title")),
+        ..Default::default()
+    };
+    let window = MessageWindow {
+        text,
+        ok: tr(lang, "app.ok"),
+    };
+    eframe::run_native(
+        "SkladLink",
+        options,
+        Box::new(move |cc| {
+            fonts::install(&cc.egui_ctx);
+            Ok(Box::new(window))
+        }),
+    )
+}
