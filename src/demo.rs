@@ -226,7 +226,9 @@ pub fn run(location: &ConfigLocation) -> ExitCode {
     let _lock = match crate::ledger::lock::acquire(location.dir(), "skladlink demo") {
         Ok(lock) => lock,
         Err(e) => {
-            eprintln!("{}", e.message(lang));
+            let text = e.message(lang);
+            eprintln!("{text}");
+            let _ = crate::ui::show_message(lang, text);
             return ExitCode::from(EXIT_FAILED);
         }
     };
@@ -255,6 +257,17 @@ pub fn run(location: &ConfigLocation) -> ExitCode {
         Ok(w) => w,
         Err(e) => {
             eprintln!("{}", tr_args(lang, "demo.failed", &[("error", &e)]));
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    // The demo's own configuration is locked like any other while its window is open.
+    let _data_lock = match crate::ledger::lock::acquire(
+        &workspace.location().data_dir(),
+        "skladlink demo",
+    ) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
             return ExitCode::from(EXIT_FAILED);
         }
     };
