@@ -261,16 +261,14 @@ pub fn run(location: &ConfigLocation) -> ExitCode {
         }
     };
     // The demo's own configuration is locked like any other while its window is open.
-    let _data_lock = match crate::ledger::lock::acquire(
-        &workspace.location().data_dir(),
-        "skladlink demo",
-    ) {
-        Ok(lock) => lock,
-        Err(e) => {
-            eprintln!("{}", e.message(lang));
-            return ExitCode::from(EXIT_FAILED);
-        }
-    };
+    let _data_lock =
+        match crate::ledger::lock::acquire(&workspace.location().data_dir(), "skladlink demo") {
+            Ok(lock) => lock,
+            Err(e) => {
+                eprintln!("{}", e.message(lang));
+                return ExitCode::from(EXIT_FAILED);
+            }
+        };
     println!(
         "{}",
         tr_args(

@@ -335,8 +335,9 @@ fn killed_at_any_point_the_next_runs_finish_everything_exactly_once() {
     let mut open_receipts = 0;
     for commands in [7, 30, 55, 90] {
         let before = rig.emu.executed();
+        // Killed with a receipt open on the device.
         kill_when(rig.spawn(&eshop), "receipts", || {
-            rig.emu.executed() >= before + commands
+            rig.emu.executed() >= before + commands && rig.emu.state().open.is_some()
         });
         open_receipts += usize::from(rig.emu.state().open.is_some());
     }
@@ -731,4 +732,39 @@ fn notes_lost_to_shop_faults_are_added_once_by_the_next_runs() {
         rig.ledger_count("SELECT COUNT(*) FROM import_orders WHERE note_state = 'done'"),
         60
     );
+}
+
+#[test]
+fn receipts_wait_while_the_device_is_out_of_paper_or_silent_and_print_once_after() {
+    let rig = Rig::new(10);
+    let ids = rig.place_orders(4);
+    let out = rig.run(&["run", "--once", "--server", IMPORT]);
+    assert!(out.status.success(), "{out:?}");
+    let eshop = ["run", "--once", "--server", ESHOP];
+    let pending = || {
+        rig.ledger_count("SELECT COUNT(*) FROM print_jobs WHERE state IN ('pending', 'printing')")
+    };
+    let failed = || rig.ledger_count("SELECT COUNT(*) FROM print_jobs WHERE state = 'failed'");
+    for fault in [
+        skladlink::sim::fiscal::Fault::PaperOut,
+        skladlink::sim::fiscal::Fault::NoReply,
+    ] {
+        rig.emu.set_fault(fault, true);
+        let out = rig.run(&eshop);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{fault:?}: the run says so: {out:?}"
+        );
+        assert_eq!(pending(), 4, "{fault:?}: every receipt still waits");
+        assert_eq!(
+            failed(),
+            0,
+            "{fault:?}: none is marked failed for the device's fault"
+        );
+        rig.emu.set_fault(fault, false);
+    }
+    let out = rig.run(&eshop);
+    assert!(out.status.success(), "{out:?}");
+    assert_all_done(&rig, &ids);
 }

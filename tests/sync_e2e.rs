@@ -694,8 +694,7 @@ async fn stop_ends_an_export_after_its_current_batch() {
         match tokio::task::block_in_place(|| runner.wait(Duration::from_millis(100))) {
             // Stop as soon as the products start to go out.
             Some(Event::Progress { progress, .. })
-                if !stop_sent
-                    && progress.stage == skladlink::runner::progress::Stage::Products =>
+                if !stop_sent && progress.stage == skladlink::runner::progress::Stage::Products =>
             {
                 runner.send(Command::Stop);
                 stop_sent = true;

@@ -371,4 +371,26 @@ impl FiscalError {
             FiscalError::NoReply { .. } | FiscalError::Disconnected(_)
         )
     }
+
+    /// True when the error is the device's, not the receipt's (it stopped answering, is
+    /// out of paper, locked, the wrong one): every following receipt would fail the same
+    /// way, so printing stops and the receipt waits for the next run instead of failing.
+    pub fn stops_printing(&self) -> bool {
+        match self {
+            FiscalError::Device(f) => matches!(
+                f,
+                DeviceFault::PaperOut
+                    | DeviceFault::CoverOpen
+                    | DeviceFault::PrinterFault
+                    | DeviceFault::FiscalMemoryFull
+                    | DeviceFault::JournalFull
+                    | DeviceFault::WrongPassword
+                    | DeviceFault::Blocked24h
+            ),
+            FiscalError::PortOpen { .. }
+            | FiscalError::SerialMismatch { .. }
+            | FiscalError::Storage { .. } => true,
+            other => other.is_link_failure(),
+        }
+    }
 }

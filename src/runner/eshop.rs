@@ -242,7 +242,8 @@ impl Printer {
         (items, None)
     }
 
-    /// Prints one job; `Err` when the ledger failed (the run stops).
+    /// Prints one job; `Err` when the ledger or the device failed (the run stops, the job
+    /// waits for the next run).
     fn print_one(&self, session: &mut FiscalSession, job: &PrintJob) -> Result<ItemResult, String> {
         let lang = self.lang;
         let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
@@ -261,6 +262,16 @@ impl Printer {
             .map_err(ledger_err)?;
         let printed = match session.print(&receipt) {
             Ok(p) => p,
+            Err(e) if e.stops_printing() => {
+                // The device's fault, not the receipt's: it waits for the next run (still
+                // `printing` when the outcome is unknown; the journal finishes it once).
+                if !e.is_link_failure() {
+                    self.ledger
+                        .set_print_state(&job.unp, &PrintState::Pending)
+                        .map_err(ledger_err)?;
+                }
+                return Err(e.message(lang));
+            }
             Err(e) => {
                 let message = e.message(lang);
                 let state = PrintState::Failed {
