@@ -454,6 +454,25 @@ fn a_dry_run_of_the_printer_sends_nothing_to_the_device() {
         jobs.iter().all(|j| j.state == PrintState::Pending),
         "{jobs:?}"
     );
+    // Everything under the configuration directory is private to the user (the test
+    // wrote the settings with its own 0644; the program closed them up).
+    let mut seen = 0;
+    let mut dirs = vec![rig.dir.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            let path = entry.path();
+            if path.is_dir() {
+                assert_eq!(mode, 0o700, "{}", path.display());
+                dirs.push(path);
+            } else {
+                assert_eq!(mode, 0o600, "{}", path.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 4, "settings, ledger, lock and log were checked");
     // The dry run of the import writes nothing either: no ledger row, no document.
     rig.place_orders(1);
     let rows = rig.ledger_count("SELECT COUNT(*) FROM import_orders");

@@ -232,3 +232,26 @@ fn the_import_form_offers_the_statuses_of_the_site() {
         Some("on-hold")
     );
 }
+
+#[test]
+fn the_history_retention_is_set_in_the_actions_panel_and_saved() {
+    use egui::{Key, Modifiers};
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = skladlink::demo::prepare(&dir.path().join("demo"), &shop, None, Language::Bg).unwrap();
+    let location = ws.location().clone();
+    let mut h = harness(ws, dir.path().join("unused.csv"));
+    h.get_by_label("Действия").click();
+    h.run();
+    let label = "Пази историята на изпълненията (дни):";
+    h.get_by_label(label).click();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run();
+    h.get_by_label(label).type_text("30");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().workspace().config().history_days, 30);
+    assert_eq!(location.load().unwrap().history_days, 30, "saved");
+}

@@ -544,8 +544,9 @@ impl App {
         let mut days = self.workspace.config().history_days;
         let response = ui
             .horizontal(|ui| {
-                ui.label(tr(lang, "history.keep_days"));
+                let label = ui.label(tr(lang, "history.keep_days"));
                 ui.add(egui::DragValue::new(&mut days).range(crate::config::HISTORY_DAYS_RANGE))
+                    .labelled_by(label.id)
             })
             .inner;
         if days != self.workspace.config().history_days
