@@ -54,6 +54,15 @@ pub enum Command {
         /// The server's name.
         name: String,
     },
+    /// List the fiscal receipts waiting, printed or failed (newest first).
+    Receipts {
+        /// Only this e-Shop Connector's.
+        #[arg(long = "server", value_name = "NAME")]
+        server: Option<String>,
+        /// Put the failed ones back to waiting (the next run prints them).
+        #[arg(long)]
+        retry: bool,
+    },
     /// Open the window on a ready-made demo: a demo warehouse and a local shop.
     Demo,
     /// Create a demo warehouse database (SQLite) at PATH.
@@ -160,6 +169,9 @@ pub fn run(cli: Cli) -> ExitCode {
             dry_run,
         }) => crate::headless::run(&workspace, &servers, once, dry_run),
         Some(Command::Check { name }) => crate::headless::check(&workspace, &name),
+        Some(Command::Receipts { server, retry }) => {
+            crate::headless::receipts(&workspace, server.as_deref(), retry)
+        }
         Some(
             Command::Demo
             | Command::DemoDb { .. }

@@ -176,6 +176,7 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
             }
             Event::History { .. }
             | Event::PrintJobs(_)
+            | Event::ReceiptsRetried(_)
             | Event::Duplicate(_)
             | Event::DatabaseChecked(_)
             | Event::DatabaseLists(_)
@@ -183,6 +184,99 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
         }
     }
     ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// One line of `skladlink receipts`: УНП, order, total, state.
+fn receipt_line(lang: Language, job: &crate::ledger::print::PrintJob) -> String {
+    use crate::ledger::print::PrintState;
+    let state = match &job.state {
+        PrintState::Pending => tr(lang, "receipts.pending"),
+        PrintState::Printing => tr(lang, "receipts.printing"),
+        PrintState::Printed { receipt_number, .. } => {
+            tr_args(lang, "receipts.printed", &[("number", receipt_number)])
+        }
+        PrintState::Failed { error } => {
+            format!("{}: {error}", tr(lang, "history.action_failed"))
+        }
+        PrintState::NotDue => tr(lang, "receipts.not_needed"),
+    };
+    format!(
+        "{}  {}  {}  {}  {}",
+        job.unp, job.connector, job.order_key, job.content.total, state
+    )
+}
+
+/// `skladlink receipts [--server NAME] [--retry]`: lists the fiscal print jobs, newest
+/// first (read-only, works while SkladLink runs); with `--retry` puts the failed ones
+/// back to pending (through the runner, so only when no other SkladLink holds the
+/// configuration).
+pub fn receipts(ws: &Workspace, connector: Option<&str>, retry: bool) -> ExitCode {
+    let lang = ws.config().language;
+    let data_dir = ws.location().data_dir();
+    if let Some(name) = connector
+        && !matches!(
+            ws.config().server_by_name(name).map(|s| &s.kind),
+            Some(ServerKind::EShop(_))
+        )
+    {
+        return fail(
+            tr_args(lang, "cli.unknown_server", &[("name", name)]),
+            EXIT_FAILED,
+        );
+    }
+    let mut jobs = if retry {
+        let _lock = match crate::ledger::lock::acquire(&data_dir, "skladlink receipts --retry") {
+            Ok(lock) => lock,
+            Err(e) => return fail(e.message(lang), EXIT_FAILED),
+        };
+        let runner = match Runner::spawn(RunnerContext {
+            secrets: ws.secrets().clone(),
+            data_dir,
+            language: lang,
+            notify: Arc::new(|| {}),
+        }) {
+            Ok(r) => r,
+            Err(e) => return fail(e.message(lang), EXIT_FAILED),
+        };
+        runner.send(Command::RetryFailedReceipts {
+            connector: connector.map(str::to_string),
+        });
+        let mut jobs = None;
+        while jobs.is_none() {
+            match runner.wait(Duration::from_secs(30)) {
+                Some(Event::ReceiptsRetried(n)) => println!(
+                    "{}",
+                    tr_args(lang, "cli.receipts_retried", &[("count", &n.to_string())])
+                ),
+                Some(Event::PrintJobs(j)) => jobs = Some(j),
+                Some(Event::LedgerFailed(e)) => return fail(e, EXIT_FAILED),
+                Some(_) => {}
+                None => return fail(tr(lang, "cli.receipts_no_answer"), EXIT_FAILED),
+            }
+        }
+        jobs.unwrap_or_default()
+    } else {
+        let ledger = match crate::ledger::Ledger::open_read_only(&data_dir) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                println!("{}", tr(lang, "cli.receipts_none"));
+                return ExitCode::from(EXIT_OK);
+            }
+            Err(e) => return fail(e.message(lang), EXIT_FAILED),
+        };
+        match ledger.print_jobs(crate::runner::worker::PRINT_JOBS_SHOWN) {
+            Ok(j) => j,
+            Err(e) => return fail(e.message(lang), EXIT_FAILED),
+        }
+    };
+    jobs.retain(|j| connector.is_none_or(|c| j.connector == c));
+    if jobs.is_empty() {
+        println!("{}", tr(lang, "cli.receipts_none"));
+    }
+    for job in &jobs {
+        println!("{}", receipt_line(lang, job));
+    }
+    ExitCode::from(EXIT_OK)
 }
 
 /// `skladlink check NAME`: tests the shop connection (and the database) of an Export or

@@ -787,3 +787,49 @@ fn receipts_wait_while_the_device_is_out_of_paper_or_silent_and_print_once_after
     assert!(out.status.success(), "{out:?}");
     assert_all_done(&rig, &ids);
 }
+
+#[test]
+fn the_command_line_lists_the_receipts_and_retries_the_failed_ones() {
+    let rig = Rig::new(10);
+    let ids = rig.place_orders(2);
+    assert!(rig.run(&["run", "--once", "--server", IMPORT]).status.success());
+    let out = rig.run(&["receipts"]);
+    assert!(out.status.success(), "{out:?}");
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(list.matches("чака печат").count(), 2, "{list}");
+    // One receipt failed (as a device refusing it would leave it).
+    let ledger = Ledger::open(&rig.data_dir()).unwrap();
+    let unp = ledger.print_jobs(10).unwrap()[0].unp.clone();
+    ledger
+        .set_print_state(
+            &unp,
+            &PrintState::Failed {
+                error: "няма хартия".into(),
+            },
+        )
+        .unwrap();
+    drop(ledger);
+    let list = rig.run(&["receipts", "--server", ESHOP]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains(&unp) && text.contains("няма хартия"), "{text}");
+    // While another SkladLink holds the configuration, --retry refuses; the list works.
+    let mut holder = rig.command(&["run"]).stdout(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !rig.data_dir().join("skladlink.lock").exists()
+        || rig.ledger_count("SELECT COUNT(*) FROM runs") < 2
+    {
+        assert!(Instant::now() < deadline, "the holder never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = rig.run(&["receipts", "--retry"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(rig.run(&["receipts"]).status.success());
+    unsafe { libc::kill(holder.id() as i32, libc::SIGINT) };
+    holder.wait().unwrap();
+    let retried = rig.run(&["receipts", "--retry"]);
+    assert!(retried.status.success(), "{retried:?}");
+    let text = String::from_utf8_lossy(&retried.stdout);
+    assert!(text.contains("Върнати за печат: 1"), "{text}");
+    assert!(rig.run(&["run", "--once", "--server", ESHOP]).status.success());
+    assert_all_done(&rig, &ids);
+}

@@ -24,17 +24,24 @@ pub enum Cadence {
     },
 }
 
+/// The longest wait between two looks of a polling server that keeps failing.
+pub const MAX_POLL_BACKOFF_SECS: i64 = 300;
+
 /// When a server with `cadence`, started at `started`, runs next after its last run
-/// began at `last_run`; `None` when it is done.
+/// began at `last_run`, `failures` runs in a row having failed; `None` when it is done.
+/// A polling server that fails waits twice as long each time (up to
+/// [`MAX_POLL_BACKOFF_SECS`]), so a device that is off is not asked every few seconds.
 pub fn next_run<Tz: TimeZone>(
     cadence: &Cadence,
     started: &DateTime<Tz>,
     last_run: Option<&DateTime<Tz>>,
+    failures: u32,
 ) -> Option<DateTime<Tz>> {
     match cadence {
         Cadence::Once => last_run.is_none().then(|| started.clone()),
         Cadence::Poll { secs } => {
-            Some(last_run.map_or_else(|| started.clone(), |l| l.clone() + Duration::seconds(*secs)))
+            let wait = (*secs << failures.min(10)).min(MAX_POLL_BACKOFF_SECS.max(*secs));
+            Some(last_run.map_or_else(|| started.clone(), |l| l.clone() + Duration::seconds(wait)))
         }
         Cadence::Intervals { send, collect } => {
             match (
@@ -116,26 +123,26 @@ mod tests {
     #[test]
     fn a_cadence_says_when_the_next_run_is() {
         let t0 = chrono::Utc::now();
-        assert_eq!(next_run(&Cadence::Once, &t0, None), Some(t0));
-        assert_eq!(next_run(&Cadence::Once, &t0, Some(&t0)), None);
+        assert_eq!(next_run(&Cadence::Once, &t0, None, 0), Some(t0));
+        assert_eq!(next_run(&Cadence::Once, &t0, Some(&t0), 0), None);
         let poll = Cadence::Poll { secs: 10 };
+        let after = |s| Some(t0 + Duration::seconds(s));
+        assert_eq!(next_run(&poll, &t0, Some(&t0), 0), after(10));
+        assert_eq!(next_run(&poll, &t0, Some(&t0), 2), after(40), "backs off");
         assert_eq!(
-            next_run(&poll, &t0, Some(&t0)),
-            Some(t0 + Duration::seconds(10))
+            next_run(&poll, &t0, Some(&t0), 9),
+            after(MAX_POLL_BACKOFF_SECS)
         );
         let both = Cadence::Intervals {
             send: Interval::EveryMinutes { minutes: 5 },
             collect: Interval::EveryMinutes { minutes: 2 },
         };
-        assert_eq!(
-            next_run(&both, &t0, Some(&t0)),
-            Some(t0 + Duration::minutes(2))
-        );
+        assert_eq!(next_run(&both, &t0, Some(&t0), 3), after(120));
         let start_only = Cadence::Intervals {
             send: Interval::OnStart,
             collect: Interval::OnStart,
         };
-        assert_eq!(next_run(&start_only, &t0, Some(&t0)), None);
+        assert_eq!(next_run(&start_only, &t0, Some(&t0), 0), None);
     }
     use chrono::{FixedOffset, Utc};
 

@@ -160,6 +160,37 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Opens the ledger of `data_dir` for reading only (while another process may own
+    /// it): nothing is created, migrated or imported. `Ok(None)` when there is none yet.
+    pub fn open_read_only(data_dir: &Path) -> Result<Option<Ledger>, LedgerError> {
+        let path = data_dir.join(LEDGER_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let corrupt = |e: rusqlite::Error| LedgerError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(corrupt)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(corrupt)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        if found != schema::VERSION {
+            return Err(LedgerError::TooNew {
+                path: path.display().to_string(),
+                found,
+                supported: schema::VERSION,
+            });
+        }
+        Ok(Some(Ledger {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        }))
+    }
+
     /// The ledger file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -247,6 +247,17 @@ impl Ledger {
         })
     }
 
+    /// Puts every failed job (of `connector`, or of all) back to pending; how many.
+    pub fn retry_failed(&self, connector: Option<&str>) -> Result<usize, LedgerError> {
+        self.tx(|tx| {
+            Ok(tx.execute(
+                "UPDATE print_jobs SET state = 'pending', error = NULL, updated = ?2 \
+                 WHERE state = 'failed' AND (?1 IS NULL OR connector = ?1)",
+                params![connector, now_text()],
+            )?)
+        })
+    }
+
     /// Adds a print job on its own (a sale found in the warehouse whose job was never
     /// created); false when one exists.
     pub fn add_print_job(&self, job: &NewPrintJob) -> Result<bool, LedgerError> {

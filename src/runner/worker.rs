@@ -63,6 +63,12 @@ pub enum Command {
         /// The job's УНП.
         unp: String,
     },
+    /// Put every failed print job (of the named e-Shop Connector, or of all) back to
+    /// pending (`Event::ReceiptsRetried`, then `Event::PrintJobs`).
+    RetryFailedReceipts {
+        /// The e-Shop Connector's name; None = every one.
+        connector: Option<String>,
+    },
     /// Print a duplicate of the device's last receipt (`Event::Duplicate`).
     PrintDuplicate {
         /// The configuration to use.
@@ -142,6 +148,8 @@ pub enum Event {
     },
     /// The newest print jobs.
     PrintJobs(Vec<PrintJob>),
+    /// How many failed print jobs were put back to pending.
+    ReceiptsRetried(usize),
     /// The outcome of a duplicate print (translated error).
     Duplicate(Result<(), String>),
     /// The ledger failed on a command (translated).
@@ -362,6 +370,13 @@ impl Shared {
                 }
                 self.send_print_jobs(PRINT_JOBS_SHOWN);
             }
+            Command::RetryFailedReceipts { connector } => {
+                match self.ledger.retry_failed(connector.as_deref()) {
+                    Ok(n) => self.emitter.emit(Event::ReceiptsRetried(n)),
+                    Err(e) => self.ledger_failed(e),
+                }
+                self.send_print_jobs(PRINT_JOBS_SHOWN);
+            }
             Command::PrintDuplicate { config, server } => {
                 let this = self.clone();
                 tokio::task::spawn_blocking(move || {
@@ -528,21 +543,27 @@ impl WorkerJob {
         let cadence = self.cadence();
         let started = Local::now();
         let mut last_run: Option<DateTime<Local>> = None;
+        let mut failures = 0;
         while !self.stop.is_set() {
-            let Some(next) = next_run(&cadence, &started, last_run.as_ref()) else {
+            let Some(next) = next_run(&cadence, &started, last_run.as_ref(), failures) else {
                 break;
             };
             if !self.wait_until(next).await {
                 break;
             }
             let run_started = Local::now();
-            self.run_once(run_started).await;
+            failures = if self.run_once(run_started).await {
+                0
+            } else {
+                failures + 1
+            };
             last_run = Some(run_started);
         }
     }
 
-    /// One run: the job, its history record and its events.
-    async fn run_once(&self, run_started: DateTime<Local>) {
+    /// One run: the job, its history record and its events; false when it stopped on an
+    /// error.
+    async fn run_once(&self, run_started: DateTime<Local>) -> bool {
         let id = self.server.id.clone();
         self.emit_state(WorkerState::Running);
         let emitter = self.shared.emitter.clone();
@@ -582,6 +603,7 @@ impl WorkerJob {
         let idle_poll = matches!(self.server.kind, ServerKind::EShop(_))
             && record.items.is_empty()
             && record.error.is_none();
+        let completed = record.error.is_none();
         if !idle_poll {
             self.record(&record);
             self.shared.emitter.emit(Event::Finished {
@@ -589,5 +611,6 @@ impl WorkerJob {
                 record: Box::new(record),
             });
         }
+        completed
     }
 }

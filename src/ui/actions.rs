@@ -238,6 +238,7 @@ impl App {
                 self.actions.print_jobs = Some(jobs);
                 self.actions.print_jobs_asked = false;
             }
+            Event::ReceiptsRetried(_) => {}
             Event::Duplicate(result) => {
                 self.actions.duplicate_busy = false;
                 let lang = self.language();
