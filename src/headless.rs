@@ -18,6 +18,20 @@ fn fail(text: String, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The database settings checked as the window checks them (e.g. a password inside the
+/// connection string is refused); prints every problem and gives the exit code.
+fn database_valid(ws: &Workspace) -> Result<(), ExitCode> {
+    let lang = ws.config().language;
+    let errors = crate::config::validate_database(&ws.config().database);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for e in errors {
+        eprintln!("{}: {}", tr(lang, "tab.database"), e.message(lang));
+    }
+    Err(ExitCode::from(EXIT_CONFIG))
+}
+
 /// `skladlink run`: runs the named servers (default: the Servers list) once or on their
 /// intervals, printing progress and a summary; exits 1 when a run failed.
 pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitCode {
@@ -41,6 +55,9 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
                 }
             }
         }
+    }
+    if let Err(code) = database_valid(ws) {
+        return code;
     }
     for id in &ids {
         if let Some(server) = config.server(id) {
@@ -298,6 +315,9 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
     };
     match &server.kind {
         ServerKind::Export(_) | ServerKind::Import(_) => {
+            if let Err(code) = database_valid(ws) {
+                return code;
+            }
             let shop = server.shop().cloned().unwrap_or_default();
             let (Some(key), Some(secret_)) = (
                 secret(SecretKind::ConsumerKey),

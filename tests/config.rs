@@ -432,3 +432,43 @@ fn removing_a_server_takes_it_off_the_servers_list() {
     assert_eq!(config.fresh_id(), ServerId("s4".into()));
     assert_eq!(config.fresh_name("Каса"), "Каса 2");
 }
+
+#[test]
+fn older_files_give_every_further_import_server_its_own_order_key_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("skladlink.json"),
+        r#"{"version": 1, "servers": [
+            {"id": "s1", "name": "Магазин А", "type": "import", "settings": {}},
+            {"id": "s2", "name": "Експорт", "type": "export", "settings": {}},
+            {"id": "s3", "name": "Магазин Б", "type": "import", "settings": {}}
+        ]}"#,
+    )
+    .unwrap();
+    let config = skladlink::config::ConfigLocation::in_dir(dir.path())
+        .load()
+        .unwrap();
+    let prefixes: Vec<&str> = config
+        .servers
+        .iter()
+        .filter_map(|s| match &s.kind {
+            skladlink::config::ServerKind::Import(i) => Some(i.order_key_prefix.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prefixes, vec!["WEB#", "WEB2#"], "the first keeps WEB#");
+    assert!(
+        skladlink::config::validate(&config)
+            .iter()
+            .all(|e| e.field != skladlink::config::Field::OrderKeyPrefix)
+    );
+    let mut same = config.clone();
+    if let skladlink::config::ServerKind::Import(i) = &mut same.servers[2].kind {
+        i.order_key_prefix = "web#".into();
+    }
+    assert!(
+        skladlink::config::validate(&same)
+            .iter()
+            .any(|e| e.problem == skladlink::config::Problem::DuplicateOrderKeyPrefix)
+    );
+}

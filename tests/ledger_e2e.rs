@@ -792,7 +792,11 @@ fn receipts_wait_while_the_device_is_out_of_paper_or_silent_and_print_once_after
 fn the_command_line_lists_the_receipts_and_retries_the_failed_ones() {
     let rig = Rig::new(10);
     let ids = rig.place_orders(2);
-    assert!(rig.run(&["run", "--once", "--server", IMPORT]).status.success());
+    assert!(
+        rig.run(&["run", "--once", "--server", IMPORT])
+            .status
+            .success()
+    );
     let out = rig.run(&["receipts"]);
     assert!(out.status.success(), "{out:?}");
     let list = String::from_utf8_lossy(&out.stdout);
@@ -811,7 +815,10 @@ fn the_command_line_lists_the_receipts_and_retries_the_failed_ones() {
     drop(ledger);
     let list = rig.run(&["receipts", "--server", ESHOP]);
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(text.contains(&unp) && text.contains("няма хартия"), "{text}");
+    assert!(
+        text.contains(&unp) && text.contains("няма хартия"),
+        "{text}"
+    );
     // While another SkladLink holds the configuration, --retry refuses; the list works.
     let mut holder = rig.command(&["run"]).stdout(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -830,6 +837,76 @@ fn the_command_line_lists_the_receipts_and_retries_the_failed_ones() {
     assert!(retried.status.success(), "{retried:?}");
     let text = String::from_utf8_lossy(&retried.stdout);
     assert!(text.contains("Върнати за печат: 1"), "{text}");
-    assert!(rig.run(&["run", "--once", "--server", ESHOP]).status.success());
+    assert!(
+        rig.run(&["run", "--once", "--server", ESHOP])
+            .status
+            .success()
+    );
     assert_all_done(&rig, &ids);
+}
+
+#[test]
+fn supto_on_a_database_older_than_3_07_100_is_refused_before_anything_is_written() {
+    let rig = Rig::new(10);
+    let wh = rig.db.connect();
+    wh.exec(
+        &format!(
+            "UPDATE {} SET Version = '3.07.044'",
+            wh.t(skladlink::warehouse::Table::System)
+        ),
+        &[],
+    )
+    .unwrap();
+    let ids = rig.place_orders(2);
+    let before = rig.sim.stats();
+    let out = rig.run(&["run", "--once", "--server", IMPORT]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Режим СУПТО изисква Склад Pro 3.07.100") && text.contains("3.07.044"),
+        "{text}"
+    );
+    assert!(rig.documents().is_empty());
+    assert_eq!(
+        rig.ledger_count("SELECT COUNT(*) FROM unp_sequences"),
+        0,
+        "no УНП issued"
+    );
+    let after = rig.sim.stats();
+    assert_eq!(
+        after.requests - before.requests,
+        after.count("GET orders") - before.count("GET orders"),
+        "nothing but the order listing was asked of the shop"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(
+        rt.block_on(rig.client().get_order(ids[0])).unwrap().status,
+        "processing"
+    );
+}
+
+#[test]
+fn a_password_in_the_connection_string_is_refused_by_run_and_check() {
+    let rig = Rig::new(10);
+    let location = ConfigLocation::in_dir(rig.dir.path());
+    let mut config = location.load().unwrap();
+    config.database.connection_string = format!("{};PWD=tajna", rig.db.cs.trim_end_matches(';'));
+    location.save(&config).unwrap();
+    for args in [
+        vec!["run", "--once", "--server", IMPORT],
+        vec!["check", IMPORT],
+    ] {
+        let out = rig.run(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("tajna"),
+            "the password is never shown: {stderr}"
+        );
+        assert!(!stderr.trim().is_empty(), "{args:?} says why");
+    }
+    assert_eq!(rig.sim.stats().requests, 0);
 }

@@ -718,3 +718,111 @@ async fn stop_ends_an_export_after_its_current_batch() {
     );
     assert!(!record.ok);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shops_with_the_same_order_numbers_each_get_their_own_documents() {
+    for backend in BACKENDS {
+        let mut s = setup(backend, 10, DocumentType::Order).await;
+        s.run(EXPORT, false).await;
+        let sku = sku_of(&s.sim, 0);
+        // Shop B: another simulator (its order numbers start where shop A's do).
+        let sim_b = ShopSim::start(SimOptions::default()).await.unwrap();
+        let id_b = ServerId("s4".into());
+        let mut import_b = ServerDef::new(id_b.clone(), "Импорт Б".into(), ServerType::Import);
+        if let ServerKind::Import(i) = &mut import_b.kind {
+            i.shop.address = sim_b.url().to_string();
+            i.object_id = Some(s.object_id);
+            i.order_key_prefix = s.config.fresh_order_key_prefix();
+            assert_eq!(i.order_key_prefix, "WEB2#");
+        }
+        for (kind, value) in [
+            (SecretKind::ConsumerKey, sim_b.consumer_key()),
+            (SecretKind::ConsumerSecret, sim_b.consumer_secret()),
+        ] {
+            s.secrets
+                .set(&SecretKey::server(&id_b, kind), &Secret::new(value))
+                .unwrap();
+        }
+        s.config.servers.push(import_b);
+        let problems: Vec<_> = s
+            .config
+            .servers
+            .iter()
+            .flat_map(|srv| validate_server(&s.config, srv))
+            .collect();
+        assert!(problems.is_empty(), "{problems:?}");
+        let client_a = s.client();
+        let client_b = WooClient::new(
+            sim_b.url(),
+            &Secret::new(sim_b.consumer_key()),
+            &Secret::new(sim_b.consumer_secret()),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let mut a = Vec::new();
+        for n in 0..3 {
+            a.push(place_order(&client_a, &[(&sku, 1)], &format!("a{n}@example.bg")).await);
+        }
+        // Shop B numbers its orders up to shop A's (orders on hold, never imported)...
+        let first_a: u64 = a[0].1.parse().unwrap();
+        loop {
+            let filler = client_b
+                .create_order(
+                    &json!({"status": "on-hold", "line_items": [{"sku": sku, "quantity": 1}]}),
+                )
+                .await
+                .unwrap();
+            if filler.number.parse::<u64>().unwrap() + 1 >= first_a {
+                break;
+            }
+        }
+        // ...then gets orders with the same numbers as shop A's.
+        let mut b = Vec::new();
+        for n in 0..3 {
+            b.push(place_order(&client_b, &[(&sku, 2)], &format!("b{n}@example.bg")).await);
+        }
+        let numbers = |v: &[(u64, String)]| v.iter().map(|o| o.1.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            numbers(&a),
+            numbers(&b),
+            "the two shops' order numbers overlap"
+        );
+        let run_a = s.run(IMPORT, false).await;
+        let run_b = s.run("s4", false).await;
+        assert_eq!(
+            run_a.count(ItemAction::Created),
+            3,
+            "{backend:?}: {run_a:#?}"
+        );
+        assert_eq!(
+            run_b.count(ItemAction::Created),
+            3,
+            "{backend:?}: {run_b:#?}"
+        );
+        let wh = s.db.connect();
+        let ops = wh.t(skladlink::warehouse::Table::Operations);
+        let acct_of = |key: String| {
+            let rows = wh
+                .query(
+                    &format!("SELECT DISTINCT Acct FROM {ops} WHERE Note = ?"),
+                    &[skladlink::warehouse::db::text(key.clone())],
+                )
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{backend:?}: one document for {key}");
+            rows[0][0].clone().unwrap_or_default().trim().to_string()
+        };
+        for ((_, no_a), (id_b, no_b)) in a.iter().zip(&b) {
+            let doc_a = acct_of(format!("WEB#{no_a}"));
+            let doc_b = acct_of(format!("WEB2#{no_b}"));
+            assert_ne!(doc_a, doc_b, "{backend:?}");
+            let notes = client_b.list_order_notes(*id_b).await.unwrap();
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.note.contains(&format!("№ {doc_b}."))),
+                "{backend:?}: shop B's note names shop B's document {doc_b}: {notes:?}"
+            );
+            assert_eq!(client_b.get_order(*id_b).await.unwrap().status, "completed");
+        }
+    }
+}

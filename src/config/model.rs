@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Language;
 
 /// Current configuration file format version.
-pub const CONFIG_VERSION: u32 = 1;
+pub const CONFIG_VERSION: u32 = 2;
 
 /// Everything SkladLink keeps between runs (except secrets).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -506,6 +506,40 @@ pub struct ImportSettings {
     pub supto_mode: bool,
     /// Name of the e-Shop Connector server that prints the receipts (SUPTO mode).
     pub printing_module: String,
+    /// What the shop order number is prefixed with in the warehouse documents' `Note`
+    /// (`WEB#` + number): every Import server on one database needs its own, since order
+    /// numbers of two shops overlap.
+    pub order_key_prefix: String,
+}
+
+/// The order key prefix of the first Import server (and of every earlier version).
+pub const DEFAULT_ORDER_KEY_PREFIX: &str = "WEB#";
+
+/// The longest order key prefix.
+pub const MAX_ORDER_KEY_PREFIX: usize = 10;
+
+impl AppConfig {
+    /// An order key prefix no Import server uses yet: `WEB#`, then `WEB2#`, `WEB3#`, …
+    pub fn fresh_order_key_prefix(&self) -> String {
+        let used: Vec<String> = self
+            .servers
+            .iter()
+            .filter_map(|s| match &s.kind {
+                ServerKind::Import(i) => Some(i.order_key_prefix.trim().to_uppercase()),
+                _ => None,
+            })
+            .collect();
+        (1..)
+            .map(|n| {
+                if n == 1 {
+                    DEFAULT_ORDER_KEY_PREFIX.to_string()
+                } else {
+                    format!("WEB{n}#")
+                }
+            })
+            .find(|p| !used.contains(p))
+            .unwrap_or_default()
+    }
 }
 
 impl Default for ImportSettings {
@@ -521,6 +555,7 @@ impl Default for ImportSettings {
             status_after_processing: "completed".to_string(),
             supto_mode: false,
             printing_module: String::new(),
+            order_key_prefix: DEFAULT_ORDER_KEY_PREFIX.to_string(),
         }
     }
 }

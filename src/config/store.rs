@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::model::{AppConfig, CONFIG_VERSION};
+use super::model::{AppConfig, CONFIG_VERSION, ServerKind};
 
 /// Name of the configuration file inside the configuration directory.
 pub const CONFIG_FILE: &str = "skladlink.json";
@@ -104,14 +104,35 @@ fn migrate(config: &mut AppConfig) {
     // Version 0 files (written before the version field existed) may hold Servers-list
     // entries for servers that were deleted by hand; drop them. Newer fields come from
     // `#[serde(default)]`.
-    if config.version < CONFIG_VERSION {
+    if config.version < 1 {
         let known: Vec<_> = config.servers.iter().map(|s| s.id.clone()).collect();
         let mut seen = std::collections::HashSet::new();
         config
             .run_list
             .retain(|id| known.contains(id) && seen.insert(id.clone()));
-        config.version = CONFIG_VERSION;
     }
+    // Version 1 files had no order key prefix: every Import server wrote `WEB#`, so two
+    // shops' orders with the same number were taken for one. The first Import server
+    // keeps `WEB#` (and finds the documents it wrote); each further one gets its own.
+    if config.version < 2 {
+        let mut used: Vec<String> = Vec::new();
+        for n in 0..config.servers.len() {
+            let ServerKind::Import(i) = &config.servers[n].kind else {
+                continue;
+            };
+            let prefix = i.order_key_prefix.trim().to_uppercase();
+            if !used.contains(&prefix) {
+                used.push(prefix);
+                continue;
+            }
+            let fresh = config.fresh_order_key_prefix();
+            if let ServerKind::Import(i) = &mut config.servers[n].kind {
+                i.order_key_prefix = fresh.clone();
+            }
+            used.push(fresh);
+        }
+    }
+    config.version = config.version.max(CONFIG_VERSION);
 }
 
 /// Writes `bytes` to `path` so that readers see either the old or the new file, never a

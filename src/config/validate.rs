@@ -26,6 +26,8 @@ pub enum Field {
     StatusForProcessing,
     /// Status after processing.
     StatusAfterProcessing,
+    /// Order key prefix (Import).
+    OrderKeyPrefix,
     /// Printing module name.
     PrintingModule,
     /// Serial port.
@@ -78,6 +80,11 @@ pub enum Problem {
     DuplicateOrEmptyRow,
     /// A password was typed into the connection string; it belongs in the password field.
     PasswordInConnectionString,
+    /// Another Import server on the same database already uses this order key prefix.
+    DuplicateOrderKeyPrefix,
+    /// An order key prefix must be 1–10 characters without spaces, ending in a sign such
+    /// as `#` or `-` (so `A` + `12` and `A1` + `2` can never meet).
+    BadOrderKeyPrefix,
 }
 
 /// One validation problem of one field (of one server, or of the database settings).
@@ -115,6 +122,14 @@ impl FieldError {
             Problem::PasswordInConnectionString => {
                 tr_args(lang, "validation.password_in_connection_string", &[])
             }
+            Problem::DuplicateOrderKeyPrefix => {
+                tr_args(lang, "validation.duplicate_order_key_prefix", &[])
+            }
+            Problem::BadOrderKeyPrefix => tr_args(
+                lang,
+                "validation.bad_order_key_prefix",
+                &[("max", &MAX_ORDER_KEY_PREFIX.to_string())],
+            ),
         }
     }
 }
@@ -269,6 +284,20 @@ pub fn validate_server(config: &AppConfig, server: &ServerDef) -> Vec<FieldError
                 out.push(err(Field::StatusAfterProcessing, Problem::Required));
             } else if i.status_after_processing.trim() == i.status_for_processing.trim() {
                 out.push(err(Field::StatusAfterProcessing, Problem::SameStatuses));
+            }
+            let prefix = i.order_key_prefix.trim();
+            if prefix.is_empty()
+                || prefix.chars().count() > MAX_ORDER_KEY_PREFIX
+                || prefix.chars().any(char::is_whitespace)
+                || prefix.chars().last().is_some_and(char::is_alphanumeric)
+            {
+                out.push(err(Field::OrderKeyPrefix, Problem::BadOrderKeyPrefix));
+            } else if config.servers.iter().any(|s| {
+                s.id != server.id
+                    && matches!(&s.kind, ServerKind::Import(o)
+                        if o.order_key_prefix.trim().eq_ignore_ascii_case(prefix))
+            }) {
+                out.push(err(Field::OrderKeyPrefix, Problem::DuplicateOrderKeyPrefix));
             }
             if i.supto_mode {
                 let module = i.printing_module.trim();

@@ -166,6 +166,9 @@ impl Workspace {
         let mut copy = original.clone();
         copy.id = self.config.fresh_id();
         copy.name = self.config.fresh_name(&original.name);
+        if let ServerKind::Import(i) = &mut copy.kind {
+            i.order_key_prefix = self.config.fresh_order_key_prefix();
+        }
         let mut updates = SecretUpdates::default();
         if self.secrets.can_store() {
             let read = |kind| {

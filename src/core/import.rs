@@ -4,12 +4,10 @@
 
 use crate::core::money::Money;
 
-/// Prefix of the order number as stored in the warehouse document's `Note`.
-pub const ORDER_KEY_PREFIX: &str = "WEB#";
-
-/// The warehouse key of a shop order number (`WEB#100045`).
-pub fn order_key(number: &str) -> String {
-    format!("{ORDER_KEY_PREFIX}{}", number.trim())
+/// The warehouse key of a shop order number under an Import server's prefix
+/// (`WEB#` + `100045`).
+pub fn order_key(prefix: &str, number: &str) -> String {
+    format!("{}{}", prefix.trim(), number.trim())
 }
 
 /// One order line as the mapping needs it.
@@ -186,7 +184,11 @@ pub fn distribute(total: i64, weights: &[i64]) -> Vec<i64> {
 }
 
 /// Maps an order to a document; `invoice_shipping` adds the shipping line.
-pub fn map_order(order: &OrderIn, invoice_shipping: bool) -> Result<DocumentDraft, MapError> {
+pub fn map_order(
+    order: &OrderIn,
+    invoice_shipping: bool,
+    key_prefix: &str,
+) -> Result<DocumentDraft, MapError> {
     if order.lines.is_empty() {
         return Err(MapError::NoLines);
     }
@@ -233,7 +235,7 @@ pub fn map_order(order: &OrderIn, invoice_shipping: bool) -> Result<DocumentDraf
         Money::from_cents(order.total.cents() - order.shipping.cents())
     };
     Ok(DocumentDraft {
-        order_key: order_key(&order.number),
+        order_key: order_key(key_prefix, &order.number),
         lines,
         shipping,
         buyer: order.buyer.clone(),
@@ -336,9 +338,15 @@ mod tests {
                 1849,
             ),
             true,
+            "WEB#",
         )
         .unwrap();
         assert_eq!(d.order_key, "WEB#1045");
+        assert_eq!(
+            order_key("SHB-", " 1045 "),
+            "SHB-1045",
+            "each shop its own key"
+        );
         assert_eq!(d.lines.len(), 2);
         assert_eq!(d.lines[0].unit_price, Money::from_cents(500));
         assert_eq!(d.shipping, Some(Money::from_cents(599)));
@@ -349,7 +357,12 @@ mod tests {
 
     #[test]
     fn amounts_that_do_not_divide_are_split_exactly() {
-        let d = map_order(&order(vec![line("A", 3, 1000)], 0, vec![], 1000), true).unwrap();
+        let d = map_order(
+            &order(vec![line("A", 3, 1000)], 0, vec![], 1000),
+            true,
+            "WEB#",
+        )
+        .unwrap();
         assert_eq!(d.lines.len(), 2);
         assert_eq!((d.lines[0].qty, d.lines[0].unit_price.cents()), (2, 333));
         assert_eq!((d.lines[1].qty, d.lines[1].unit_price.cents()), (1, 334));
@@ -366,6 +379,7 @@ mod tests {
                 4201,
             ),
             true,
+            "WEB#",
         )
         .unwrap();
         assert_eq!(d.total.cents(), 4201);
@@ -385,7 +399,12 @@ mod tests {
 
     #[test]
     fn shipping_left_out_when_not_invoiced() {
-        let d = map_order(&order(vec![line("A", 1, 1000)], 500, vec![], 1500), false).unwrap();
+        let d = map_order(
+            &order(vec![line("A", 1, 1000)], 500, vec![], 1500),
+            false,
+            "WEB#",
+        )
+        .unwrap();
         assert_eq!(d.shipping, None);
         assert_eq!(d.total.cents(), 1000);
         assert_eq!(d.expected_total.cents(), 1000);
@@ -393,22 +412,32 @@ mod tests {
 
     #[test]
     fn a_wrong_order_total_is_a_mismatch() {
-        let d = map_order(&order(vec![line("A", 1, 1000)], 0, vec![], 1003), true).unwrap();
+        let d = map_order(
+            &order(vec![line("A", 1, 1000)], 0, vec![], 1003),
+            true,
+            "WEB#",
+        )
+        .unwrap();
         assert!(d.total_mismatch());
-        let d = map_order(&order(vec![line("A", 1, 1000)], 0, vec![], 1001), true).unwrap();
+        let d = map_order(
+            &order(vec![line("A", 1, 1000)], 0, vec![], 1001),
+            true,
+            "WEB#",
+        )
+        .unwrap();
         assert!(!d.total_mismatch(), "within ±0.01");
     }
 
     #[test]
     fn bad_orders_are_refused() {
         assert_eq!(
-            map_order(&order(vec![], 0, vec![], 0), true),
+            map_order(&order(vec![], 0, vec![], 0), true, "WEB#"),
             Err(MapError::NoLines)
         );
         let mut half = line("A", 1, 100);
         half.quantity_milli = 1500;
         assert!(matches!(
-            map_order(&order(vec![half], 0, vec![], 100), true),
+            map_order(&order(vec![half], 0, vec![], 100), true, "WEB#"),
             Err(MapError::BadQuantity { .. })
         ));
     }

@@ -78,6 +78,21 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         Ok(wh) => wh,
         Err(e) => return JobOutcome::failed(e),
     };
+    if printing.is_some() {
+        // SUPTO needs Warehouse Pro 3.07.100 or newer: no УНП is issued on an older one.
+        match wh.call(|w| w.info()).await {
+            Ok(info) if info.supports_supto() => {}
+            Ok(info) => {
+                let text = tr_args(
+                    lang,
+                    "jobs.supto_old_database",
+                    &[("version", &info.version)],
+                );
+                return JobOutcome::failed(text);
+            }
+            Err(e) => return JobOutcome::failed(e.message(lang)),
+        }
+    }
     let mut run = ImportRun {
         env,
         settings,
@@ -184,7 +199,7 @@ impl ImportRun<'_, '_> {
     async fn order(&mut self, order: &Order) -> Result<bool, String> {
         let lang = self.env.lang;
         let number = order_number(order);
-        let key = order_key(&number);
+        let key = order_key(&self.settings.order_key_prefix, &number);
         let row = self
             .env
             .ledger
@@ -204,7 +219,11 @@ impl ImportRun<'_, '_> {
         } else {
             None
         };
-        let mapped = map_order(&order_in(order), self.settings.invoice_shipping);
+        let mapped = map_order(
+            &order_in(order),
+            self.settings.invoice_shipping,
+            &self.settings.order_key_prefix,
+        );
         match decide(known, in_warehouse, &mapped) {
             Step::AlreadyWritten => Ok(false),
             Step::Refuse(e) => {
@@ -390,7 +409,7 @@ impl ImportRun<'_, '_> {
         mut written: Written,
     ) -> Result<(), String> {
         let lang = self.env.lang;
-        let key = order_key(number);
+        let key = order_key(&self.settings.order_key_prefix, number);
         let job = match (&self.printing, &written.unp, draft) {
             (Some(p), Some(unp), Some(draft)) if written.oper_type == OPER_SALE => {
                 Some(NewPrintJob {

@@ -684,6 +684,18 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         action = FormAction::LoadStatuses;
                     }
                     field_errors(ui, ctx, &errors, Field::StatusAfterProcessing);
+                    text_row(
+                        ui,
+                        &tr(lang, "form.order_key_prefix"),
+                        &mut i.order_key_prefix,
+                        false,
+                    );
+                    ui.label(
+                        RichText::new(tr(lang, "form.order_key_prefix_hint"))
+                            .small()
+                            .weak(),
+                    );
+                    field_errors(ui, ctx, &errors, Field::OrderKeyPrefix);
                     match ctx.db {
                         Some(db) if db.supports_supto() => {
                             ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));

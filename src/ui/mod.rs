@@ -225,7 +225,10 @@ impl App {
             ServerType::EShop => server_type.default_name().to_string(),
             _ => tr(lang, server_type.label_key_short()),
         };
-        let server = ServerDef::new(config.fresh_id(), config.fresh_name(&base), server_type);
+        let mut server = ServerDef::new(config.fresh_id(), config.fresh_name(&base), server_type);
+        if let ServerKind::Import(i) = &mut server.kind {
+            i.order_key_prefix = config.fresh_order_key_prefix();
+        }
         self.selected = Some(server.id.clone());
         self.draft = Some(Draft::new(server, true, (false, false, false)));
         self.tab = Tab::Servers;

@@ -417,12 +417,24 @@ fn ean13(body12: u64) -> String {
     format!("{body12:012}{}", (10 - sum % 10) % 10)
 }
 
+/// `System.Version` of the demo database: the first with SUPTO support (the demo uses
+/// SUPTO mode).
+pub const DEMO_VERSION: &str = "3.07.100";
+
 /// Fills a database that holds the blank schema fixture with demo data.
 pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, WarehouseError> {
     let d = wh.dialect();
     let mut rng = Rng(spec.seed.max(1) ^ 0x9E37_79B9_7F4A_7C15);
     wh.begin()?;
     let result = (|| {
+        // The demo uses SUPTO mode, so its database is of a version that supports it.
+        wh.exec(
+            &format!(
+                "UPDATE {} SET Version = '{DEMO_VERSION}'",
+                wh.t(Table::System)
+            ),
+            &[],
+        )?;
         // Object groups and objects.
         let og = wh.t(Table::ObjectsGroups);
         wh.exec(
