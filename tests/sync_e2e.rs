@@ -826,3 +826,51 @@ async fn two_shops_with_the_same_order_numbers_each_get_their_own_documents() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_become_partners_by_the_rules_a_shop_owner_expects() {
+    for backend in BACKENDS {
+        let s = setup(backend, 10, DocumentType::Order).await;
+        s.run(EXPORT, false).await;
+        let client = s.client();
+        let sku = sku_of(&s.sim, 0);
+        let order = |first: &str, email: &str, phone: &str, customer: u64| {
+            json!({"status": "processing", "payment_method": "cod", "customer_id": customer,
+                   "billing": {"first_name": first, "last_name": "Петрова", "email": email, "phone": phone},
+                   "line_items": [{"sku": sku, "quantity": 1}]})
+        };
+        let mut numbers = Vec::new();
+        // Ten different guests sharing one phone number.
+        for n in 0..10 {
+            let o = order(&format!("Гост{n}"), &format!("g{n}@example.bg"), "0888123456", 0);
+            numbers.push(client.create_order(&o).await.unwrap().number);
+        }
+        // A registered customer who changes their e-mail and name between orders.
+        for (first, email) in [("Ана", "ana@example.bg"), ("Анна", "anna.new@example.bg")] {
+            let o = order(first, email, "0888123456", 42);
+            numbers.push(client.create_order(&o).await.unwrap().number);
+        }
+        let run = s.run(IMPORT, false).await;
+        assert_eq!(run.count(ItemAction::Created), 12, "{backend:?}: {run:#?}");
+        let wh = s.db.connect();
+        let ops = wh.t(skladlink::warehouse::Table::Operations);
+        let partner_of = |no: &str| {
+            wh.query(
+                &format!("SELECT MAX(PartnerID) FROM {ops} WHERE Note = ?"),
+                &[skladlink::warehouse::db::text(format!("WEB#{no}"))],
+            )
+            .unwrap()[0][0]
+                .clone()
+                .unwrap_or_default()
+        };
+        let guests: std::collections::BTreeSet<String> =
+            numbers[..10].iter().map(|n| partner_of(n)).collect();
+        assert_eq!(guests.len(), 10, "{backend:?}: a phone never identifies anyone");
+        assert_eq!(
+            partner_of(&numbers[10]),
+            partner_of(&numbers[11]),
+            "{backend:?}: a registered customer is one partner"
+        );
+        assert!(!guests.contains(&partner_of(&numbers[10])));
+    }
+}

@@ -665,14 +665,17 @@ fn sale_matches_the_worked_example() {
         let out = wh
             .write_document(&sale("WEB#100045"), &WriteOptions::default())
             .unwrap();
-        assert_eq!(
-            out,
-            WriteOutcome::Created {
-                oper_type: 2,
-                acct: 1,
-                unknown_skus: vec![]
-            }
-        );
+        let WriteOutcome::Created {
+            oper_type,
+            acct,
+            unknown_skus,
+            partner_id,
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!((oper_type, acct, unknown_skus), (2, 1, vec![]));
+        assert!(partner_id > 1, "a real partner, not the default one");
         let (ops, store, pays) = sale_rows(&wh);
         let expected_ops = vec![
             vec![
@@ -927,7 +930,7 @@ fn same_order_twice_gives_one_document() {
 }
 
 #[test]
-fn partner_found_by_email_then_phone_then_vat_number() {
+fn partners_are_matched_by_email_and_name_or_vat_number_and_company_never_by_phone() {
     on_both(|db| {
         let mut wh = db.connect();
         let partners = wh.t(Table::Partners);
@@ -935,55 +938,66 @@ fn partner_found_by_email_then_phone_then_vat_number() {
             &wh,
             &format!(
                 "INSERT INTO {partners} (Code, Company, eMail, Phone, TaxNo, Deleted) VALUES \
-                 ('P1', 'По имейл', 'mail@example.com', ' ', ' ', 0), \
-                 ('P2', 'По телефон', ' ', '0899000111', ' ', 0), \
-                 ('P3', 'По ДДС номер', ' ', ' ', 'BG123456789', 0), \
-                 ('P4', 'Изтрит', 'gone@example.com', ' ', ' ', -1)"
+                 ('P1', 'Мария Иванова', 'maria@example.com', '0899000111', ' ', 0), \
+                 ('P2', 'Фирма ООД', 'office@firma.bg', '0899000111', 'BG123456789', 0), \
+                 ('P3', 'Изтрита', 'gone@example.com', ' ', ' ', -1)"
             ),
         );
-        let company_of = |wh: &mut Warehouse, order: &str, p: PartnerData| -> String {
+        let company_of = |wh: &mut Warehouse, order: &str, p: PartnerData| -> (i64, String) {
             let mut doc = sale(order);
             doc.partner = p;
-            wh.write_document(&doc, &WriteOptions::default()).unwrap();
-            rows(
+            let out = wh.write_document(&doc, &WriteOptions::default()).unwrap();
+            let WriteOutcome::Created { partner_id, .. } = out else {
+                panic!("{out:?}")
+            };
+            let name = rows(
                 wh,
-                &format!(
-                    "SELECT p.Company FROM {partners} p WHERE p.ID = \
-                     (SELECT MAX(PartnerID) FROM {} WHERE Note = '{order}')",
-                    wh.t(Table::Operations)
-                ),
+                &format!("SELECT Company FROM {partners} WHERE ID = {partner_id}"),
             )[0][0]
-                .clone()
+                .clone();
+            (partner_id, name)
         };
-        let p = |email: &str, phone: &str, vat: &str| PartnerData {
-            name: "Нов клиент".into(),
+        let p = |name: &str, email: &str, phone: &str, vat: &str| PartnerData {
+            name: name.into(),
             email: email.into(),
             phone: phone.into(),
             vat_number: vat.into(),
             ..PartnerData::default()
         };
-        assert_eq!(
-            company_of(&mut wh, "W1", p("mail@example.com", "0899000111", "")),
-            "По имейл"
+        // The same guest: e-mail and name.
+        let (maria, name) = company_of(
+            &mut wh,
+            "W1",
+            p("Мария Иванова", "maria@example.com", "", ""),
         );
+        assert_eq!(name, "Мария Иванова");
+        // Someone else with her phone number is someone else.
+        let (other, name) = company_of(&mut wh, "W2", p("Петър Петров", "", "0899000111", ""));
+        assert_ne!(other, maria);
+        assert_eq!(name, "Петър Петров");
+        // A guest typing the company's e-mail is not the company.
+        let (guest, name) = company_of(&mut wh, "W3", p("Гост", "office@firma.bg", "", ""));
+        assert_eq!(name, "Гост");
+        // The company: VAT number and company name.
+        let (_, name) = company_of(&mut wh, "W4", p("Фирма ООД", "x@y.bg", "", "BG123456789"));
+        assert_eq!(name, "Фирма ООД");
+        // A VAT number under another name is another partner.
+        let (_, name) = company_of(&mut wh, "W5", p("Друга ЕООД", "", "", "BG123456789"));
+        assert_eq!(name, "Друга ЕООД");
+        // A deleted partner is never used; the new one is found again next time.
+        let (first, _) = company_of(&mut wh, "W6", p("Изтрита", "gone@example.com", "", ""));
+        let (again, _) = company_of(&mut wh, "W7", p("Изтрита", "gone@example.com", "", ""));
+        assert_eq!(first, again);
         assert_eq!(
-            company_of(&mut wh, "W2", p("new@example.com", "0899000111", "")),
-            "По телефон"
+            count(&wh, Table::Partners, "Company = 'Изтрита' AND Deleted = 0"),
+            1
         );
-        assert_eq!(
-            company_of(&mut wh, "W3", p("", "", "BG123456789")),
-            "По ДДС номер"
-        );
-        assert_eq!(
-            company_of(&mut wh, "W4", p("gone@example.com", "", "")),
-            "Нов клиент"
-        );
-        // The created partner is found again next time, not duplicated.
-        assert_eq!(
-            company_of(&mut wh, "W5", p("gone@example.com", "", "")),
-            "Нов клиент"
-        );
-        assert_eq!(count(&wh, Table::Partners, "Company = 'Нов клиент'"), 1);
+        // A registered customer is the partner remembered for them, whatever they type.
+        let known = PartnerData {
+            known_id: Some(guest),
+            ..p("Гост с нов имейл", "new@example.com", "", "")
+        };
+        assert_eq!(company_of(&mut wh, "W8", known).0, guest);
     });
 }
 
@@ -994,14 +1008,20 @@ fn unknown_skus_use_the_service_good_or_stop_the_order() {
         let mut doc = sale("WEB#13");
         doc.lines[1].sku = "NO-SUCH".into();
         let out = wh.write_document(&doc, &WriteOptions::default()).unwrap();
+        let WriteOutcome::Created {
+            oper_type,
+            acct,
+            unknown_skus,
+            partner_id,
+        } = out
+        else {
+            panic!("{out:?}")
+        };
         assert_eq!(
-            out,
-            WriteOutcome::Created {
-                oper_type: 2,
-                acct: 1,
-                unknown_skus: vec!["NO-SUCH".into()]
-            }
+            (oper_type, acct, unknown_skus),
+            (2, 1, vec!["NO-SUCH".into()])
         );
+        assert!(partner_id > 1, "a real partner, not the default one");
         assert_eq!(
             count(&wh, Table::Operations, "GoodID = 1 AND Note = 'WEB#13'"),
             1

@@ -109,9 +109,29 @@ pub struct Written {
     pub unp: Option<String>,
     /// The history detail.
     pub detail: String,
+    /// The registered shop customer (id ≠ 0) and the warehouse partner written for them,
+    /// remembered so their next orders go to the same partner.
+    pub partner: Option<(u64, i64)>,
 }
 
 impl Ledger {
+    /// The warehouse partner remembered for registered customer `customer_id` of Import
+    /// server `server_id`.
+    pub fn partner_of(
+        &self,
+        server_id: &str,
+        customer_id: u64,
+    ) -> Result<Option<i64>, LedgerError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT partner_id FROM partners WHERE server_id = ?1 AND customer_id = ?2",
+                params![server_id, customer_id as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
     /// The row of order `order_id` of Import server `server_id`.
     pub fn order_row(
         &self,
@@ -207,6 +227,13 @@ impl Ledger {
             )?;
             if let Some(job) = print_job {
                 insert_job(tx, job, Some((server_id, order_id)))?;
+            }
+            if let Some((customer, partner)) = written.partner {
+                tx.execute(
+                    "INSERT INTO partners (server_id, customer_id, partner_id, updated) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (server_id, customer_id) DO UPDATE SET partner_id = excluded.partner_id, updated = excluded.updated",
+                    params![server_id, customer as i64, partner, now],
+                )?;
             }
             Ok(())
         })
@@ -345,12 +372,19 @@ mod tests {
                 created: true,
                 unp: Some(unp.clone()),
                 detail: "doc 3".into(),
+                partner: Some((77, 12)),
             },
             Some(&job),
         )
         .unwrap();
         let row = l.order_row("s2", 10).unwrap().unwrap();
         assert_eq!(row.state, DocState::Written);
+        assert_eq!(l.partner_of("s2", 77).unwrap(), Some(12));
+        assert_eq!(
+            l.partner_of("s5", 77).unwrap(),
+            None,
+            "customers are per shop"
+        );
         assert_eq!(row.document, Some((2, 3)));
         assert_eq!(l.jobs_to_print("Каса").unwrap().len(), 1);
         assert_eq!(l.open_site_steps("s2").unwrap().len(), 1);

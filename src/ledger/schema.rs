@@ -121,6 +121,16 @@ CREATE TABLE run_items (
     PRIMARY KEY (run_id, seq)
 );
 "#,
+    // 2: the warehouse partner of each registered shop customer.
+    r#"
+CREATE TABLE partners (
+    server_id   TEXT    NOT NULL,
+    customer_id INTEGER NOT NULL,
+    partner_id  INTEGER NOT NULL,
+    updated     TEXT    NOT NULL,
+    PRIMARY KEY (server_id, customer_id)
+);
+"#,
 ];
 
 /// The schema version this program writes.

@@ -291,7 +291,17 @@ impl ImportRun<'_, '_> {
             }
             None => None,
         };
+        // A registered customer is one partner, remembered by customer id.
+        let known_partner = match order.customer_id {
+            0 => None,
+            id => self
+                .env
+                .ledger
+                .partner_of(&sid, id)
+                .map_err(|e| self.ledger_err(e))?,
+        };
         let mut doc = new_document(draft, self.settings.document_type, self.object_id);
+        doc.partner.known_id = known_partner;
         doc.unp = unp
             .as_ref()
             .zip(self.printing.as_ref())
@@ -307,6 +317,7 @@ impl ImportRun<'_, '_> {
                 oper_type,
                 acct,
                 unknown_skus,
+                partner_id,
             }) => {
                 let kind = match self.settings.document_type {
                     DocumentType::Order => tr(lang, "document_type.order"),
@@ -331,6 +342,7 @@ impl ImportRun<'_, '_> {
                     created: true,
                     unp,
                     detail,
+                    partner: (order.customer_id != 0).then_some((order.customer_id, partner_id)),
                 };
                 self.record(order, number, Some(draft), written)?;
                 Ok(true)
@@ -395,6 +407,7 @@ impl ImportRun<'_, '_> {
                 "jobs.document_existed",
                 &[("acct", &acct.to_string())],
             ),
+            partner: None,
         };
         self.record(order, number, draft, written)
     }
@@ -504,6 +517,7 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
         doc_type,
         object_id,
         partner: PartnerData {
+            known_id: None,
             name: if draft.buyer.company.trim().is_empty() {
                 draft.buyer.person.clone()
             } else {

@@ -41,15 +41,19 @@ pub const NUMBERING_ATTEMPTS: u32 = 100;
 /// The customer of a document, from the order's billing data.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PartnerData {
+    /// The partner this customer was written as before (`Partners.ID`, remembered by the
+    /// ledger for a registered shop customer); used while it exists and is not deleted.
+    pub known_id: Option<i64>,
     /// Company or person name (`Company`).
     pub name: String,
     /// Contact person (`MOL`); the name is used when empty.
     pub contact: String,
-    /// E-mail, the first lookup key.
+    /// E-mail: with the name, it finds a guest's partner.
     pub email: String,
-    /// Phone, the second lookup key.
+    /// Phone: stored, never used to find a partner (people share phones).
     pub phone: String,
-    /// VAT number (`TaxNo`, e.g. `BG123456789`), the third lookup key.
+    /// VAT number (`TaxNo`, e.g. `BG123456789`): with the company name, it finds a
+    /// company's partner.
     pub vat_number: String,
     /// EIK / BULSTAT.
     pub eik: String,
@@ -177,6 +181,8 @@ pub enum WriteOutcome {
         acct: i64,
         /// SKUs written as the service good.
         unknown_skus: Vec<String>,
+        /// The partner (`Partners.ID`) the document was written for.
+        partner_id: i64,
     },
     /// A document with this order number already exists; nothing was written.
     AlreadyExists {
@@ -649,6 +655,7 @@ impl Warehouse {
             oper_type,
             acct,
             unknown_skus: unknown,
+            partner_id,
         })
     }
 
@@ -770,23 +777,36 @@ impl Warehouse {
         user_id: i64,
         now_text: &str,
     ) -> Result<i64, WarehouseError> {
-        for (column, value) in [
-            ("eMail", &p.email),
-            ("Phone", &p.phone),
-            ("TaxNo", &p.vat_number),
-        ] {
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
+        if let Some(id) = p.known_id {
+            let sql = self.dialect().locking_select(
+                "ID",
+                Table::Partners,
+                "ID = ? AND Deleted = 0 AND ID > 1",
+            );
+            if let Some(id) = self.query_i64(&sql, &[Param::Int(id)])? {
+                return Ok(id);
             }
+        }
+        // A company by its VAT number and name; a person by e-mail and name. A phone
+        // number never identifies anyone, and neither does an e-mail or a VAT number on
+        // its own (a guest typing a company's e-mail is not that company).
+        let name = p.name.trim();
+        let key = if !p.vat_number.trim().is_empty() {
+            Some(("TaxNo", p.vat_number.trim()))
+        } else if !p.email.trim().is_empty() {
+            Some(("eMail", p.email.trim()))
+        } else {
+            None
+        };
+        if let Some((column, value)) = key.filter(|_| !name.is_empty()) {
             // A locking read: two writers importing the same new customer at once must
             // not both create the partner (the second waits, then finds the first's row).
             let sql = self.dialect().locking_select(
                 "ID",
                 Table::Partners,
-                &format!("{column} = ? AND Deleted = 0 AND ID > 1 ORDER BY ID"),
+                &format!("{column} = ? AND Company = ? AND Deleted = 0 AND ID > 1 ORDER BY ID"),
             );
-            if let Some(id) = self.query_i64(&sql, &[text(value)])? {
+            if let Some(id) = self.query_i64(&sql, &[text(value), text(name)])? {
                 return Ok(id);
             }
         }
