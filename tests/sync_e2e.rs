@@ -842,7 +842,12 @@ async fn customers_become_partners_by_the_rules_a_shop_owner_expects() {
         let mut numbers = Vec::new();
         // Ten different guests sharing one phone number.
         for n in 0..10 {
-            let o = order(&format!("Гост{n}"), &format!("g{n}@example.bg"), "0888123456", 0);
+            let o = order(
+                &format!("Гост{n}"),
+                &format!("g{n}@example.bg"),
+                "0888123456",
+                0,
+            );
             numbers.push(client.create_order(&o).await.unwrap().number);
         }
         // A registered customer who changes their e-mail and name between orders.
@@ -865,7 +870,11 @@ async fn customers_become_partners_by_the_rules_a_shop_owner_expects() {
         };
         let guests: std::collections::BTreeSet<String> =
             numbers[..10].iter().map(|n| partner_of(n)).collect();
-        assert_eq!(guests.len(), 10, "{backend:?}: a phone never identifies anyone");
+        assert_eq!(
+            guests.len(),
+            10,
+            "{backend:?}: a phone never identifies anyone"
+        );
         assert_eq!(
             partner_of(&numbers[10]),
             partner_of(&numbers[11]),

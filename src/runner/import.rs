@@ -320,8 +320,8 @@ impl ImportRun<'_, '_> {
                 partner_id,
             }) => {
                 let kind = match self.settings.document_type {
-                    DocumentType::Order => tr(lang, "document_type.order"),
-                    DocumentType::Sale => tr(lang, "document_type.sale"),
+                    DocumentType::Order => tr(lang, "jobs.kind_order"),
+                    DocumentType::Sale => tr(lang, "jobs.kind_sale"),
                 };
                 let mut detail = tr_args(
                     lang,
