@@ -44,3 +44,51 @@ pub fn tr_args(lang: Language, key: &str, args: &[(&str, &str)]) -> String {
     }
     text
 }
+
+/// The plural form of `count` in `lang` (CLDR rules through `icu_plurals`): true for the
+/// "one" form, false for "other" (Bulgarian and English have only these two).
+pub fn is_one(lang: Language, count: u64) -> bool {
+    use icu_plurals::{PluralCategory, PluralRules};
+    let locale = match lang {
+        Language::Bg => icu_locale_core::locale!("bg"),
+        Language::En => icu_locale_core::locale!("en"),
+    };
+    PluralRules::try_new_cardinal(locale.into())
+        .map(|rules| rules.category_for(count) == PluralCategory::One)
+        .unwrap_or(count == 1)
+}
+
+/// `count` with the text of `one` or `other` (whichever plural form it takes in `lang`),
+/// `%{count}` replaced by the count grouped in thousands.
+pub fn tr_count(lang: Language, count: u64, one: &str, other: &str) -> String {
+    let key = if is_one(lang, count) { one } else { other };
+    tr_args(lang, key, &[("count", &group_thousands(count))])
+}
+
+/// Formats a count with thin groups of thousands as Bulgarian and English users read them
+/// ("1 200", "10 000").
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_their_plural_form() {
+        assert!(is_one(Language::Bg, 1));
+        assert!(!is_one(Language::Bg, 2));
+        assert!(!is_one(Language::Bg, 0));
+        assert!(!is_one(Language::En, 21));
+        assert_eq!(group_thousands(3004), "3\u{a0}004");
+    }
+}

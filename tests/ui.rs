@@ -552,3 +552,50 @@ fn pickers_offer_the_objects_and_groups_of_the_connected_database() {
         Some(group.id.to_string())
     );
 }
+
+#[test]
+fn run_summaries_count_in_the_right_plural_form() {
+    use skladlink::i18n::Language;
+    use skladlink::runner::history::{ItemAction, ItemResult, RunRecord};
+    let item = |kind: &str, action| ItemResult {
+        kind: kind.into(),
+        key: "k".into(),
+        action,
+        detail: String::new(),
+    };
+    let now = chrono::Utc::now();
+    let record = |items| RunRecord {
+        server_id: "s1".into(),
+        server_name: "Каса".into(),
+        started: now,
+        finished: now,
+        dry_run: false,
+        ok: true,
+        error: None,
+        items,
+    };
+    let r = record(vec![
+        item("product", ItemAction::Created),
+        item("product", ItemAction::Created),
+        item("order", ItemAction::Created),
+        item("receipt", ItemAction::Created),
+        item("order", ItemAction::Failed),
+    ]);
+    assert_eq!(
+        skladlink::ui::run_summary(Language::Bg, &r),
+        "3 създадени записа, 1 отпечатана касова бележка, 1 грешка"
+    );
+    assert_eq!(
+        skladlink::ui::run_summary(Language::En, &r),
+        "3 created, 1 receipt printed, 1 failed"
+    );
+    let one = record(vec![
+        item("order", ItemAction::WouldCreate),
+        item("receipt", ItemAction::Created),
+        item("receipt", ItemAction::Created),
+    ]);
+    assert_eq!(
+        skladlink::ui::run_summary(Language::Bg, &one),
+        "2 отпечатани касови бележки, 1 запис ще бъде създаден"
+    );
+}

@@ -119,7 +119,10 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         skladlink::demo::DEMO_ORDERS
     );
     assert!(
-        h.query_all_by_label_contains("създадено").count() >= 2,
+        h.query_all_by_label_contains("създадени записа").count() >= 2
+            && h.query_all_by_label_contains("отпечатани касови бележки")
+                .count()
+                >= 1,
         "the last results are shown"
     );
 

@@ -48,19 +48,7 @@ pub struct Progress {
 /// Receives progress reports; must not block.
 pub type ProgressSink = dyn Fn(Progress) + Send + Sync;
 
-/// Formats a count with thin groups of thousands as Bulgarian and English users read them
-/// ("1 200", "10 000").
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::i18n::group_thousands;
 
 #[cfg(test)]
 mod tests {

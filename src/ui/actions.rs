@@ -699,19 +699,40 @@ impl App {
     }
 }
 
-/// "12 created, 3 updated, 1 failed" for a run.
+/// The (one, other) plural texts counting items of `kind` with `action` in a summary.
+fn count_keys(kind: &str, action: ItemAction) -> (&'static str, &'static str) {
+    match (kind, action) {
+        ("receipt", ItemAction::Created) => ("history.n_printed_one", "history.n_printed_other"),
+        (_, ItemAction::Created) => ("history.n_created_one", "history.n_created_other"),
+        (_, ItemAction::Updated) => ("history.n_updated_one", "history.n_updated_other"),
+        (_, ItemAction::Skipped) => ("history.n_skipped_one", "history.n_skipped_other"),
+        (_, ItemAction::WouldCreate) => {
+            ("history.n_would_create_one", "history.n_would_create_other")
+        }
+        (_, ItemAction::WouldUpdate) => {
+            ("history.n_would_update_one", "history.n_would_update_other")
+        }
+        (_, ItemAction::Failed) => ("history.n_failed_one", "history.n_failed_other"),
+    }
+}
+
+/// "3 004 created records, 3 updated records, 1 error" for a run, each count in its
+/// plural form (printed receipts are counted as such).
 pub fn run_summary(lang: Language, r: &RunRecord) -> String {
-    let mut parts = Vec::new();
+    let mut counts: Vec<((&str, &str), u64)> = Vec::new();
     for a in ItemAction::ALL {
-        let n = r.count(a);
-        if n > 0 {
-            parts.push(format!(
-                "{} {}",
-                group_thousands(n as u64),
-                tr(lang, a.label_key())
-            ));
+        for item in r.items.iter().filter(|i| i.action == a) {
+            let keys = count_keys(&item.kind, a);
+            match counts.iter_mut().find(|(k, _)| *k == keys) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((keys, 1)),
+            }
         }
     }
+    let mut parts: Vec<String> = counts
+        .into_iter()
+        .map(|((one, other), n)| crate::i18n::tr_count(lang, n, one, other))
+        .collect();
     if let Some(e) = &r.error {
         parts.push(e.clone());
     }
