@@ -392,6 +392,37 @@ fn supto_mode_appears_only_for_a_database_of_version_3_07_100_or_newer() {
     };
     assert!(i.supto_mode);
     assert_eq!(i.printing_module, "Каса");
+
+    // On an older database a SUPTO setting that is on stays visible, with why a run
+    // refuses it, and can be turned off.
+    connect_database(&mut h, &old);
+    click(&mut h, "Сървъри");
+    h.get_all_by_label_contains("Импорт")
+        .next()
+        .unwrap()
+        .click();
+    h.run();
+    assert!(
+        h.query_by_label("Режим СУПТО").is_some(),
+        "shown while it is on"
+    );
+    assert!(
+        h.query_by_label_contains("базата данни е версия 3.07.044")
+            .is_some()
+    );
+    click(&mut h, "Режим СУПТО");
+    click(&mut h, "Запази");
+    let ServerKind::Import(i) = &h
+        .state()
+        .workspace()
+        .config()
+        .server_by_name("Импорт")
+        .unwrap()
+        .kind
+    else {
+        panic!()
+    };
+    assert!(!i.supto_mode, "turned off from the form");
 }
 
 #[test]

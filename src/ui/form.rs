@@ -730,17 +730,29 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             }
                         }
                         Some(db) => {
-                            ui.label(
-                                RichText::new(crate::i18n::tr_args(
-                                    lang,
-                                    "form.supto_old_db",
-                                    &[("version", &db.version)],
-                                ))
-                                .weak(),
+                            // A SUPTO setting that is on is always shown, with why the run
+                            // refuses it, so it can be turned off.
+                            if i.supto_mode {
+                                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+                            }
+                            let text = crate::i18n::tr_args(
+                                lang,
+                                "form.supto_old_db",
+                                &[("version", &db.version)],
                             );
+                            if i.supto_mode {
+                                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
+                            } else {
+                                ui.label(RichText::new(text).weak());
+                            }
                         }
                         None => {
-                            ui.label(RichText::new(tr(lang, "form.supto_no_db")).weak());
+                            if i.supto_mode {
+                                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+                                ui.label(RichText::new(tr(lang, "form.supto_on_unchecked")).weak());
+                            } else {
+                                ui.label(RichText::new(tr(lang, "form.supto_no_db")).weak());
+                            }
                         }
                     }
                 }
