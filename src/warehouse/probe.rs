@@ -89,9 +89,20 @@ pub fn probe(db: &DatabaseConfig, password: Option<&Secret>) -> Result<DbInfo, P
         .map_err(|e| ProbeError::Connect(redact(&e.to_string(), password)))?;
     let dbms = conn.database_management_system_name().unwrap_or_default();
     // MySQL/MariaDB on Linux compare table names case-sensitively; Warehouse Pro's MySQL
-    // scripts create lower-case names, the other servers `System`.
+    // scripts create lower-case names, the other servers `System`. The spelling of the
+    // server is tried first, so no failed statement (and no driver warning) comes first.
     let mut last_error = String::new();
-    for table in ["System", "system"] {
+    use crate::warehouse::Dialect;
+    let lower = matches!(
+        Dialect::detect(&dbms, &connection_string(db, None)),
+        Some(Dialect::MySql | Dialect::Sqlite)
+    );
+    let spellings = if lower {
+        ["system", "System"]
+    } else {
+        ["System", "system"]
+    };
+    for table in spellings {
         match read_version(&conn, table) {
             Ok(Some(version)) => return Ok(DbInfo { version, dbms }),
             Ok(None) => last_error = format!("{table}: no rows"),
