@@ -59,6 +59,7 @@ fn full_config() -> AppConfig {
         connection_string: String::new(),
         dsn: "Склад".into(),
         user: "sa".into(),
+        timeout_secs: 30,
     };
     config
 }

@@ -149,6 +149,7 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
             connection_string: db.cs.clone(),
             dsn: String::new(),
             user: String::new(),
+            timeout_secs: 30,
         };
         let info = skladlink::warehouse::check(&config, None).unwrap();
         assert_eq!(info.version, "3.07");
@@ -163,6 +164,7 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
         connection_string: "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3307;".into(),
         dsn: String::new(),
         user: "nobody".into(),
+        timeout_secs: 30,
     };
     let secret = Secret::new("p4ss-w0rd-xyz".to_string());
     let err = skladlink::warehouse::check(&config, Some(&secret)).unwrap_err();

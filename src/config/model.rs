@@ -754,7 +754,16 @@ pub struct DatabaseConfig {
     pub dsn: String,
     /// Database user.
     pub user: String,
+    /// Seconds to wait for the database to log in or answer a statement before the run
+    /// stops with a clear message (a frozen or unreachable server).
+    pub timeout_secs: u32,
 }
+
+/// Seconds a database may take to answer, by default.
+pub const DEFAULT_DB_TIMEOUT_SECS: u32 = 30;
+
+/// Seconds a database may be given to answer.
+pub const DB_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=600;
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
@@ -763,6 +772,7 @@ impl Default for DatabaseConfig {
             connection_string: String::new(),
             dsn: String::new(),
             user: String::new(),
+            timeout_secs: DEFAULT_DB_TIMEOUT_SECS,
         }
     }
 }

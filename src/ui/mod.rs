@@ -794,6 +794,15 @@ impl App {
             .small()
             .weak(),
         );
+        ui.horizontal(|ui| {
+            let label = ui.label(tr(lang, "database.timeout"));
+            ui.add(
+                egui::DragValue::new(&mut self.db_draft.config.timeout_secs)
+                    .range(DB_TIMEOUT_RANGE)
+                    .suffix(tr(lang, "database.seconds_suffix")),
+            )
+            .labelled_by(label.id);
+        });
         for e in &self.db_draft.errors {
             ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e.message(lang));
         }

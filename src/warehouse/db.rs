@@ -71,6 +71,8 @@ pub struct Warehouse {
     dbms: String,
     /// Whether 4-byte characters must be replaced before writing (MySQL `utf8mb3`).
     strip_4byte: Option<bool>,
+    /// Seconds a statement may take (`SQL_ATTR_QUERY_TIMEOUT`), when set.
+    timeout: Option<usize>,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -85,7 +87,7 @@ impl std::fmt::Debug for Warehouse {
 impl Warehouse {
     /// Connects with a full ODBC connection string (`Driver={…};…` or `DSN=…;…`).
     pub fn connect(connection_string: &str) -> Result<Warehouse, WarehouseError> {
-        Self::connect_redacted(connection_string, None)
+        Self::connect_redacted(connection_string, None, None)
     }
 
     /// Connects with the saved database settings and the password from the keyring.
@@ -101,10 +103,17 @@ impl Warehouse {
             return Err(WarehouseError::NotConfigured);
         }
         let cs = super::probe::connection_string(db, password);
-        Self::connect_redacted(&cs, password)
+        Self::connect_redacted(&cs, password, Some(db.timeout_secs.max(1)))
     }
 
-    fn connect_redacted(cs: &str, password: Option<&Secret>) -> Result<Warehouse, WarehouseError> {
+    /// Connects; with `timeout` (seconds) the login, every statement and the driver's
+    /// socket reads and writes give up after it, so a frozen server fails the run with a
+    /// message instead of hanging it.
+    fn connect_redacted(
+        cs: &str,
+        password: Option<&Secret>,
+        timeout: Option<u32>,
+    ) -> Result<Warehouse, WarehouseError> {
         let redact = |m: String| match password.filter(|p| !p.is_empty()) {
             Some(p) => m.replace(p.expose(), "***"),
             None => m,
@@ -118,10 +127,17 @@ impl Warehouse {
         if !cs.ends_with(';') {
             cs.push(';');
         }
+        if let Some(t) = timeout {
+            cs = with_timeouts(&cs, t);
+        }
+        let options = ConnectionOptions {
+            login_timeout_sec: timeout,
+            ..ConnectionOptions::default()
+        };
         let env =
             odbc_api::environment().map_err(|e| WarehouseError::Connect(redact(e.to_string())))?;
         let conn = env
-            .connect_with_connection_string(&cs, ConnectionOptions::default())
+            .connect_with_connection_string(&cs, options)
             .map_err(|e| WarehouseError::Connect(redact(e.to_string())))?;
         let dbms = conn.database_management_system_name().unwrap_or_default();
         let dialect = Dialect::detect(&dbms, &cs).ok_or_else(|| {
@@ -132,7 +148,7 @@ impl Warehouse {
         let conn = match with_utf8mb4(dialect, &cs) {
             Some(cs2) => {
                 drop(conn);
-                env.connect_with_connection_string(&cs2, ConnectionOptions::default())
+                env.connect_with_connection_string(&cs2, options)
                     .map_err(|e| WarehouseError::Connect(redact(e.to_string())))?
             }
             None => conn,
@@ -142,6 +158,7 @@ impl Warehouse {
             dialect,
             dbms,
             strip_4byte: None,
+            timeout: timeout.map(|t| t as usize),
         })
     }
 
@@ -169,7 +186,7 @@ impl Warehouse {
     pub fn exec(&self, sql: &str, params: &[Param]) -> Result<(), WarehouseError> {
         let boxed: Vec<_> = params.iter().map(Param::boxed).collect();
         self.conn
-            .execute(sql, boxed.as_slice(), None)
+            .execute(sql, boxed.as_slice(), self.timeout)
             .map_err(|e| WarehouseError::Database(format!("{e} [{}]", short(sql))))?;
         Ok(())
     }
@@ -187,7 +204,7 @@ impl Warehouse {
         let err = |e: odbc_api::Error| WarehouseError::Database(format!("{e} [{}]", short(sql)));
         let Some(mut cursor) = self
             .conn
-            .execute(sql, boxed.as_slice(), None)
+            .execute(sql, boxed.as_slice(), self.timeout)
             .map_err(err)?
         else {
             return Ok(());
@@ -366,6 +383,40 @@ const _: () = {
     const fn assert_send<T: Send>() {}
     assert_send::<Warehouse>();
 };
+
+/// `cs` with the driver's own timeout attributes added (unless already given): MariaDB
+/// Connector/ODBC `CONN_TIMEOUT`, `READ_TIMEOUT`, `WRITE_TIMEOUT` (seconds; a frozen server
+/// otherwise keeps a socket read waiting for ever), SQLite3 ODBC `Timeout` (milliseconds,
+/// how long a locked database is waited for), FreeTDS `Timeout` and `LoginTimeout`.
+pub fn with_timeouts(cs: &str, secs: u32) -> String {
+    let has = |key: &str| {
+        cs.split(';').any(|part| {
+            part.split_once('=')
+                .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+        })
+    };
+    let driver = Dialect::detect("", cs);
+    let wanted: Vec<(&str, String)> = match driver {
+        Some(Dialect::MySql) => vec![
+            ("CONN_TIMEOUT", secs.to_string()),
+            ("READ_TIMEOUT", secs.to_string()),
+            ("WRITE_TIMEOUT", secs.to_string()),
+        ],
+        Some(Dialect::Sqlite) => vec![("Timeout", (u64::from(secs) * 1000).to_string())],
+        Some(Dialect::MsSql) if cs.to_ascii_lowercase().contains("freetds") => vec![
+            ("Timeout", secs.to_string()),
+            ("LoginTimeout", secs.to_string()),
+        ],
+        _ => Vec::new(),
+    };
+    let mut out = cs.to_string();
+    for (key, value) in wanted {
+        if !has(key) {
+            out.push_str(&format!("{key}={value};"));
+        }
+    }
+    out
+}
 
 /// The connection string with `CHARSET=utf8mb4;` added, for MySQL/MariaDB strings
 /// that name no character set; `None` when nothing needs adding.
