@@ -32,6 +32,26 @@ fn database_valid(ws: &Workspace) -> Result<(), ExitCode> {
     Err(ExitCode::from(EXIT_CONFIG))
 }
 
+/// Takes this configuration's lock for the command `what` and starts a runner on it; the
+/// translated refusal (another process holds it, the ledger is damaged) is printed.
+fn locked_runner(
+    ws: &Workspace,
+    what: &str,
+) -> Result<(crate::ledger::lock::InstanceLock, Runner), ExitCode> {
+    let lang = ws.config().language;
+    let data_dir = ws.location().data_dir();
+    let lock = crate::ledger::lock::acquire(&data_dir, what)
+        .map_err(|e| fail(e.message(lang), EXIT_FAILED))?;
+    let runner = Runner::spawn(RunnerContext {
+        secrets: ws.secrets().clone(),
+        data_dir,
+        language: lang,
+        notify: Arc::new(|| {}),
+    })
+    .map_err(|e| fail(e.message(lang), EXIT_FAILED))?;
+    Ok((lock, runner))
+}
+
 /// `skladlink run`: runs the named servers (default: the Servers list) once or on their
 /// intervals, printing progress and a summary; exits 1 when a run failed.
 pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitCode {
@@ -70,19 +90,9 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
             }
         }
     }
-    let data_dir = ws.location().data_dir();
-    let _lock = match crate::ledger::lock::acquire(&data_dir, "skladlink run") {
-        Ok(lock) => lock,
-        Err(e) => return fail(e.message(lang), EXIT_FAILED),
-    };
-    let runner = match Runner::spawn(RunnerContext {
-        secrets: ws.secrets().clone(),
-        data_dir,
-        language: lang,
-        notify: Arc::new(|| {}),
-    }) {
+    let (_lock, runner) = match locked_runner(ws, "skladlink run") {
         Ok(r) => r,
-        Err(e) => return fail(e.message(lang), EXIT_FAILED),
+        Err(code) => return code,
     };
     let stop_requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -242,18 +252,9 @@ pub fn receipts(ws: &Workspace, connector: Option<&str>, retry: bool) -> ExitCod
         );
     }
     let mut jobs = if retry {
-        let _lock = match crate::ledger::lock::acquire(&data_dir, "skladlink receipts --retry") {
-            Ok(lock) => lock,
-            Err(e) => return fail(e.message(lang), EXIT_FAILED),
-        };
-        let runner = match Runner::spawn(RunnerContext {
-            secrets: ws.secrets().clone(),
-            data_dir,
-            language: lang,
-            notify: Arc::new(|| {}),
-        }) {
+        let (_lock, runner) = match locked_runner(ws, "skladlink receipts --retry") {
             Ok(r) => r,
-            Err(e) => return fail(e.message(lang), EXIT_FAILED),
+            Err(code) => return code,
         };
         runner.send(Command::RetryFailedReceipts {
             connector: connector.map(str::to_string),

@@ -19,7 +19,6 @@ use skladlink::i18n::Language;
 use skladlink::runner::history::{ItemAction, RunRecord};
 use skladlink::runner::{Command, Event, Runner, RunnerContext};
 use skladlink::secrets::*;
-use skladlink::sim::shop::{ShopSim, SimOptions};
 
 /// Relays TCP connections to `target`; while `frozen`, nothing is passed either way.
 struct Relay {
@@ -107,12 +106,7 @@ fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes()
         .cs
         .replace(&format!("Port={port}"), &format!("Port={}", relay.port));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = rt.block_on(ShopSim::start(SimOptions::default())).unwrap();
+    let (_rt, sim) = common::sim_runtime();
     const ORDERS: usize = 40;
     {
         let mut state = sim.state();

@@ -19,8 +19,8 @@ use skladlink::config::*;
 use skladlink::ledger::Ledger;
 use skladlink::ledger::print::PrintState;
 use skladlink::sim::fiscal::{EmulatorConfig, FiscalEmulator};
+use skladlink::sim::shop::ShopSimHandle;
 use skladlink::sim::shop::faults::FaultKind;
-use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
 use skladlink::woo::{ClientOptions, WooClient};
 
 const IMPORT: &str = "Импорт";
@@ -40,12 +40,7 @@ struct Rig {
 
 impl Rig {
     fn new(goods: usize) -> Rig {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sim = rt.block_on(ShopSim::start(SimOptions::default())).unwrap();
+        let (rt, sim) = common::sim_runtime();
         let db = TestDb::demo(Backend::Sqlite, goods);
         let mut emu_config = EmulatorConfig::new(FiscalProtocol::DatecsX);
         emu_config.serial = Some(SERIAL.into());

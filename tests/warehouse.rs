@@ -105,6 +105,22 @@ fn skus(wh: &Warehouse, q: &GoodsQuery) -> Vec<String> {
         .collect()
 }
 
+/// The (OperType, number, unknown SKUs) of a new document, which was written for a real
+/// partner (not the default one).
+fn created(out: WriteOutcome) -> (i64, i64, Vec<String>) {
+    let WriteOutcome::Created {
+        oper_type,
+        acct,
+        unknown_skus,
+        partner_id,
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(partner_id > 1, "a real partner, not the default one");
+    (oper_type, acct, unknown_skus)
+}
+
 // ------------------------------------------------------------------ connection
 
 #[test]
@@ -667,17 +683,8 @@ fn sale_matches_the_worked_example() {
         let out = wh
             .write_document(&sale("WEB#100045"), &WriteOptions::default())
             .unwrap();
-        let WriteOutcome::Created {
-            oper_type,
-            acct,
-            unknown_skus,
-            partner_id,
-        } = out
-        else {
-            panic!("{out:?}")
-        };
+        let (oper_type, acct, unknown_skus) = created(out);
         assert_eq!((oper_type, acct, unknown_skus), (2, 1, vec![]));
-        assert!(partner_id > 1, "a real partner, not the default one");
         let (ops, store, pays) = sale_rows(&wh);
         let expected_ops = vec![
             vec![
@@ -1010,20 +1017,11 @@ fn unknown_skus_use_the_service_good_or_stop_the_order() {
         let mut doc = sale("WEB#13");
         doc.lines[1].sku = "NO-SUCH".into();
         let out = wh.write_document(&doc, &WriteOptions::default()).unwrap();
-        let WriteOutcome::Created {
-            oper_type,
-            acct,
-            unknown_skus,
-            partner_id,
-        } = out
-        else {
-            panic!("{out:?}")
-        };
+        let (oper_type, acct, unknown_skus) = created(out);
         assert_eq!(
             (oper_type, acct, unknown_skus),
             (2, 1, vec!["NO-SUCH".into()])
         );
-        assert!(partner_id > 1, "a real partner, not the default one");
         assert_eq!(
             count(&wh, Table::Operations, "GoodID = 1 AND Note = 'WEB#13'"),
             1

@@ -114,3 +114,19 @@ impl Drop for TestDb {
 
 /// Both backends, SQLite first.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::MariaDb];
+
+/// A runtime for a shop simulator that a synchronous test keeps for its whole length,
+/// with the simulator started on it.
+pub fn sim_runtime() -> (tokio::runtime::Runtime, skladlink::sim::shop::ShopSimHandle) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sim = rt
+        .block_on(skladlink::sim::shop::ShopSim::start(
+            skladlink::sim::shop::SimOptions::default(),
+        ))
+        .expect("shop simulator");
+    (rt, sim)
+}
