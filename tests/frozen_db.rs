@@ -20,16 +20,22 @@ use skladlink::runner::history::{ItemAction, RunRecord};
 use skladlink::runner::{Command, Event, Runner, RunnerContext};
 use skladlink::secrets::*;
 
-/// Relays TCP connections to `target`; while `frozen`, nothing is passed either way.
+/// Relays TCP connections to `target`; while `frozen`, nothing is passed either way;
+/// `cut` closes every open connection (as when the server is killed).
 struct Relay {
     port: u16,
     frozen: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>) {
+fn pump(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>, cut: Arc<AtomicBool>) {
     from.set_read_timeout(Some(Duration::from_millis(20))).ok();
     let mut buf = [0u8; 16 * 1024];
     loop {
+        if cut.load(Ordering::SeqCst) {
+            let _ = from.shutdown(std::net::Shutdown::Both);
+            break;
+        }
         if frozen.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(10));
             continue;
@@ -56,7 +62,8 @@ fn relay(target_port: u16) -> Relay {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let frozen = Arc::new(AtomicBool::new(false));
-    let f = frozen.clone();
+    let cut = Arc::new(AtomicBool::new(false));
+    let (f, c) = (frozen.clone(), cut.clone());
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
@@ -66,12 +73,12 @@ fn relay(target_port: u16) -> Relay {
             client.set_nodelay(true).ok();
             server.set_nodelay(true).ok();
             let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            let (f1, f2) = (f.clone(), f.clone());
-            std::thread::spawn(move || pump(client, server, f1));
-            std::thread::spawn(move || pump(s2, c2, f2));
+            let (f1, f2, k1, k2) = (f.clone(), f.clone(), c.clone(), c.clone());
+            std::thread::spawn(move || pump(client, server, f1, k1));
+            std::thread::spawn(move || pump(s2, c2, f2, k2));
         }
     });
-    Relay { port, frozen }
+    Relay { port, frozen, cut }
 }
 
 fn run_import(runner: &Runner, config: &AppConfig) -> (RunRecord, Duration) {
@@ -92,8 +99,13 @@ fn run_import(runner: &Runner, config: &AppConfig) -> (RunRecord, Duration) {
     (record.expect("the run finished"), started.elapsed())
 }
 
-#[test]
-fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes() {
+const ORDERS: usize = 40;
+
+/// An Import server writing `ORDERS` orders into MariaDB through a relay; `fault` is done
+/// to the relay once three documents are in. Checks the run ends within the time limit
+/// with one message and how many orders it left, then `repair` and a second run that
+/// writes the rest exactly once.
+fn interrupted_import(fault: fn(&Relay), repair: fn(&Relay)) {
     let db = TestDb::demo(Backend::MariaDb, 20);
     let object_id = db.connect().objects().unwrap()[0].id;
     let port: u16 = db
@@ -101,13 +113,12 @@ fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes()
         .split(';')
         .find_map(|p| p.trim().strip_prefix("Port=").and_then(|v| v.parse().ok()))
         .expect("the test server's port");
-    let relay = relay(port);
+    let relay = Arc::new(relay(port));
     let relayed = db
         .cs
         .replace(&format!("Port={port}"), &format!("Port={}", relay.port));
 
     let (_rt, sim) = common::sim_runtime();
-    const ORDERS: usize = 40;
     {
         let mut state = sim.state();
         for k in 0..10 {
@@ -149,16 +160,15 @@ fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes()
     })
     .unwrap();
 
-    // Freeze the database once a few documents are in.
     let watcher = db.connect();
     let ops = watcher.t(skladlink::warehouse::Table::Operations);
     let count_sql = format!("SELECT COUNT(DISTINCT Note) FROM {ops} WHERE Note LIKE 'WEB#%'");
-    let frozen = relay.frozen.clone();
-    let freezer = std::thread::spawn(move || {
+    let r = relay.clone();
+    let breaker = std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if watcher.query_i64(&count_sql, &[]).unwrap().unwrap_or(0) >= 3 {
-                frozen.store(true, Ordering::SeqCst);
+                fault(&r);
                 return Instant::now();
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -166,23 +176,29 @@ fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes()
         panic!("the import never wrote its first documents");
     });
     let (first, _) = run_import(&runner, &config);
-    let frozen_at = freezer.join().unwrap();
-    let waited = frozen_at.elapsed();
-    let failed = first.count(ItemAction::Failed);
+    let waited = breaker.join().unwrap().elapsed();
+    let error = first.error.clone().unwrap_or_default();
     assert!(
-        first.error.is_some(),
-        "the run says the database stopped answering: {first:#?}"
+        !error.is_empty(),
+        "the run says the database failed: {first:#?}"
     );
-    assert!(failed <= 1, "one message, not one per order: {first:#?}");
+    assert!(
+        error.contains("не са опитани"),
+        "and how many orders it left: {error}"
+    );
+    assert!(
+        first.count(ItemAction::Failed) <= 1,
+        "one message, not one per order: {first:#?}"
+    );
     assert!(
         waited < Duration::from_secs(3 * 3 + 15),
-        "ended within the timeout plus a margin ({waited:?})"
+        "ended within the time limit plus a margin ({waited:?})"
     );
     let written = first.count(ItemAction::Created);
     assert!((3..ORDERS).contains(&written), "{written}");
 
     // The database answers again: the next run finishes the rest, nothing twice.
-    relay.frozen.store(false, Ordering::SeqCst);
+    repair(&relay);
     std::thread::sleep(Duration::from_millis(500));
     let (second, _) = run_import(&runner, &config);
     assert!(second.ok, "{second:#?}");
@@ -200,5 +216,21 @@ fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes()
         rows.iter()
             .all(|r| r[1].as_deref().map(str::trim) == Some("1")),
         "exactly one each: {rows:?}"
+    );
+}
+
+#[test]
+fn a_frozen_database_ends_the_run_within_its_timeout_and_the_next_run_finishes() {
+    interrupted_import(
+        |r| r.frozen.store(true, Ordering::SeqCst),
+        |r| r.frozen.store(false, Ordering::SeqCst),
+    );
+}
+
+#[test]
+fn a_killed_connection_stops_the_run_at_the_first_failure_and_the_next_run_finishes() {
+    interrupted_import(
+        |r| r.cut.store(true, Ordering::SeqCst),
+        |r| r.cut.store(false, Ordering::SeqCst),
     );
 }

@@ -177,21 +177,36 @@ impl ImportRun<'_, '_> {
         let mut since_site = 0;
         for (i, order) in orders.iter().enumerate() {
             if self.env.stop.is_set() {
-                return Some(self.env.stopped());
+                return Some(self.left(self.env.stopped(), orders.len() - i));
             }
             match self.order(order).await {
                 Ok(wrote) => since_site += usize::from(wrote),
-                Err(e) => return Some(e),
+                // This order's own item says what happened to it; the rest wait.
+                Err(e) => return Some(self.left(e, orders.len() - i - 1)),
             }
             if since_site >= SITE_BATCH && !self.env.dry_run {
                 since_site = 0;
                 if let Err(e) = self.site().await {
-                    return Some(e);
+                    return Some(self.left(e, orders.len() - i - 1));
                 }
             }
             self.env.report(Stage::Orders, i as u64 + 1, total);
         }
         None
+    }
+
+    /// The error that ended the run early, with how many orders were not attempted.
+    fn left(&self, error: String, not_attempted: usize) -> String {
+        if not_attempted == 0 {
+            return error;
+        }
+        let rest = crate::i18n::tr_count(
+            self.env.lang,
+            not_attempted as u64,
+            "jobs.not_attempted_one",
+            "jobs.not_attempted_other",
+        );
+        format!("{error} {rest}")
     }
 
     /// One order: decide its step and carry it out. `Ok(true)` when a document was
