@@ -8,14 +8,6 @@ use crate::core::unp::{MAX_SEQUENCE, Unp, UnpError};
 use crate::fiscal::FiscalError;
 use crate::fiscal::store::{Journal, JournalEntry, PrintedReceipt};
 
-/// Why a УНП could not be reserved.
-fn unp_error(e: UnpError) -> LedgerError {
-    LedgerError::File {
-        path: "unp_sequences".into(),
-        detail: e.to_string(),
-    }
-}
-
 /// Takes the next УНП of device `serial` inside transaction `tx`.
 pub(crate) fn next_unp(
     tx: &rusqlite::Transaction<'_>,
@@ -23,7 +15,7 @@ pub(crate) fn next_unp(
     operator: &str,
 ) -> Result<Unp, LedgerError> {
     if !crate::core::unp::is_valid_serial(serial) {
-        return Err(unp_error(UnpError::BadSerial(serial.to_string())));
+        return Err(UnpError::BadSerial(serial.to_string()).into());
     }
     let last: i64 = tx
         .query_row(
@@ -35,9 +27,9 @@ pub(crate) fn next_unp(
         .unwrap_or(0);
     let next = last + 1;
     if next > i64::from(MAX_SEQUENCE) {
-        return Err(unp_error(UnpError::BadSequence(next as u64)));
+        return Err(UnpError::BadSequence(next as u64).into());
     }
-    let unp = Unp::new(serial, operator, next as u32).map_err(unp_error)?;
+    let unp = Unp::new(serial, operator, next as u32)?;
     tx.execute(
         "INSERT INTO unp_sequences (serial, last) VALUES (?1, ?2) \
          ON CONFLICT (serial) DO UPDATE SET last = excluded.last",
@@ -63,18 +55,6 @@ impl Ledger {
             )
             .optional()?
             .unwrap_or(0) as u32)
-        })
-    }
-
-    /// Moves the sequence of `serial` forward to at least `seen`.
-    pub fn advance_unp(&self, serial: &str, seen: u32) -> Result<(), LedgerError> {
-        self.tx(|tx| {
-            tx.execute(
-                "INSERT INTO unp_sequences (serial, last) VALUES (?1, ?2) \
-                 ON CONFLICT (serial) DO UPDATE SET last = MAX(last, excluded.last)",
-                params![serial, i64::from(seen)],
-            )?;
-            Ok(())
         })
     }
 
@@ -169,7 +149,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sequence_never_repeats_and_only_moves_forward() {
+    fn the_sequence_never_repeats_and_survives_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let l = Ledger::open(dir.path()).unwrap();
         assert_eq!(
@@ -177,12 +157,10 @@ mod tests {
             "DT279013-0001-0000001"
         );
         assert_eq!(l.next_unp("DT279013", "ab").unwrap().sequence(), 2);
-        l.advance_unp("DT279013", 10).unwrap();
-        l.advance_unp("DT279013", 5).unwrap();
         drop(l);
         let l = Ledger::open(dir.path()).unwrap();
-        assert_eq!(l.last_unp("DT279013").unwrap(), 10);
-        assert_eq!(l.next_unp("DT279013", "1").unwrap().sequence(), 11);
+        assert_eq!(l.last_unp("DT279013").unwrap(), 2);
+        assert_eq!(l.next_unp("DT279013", "1").unwrap().sequence(), 3);
         assert!(l.next_unp("bad", "1").is_err());
     }
 

@@ -7,7 +7,6 @@ use rusqlite::{OptionalExtension, params};
 
 use super::print::{NewPrintJob, insert_job};
 use super::{Ledger, LedgerError, now_text};
-use crate::core::unp::Unp;
 
 /// Where an order's warehouse document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +58,20 @@ pub struct OrderRow {
 }
 
 const COLUMNS: &str = "server_id, order_id, order_number, order_key, state, unp, doc_oper_type, doc_acct, doc_created, detail, status_state, note_state, note_text";
+
+/// The row of (`server_id`, `order_id`) read on `conn` (a connection or a transaction).
+fn select_row(
+    conn: &rusqlite::Connection,
+    server_id: &str,
+    order_id: u64,
+) -> rusqlite::Result<Option<OrderRow>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM import_orders WHERE server_id = ?1 AND order_id = ?2"),
+        params![server_id, order_id as i64],
+        row_to_order,
+    )
+    .optional()
+}
 
 fn row_to_order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
     let oper: Option<i64> = r.get(6)?;
@@ -138,16 +151,7 @@ impl Ledger {
         server_id: &str,
         order_id: u64,
     ) -> Result<Option<OrderRow>, LedgerError> {
-        self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM import_orders WHERE server_id = ?1 AND order_id = ?2"
-                ),
-                params![server_id, order_id as i64],
-                row_to_order,
-            )
-            .optional()?)
-        })
+        self.read(|c| Ok(select_row(c, server_id, order_id)?))
     }
 
     /// Records that order `order_id` is about to be written, reserving its УНП from
@@ -162,13 +166,7 @@ impl Ledger {
         unp_source: Option<&UnpSource>,
     ) -> Result<OrderRow, LedgerError> {
         self.tx(|tx| {
-            let existing = tx
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM import_orders WHERE server_id = ?1 AND order_id = ?2"),
-                    params![server_id, order_id as i64],
-                    row_to_order,
-                )
-                .optional()?;
+            let existing = select_row(tx, server_id, order_id)?;
             if let Some(row) = existing
                 && (row.unp.is_some() || unp_source.is_none())
             {
@@ -185,11 +183,8 @@ impl Ledger {
                  ON CONFLICT (server_id, order_id) DO UPDATE SET unp = COALESCE(import_orders.unp, excluded.unp), updated = excluded.updated",
                 params![server_id, order_id as i64, order_number, order_key, unp, now],
             )?;
-            Ok(tx.query_row(
-                &format!("SELECT {COLUMNS} FROM import_orders WHERE server_id = ?1 AND order_id = ?2"),
-                params![server_id, order_id as i64],
-                row_to_order,
-            )?)
+            select_row(tx, server_id, order_id)?
+                .ok_or(LedgerError::Sql(rusqlite::Error::QueryReturnedNoRows))
         })
     }
 
@@ -278,17 +273,6 @@ impl Ledger {
         })
     }
 
-    /// Sets the note state of an order (with the text being sent).
-    pub fn set_note_state(
-        &self,
-        server_id: &str,
-        order_id: u64,
-        state: NoteState,
-        text: &str,
-    ) -> Result<(), LedgerError> {
-        self.set_note_states(server_id, &[(order_id, state, text.to_string())])
-    }
-
     /// Sets the note state of several orders in one transaction.
     pub fn set_note_states(
         &self,
@@ -314,11 +298,6 @@ impl Ledger {
             Ok(())
         })
     }
-}
-
-/// Parses a stored УНП (rows hold only valid ones).
-pub fn parse_unp(text: &str) -> Option<Unp> {
-    Unp::parse(text).ok()
 }
 
 #[cfg(test)]
@@ -394,10 +373,11 @@ mod tests {
             1,
             "the note is still due"
         );
-        l.set_note_state("s2", 10, NoteState::Sending, "note")
+        l.set_note_states("s2", &[(10, NoteState::Sending, "note".into())])
             .unwrap();
         assert_eq!(l.open_site_steps("s2").unwrap()[0].note, NoteState::Sending);
-        l.set_note_state("s2", 10, NoteState::Done, "note").unwrap();
+        l.set_note_states("s2", &[(10, NoteState::Done, "note".into())])
+            .unwrap();
         assert!(l.open_site_steps("s2").unwrap().is_empty());
     }
 }

@@ -54,6 +54,9 @@ pub enum LedgerError {
     /// Reading or writing failed.
     #[error("ledger: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A УНП could not be reserved (a wrong device serial, the sequence used up).
+    #[error(transparent)]
+    Unp(#[from] crate::core::unp::UnpError),
     /// A file next to the ledger (an old JSON file being imported) failed.
     #[error("{path}: {detail}")]
     File {
@@ -85,6 +88,7 @@ impl LedgerError {
                 ],
             ),
             LedgerError::Sql(e) => tr_args(lang, "ledger.failed", &[("error", &e.to_string())]),
+            LedgerError::Unp(e) => tr_args(lang, "fiscal.error.unp", &[("detail", &e.to_string())]),
             LedgerError::File { path, detail } => tr_args(
                 lang,
                 "ledger.file_failed",

@@ -3,7 +3,7 @@
 //! not due, for payment methods that get no receipt) by the e-Shop Connector.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::{Ledger, LedgerError, now_text};
 pub use crate::core::receipt::{PrintContent, PrintLine};
@@ -127,10 +127,8 @@ pub(crate) fn insert_job(
     job: &NewPrintJob,
     origin: Option<(&str, u64)>,
 ) -> Result<bool, LedgerError> {
-    let content = serde_json::to_string(&job.content).map_err(|e| LedgerError::File {
-        path: "print_jobs".into(),
-        detail: e.to_string(),
-    })?;
+    let content = serde_json::to_string(&job.content)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let now = now_text();
     let n = tx.execute(
         "INSERT OR IGNORE INTO print_jobs (unp, connector, server_id, order_id, order_key, acct, content, state, queued, updated) \
@@ -187,24 +185,6 @@ impl Ledger {
         })
     }
 
-    /// The job of `order_key` at `connector`, if any.
-    pub fn print_job_of_order(
-        &self,
-        connector: &str,
-        order_key: &str,
-    ) -> Result<Option<PrintJob>, LedgerError> {
-        self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND order_key = ?2"
-                ),
-                [connector, order_key],
-                row_to_job,
-            )
-            .optional()?)
-        })
-    }
-
     /// Sets the state of the job with `unp`.
     pub fn set_print_state(&self, unp: &str, state: &PrintState) -> Result<(), LedgerError> {
         let (number, at, error) = match state {
@@ -257,12 +237,6 @@ impl Ledger {
             )?)
         })
     }
-
-    /// Adds a print job on its own (a sale found in the warehouse whose job was never
-    /// created); false when one exists.
-    pub fn add_print_job(&self, job: &NewPrintJob) -> Result<bool, LedgerError> {
-        self.tx(|tx| insert_job(tx, job, None))
-    }
 }
 
 /// A job for the ledger's own tests.
@@ -299,26 +273,18 @@ mod tests {
     use super::tests_support::job as new_job;
     use super::*;
 
+    fn add(l: &Ledger, job: &NewPrintJob) -> bool {
+        l.tx(|tx| insert_job(tx, job, None)).unwrap()
+    }
+
     #[test]
     fn jobs_are_added_once_and_move_through_their_states() {
         let dir = tempfile::tempdir().unwrap();
         let l = Ledger::open(dir.path()).unwrap();
-        assert!(
-            l.add_print_job(&new_job("DT279013-0001-0000001", "WEB#1"))
-                .unwrap()
-        );
-        assert!(
-            !l.add_print_job(&new_job("DT279013-0001-0000001", "WEB#1"))
-                .unwrap()
-        );
-        assert!(
-            !l.add_print_job(&new_job("DT279013-0001-0000009", "WEB#1"))
-                .unwrap()
-        );
-        assert!(
-            l.add_print_job(&new_job("DT279013-0001-0000002", "WEB#2"))
-                .unwrap()
-        );
+        assert!(add(&l, &new_job("DT279013-0001-0000001", "WEB#1")));
+        assert!(!add(&l, &new_job("DT279013-0001-0000001", "WEB#1")));
+        assert!(!add(&l, &new_job("DT279013-0001-0000009", "WEB#1")));
+        assert!(add(&l, &new_job("DT279013-0001-0000002", "WEB#2")));
         assert_eq!(l.jobs_to_print("Каса").unwrap().len(), 2);
         l.set_print_state("DT279013-0001-0000001", &PrintState::Printing)
             .unwrap();

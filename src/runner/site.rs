@@ -66,6 +66,7 @@ pub async fn finish(
     env.ledger
         .mark_status_done(sid, &done)
         .map_err(|e| e.message(lang))?;
+    let done: std::collections::HashSet<u64> = done.into_iter().collect();
     let notes: Vec<&OrderRow> = rows
         .iter()
         .filter(|r| (r.status_done || done.contains(&r.order_id)) && r.note != NoteState::Done)

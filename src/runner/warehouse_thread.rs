@@ -53,18 +53,26 @@ impl WarehouseThread {
         Ok(WarehouseThread { tasks })
     }
 
-    /// Runs `f` on the warehouse thread and waits for its result.
-    pub async fn call<R: Send + 'static>(
+    /// Hands `f` to the warehouse thread; its result arrives on the returned receiver.
+    fn submit<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Warehouse) -> Result<R, WarehouseError> + Send + 'static,
-    ) -> Result<R, WarehouseError> {
+    ) -> Result<oneshot::Receiver<Result<R, WarehouseError>>, WarehouseError> {
         let (tx, rx) = oneshot::channel();
         self.tasks
             .send(Box::new(move |wh| {
                 let _ = tx.send(f(wh));
             }))
             .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        Ok(rx)
+    }
+
+    /// Runs `f` on the warehouse thread and waits for its result.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Warehouse) -> Result<R, WarehouseError> + Send + 'static,
+    ) -> Result<R, WarehouseError> {
+        self.submit(f)?.await.map_err(|_| gone())?
     }
 
     /// Like [`call`](Self::call), from a blocking thread.
@@ -72,12 +80,6 @@ impl WarehouseThread {
         &self,
         f: impl FnOnce(&mut Warehouse) -> Result<R, WarehouseError> + Send + 'static,
     ) -> Result<R, WarehouseError> {
-        let (tx, rx) = mpsc::channel();
-        self.tasks
-            .send(Box::new(move |wh| {
-                let _ = tx.send(f(wh));
-            }))
-            .map_err(|_| gone())?;
-        rx.recv().map_err(|_| gone())?
+        self.submit(f)?.blocking_recv().map_err(|_| gone())?
     }
 }

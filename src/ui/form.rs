@@ -696,65 +696,7 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             .weak(),
                     );
                     field_errors(ui, ctx, &errors, Field::OrderKeyPrefix);
-                    match ctx.db {
-                        Some(db) if db.supports_supto() => {
-                            ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
-                            if i.supto_mode {
-                                let connectors: Vec<String> = ctx
-                                    .config
-                                    .servers
-                                    .iter()
-                                    .filter(|s| s.server_type() == ServerType::EShop)
-                                    .map(|s| s.name.clone())
-                                    .collect();
-                                let shown = if i.printing_module.is_empty() {
-                                    tr(lang, "form.choose")
-                                } else {
-                                    i.printing_module.clone()
-                                };
-                                egui::ComboBox::new(
-                                    "printing_module",
-                                    tr(lang, "form.printing_module"),
-                                )
-                                .selected_text(shown)
-                                .show_ui(ui, |ui| {
-                                    for name in connectors {
-                                        ui.selectable_value(
-                                            &mut i.printing_module,
-                                            name.clone(),
-                                            name,
-                                        );
-                                    }
-                                });
-                                field_errors(ui, ctx, &errors, Field::PrintingModule);
-                            }
-                        }
-                        Some(db) => {
-                            // A SUPTO setting that is on is always shown, with why the run
-                            // refuses it, so it can be turned off.
-                            if i.supto_mode {
-                                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
-                            }
-                            let text = crate::i18n::tr_args(
-                                lang,
-                                "form.supto_old_db",
-                                &[("version", &db.version)],
-                            );
-                            if i.supto_mode {
-                                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
-                            } else {
-                                ui.label(RichText::new(text).weak());
-                            }
-                        }
-                        None => {
-                            if i.supto_mode {
-                                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
-                                ui.label(RichText::new(tr(lang, "form.supto_on_unchecked")).weak());
-                            } else {
-                                ui.label(RichText::new(tr(lang, "form.supto_no_db")).weak());
-                            }
-                        }
-                    }
+                    supto_section(ui, ctx, i, &errors);
                 }
                 ServerKind::EShop(f) => {
                     choice_row(
@@ -840,4 +782,64 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
         }
     });
     action
+}
+
+/// The SUPTO setting of an Import form: the switch and its e-Shop Connector when the
+/// database supports SUPTO; otherwise why not, still showing a setting that is on so it
+/// can be turned off.
+fn supto_section(
+    ui: &mut Ui,
+    ctx: &FormContext<'_>,
+    i: &mut ImportSettings,
+    errors: &[FieldError],
+) {
+    let lang = ctx.lang;
+    match ctx.db {
+        Some(db) if db.supports_supto() => {
+            ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+            if i.supto_mode {
+                let connectors: Vec<String> = ctx
+                    .config
+                    .servers
+                    .iter()
+                    .filter(|s| s.server_type() == ServerType::EShop)
+                    .map(|s| s.name.clone())
+                    .collect();
+                let shown = if i.printing_module.is_empty() {
+                    tr(lang, "form.choose")
+                } else {
+                    i.printing_module.clone()
+                };
+                egui::ComboBox::new("printing_module", tr(lang, "form.printing_module"))
+                    .selected_text(shown)
+                    .show_ui(ui, |ui| {
+                        for name in connectors {
+                            ui.selectable_value(&mut i.printing_module, name.clone(), name);
+                        }
+                    });
+                field_errors(ui, ctx, errors, Field::PrintingModule);
+            }
+        }
+        Some(db) => {
+            // A SUPTO setting that is on is always shown, with why the run
+            // refuses it, so it can be turned off.
+            if i.supto_mode {
+                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+            }
+            let text = crate::i18n::tr_args(lang, "form.supto_old_db", &[("version", &db.version)]);
+            if i.supto_mode {
+                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
+            } else {
+                ui.label(RichText::new(text).weak());
+            }
+        }
+        None => {
+            if i.supto_mode {
+                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+                ui.label(RichText::new(tr(lang, "form.supto_on_unchecked")).weak());
+            } else {
+                ui.label(RichText::new(tr(lang, "form.supto_no_db")).weak());
+            }
+        }
+    }
 }
