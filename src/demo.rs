@@ -108,7 +108,7 @@ pub fn prepare(
         .map_err(|e| e.message(lang))?
         .first()
         .map(|o| o.id);
-    let input = crate::runner::jobs::read_export_input(&wh, &ExportSettings::default())
+    let input = crate::runner::jobs::read_export_input(&wh, &ExportSettings::default(), false)
         .map_err(|e| e.message(lang))?;
     drop(wh);
 

@@ -24,7 +24,9 @@ fn full_config() -> AppConfig {
         e.goods_groups = vec!["001".into(), "002003".into()];
         e.status = GoodsStatus::UsedOften;
         e.price_group = 5;
-        e.subtract_open_orders = true;
+        e.open_orders = OpenOrders::Subtract;
+        e.allow_zero_price = true;
+        e.restore_trashed = true;
         e.shop.send_interval = Interval::EveryMinutes { minutes: 30 };
         e.shop.collect_interval = Interval::Daily {
             hour: 6,
@@ -472,4 +474,42 @@ fn older_files_give_every_further_import_server_its_own_order_key_prefix() {
             .iter()
             .any(|e| e.problem == skladlink::config::Problem::DuplicateOrderKeyPrefix)
     );
+}
+
+#[test]
+fn open_orders_become_automatic_unless_chosen_and_follow_the_import_document_type() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("skladlink.json"),
+        r#"{"version": 2, "servers": [
+            {"id": "s1", "name": "Експорт 1", "type": "export", "settings": {"subtract_open_orders": true}},
+            {"id": "s2", "name": "Експорт 2", "type": "export", "settings": {"subtract_open_orders": false}},
+            {"id": "s3", "name": "Импорт", "type": "import", "settings": {"document_type": "sale"}}
+        ]}"#,
+    )
+    .unwrap();
+    let location = ConfigLocation::in_dir(dir.path());
+    let mut config = location.load().unwrap();
+    let export = |c: &AppConfig, n: usize| match &c.servers[n].kind {
+        ServerKind::Export(e) => e.clone(),
+        _ => panic!("export expected"),
+    };
+    assert_eq!(export(&config, 0).open_orders, OpenOrders::Subtract);
+    assert_eq!(export(&config, 1).open_orders, OpenOrders::Auto);
+    // Sales take the stock off in the warehouse: nothing to subtract.
+    assert!(config.subtracts_open_orders(&export(&config, 0)));
+    assert!(!config.subtracts_open_orders(&export(&config, 1)));
+    // An Import server writing Orders: the automatic choice subtracts them.
+    if let ServerKind::Import(i) = &mut config.servers[2].kind {
+        i.document_type = DocumentType::Order;
+    }
+    assert!(config.subtracts_open_orders(&export(&config, 1)));
+    let mut never = export(&config, 1);
+    never.open_orders = OpenOrders::Ignore;
+    assert!(!config.subtracts_open_orders(&never));
+    // Saved without the old field, and read back the same.
+    location.save(&config).unwrap();
+    let text = std::fs::read_to_string(location.file()).unwrap();
+    assert!(!text.contains("subtract_open_orders"), "{text}");
+    assert_eq!(location.load().unwrap(), config);
 }

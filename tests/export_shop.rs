@@ -3,6 +3,7 @@
 //! renamed groups and moved goods are reflected, bad SKUs are reported, dry run writes
 //! nothing.
 
+use skladlink::config::ExportSettings;
 use skladlink::core::export::{ExportGood, ExportGroup};
 use skladlink::core::money::Money;
 use skladlink::i18n::Language;
@@ -84,6 +85,25 @@ async fn export(
     groups: Vec<ExportGroup>,
     dry: bool,
 ) -> Vec<ItemResult> {
+    export_with(
+        client,
+        links,
+        goods,
+        groups,
+        dry,
+        &ExportSettings::default(),
+    )
+    .await
+}
+
+async fn export_with(
+    client: &WooClient,
+    links: &Ledger,
+    goods: Vec<ExportGood>,
+    groups: Vec<ExportGroup>,
+    dry: bool,
+    settings: &ExportSettings,
+) -> Vec<ItemResult> {
     let input = ExportInput {
         goods,
         groups,
@@ -108,7 +128,7 @@ async fn export(
         stop: &stop,
         progress: &|_| {},
     };
-    run_export(client, input, &env).await.unwrap().0
+    run_export(client, input, &env, settings).await.unwrap().0
 }
 
 #[tokio::test]

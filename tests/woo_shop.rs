@@ -12,8 +12,8 @@ use skladlink::secrets::Secret;
 use skladlink::sim::shop::{FaultKind, KeyPermission, ShopSim, ShopSimHandle, SimKey, SimOptions};
 use skladlink::woo::auth::{self, OAuthStamp, SignatureMethod};
 use skladlink::woo::{
-    CategoryWrite, ClientOptions, OrderFilter, OrderUpdate, ProductFilter, ProductWrite,
-    RetryPolicy, WooClient, WooError, check_connection,
+    CategoryWrite, ClientOptions, OUTCOME_UNKNOWN, OrderFilter, OrderUpdate, ProductFilter,
+    ProductWrite, RetryPolicy, WooClient, WooError, check_connection,
 };
 
 fn fast_opts() -> ClientOptions {
@@ -654,7 +654,7 @@ async fn timeouts_and_dropped_connections() {
 }
 
 #[tokio::test]
-async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
+async fn batch_creates_with_unknown_outcome_are_never_sent_again() {
     let sim = sim().await;
     let mut opts = fast_opts();
     opts.request_timeout = Duration::from_millis(700);
@@ -667,22 +667,31 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
     let out = c
         .batch_products(create, vec![], vec![])
         .await
-        .expect("reconciled");
+        .expect("answered per item");
     assert_eq!(out.create.len(), 5);
-    assert!(out.create.iter().all(|r| r.is_ok()));
-    assert_eq!(sim.state().product_count(), 6, "no duplicates created");
-    // The retry sent no creates again (all were found by SKU).
-    assert_eq!(sim.stats().count("POST products/batch"), 2);
-    assert!(sim.stats().count("GET products") >= 1);
+    assert!(
+        out.create
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().code == OUTCOME_UNKNOWN),
+        "{out:?}"
+    );
+    assert_eq!(sim.state().product_count(), 6, "created once, by the shop");
+    assert_eq!(
+        sim.stats().count("POST products/batch"),
+        1,
+        "the creates were not sent again"
+    );
 
-    // Dropped mid-response: the same, plus an update and a delete in the batch.
+    // Dropped mid-response with an update and a delete in the batch: the creates are
+    // unknown, the update and the delete (idempotent) are sent again on their own.
     let victim = c.create_product(&product("DEL-1", 100, 1)).await.unwrap();
+    let kept = c.create_product(&product("UPD-1", 100, 1)).await.unwrap();
     sim.faults().inject(FaultKind::DropMidResponse, 1);
     let out = c
         .batch_products(
             vec![product("R-10", 100, 1), product("R-11", 100, 1)],
             vec![ProductWrite {
-                id: out.create[0].as_ref().unwrap().id.into(),
+                id: kept.id.into(),
                 stock_quantity: Some(42),
                 ..Default::default()
             }],
@@ -690,17 +699,26 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
         )
         .await
         .unwrap();
-    assert!(out.create.iter().all(|r| r.is_ok()));
+    assert!(out.create.iter().all(|r| r.is_err()));
     assert_eq!(out.update[0].as_ref().unwrap().stock_quantity, Some(42));
     assert!(out.delete[0].is_ok(), "already deleted counts as done");
-    assert_eq!(sim.state().product_count(), 8);
+    assert_eq!(sim.state().product_count(), 9);
+
+    // A PHP fatal (500) may come after some items were created: unknown as well.
+    sim.faults().inject(FaultKind::Html500, 1);
+    let out = c
+        .batch_products(vec![product("R-30", 100, 1)], vec![], vec![])
+        .await
+        .unwrap();
+    assert_eq!(out.create[0].as_ref().unwrap_err().code, OUTCOME_UNKNOWN);
 
     // A single create whose answer is lost is found by its SKU, not created twice.
     sim.faults().only_for(Some("POST products"));
     sim.faults().inject(FaultKind::DropMidResponse, 1);
+    let before = sim.state().product_count();
     let single = c.create_product(&product("ONE-1", 100, 1)).await.unwrap();
     assert_eq!(single.sku, "ONE-1");
-    assert_eq!(sim.state().product_count(), 9);
+    assert_eq!(sim.state().product_count(), before + 1);
     sim.faults().only_for(Some("POST products/batch"));
 
     // Not processed (502): simply retried.
@@ -710,7 +728,7 @@ async fn batch_create_with_unknown_outcome_is_reconciled_by_sku_not_repeated() {
         .await
         .unwrap();
     assert!(out.create[0].is_ok());
-    assert_eq!(sim.state().product_count(), 10);
+    assert_eq!(sim.state().product_count(), before + 2);
 }
 
 #[tokio::test]
@@ -1770,7 +1788,7 @@ async fn a_failed_chunk_becomes_per_item_errors_and_the_rest_is_kept() {
     opts.retry.max_retries = 0;
     let c = client(&sim, opts);
     sim.faults().only_for(Some("POST products/batch"));
-    sim.faults().every_nth(2, FaultKind::Html500);
+    sim.faults().every_nth(2, FaultKind::Html502);
     let create: Vec<ProductWrite> = (0..30)
         .map(|i| product(&format!("C-{i}"), 100, 1))
         .collect();
@@ -1785,10 +1803,10 @@ async fn a_failed_chunk_becomes_per_item_errors_and_the_rest_is_kept() {
     assert!(out.create[20..].iter().all(|r| r.is_ok()));
     assert_eq!(out.create[25].as_ref().unwrap().sku, "C-25");
     // When every chunk fails, the error itself is returned.
-    sim.faults().every_nth(1, FaultKind::Html500);
+    sim.faults().every_nth(1, FaultKind::Html502);
     let err = c
         .batch_products(vec![product("Z-1", 1, 1)], vec![], vec![])
         .await
         .unwrap_err();
-    assert!(matches!(err, WooError::HtmlPage { status: 500, .. }));
+    assert!(matches!(err, WooError::HtmlPage { status: 502, .. }));
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Language;
 
 /// Current configuration file format version.
-pub const CONFIG_VERSION: u32 = 2;
+pub const CONFIG_VERSION: u32 = 3;
 
 /// Everything SkladLink keeps between runs (except secrets).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -413,8 +413,62 @@ pub struct ExportSettings {
     pub status: GoodsStatus,
     /// Price group 1–10 (`PriceOut1`..`PriceOut10`); 2 = retail.
     pub price_group: u8,
-    /// Subtract quantities reserved by open warehouse Orders.
-    pub subtract_open_orders: bool,
+    /// Whether quantities reserved by open warehouse Orders are subtracted from the stock
+    /// sent.
+    pub open_orders: OpenOrders,
+    /// Send goods whose price is 0 (meant to be free) instead of refusing them.
+    pub allow_zero_price: bool,
+    /// Restore (publish again) a product the owner moved to the shop's trash instead of
+    /// reporting it and leaving it there.
+    pub restore_trashed: bool,
+    /// Read from configuration files of version 2 and older only (`true` becomes
+    /// [`OpenOrders::Subtract`]); never written.
+    #[serde(rename = "subtract_open_orders", skip_serializing)]
+    pub legacy_subtract_open_orders: bool,
+}
+
+/// Whether the export subtracts open warehouse Orders from the stock it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenOrders {
+    /// Subtract them when an Import server of this configuration writes Orders (the
+    /// shop has already taken those goods off its stock; sending the warehouse's stock
+    /// as is would put them back and let them be sold twice).
+    #[default]
+    Auto,
+    /// Always subtract them.
+    Subtract,
+    /// Never subtract them.
+    Ignore,
+}
+
+impl OpenOrders {
+    /// Every choice, in display order.
+    pub const ALL: [OpenOrders; 3] = [OpenOrders::Auto, OpenOrders::Subtract, OpenOrders::Ignore];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            OpenOrders::Auto => "open_orders.auto",
+            OpenOrders::Subtract => "open_orders.subtract",
+            OpenOrders::Ignore => "open_orders.ignore",
+        }
+    }
+}
+
+impl AppConfig {
+    /// Whether the Export server with `settings` subtracts open Orders: by its own choice,
+    /// or (Auto) when any Import server of this configuration — they all write into the
+    /// one database — writes Orders.
+    pub fn subtracts_open_orders(&self, settings: &ExportSettings) -> bool {
+        match settings.open_orders {
+            OpenOrders::Subtract => true,
+            OpenOrders::Ignore => false,
+            OpenOrders::Auto => self.servers.iter().any(|s| {
+                matches!(&s.kind, ServerKind::Import(i) if i.document_type == DocumentType::Order)
+            }),
+        }
+    }
 }
 
 /// Allowed range for the price group.
@@ -429,7 +483,10 @@ impl Default for ExportSettings {
             goods_groups: Vec::new(),
             status: GoodsStatus::All,
             price_group: 2,
-            subtract_open_orders: false,
+            open_orders: OpenOrders::Auto,
+            allow_zero_price: false,
+            restore_trashed: false,
+            legacy_subtract_open_orders: false,
         }
     }
 }

@@ -132,6 +132,19 @@ fn migrate(config: &mut AppConfig) {
             used.push(fresh);
         }
     }
+    // Version 2 files had a yes/no "subtract open orders", off unless chosen: yes stays
+    // yes; no becomes "automatic" (subtract when an Import server writes Orders), the
+    // new default that keeps goods from being sold twice.
+    if config.version < 3 {
+        for s in &mut config.servers {
+            if let ServerKind::Export(e) = &mut s.kind
+                && e.legacy_subtract_open_orders
+            {
+                e.open_orders = super::model::OpenOrders::Subtract;
+                e.legacy_subtract_open_orders = false;
+            }
+        }
+    }
     config.version = config.version.max(CONFIG_VERSION);
 }
 

@@ -1,10 +1,21 @@
 //! Export planning: which product categories and products the shop needs created or
 //! updated so that it matches the warehouse. Pure: the runner fetches the inputs and
 //! applies the plan; `--dry-run` shows it.
+//!
+//! Change detection compares the warehouse with what was **last sent** and the shop with
+//! what the shop **answered** to that send (fingerprints kept in the ledger), so a value
+//! the shop normalizes (WordPress collapses spaces and strips tags in names) never causes
+//! another write, while a change in the warehouse or an edit by hand in the shop does.
+//! The owner's decisions stay: the status is sent only on create (a draft stays a draft),
+//! a product in the shop's trash is reported and not re-created, and products sharing a
+//! SKU are reported, never deleted — except a product this export created itself, never
+//! sold and never edited since, that turned out to duplicate an older one (two exports
+//! racing on a shop that does not keep SKUs unique).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::core::money::Money;
 
@@ -54,6 +65,8 @@ pub struct ShopProductState {
     pub status: String,
     /// Category ids.
     pub category_ids: Vec<u64>,
+    /// Units sold (`total_sales`): a product that sold is never withdrawn.
+    pub total_sales: u64,
 }
 
 /// A product category as the shop has it.
@@ -73,6 +86,165 @@ pub struct ShopCategoryState {
 pub struct CategoryLinks {
     /// Group code → category id.
     pub by_group: BTreeMap<String, u64>,
+    /// Group code → what was last sent for its category and what the shop answered.
+    #[serde(default)]
+    pub fingerprints: BTreeMap<String, Fingerprints>,
+}
+
+/// The fingerprint of what was last sent for an item, and of what the shop answered to
+/// that send (the shop may normalize what it stores).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprints {
+    /// Of the values sent.
+    pub sent: String,
+    /// Of the values the shop answered with.
+    pub answered: String,
+}
+
+/// How the export came to know the product a SKU is linked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOrigin {
+    /// This export created it.
+    Created,
+    /// It was already in the shop (matched by SKU).
+    Adopted,
+    /// A create was sent but its outcome is unknown (timeout, dropped connection): the
+    /// product may or may not exist; no create is sent again until it is settled.
+    Unknown,
+}
+
+impl LinkOrigin {
+    /// The code stored in the ledger.
+    pub fn code(self) -> &'static str {
+        match self {
+            LinkOrigin::Created => "created",
+            LinkOrigin::Adopted => "adopted",
+            LinkOrigin::Unknown => "unknown",
+        }
+    }
+
+    /// The origin stored as `code` (anything unknown reads as adopted).
+    pub fn from_code(code: &str) -> LinkOrigin {
+        match code {
+            "created" => LinkOrigin::Created,
+            "unknown" => LinkOrigin::Unknown,
+            _ => LinkOrigin::Adopted,
+        }
+    }
+}
+
+/// What the export knows of one SKU's product from earlier runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductLink {
+    /// The product (0 while a create's outcome is unknown).
+    pub product_id: u64,
+    /// Last sent / answered.
+    pub fingerprints: Fingerprints,
+    /// How the link came to be.
+    pub origin: LinkOrigin,
+    /// When it was last written (Unix seconds).
+    pub since: i64,
+}
+
+/// Product links by SKU in lower case (WooCommerce matches SKUs ignoring case).
+pub type ProductLinks = HashMap<String, ProductLink>;
+
+/// How long after a create with an unknown outcome the export waits before creating the
+/// SKU again when the shop still does not show it (a slow shop may still be working on
+/// the batch long after the client gave up waiting).
+pub const UNKNOWN_CREATE_GRACE_SECS: i64 = 600;
+
+/// The owner's choices that shape a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRules {
+    /// Goods with price 0 are sent (free goods) instead of refused.
+    pub allow_zero_price: bool,
+    /// A product in the shop's trash is restored (published again) instead of reported.
+    pub restore_trashed: bool,
+    /// Now (Unix seconds).
+    pub now: i64,
+    /// See [`UNKNOWN_CREATE_GRACE_SECS`].
+    pub unknown_grace_secs: i64,
+}
+
+impl Default for ExportRules {
+    fn default() -> Self {
+        ExportRules {
+            allow_zero_price: false,
+            restore_trashed: false,
+            now: 0,
+            unknown_grace_secs: UNKNOWN_CREATE_GRACE_SECS,
+        }
+    }
+}
+
+fn digest(text: &str) -> String {
+    let d = Sha256::digest(text.as_bytes());
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprint of a product's compared values (name, regular price, stock and
+/// whether it is managed, categories in any order).
+pub fn product_fingerprint(
+    name: &str,
+    price: Option<Money>,
+    manage_stock: bool,
+    stock: Option<i64>,
+    categories: &[u64],
+) -> String {
+    let mut cats = categories.to_vec();
+    cats.sort_unstable();
+    cats.dedup();
+    let price = price.map(|p| p.to_string()).unwrap_or_default();
+    let stock = stock.map(|s| s.to_string()).unwrap_or_default();
+    digest(&format!(
+        "p\u{1f}{name}\u{1f}{price}\u{1f}{manage_stock}\u{1f}{stock}\u{1f}{cats:?}"
+    ))
+}
+
+/// The fingerprint of a product as the shop holds it.
+pub fn shop_fingerprint(p: &ShopProductState) -> String {
+    product_fingerprint(
+        &p.name,
+        p.regular_price,
+        p.manage_stock,
+        p.stock_quantity,
+        &p.category_ids,
+    )
+}
+
+/// The fingerprint of what is sent for `t` with `category_ids`.
+pub fn target_fingerprint(t: &ProductTarget, category_ids: &[u64]) -> String {
+    product_fingerprint(
+        &t.name,
+        Some(t.regular_price),
+        true,
+        Some(t.stock_quantity),
+        category_ids,
+    )
+}
+
+/// The fingerprint of a category's compared values (name and parent).
+pub fn category_fingerprint(name: &str, parent: u64) -> String {
+    digest(&format!("c\u{1f}{name}\u{1f}{parent}"))
+}
+
+/// `text` without control characters (tabs and line breaks become spaces), trimmed, and
+/// whether anything was removed.
+pub fn clean_text(text: &str) -> (String, bool) {
+    let mut changed = false;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\t' | '\n' | '\r') {
+            out.push(' ');
+            changed = true;
+        } else if c.is_control() {
+            changed = true;
+        } else {
+            out.push(c);
+        }
+    }
+    (out.trim().to_string(), changed)
 }
 
 /// Whole units sent as `stock_quantity`: fractions are dropped (2.7 kg → 2, never
@@ -101,6 +273,10 @@ pub enum SkipReason {
     EmptySku,
     /// Several goods have this SKU (letter case ignored, as WooCommerce does).
     DuplicateSku,
+    /// The price is below zero.
+    NegativePrice,
+    /// The price is zero and zero prices are not allowed (the good would be free).
+    ZeroPrice,
 }
 
 /// A good left out of the export.
@@ -155,6 +331,8 @@ pub struct ProductTarget {
     pub group_code: Option<String>,
     /// Shop categories to keep that are not warehouse groups (added by the shop owner).
     pub other_category_ids: Vec<u64>,
+    /// Control characters were removed from the name.
+    pub name_cleaned: bool,
 }
 
 /// A product to update: what it was and what it becomes.
@@ -166,6 +344,40 @@ pub struct ProductUpdate {
     pub before: ShopProductState,
     /// After.
     pub after: ProductTarget,
+    /// The product is in the shop's trash and is restored (published) by this update.
+    pub restore: bool,
+}
+
+/// A SKU held by several products in the shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateSku {
+    /// The SKU.
+    pub sku: String,
+    /// The product the export keeps up to date.
+    pub kept: u64,
+    /// The other products with this SKU (left alone).
+    pub others: Vec<u64>,
+}
+
+/// A product this export created that duplicates an older product with the same SKU,
+/// never sold and unchanged since it was created: it is deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdraw {
+    /// The SKU.
+    pub sku: String,
+    /// The duplicate to delete.
+    pub id: u64,
+    /// The older product that stays.
+    pub kept: u64,
+}
+
+/// A good whose product is in the shop's trash (not re-created).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InTrash {
+    /// The SKU.
+    pub sku: String,
+    /// The trashed product.
+    pub id: u64,
 }
 
 /// Everything an export run will do.
@@ -185,6 +397,19 @@ pub struct ExportPlan {
     pub unchanged: usize,
     /// Goods left out, with the reason.
     pub skipped: Vec<Skipped>,
+    /// Goods whose earlier create has an unknown outcome and that the shop does not show
+    /// yet: not sent again in this run.
+    pub outcome_unknown: Vec<String>,
+    /// Goods whose product is in the shop's trash.
+    pub in_trash: Vec<InTrash>,
+    /// SKUs held by several products.
+    pub duplicates: Vec<DuplicateSku>,
+    /// This export's own duplicates to delete.
+    pub withdraw: Vec<Withdraw>,
+    /// Links to remember for products that already match (SKU in lower case → link).
+    pub record_links: Vec<(String, ProductLink)>,
+    /// Fingerprints to remember for categories that already match (group code → them).
+    pub record_category_fps: BTreeMap<String, Fingerprints>,
 }
 
 impl ExportPlan {
@@ -194,6 +419,7 @@ impl ExportPlan {
             && self.update_categories.is_empty()
             && self.create_products.is_empty()
             && self.update_products.is_empty()
+            && self.withdraw.is_empty()
     }
 
     /// Number of write operations (each created or updated category or product).
@@ -202,20 +428,191 @@ impl ExportPlan {
             + self.update_categories.len()
             + self.create_products.len()
             + self.update_products.len()
+            + self.withdraw.len()
     }
 }
 
-/// Plans an export of `goods` (in `groups`) into a shop holding `products` and `categories`.
+/// What the shop holds, as the export read it.
+#[derive(Debug, Clone, Copy)]
+pub struct ShopView<'a> {
+    /// Products not in the trash.
+    pub products: &'a [ShopProductState],
+    /// Products in the trash.
+    pub trashed: &'a [ShopProductState],
+    /// Product categories.
+    pub categories: &'a [ShopCategoryState],
+}
+
+/// What the export remembers from earlier runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory<'a> {
+    /// Category links and their fingerprints.
+    pub categories: &'a CategoryLinks,
+    /// Product links and their fingerprints.
+    pub products: &'a ProductLinks,
+}
+
+/// Plans an export of `goods` (in `groups`) into the shop seen in `shop`.
 pub fn plan_export(
     goods: &[ExportGood],
     groups: &[ExportGroup],
-    products: &[ShopProductState],
-    categories: &[ShopCategoryState],
-    links: &CategoryLinks,
+    shop: ShopView<'_>,
+    memory: Memory<'_>,
+    rules: &ExportRules,
 ) -> ExportPlan {
     let mut plan = ExportPlan::default();
+    let valid = valid_goods(goods, rules, &mut plan);
+    let (needed, known) = plan_categories(
+        &valid,
+        groups,
+        shop.categories,
+        memory.categories,
+        &mut plan,
+    );
+    let links = memory.categories;
+    let group_category_ids: BTreeSet<u64> = links
+        .by_group
+        .values()
+        .chain(known.values())
+        .copied()
+        .collect();
 
-    // 1. Valid goods: non-empty SKU, unique ignoring case.
+    // Products matched by SKU (case-insensitive, as WooCommerce matches them); several
+    // products may hold one SKU.
+    let mut holders: HashMap<String, Vec<&ShopProductState>> = HashMap::new();
+    for p in shop.products.iter().filter(|p| !p.sku.trim().is_empty()) {
+        holders
+            .entry(p.sku.trim().to_lowercase())
+            .or_default()
+            .push(p);
+    }
+    for list in holders.values_mut() {
+        list.sort_by_key(|p| p.id);
+    }
+    let mut trashed: HashMap<String, &ShopProductState> = HashMap::new();
+    for p in shop.trashed.iter().filter(|p| !p.sku.trim().is_empty()) {
+        trashed.entry(p.sku.trim().to_lowercase()).or_insert(p);
+    }
+    for (g, name, name_cleaned) in valid {
+        let key = g.sku.trim().to_lowercase();
+        let link = memory.products.get(&key);
+        let existing = holders
+            .get(&key)
+            .map(|list| choose_holder(g.sku.trim(), list, link, &mut plan));
+        let group_code = Some(g.group_code.clone()).filter(|c| needed.contains(c));
+        let other_category_ids: Vec<u64> = existing
+            .map(|p| {
+                p.category_ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !group_category_ids.contains(id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let target = ProductTarget {
+            sku: g.sku.trim().to_string(),
+            name,
+            regular_price: g.price,
+            stock_quantity: stock_units(g.quantity_milli),
+            group_code,
+            other_category_ids,
+            name_cleaned,
+        };
+        let Some(p) = existing else {
+            if let Some(t) = trashed.get(&key) {
+                if rules.restore_trashed {
+                    plan.update_products.push(ProductUpdate {
+                        id: t.id,
+                        before: (*t).clone(),
+                        after: target,
+                        restore: true,
+                    });
+                } else {
+                    plan.in_trash.push(InTrash {
+                        sku: target.sku,
+                        id: t.id,
+                    });
+                }
+                continue;
+            }
+            let unsettled = link.is_some_and(|l| {
+                l.origin == LinkOrigin::Unknown && rules.now - l.since < rules.unknown_grace_secs
+            });
+            if unsettled {
+                plan.outcome_unknown.push(target.sku);
+            } else {
+                plan.create_products.push(target);
+            }
+            continue;
+        };
+        let wanted: Option<Vec<u64>> = match &target.group_code {
+            Some(code) => known.get(code).map(|id| {
+                let mut w = target.other_category_ids.clone();
+                w.push(*id);
+                w
+            }),
+            None => Some(target.other_category_ids.clone()),
+        };
+        let have: BTreeSet<u64> = p.category_ids.iter().copied().collect();
+        let direct_same = wanted
+            .as_ref()
+            .is_some_and(|w| w.iter().copied().collect::<BTreeSet<u64>>() == have)
+            && p.name == target.name
+            && p.regular_price == Some(target.regular_price)
+            && p.manage_stock
+            && p.stock_quantity == Some(target.stock_quantity);
+        let sent = wanted.as_ref().map(|w| target_fingerprint(&target, w));
+        let answered = shop_fingerprint(p);
+        let previous = link;
+        let link = link.filter(|l| l.product_id == p.id);
+        let link_same = link.is_some_and(|l| {
+            Some(&l.fingerprints.sent) == sent.as_ref() && l.fingerprints.answered == answered
+        });
+        if direct_same || link_same {
+            plan.unchanged += 1;
+            if let (false, Some(sent)) = (link_same, sent) {
+                let origin = origin_after_write(previous, p.id);
+                plan.record_links.push((
+                    key,
+                    ProductLink {
+                        product_id: p.id,
+                        fingerprints: Fingerprints { sent, answered },
+                        origin,
+                        since: rules.now,
+                    },
+                ));
+            }
+        } else {
+            plan.update_products.push(ProductUpdate {
+                id: p.id,
+                before: p.clone(),
+                after: target,
+                restore: false,
+            });
+        }
+    }
+    plan
+}
+
+/// How the link of a SKU whose earlier link was `previous` is remembered once it names
+/// `product_id`: a create whose outcome was unknown and that turns out to have landed
+/// is this export's creation.
+pub fn origin_after_write(previous: Option<&ProductLink>, product_id: u64) -> LinkOrigin {
+    match previous {
+        Some(l) if l.origin == LinkOrigin::Unknown => LinkOrigin::Created,
+        Some(l) if l.origin == LinkOrigin::Created && l.product_id == product_id => {
+            LinkOrigin::Created
+        }
+        _ => LinkOrigin::Adopted,
+    }
+}
+
+/// Goods that can be sent, with their cleaned names; the others go to `plan.skipped`.
+fn valid_goods<'a>(
+    goods: &'a [ExportGood],
+    rules: &ExportRules,
+    plan: &mut ExportPlan,
+) -> Vec<(&'a ExportGood, String, bool)> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for g in goods {
         let key = g.sku.trim().to_lowercase();
@@ -226,30 +623,92 @@ pub fn plan_export(
     let mut valid = Vec::new();
     for g in goods {
         let key = g.sku.trim().to_lowercase();
-        if key.is_empty() {
-            plan.skipped.push(Skipped {
-                sku: g.sku.clone(),
-                name: g.name.clone(),
-                reason: SkipReason::EmptySku,
-            });
+        let reason = if key.is_empty() {
+            Some(SkipReason::EmptySku)
         } else if counts[&key] > 1 {
-            plan.skipped.push(Skipped {
+            Some(SkipReason::DuplicateSku)
+        } else if g.price.cents() < 0 {
+            Some(SkipReason::NegativePrice)
+        } else if g.price.is_zero() && !rules.allow_zero_price {
+            Some(SkipReason::ZeroPrice)
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => plan.skipped.push(Skipped {
                 sku: g.sku.clone(),
                 name: g.name.clone(),
-                reason: SkipReason::DuplicateSku,
-            });
-        } else {
-            valid.push(g);
+                reason,
+            }),
+            None => {
+                let (name, cleaned) = clean_text(&g.name);
+                valid.push((g, name, cleaned));
+            }
         }
     }
+    valid
+}
 
-    // 2. Categories for the groups in use and their ancestors.
+/// The product a SKU held by `list` (sorted by id) is kept up to date on; with several,
+/// the duplicates are reported, and this export's own unsold, unedited duplicate of an
+/// older product is withdrawn.
+fn choose_holder<'a>(
+    sku: &str,
+    list: &[&'a ShopProductState],
+    link: Option<&ProductLink>,
+    plan: &mut ExportPlan,
+) -> &'a ShopProductState {
+    let lowest = list[0];
+    if list.len() == 1 {
+        return lowest;
+    }
+    let linked = link.and_then(|l| list.iter().copied().find(|p| p.id == l.product_id));
+    let mut keep = linked.unwrap_or(lowest);
+    let mut withdrawn = None;
+    if let (Some(mine), Some(l)) = (linked, link)
+        && l.origin == LinkOrigin::Created
+        && mine.id != lowest.id
+        && mine.total_sales == 0
+        && shop_fingerprint(mine) == l.fingerprints.answered
+    {
+        plan.withdraw.push(Withdraw {
+            sku: sku.to_string(),
+            id: mine.id,
+            kept: lowest.id,
+        });
+        withdrawn = Some(mine.id);
+        keep = lowest;
+    }
+    let others: Vec<u64> = list
+        .iter()
+        .map(|p| p.id)
+        .filter(|id| *id != keep.id && Some(*id) != withdrawn)
+        .collect();
+    if !others.is_empty() {
+        plan.duplicates.push(DuplicateSku {
+            sku: sku.to_string(),
+            kept: keep.id,
+            others,
+        });
+    }
+    keep
+}
+
+/// Plans the categories of the groups in use (and their ancestors); returns the groups
+/// needed and the category of each group known at planning time.
+fn plan_categories(
+    valid: &[(&ExportGood, String, bool)],
+    groups: &[ExportGroup],
+    categories: &[ShopCategoryState],
+    links: &CategoryLinks,
+    plan: &mut ExportPlan,
+) -> (BTreeSet<String>, BTreeMap<String, u64>) {
     let group_names: HashMap<&str, &str> = groups
         .iter()
         .map(|g| (g.code.as_str(), g.name.as_str()))
         .collect();
     let mut needed: BTreeSet<String> = BTreeSet::new();
-    for g in &valid {
+    for (g, _, _) in valid {
         let mut code = Some(g.group_code.as_str()).filter(|c| group_names.contains_key(c));
         while let Some(c) = code {
             needed.insert(c.to_string());
@@ -262,7 +721,7 @@ pub fn plan_export(
     let mut ordered: Vec<&String> = needed.iter().collect();
     ordered.sort_by_key(|c| (c.chars().count(), (*c).clone()));
     for code in ordered {
-        let name = group_names[code.as_str()].trim().to_string();
+        let name = clean_text(group_names[code.as_str()]).0;
         let parent_group = parent_code(code)
             .filter(|p| needed.contains(*p))
             .map(str::to_string);
@@ -273,8 +732,14 @@ pub fn plan_export(
         let linked = links.by_group.get(code).and_then(|id| by_id.get(id));
         if let Some(cat) = linked {
             known.insert(code.clone(), cat.id);
-            let moved = parent_id != Some(cat.parent);
-            if cat.name != name || moved {
+            let direct_same = cat.name == name && parent_id == Some(cat.parent);
+            let sent = parent_id.map(|pid| category_fingerprint(&name, pid));
+            let answered = category_fingerprint(&cat.name, cat.parent);
+            let fp_same = links
+                .fingerprints
+                .get(code)
+                .is_some_and(|f| Some(&f.sent) == sent.as_ref() && f.answered == answered);
+            if !(direct_same || fp_same) {
                 plan.update_categories.push(CategoryUpdate {
                     id: cat.id,
                     group_code: code.clone(),
@@ -282,6 +747,9 @@ pub fn plan_export(
                     name,
                     parent_group,
                 });
+            } else if let (false, Some(sent)) = (fp_same, sent) {
+                plan.record_category_fps
+                    .insert(code.clone(), Fingerprints { sent, answered });
             }
             continue;
         }
@@ -302,82 +770,36 @@ pub fn plan_export(
             });
         }
     }
-    let group_category_ids: BTreeSet<u64> = links
-        .by_group
-        .values()
-        .chain(known.values())
-        .copied()
-        .collect();
-
-    // 3. Products matched by SKU (case-insensitive, as WooCommerce matches them).
-    let shop_by_sku: HashMap<String, &ShopProductState> = products
-        .iter()
-        .filter(|p| !p.sku.is_empty())
-        .map(|p| (p.sku.to_lowercase(), p))
-        .collect();
-    for g in valid {
-        let group_code = Some(g.group_code.clone()).filter(|c| needed.contains(c));
-        let existing = shop_by_sku.get(&g.sku.trim().to_lowercase());
-        let other_category_ids: Vec<u64> = existing
-            .map(|p| {
-                p.category_ids
-                    .iter()
-                    .copied()
-                    .filter(|id| !group_category_ids.contains(id))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let target = ProductTarget {
-            sku: g.sku.trim().to_string(),
-            name: g.name.trim().to_string(),
-            regular_price: g.price,
-            stock_quantity: stock_units(g.quantity_milli),
-            group_code,
-            other_category_ids,
-        };
-        match existing {
-            None => plan.create_products.push(target),
-            Some(p) => {
-                let wanted_categories: Option<BTreeSet<u64>> = match &target.group_code {
-                    Some(code) => known.get(code).map(|id| {
-                        target
-                            .other_category_ids
-                            .iter()
-                            .copied()
-                            .chain(std::iter::once(*id))
-                            .collect()
-                    }),
-                    None => Some(target.other_category_ids.iter().copied().collect()),
-                };
-                let have: BTreeSet<u64> = p.category_ids.iter().copied().collect();
-                let categories_differ = match &wanted_categories {
-                    Some(w) => *w != have,
-                    None => true, // its category is created by this run
-                };
-                let same = p.name == target.name
-                    && p.regular_price == Some(target.regular_price)
-                    && p.manage_stock
-                    && p.stock_quantity == Some(target.stock_quantity)
-                    && p.status == "publish"
-                    && !categories_differ;
-                if same {
-                    plan.unchanged += 1;
-                } else {
-                    plan.update_products.push(ProductUpdate {
-                        id: p.id,
-                        before: (*p).clone(),
-                        after: target,
-                    });
-                }
-            }
-        }
-    }
-    plan
+    (needed, known)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plan with no trash, no product links and the default rules.
+    fn plan_simple(
+        goods: &[ExportGood],
+        groups: &[ExportGroup],
+        products: &[ShopProductState],
+        categories: &[ShopCategoryState],
+        links: &CategoryLinks,
+    ) -> ExportPlan {
+        plan_export(
+            goods,
+            groups,
+            ShopView {
+                products,
+                trashed: &[],
+                categories,
+            },
+            Memory {
+                categories: links,
+                products: &ProductLinks::new(),
+            },
+            &ExportRules::default(),
+        )
+    }
 
     fn good(sku: &str, name: &str, price: i64, qty: i64, group: &str) -> ExportGood {
         ExportGood {
@@ -423,6 +845,7 @@ mod tests {
             manage_stock: true,
             status: "publish".into(),
             category_ids: cats.to_vec(),
+            total_sales: 0,
         }
     }
 
@@ -432,7 +855,7 @@ mod tests {
             good("A1", "Сирене", 1250, 3, "001001"),
             good("B1", "Вода", 99, 10, "002"),
         ];
-        let plan = plan_export(&goods, &groups(), &[], &[], &CategoryLinks::default());
+        let plan = plan_simple(&goods, &groups(), &[], &[], &CategoryLinks::default());
         let created: Vec<&str> = plan
             .create_categories
             .iter()
@@ -468,9 +891,10 @@ mod tests {
         ];
         let links = CategoryLinks {
             by_group: [("001".into(), 10), ("001001".into(), 11)].into(),
+            ..CategoryLinks::default()
         };
         let products = vec![product(50, "a1", "Сирене", 1250, 3, &[11])];
-        let plan = plan_export(&goods, &groups(), &products, &categories, &links);
+        let plan = plan_simple(&goods, &groups(), &products, &categories, &links);
         assert!(plan.is_empty(), "{plan:#?}");
         assert_eq!(plan.unchanged, 1);
     }
@@ -506,6 +930,7 @@ mod tests {
                 ("002".into(), 12),
             ]
             .into(),
+            ..CategoryLinks::default()
         };
         let products = vec![
             product(50, "A1", "Сирене", 1250, 3, &[11, 99]),
@@ -517,7 +942,7 @@ mod tests {
             good("B1", "Вода", 109, 10, "002"),   // price
             good("C1", "Сок ябълка", 200, 4, "002"), // name and stock
         ];
-        let plan = plan_export(&goods, &groups(), &products, &categories, &links);
+        let plan = plan_simple(&goods, &groups(), &products, &categories, &links);
         assert_eq!(plan.update_products.len(), 3);
         let moved = &plan.update_products[0].after;
         assert_eq!(moved.group_code.as_deref(), Some("002"));
@@ -545,6 +970,7 @@ mod tests {
         ];
         let links = CategoryLinks {
             by_group: [("001".into(), 10), ("001001".into(), 11)].into(),
+            ..CategoryLinks::default()
         };
         let renamed = vec![
             ExportGroup {
@@ -557,7 +983,7 @@ mod tests {
             },
         ];
         let goods = vec![good("A1", "Сирене", 1250, 3, "001001")];
-        let plan = plan_export(&goods, &renamed, &[], &categories, &links);
+        let plan = plan_simple(&goods, &renamed, &[], &categories, &links);
         assert_eq!(plan.update_categories.len(), 2);
         assert_eq!(plan.update_categories[0].name, "Храни и напитки");
         assert_eq!(
@@ -575,7 +1001,7 @@ mod tests {
             parent: 0,
         }];
         let goods = vec![good("B1", "Вода", 99, 1, "002")];
-        let plan = plan_export(
+        let plan = plan_simple(
             &goods,
             &groups(),
             &[],
@@ -594,7 +1020,7 @@ mod tests {
             good("x", "Втори", 100, 1, "002"),
             good("Y", "Наред", 100, 1, "002"),
         ];
-        let plan = plan_export(&goods, &groups(), &[], &[], &CategoryLinks::default());
+        let plan = plan_simple(&goods, &groups(), &[], &[], &CategoryLinks::default());
         assert_eq!(plan.create_products.len(), 1);
         assert_eq!(plan.create_products[0].sku, "Y");
         let reasons: Vec<SkipReason> = plan.skipped.iter().map(|s| s.reason.clone()).collect();
@@ -622,7 +1048,7 @@ mod tests {
         p.manage_stock = false;
         p.stock_quantity = None;
         let goods = vec![good("B1", "Вода", 99, 4, "")];
-        let plan = plan_export(&goods, &groups(), &[p], &[], &CategoryLinks::default());
+        let plan = plan_simple(&goods, &groups(), &[p], &[], &CategoryLinks::default());
         assert_eq!(plan.update_products.len(), 1);
         assert_eq!(plan.update_products[0].after.stock_quantity, 4);
     }
@@ -632,5 +1058,320 @@ mod tests {
         assert_eq!(parent_code("001002"), Some("001"));
         assert_eq!(parent_code("001"), None);
         assert_eq!(parent_code("ABDAAA"), Some("ABD"));
+    }
+
+    fn link_for(target_name: &str, shop: &ShopProductState, cats: &[u64]) -> ProductLink {
+        let t = ProductTarget {
+            sku: shop.sku.clone(),
+            name: target_name.into(),
+            regular_price: shop.regular_price.unwrap(),
+            stock_quantity: shop.stock_quantity.unwrap(),
+            group_code: None,
+            other_category_ids: cats.to_vec(),
+            name_cleaned: false,
+        };
+        ProductLink {
+            product_id: shop.id,
+            fingerprints: Fingerprints {
+                sent: target_fingerprint(&t, cats),
+                answered: shop_fingerprint(shop),
+            },
+            origin: LinkOrigin::Created,
+            since: 0,
+        }
+    }
+
+    fn plan_with(
+        goods: &[ExportGood],
+        products: &[ShopProductState],
+        trashed: &[ShopProductState],
+        links: &ProductLinks,
+        rules: &ExportRules,
+    ) -> ExportPlan {
+        plan_export(
+            goods,
+            &groups(),
+            ShopView {
+                products,
+                trashed,
+                categories: &[],
+            },
+            Memory {
+                categories: &CategoryLinks::default(),
+                products: links,
+            },
+            rules,
+        )
+    }
+
+    #[test]
+    fn a_name_the_shop_normalized_is_not_sent_again() {
+        let goods = vec![good("M1", "Мед <био>", 500, 2, "")];
+        let shop = product(70, "M1", "Мед", 500, 2, &[]);
+        // No memory yet: one update, as the values differ.
+        let first = plan_with(
+            &goods,
+            &[shop.clone()],
+            &[],
+            &ProductLinks::new(),
+            &ExportRules::default(),
+        );
+        assert_eq!(first.update_products.len(), 1);
+        // After that send, the shop answered "Мед": nothing more to write.
+        let links: ProductLinks = [("m1".to_string(), link_for("Мед <био>", &shop, &[]))].into();
+        let second = plan_with(
+            &goods,
+            &[shop.clone()],
+            &[],
+            &links,
+            &ExportRules::default(),
+        );
+        assert!(second.is_empty(), "{second:#?}");
+        assert_eq!(second.unchanged, 1);
+        // A change in the warehouse is sent.
+        let changed = vec![good("M1", "Мед <био>", 550, 2, "")];
+        let third = plan_with(
+            &changed,
+            &[shop.clone()],
+            &[],
+            &links,
+            &ExportRules::default(),
+        );
+        assert_eq!(third.update_products.len(), 1);
+        // An edit by hand in the shop is put back.
+        let mut edited = shop.clone();
+        edited.stock_quantity = Some(9);
+        let fourth = plan_with(&goods, &[edited], &[], &links, &ExportRules::default());
+        assert_eq!(fourth.update_products.len(), 1);
+    }
+
+    #[test]
+    fn a_matching_product_without_memory_is_remembered_without_a_write() {
+        let goods = vec![good("A1", "Сирене", 1250, 3, "")];
+        let shop = product(50, "A1", "Сирене", 1250, 3, &[]);
+        let plan = plan_with(
+            &goods,
+            &[shop.clone()],
+            &[],
+            &ProductLinks::new(),
+            &ExportRules::default(),
+        );
+        assert!(plan.is_empty());
+        assert_eq!(plan.record_links.len(), 1);
+        assert_eq!(plan.record_links[0].1.origin, LinkOrigin::Adopted);
+        assert_eq!(
+            plan.record_links[0].1.fingerprints.answered,
+            shop_fingerprint(&shop)
+        );
+    }
+
+    #[test]
+    fn a_draft_stays_a_draft() {
+        let goods = vec![good("A1", "Сирене", 1250, 3, "")];
+        let mut shop = product(50, "A1", "Сирене", 1250, 3, &[]);
+        shop.status = "draft".into();
+        let plan = plan_with(
+            &goods,
+            &[shop],
+            &[],
+            &ProductLinks::new(),
+            &ExportRules::default(),
+        );
+        assert!(plan.is_empty(), "{plan:#?}");
+    }
+
+    #[test]
+    fn a_trashed_product_is_reported_not_created_or_restored_on_request() {
+        let goods = vec![good("T1", "Чай", 300, 1, "")];
+        let mut t = product(80, "T1", "Чай", 300, 1, &[]);
+        t.status = "trash".into();
+        let plan = plan_with(
+            &goods,
+            &[],
+            &[t.clone()],
+            &ProductLinks::new(),
+            &ExportRules::default(),
+        );
+        assert!(plan.create_products.is_empty());
+        assert_eq!(
+            plan.in_trash,
+            vec![InTrash {
+                sku: "T1".into(),
+                id: 80
+            }]
+        );
+        let rules = ExportRules {
+            restore_trashed: true,
+            ..ExportRules::default()
+        };
+        let plan = plan_with(&goods, &[], &[t], &ProductLinks::new(), &rules);
+        assert_eq!(plan.update_products.len(), 1);
+        assert!(plan.update_products[0].restore);
+        assert_eq!(plan.update_products[0].id, 80);
+    }
+
+    #[test]
+    fn a_create_with_unknown_outcome_waits_before_it_is_sent_again() {
+        let goods = vec![good("U1", "Кафе", 700, 1, "")];
+        let links: ProductLinks = [(
+            "u1".to_string(),
+            ProductLink {
+                product_id: 0,
+                fingerprints: Fingerprints::default(),
+                origin: LinkOrigin::Unknown,
+                since: 1_000,
+            },
+        )]
+        .into();
+        let soon = ExportRules {
+            now: 1_000 + 30,
+            ..ExportRules::default()
+        };
+        let plan = plan_with(&goods, &[], &[], &links, &soon);
+        assert!(plan.create_products.is_empty());
+        assert_eq!(plan.outcome_unknown, vec!["U1".to_string()]);
+        let later = ExportRules {
+            now: 1_000 + UNKNOWN_CREATE_GRACE_SECS,
+            ..ExportRules::default()
+        };
+        let plan = plan_with(&goods, &[], &[], &links, &later);
+        assert_eq!(plan.create_products.len(), 1);
+        // It landed after all: found by SKU, remembered as created by this export.
+        let shop = product(90, "U1", "Кафе", 700, 1, &[]);
+        let plan = plan_with(&goods, &[shop], &[], &links, &soon);
+        assert!(plan.is_empty());
+        assert_eq!(plan.record_links[0].1.origin, LinkOrigin::Created);
+    }
+
+    #[test]
+    fn duplicates_are_reported_and_only_an_own_untouched_one_is_withdrawn() {
+        let goods = vec![good("D1", "Ориз", 250, 5, "")];
+        let older = product(100, "D1", "Ориз", 250, 5, &[]);
+        let mine = product(101, "d1", "Ориз", 250, 5, &[]);
+        // Nothing known: the older one is kept up to date, the other reported.
+        let plan = plan_with(
+            &goods,
+            &[older.clone(), mine.clone()],
+            &[],
+            &ProductLinks::new(),
+            &ExportRules::default(),
+        );
+        assert!(plan.withdraw.is_empty());
+        assert_eq!(
+            plan.duplicates,
+            vec![DuplicateSku {
+                sku: "D1".into(),
+                kept: 100,
+                others: vec![101]
+            }]
+        );
+        // This export created #101 and nobody touched or bought it: withdrawn.
+        let links: ProductLinks = [("d1".to_string(), link_for("Ориз", &mine, &[]))].into();
+        let plan = plan_with(
+            &goods,
+            &[older.clone(), mine.clone()],
+            &[],
+            &links,
+            &ExportRules::default(),
+        );
+        assert_eq!(
+            plan.withdraw,
+            vec![Withdraw {
+                sku: "D1".into(),
+                id: 101,
+                kept: 100
+            }]
+        );
+        assert!(plan.duplicates.is_empty());
+        // Sold once: it stays, and stays the one kept up to date; the older is reported.
+        let mut sold = mine.clone();
+        sold.total_sales = 1;
+        let plan = plan_with(
+            &goods,
+            &[older.clone(), sold],
+            &[],
+            &links,
+            &ExportRules::default(),
+        );
+        assert!(plan.withdraw.is_empty());
+        assert_eq!(plan.duplicates[0].kept, 101);
+        assert_eq!(plan.duplicates[0].others, vec![100]);
+        // Adopted (not created by this export): never withdrawn.
+        let mut adopted = links.clone();
+        adopted.get_mut("d1").unwrap().origin = LinkOrigin::Adopted;
+        let plan = plan_with(
+            &goods,
+            &[older, mine],
+            &[],
+            &adopted,
+            &ExportRules::default(),
+        );
+        assert!(plan.withdraw.is_empty());
+    }
+
+    #[test]
+    fn bad_prices_are_refused_and_control_characters_removed() {
+        let goods = vec![
+            good("N1", "Минус", -500, 1, ""),
+            good("Z1", "Нула", 0, 1, ""),
+            good("C1", "Име\0с\tнул", 100, 1, ""),
+        ];
+        let plan = plan_with(
+            &goods,
+            &[],
+            &[],
+            &ProductLinks::new(),
+            &ExportRules::default(),
+        );
+        let reasons: Vec<SkipReason> = plan.skipped.iter().map(|s| s.reason.clone()).collect();
+        assert_eq!(
+            reasons,
+            vec![SkipReason::NegativePrice, SkipReason::ZeroPrice]
+        );
+        assert_eq!(plan.create_products.len(), 1);
+        assert_eq!(plan.create_products[0].name, "Имес нул");
+        assert!(plan.create_products[0].name_cleaned);
+        let free = ExportRules {
+            allow_zero_price: true,
+            ..ExportRules::default()
+        };
+        let plan = plan_with(&goods, &[], &[], &ProductLinks::new(), &free);
+        assert_eq!(plan.create_products.len(), 2);
+        assert_eq!(plan.skipped.len(), 1);
+    }
+
+    #[test]
+    fn a_category_name_the_shop_normalized_is_not_renamed_again() {
+        let groups = vec![ExportGroup {
+            code: "001".into(),
+            name: "Mouse  Pointing Devices".into(),
+        }];
+        let goods = vec![good("A1", "Мишка", 1000, 1, "001")];
+        let cats = vec![ShopCategoryState {
+            id: 10,
+            name: "Mouse Pointing Devices".into(),
+            parent: 0,
+        }];
+        let mut links = CategoryLinks {
+            by_group: [("001".into(), 10)].into(),
+            ..CategoryLinks::default()
+        };
+        let plan = plan_simple(&goods, &groups, &[], &cats, &links);
+        assert_eq!(plan.update_categories.len(), 1, "no memory: sent once");
+        links.fingerprints.insert(
+            "001".into(),
+            Fingerprints {
+                sent: category_fingerprint("Mouse  Pointing Devices", 0),
+                answered: category_fingerprint("Mouse Pointing Devices", 0),
+            },
+        );
+        let plan = plan_simple(&goods, &groups, &[], &cats, &links);
+        assert!(plan.update_categories.is_empty(), "{plan:#?}");
+        let renamed = vec![ExportGroup {
+            code: "001".into(),
+            name: "Мишки".into(),
+        }];
+        let plan = plan_simple(&goods, &renamed, &[], &cats, &links);
+        assert_eq!(plan.update_categories.len(), 1);
     }
 }

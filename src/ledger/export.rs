@@ -1,26 +1,109 @@
-//! The export's links: which shop category belongs to which goods group, per Export
-//! server. (Product links with the fingerprints of what was sent and answered have their
-//! table in the schema for the export's change detection.)
-
-use std::collections::BTreeMap;
+//! The export's memory, per Export server: which shop category belongs to which goods
+//! group and which product to which SKU, each with the fingerprints of what was last
+//! sent and of what the shop answered (see `core::export`).
 
 use rusqlite::params;
 
 use super::{Ledger, LedgerError};
-use crate::core::export::CategoryLinks;
+use crate::core::export::{CategoryLinks, Fingerprints, LinkOrigin, ProductLink, ProductLinks};
 
 impl Ledger {
     /// The category links of Export server `server_id`.
     pub fn category_links(&self, server_id: &str) -> Result<CategoryLinks, LedgerError> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT group_code, category_id FROM category_links WHERE server_id = ?1",
+                "SELECT group_code, category_id, sent_fp, answered_fp FROM category_links \
+                 WHERE server_id = ?1",
             )?;
             let rows = st.query_map([server_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })?;
-            let by_group: BTreeMap<String, u64> = rows.collect::<Result<_, _>>()?;
-            Ok(CategoryLinks { by_group })
+            let mut links = CategoryLinks::default();
+            for row in rows {
+                let (code, id, sent, answered) = row?;
+                if !sent.is_empty() {
+                    links
+                        .fingerprints
+                        .insert(code.clone(), Fingerprints { sent, answered });
+                }
+                links.by_group.insert(code, id);
+            }
+            Ok(links)
+        })
+    }
+
+    /// The product links of Export server `server_id`, by SKU in lower case.
+    pub fn product_links(&self, server_id: &str) -> Result<ProductLinks, LedgerError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT sku, product_id, sent_fp, answered_fp, origin, since FROM product_links \
+                 WHERE server_id = ?1",
+            )?;
+            let rows = st.query_map([server_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ProductLink {
+                        product_id: r.get::<_, i64>(1)? as u64,
+                        fingerprints: Fingerprints {
+                            sent: r.get(2)?,
+                            answered: r.get(3)?,
+                        },
+                        origin: LinkOrigin::from_code(&r.get::<_, String>(4)?),
+                        since: r.get(5)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Writes product links of `server_id` in one transaction: `Some` replaces the SKU's
+    /// link, `None` forgets it.
+    pub fn save_product_links(
+        &self,
+        server_id: &str,
+        changes: &[(String, Option<ProductLink>)],
+    ) -> Result<(), LedgerError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = super::now_text();
+        self.tx(|tx| {
+            let mut put = tx.prepare(
+                "INSERT INTO product_links \
+                 (server_id, sku, product_id, sent_fp, answered_fp, updated, origin, since) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (server_id, sku) DO UPDATE SET product_id = excluded.product_id, \
+                 sent_fp = excluded.sent_fp, answered_fp = excluded.answered_fp, \
+                 updated = excluded.updated, origin = excluded.origin, since = excluded.since",
+            )?;
+            let mut forget =
+                tx.prepare("DELETE FROM product_links WHERE server_id = ?1 AND sku = ?2")?;
+            for (sku, link) in changes {
+                match link {
+                    Some(l) => {
+                        put.execute(params![
+                            server_id,
+                            sku,
+                            l.product_id as i64,
+                            l.fingerprints.sent,
+                            l.fingerprints.answered,
+                            now,
+                            l.origin.code(),
+                            l.since
+                        ])?;
+                    }
+                    None => {
+                        forget.execute(params![server_id, sku])?;
+                    }
+                }
+            }
+            Ok(())
         })
     }
 
@@ -31,12 +114,17 @@ impl Ledger {
         links: &CategoryLinks,
     ) -> Result<(), LedgerError> {
         self.tx(|tx| {
-            tx.execute("DELETE FROM category_links WHERE server_id = ?1", [server_id])?;
+            tx.execute(
+                "DELETE FROM category_links WHERE server_id = ?1",
+                [server_id],
+            )?;
             let mut st = tx.prepare(
-                "INSERT INTO category_links (server_id, group_code, category_id) VALUES (?1, ?2, ?3)",
+                "INSERT INTO category_links (server_id, group_code, category_id, sent_fp, \
+                 answered_fp) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for (code, id) in &links.by_group {
-                st.execute(params![server_id, code, *id as i64])?;
+                let fp = links.fingerprints.get(code).cloned().unwrap_or_default();
+                st.execute(params![server_id, code, *id as i64, fp.sent, fp.answered])?;
             }
             Ok(())
         })
@@ -58,7 +146,45 @@ mod tests {
         assert_eq!(l.category_links("s1").unwrap(), links);
         assert!(l.category_links("s4").unwrap().by_group.is_empty());
         links.by_group.remove("001002");
+        links.fingerprints.insert(
+            "001".into(),
+            Fingerprints {
+                sent: "a".into(),
+                answered: "b".into(),
+            },
+        );
         l.save_category_links("s1", &links).unwrap();
-        assert_eq!(l.category_links("s1").unwrap().by_group.len(), 1);
+        assert_eq!(l.category_links("s1").unwrap(), links);
+    }
+
+    #[test]
+    fn product_links_are_upserted_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path()).unwrap();
+        let link = |id: u64, origin| ProductLink {
+            product_id: id,
+            fingerprints: Fingerprints {
+                sent: format!("s{id}"),
+                answered: format!("a{id}"),
+            },
+            origin,
+            since: 77,
+        };
+        l.save_product_links(
+            "e1",
+            &[
+                ("a1".into(), Some(link(0, LinkOrigin::Unknown))),
+                ("b2".into(), Some(link(5, LinkOrigin::Adopted))),
+            ],
+        )
+        .unwrap();
+        l.save_product_links("e1", &[("a1".into(), Some(link(9, LinkOrigin::Created)))])
+            .unwrap();
+        let got = l.product_links("e1").unwrap();
+        assert_eq!(got["a1"], link(9, LinkOrigin::Created));
+        assert_eq!(got["b2"], link(5, LinkOrigin::Adopted));
+        l.save_product_links("e1", &[("b2".into(), None)]).unwrap();
+        assert_eq!(l.product_links("e1").unwrap().len(), 1);
+        assert!(l.product_links("other").unwrap().is_empty());
     }
 }

@@ -131,6 +131,14 @@ CREATE TABLE partners (
     PRIMARY KEY (server_id, customer_id)
 );
 "#,
+    // 3: the export's change detection: how each product link came to be, and the
+    // fingerprints of the categories.
+    r#"
+ALTER TABLE product_links ADD COLUMN origin TEXT NOT NULL DEFAULT 'adopted';
+ALTER TABLE product_links ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE category_links ADD COLUMN sent_fp TEXT NOT NULL DEFAULT '';
+ALTER TABLE category_links ADD COLUMN answered_fp TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// The schema version this program writes.

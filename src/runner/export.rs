@@ -1,7 +1,8 @@
-//! Applying an export to the shop: read the shop's products and categories, plan with
-//! `core::export`, then create and update in batches, recording every item.
+//! Applying an export to the shop: read the shop's products (live and trashed) and
+//! categories, plan with `core::export`, then create and update in batches, recording
+//! every item and, in the ledger, what was sent and what the shop answered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::core::export::*;
 use crate::core::money::Money;
@@ -10,7 +11,8 @@ use crate::runner::history::{ItemAction, ItemResult};
 use crate::runner::jobs::{JobEnv, item};
 use crate::runner::progress::Stage;
 use crate::woo::{
-    Category, CategoryWrite, IdRef, Product, ProductFilter, ProductWrite, WooClient, WooError,
+    Category, CategoryWrite, IdRef, OUTCOME_UNKNOWN, Product, ProductFilter, ProductWrite,
+    WooClient, WooError,
 };
 
 /// Products sent per call of the batch API (the client splits them into requests of at
@@ -40,7 +42,7 @@ fn failed(kind: &str, key: &str, e: &crate::woo::ItemError) -> ItemResult {
 }
 
 /// Fields read from the shop's products: only what the plan compares.
-pub const PRODUCT_FIELDS: [&str; 8] = [
+pub const PRODUCT_FIELDS: [&str; 9] = [
     "id",
     "sku",
     "name",
@@ -49,6 +51,7 @@ pub const PRODUCT_FIELDS: [&str; 8] = [
     "stock_quantity",
     "status",
     "categories",
+    "total_sales",
 ];
 
 fn to_state(p: &Product) -> ShopProductState {
@@ -61,8 +64,18 @@ fn to_state(p: &Product) -> ShopProductState {
         manage_stock: p.manage_stock,
         status: p.status.clone(),
         category_ids: p.categories.iter().map(|c| c.id).collect(),
+        total_sales: p.total_sales,
     }
 }
+
+/// Shop error codes that mean "a product with this SKU exists" without saying which
+/// (`product_invalid_sku` normally names it in `resource_id`; WooCommerce 10 answers a
+/// create that raced another create of the SKU with `woocommerce_rest_product_not_created`
+/// and no id): the SKU is looked up and that product updated.
+const SKU_TAKEN: [&str; 2] = [
+    "product_invalid_sku",
+    "woocommerce_rest_product_not_created",
+];
 
 fn money(m: Option<Money>) -> String {
     m.map(|m| m.to_string()).unwrap_or_else(|| "—".into())
@@ -101,37 +114,105 @@ pub fn describe_update(lang: Language, u: &ProductUpdate) -> String {
             a.stock_quantity
         ));
     }
-    if b.status != "publish" {
-        parts.push(format!(
-            "{}: {} → publish",
-            tr(lang, "export.field_status"),
-            b.status
-        ));
+    if u.restore {
+        parts.push(tr(lang, "export.restored"));
     }
     if parts.is_empty() {
         parts.push(tr(lang, "export.field_categories"));
+    }
+    if a.name_cleaned {
+        parts.push(tr(lang, "export.name_cleaned"));
     }
     parts.join("; ")
 }
 
 /// "name, price, stock" for a product to create.
 pub fn describe_create(lang: Language, t: &ProductTarget) -> String {
-    format!(
+    let mut text = format!(
         "{}; {}: {}; {}: {}",
         t.name,
         tr(lang, "export.field_price"),
         t.regular_price,
         tr(lang, "export.field_stock"),
         t.stock_quantity
-    )
+    );
+    if t.name_cleaned {
+        text.push_str("; ");
+        text.push_str(&tr(lang, "export.name_cleaned"));
+    }
+    text
 }
 
-fn skip_detail(lang: Language, s: &Skipped) -> String {
+fn skip_detail(lang: Language, s: &Skipped, prices: &HashMap<&str, Money>) -> String {
     let key = match s.reason {
         SkipReason::EmptySku => "export.skip_empty_sku",
         SkipReason::DuplicateSku => "export.skip_duplicate_sku",
+        SkipReason::NegativePrice => "export.skip_negative_price",
+        SkipReason::ZeroPrice => "export.skip_zero_price",
     };
-    tr_args(lang, key, &[("name", &s.name)])
+    let price = prices
+        .get(s.sku.as_str())
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    tr_args(lang, key, &[("name", &s.name), ("price", &price)])
+}
+
+/// The report lines of what the plan leaves alone on purpose: goods skipped, creates still
+/// unsettled, trashed products, SKUs held by several products.
+fn report_items(lang: Language, input: &ExportInput, plan: &ExportPlan) -> Vec<ItemResult> {
+    let prices: HashMap<&str, Money> = input
+        .goods
+        .iter()
+        .map(|g| (g.sku.as_str(), g.price))
+        .collect();
+    let mut items: Vec<ItemResult> = input
+        .skipped
+        .iter()
+        .chain(plan.skipped.iter())
+        .map(|s| {
+            item(
+                "product",
+                &s.sku,
+                ItemAction::Skipped,
+                skip_detail(lang, s, &prices),
+            )
+        })
+        .collect();
+    for sku in &plan.outcome_unknown {
+        items.push(item(
+            "product",
+            sku,
+            ItemAction::Skipped,
+            tr(lang, "export.outcome_unknown"),
+        ));
+    }
+    for t in &plan.in_trash {
+        items.push(item(
+            "product",
+            &t.sku,
+            ItemAction::Skipped,
+            tr_args(lang, "export.in_trash", &[("id", &t.id.to_string())]),
+        ));
+    }
+    for d in &plan.duplicates {
+        let others = d
+            .others
+            .iter()
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        items.push(item(
+            "product",
+            &d.sku,
+            ItemAction::Skipped,
+            tr_args(
+                lang,
+                "export.duplicate_sku",
+                &[("kept", &d.kept.to_string()), ("others", &others)],
+            ),
+        ));
+    }
+    items
 }
 
 /// Runs an export against the shop; with a dry run nothing is written. Returns one item
@@ -141,16 +222,23 @@ pub async fn run_export(
     client: &WooClient,
     input: ExportInput,
     env: &JobEnv<'_>,
+    settings: &crate::config::ExportSettings,
 ) -> Result<(Vec<ItemResult>, bool), WooError> {
     let lang = env.lang;
     env.report(Stage::ReadingShop, 0, 0);
-    let filter = ProductFilter {
+    let listing = |status: &str| ProductFilter {
         fields: PRODUCT_FIELDS.iter().map(|s| s.to_string()).collect(),
         modified_after: None,
-        status: Some("any".into()),
+        status: Some(status.into()),
     };
     let products: Vec<ShopProductState> = client
-        .list_products(&filter)
+        .list_products(&listing("any"))
+        .await?
+        .iter()
+        .map(to_state)
+        .collect();
+    let trashed: Vec<ShopProductState> = client
+        .list_products(&listing("trash"))
         .await?
         .iter()
         .map(to_state)
@@ -172,31 +260,166 @@ pub async fn run_export(
     links
         .by_group
         .retain(|_, id| categories.iter().any(|c| c.id == *id));
+    let product_links = env.ledger.product_links(server_id).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the product links");
+        ProductLinks::new()
+    });
+    let rules = ExportRules {
+        allow_zero_price: settings.allow_zero_price,
+        restore_trashed: settings.restore_trashed,
+        now: chrono::Utc::now().timestamp(),
+        ..ExportRules::default()
+    };
     let plan = plan_export(
         &input.goods,
         &input.groups,
-        &products,
-        &category_states,
-        &links,
+        ShopView {
+            products: &products,
+            trashed: &trashed,
+            categories: &category_states,
+        },
+        Memory {
+            categories: &links,
+            products: &product_links,
+        },
+        &rules,
     );
-    drop(input.goods);
-    let mut items: Vec<ItemResult> = input
-        .skipped
-        .iter()
-        .chain(plan.skipped.iter())
-        .map(|s| item("product", &s.sku, ItemAction::Skipped, skip_detail(lang, s)))
-        .collect();
+    let mut items = report_items(lang, &input, &plan);
+    drop(input);
     if env.dry_run {
         items.extend(dry_run_items(lang, &plan));
         return Ok((items, false));
+    }
+    let memory = LinkWriter {
+        env,
+        server_id,
+        previous: &product_links,
+    };
+    memory.save(plan.record_links.clone());
+    for (code, fp) in &plan.record_category_fps {
+        links.fingerprints.insert(code.clone(), fp.clone());
     }
     let categories = apply_categories(client, &plan, &mut links, &mut items, env).await;
     if let Err(e) = env.ledger.save_category_links(server_id, &links) {
         tracing::warn!(error = %e, "could not save the category links");
     }
     categories?;
-    let stopped = apply_products(client, &plan, &links, &mut items, env).await?;
+    withdraw_duplicates(client, &plan, &memory, &mut items).await?;
+    let stopped = apply_products(client, &plan, &links, &memory, &mut items, env).await?;
     Ok((items, stopped))
+}
+
+/// Writes product links to the ledger as the export learns them (a failed write is
+/// logged: the next run then compares values directly, which is only slower).
+struct LinkWriter<'a, 'e> {
+    env: &'a JobEnv<'e>,
+    server_id: &'a str,
+    previous: &'a ProductLinks,
+}
+
+impl LinkWriter<'_, '_> {
+    fn save(&self, changes: Vec<(String, ProductLink)>) {
+        let changes: Vec<(String, Option<ProductLink>)> =
+            changes.into_iter().map(|(k, l)| (k, Some(l))).collect();
+        self.write(&changes);
+    }
+
+    fn write(&self, changes: &[(String, Option<ProductLink>)]) {
+        if let Err(e) = self.env.ledger.save_product_links(self.server_id, changes) {
+            tracing::warn!(error = %e, "could not save the product links");
+        }
+    }
+
+    /// The link of `t` after the shop answered `p` to what was sent with `category_ids`.
+    fn answered(
+        &self,
+        t: &ProductTarget,
+        category_ids: &[u64],
+        p: &Product,
+    ) -> (String, ProductLink) {
+        let key = t.sku.to_lowercase();
+        let link = ProductLink {
+            product_id: p.id,
+            fingerprints: Fingerprints {
+                sent: target_fingerprint(t, category_ids),
+                answered: shop_fingerprint(&to_state(p)),
+            },
+            origin: origin_after_write(self.previous.get(&key), p.id),
+            since: chrono::Utc::now().timestamp(),
+        };
+        (key, link)
+    }
+
+    /// The creates of `targets` answered: with the product's link, or `None` when the
+    /// shop surely created nothing (the SKU's earlier link, if any, comes back).
+    fn settle(&self, targets: Vec<(&ProductTarget, Option<ProductLink>)>) {
+        let changes: Vec<(String, Option<ProductLink>)> = targets
+            .into_iter()
+            .map(|(t, link)| {
+                let key = t.sku.to_lowercase();
+                let link = link.or_else(|| self.previous.get(&key).cloned());
+                (key, link)
+            })
+            .collect();
+        self.write(&changes);
+    }
+
+    /// Creates about to be sent: remembered as "outcome unknown" first, so a run killed
+    /// while the shop works on them does not create them again.
+    fn intend(&self, targets: &[ProductTarget]) {
+        let now = chrono::Utc::now().timestamp();
+        let changes: Vec<(String, ProductLink)> = targets
+            .iter()
+            .map(|t| {
+                (
+                    t.sku.to_lowercase(),
+                    ProductLink {
+                        product_id: 0,
+                        fingerprints: Fingerprints::default(),
+                        origin: LinkOrigin::Unknown,
+                        since: now,
+                    },
+                )
+            })
+            .collect();
+        self.save(changes);
+    }
+}
+
+/// Deletes this export's own duplicates the plan found (see `core::export`).
+async fn withdraw_duplicates(
+    client: &WooClient,
+    plan: &ExportPlan,
+    memory: &LinkWriter<'_, '_>,
+    items: &mut Vec<ItemResult>,
+) -> Result<(), WooError> {
+    if plan.withdraw.is_empty() {
+        return Ok(());
+    }
+    let lang = memory.env.lang;
+    let ids: Vec<u64> = plan.withdraw.iter().map(|w| w.id).collect();
+    let outcome = client.batch_products(Vec::new(), Vec::new(), ids).await?;
+    let mut forget = Vec::new();
+    for (w, result) in plan.withdraw.iter().zip(outcome.delete) {
+        match result {
+            Ok(_) => {
+                forget.push((w.sku.to_lowercase(), None));
+                items.push(item(
+                    "product",
+                    &w.sku,
+                    ItemAction::Updated,
+                    tr_args(
+                        lang,
+                        "export.withdrawn",
+                        &[("id", &w.id.to_string()), ("kept", &w.kept.to_string())],
+                    ),
+                ));
+            }
+            Err(e) => items.push(failed("product", &w.sku, &e)),
+        }
+    }
+    memory.write(&forget);
+    Ok(())
 }
 
 /// What a dry run lists: every category and product that would be created or updated.
@@ -232,6 +455,18 @@ fn dry_run_items(lang: Language, plan: &ExportPlan) -> Vec<ItemResult> {
             &u.after.sku,
             ItemAction::WouldUpdate,
             describe_update(lang, u),
+        ));
+    }
+    for w in &plan.withdraw {
+        items.push(item(
+            "product",
+            &w.sku,
+            ItemAction::WouldUpdate,
+            tr_args(
+                lang,
+                "export.would_withdraw",
+                &[("id", &w.id.to_string()), ("kept", &w.kept.to_string())],
+            ),
         ));
     }
     items
@@ -273,7 +508,7 @@ async fn apply_categories(
                         name: Some(c.name.clone()),
                         parent: Some(parent),
                     });
-                    for_groups.push(c);
+                    for_groups.push((c, parent));
                 }
                 None => items.push(item(
                     "category",
@@ -289,10 +524,17 @@ async fn apply_categories(
         let outcome = client
             .batch_categories(writes, Vec::new(), Vec::new())
             .await?;
-        for (c, result) in for_groups.iter().zip(outcome.create) {
+        for ((c, parent), result) in for_groups.iter().zip(outcome.create) {
             match result {
                 Ok(cat) => {
                     links.by_group.insert(c.group_code.clone(), cat.id);
+                    links.fingerprints.insert(
+                        c.group_code.clone(),
+                        Fingerprints {
+                            sent: category_fingerprint(&c.name, *parent),
+                            answered: category_fingerprint(&cat.name, cat.parent),
+                        },
+                    );
                     items.push(item(
                         "category",
                         &c.group_code,
@@ -334,17 +576,30 @@ async fn apply_categories(
             ),
         })
         .collect();
+    let sent: Vec<String> = writes
+        .iter()
+        .map(|w| category_fingerprint(w.name.as_deref().unwrap_or(""), w.parent.unwrap_or(0)))
+        .collect();
     let outcome = client
         .batch_categories(Vec::new(), writes, Vec::new())
         .await?;
-    for (u, result) in plan.update_categories.iter().zip(outcome.update) {
+    for ((u, sent), result) in plan.update_categories.iter().zip(sent).zip(outcome.update) {
         match result {
-            Ok(_) => items.push(item(
-                "category",
-                &u.group_code,
-                ItemAction::Updated,
-                format!("{} → {}", u.old_name, u.name),
-            )),
+            Ok(cat) => {
+                links.fingerprints.insert(
+                    u.group_code.clone(),
+                    Fingerprints {
+                        sent,
+                        answered: category_fingerprint(&cat.name, cat.parent),
+                    },
+                );
+                items.push(item(
+                    "category",
+                    &u.group_code,
+                    ItemAction::Updated,
+                    format!("{} → {}", u.old_name, u.name),
+                ));
+            }
             Err(e) => items.push(failed("category", &u.group_code, &e)),
         }
     }
@@ -354,30 +609,46 @@ async fn apply_categories(
 
 /// The categories a product is sent with: the ones the owner added by hand, plus its
 /// group's.
-fn category_ids(links: &CategoryLinks, t: &ProductTarget) -> Vec<IdRef> {
+fn category_ids(links: &CategoryLinks, t: &ProductTarget) -> Vec<u64> {
     let mut ids: Vec<u64> = t.other_category_ids.clone();
     if let Some(id) = t.group_code.as_ref().and_then(|g| links.by_group.get(g)) {
         ids.push(*id);
     }
     ids.sort_unstable();
     ids.dedup();
-    ids.into_iter().map(|id| IdRef { id }).collect()
+    ids
 }
 
-fn product_write(links: &CategoryLinks, id: Option<u64>, t: &ProductTarget) -> ProductWrite {
+/// What is sent for `t`: a create (no `id`) is published; an update never sends a status
+/// (the owner's draft or private stays), unless it restores the product from the trash.
+fn product_write(
+    id: Option<u64>,
+    t: &ProductTarget,
+    category_ids: &[u64],
+    restore: bool,
+) -> ProductWrite {
     let new = id.is_none();
     ProductWrite {
         id,
         name: Some(t.name.clone()),
         sku: new.then(|| t.sku.clone()),
         kind: new.then(|| "simple".into()),
-        status: Some("publish".into()),
+        status: (new || restore).then(|| "publish".into()),
         regular_price: Some(t.regular_price),
         manage_stock: Some(true),
         stock_quantity: Some(t.stock_quantity),
-        categories: Some(category_ids(links, t)),
+        categories: Some(category_ids.iter().map(|id| IdRef { id: *id }).collect()),
         ..ProductWrite::default()
     }
+}
+
+/// One product write to send: the product (for updates), what it becomes, the history
+/// detail, whether it leaves the trash.
+struct Update<'p> {
+    id: u64,
+    target: &'p ProductTarget,
+    detail: String,
+    restore: bool,
 }
 
 /// Products: create, then update, a slice at a time; true when Stop ended it early.
@@ -385,6 +656,7 @@ async fn apply_products(
     client: &WooClient,
     plan: &ExportPlan,
     links: &CategoryLinks,
+    memory: &LinkWriter<'_, '_>,
     items: &mut Vec<ItemResult>,
     env: &JobEnv<'_>,
 ) -> Result<bool, WooError> {
@@ -392,66 +664,162 @@ async fn apply_products(
     let total = (plan.create_products.len() + plan.update_products.len()) as u64;
     let mut done = 0u64;
     env.report(Stage::Products, done, total);
-    let mut adopt_later: Vec<(u64, &ProductTarget)> = Vec::new();
+    let mut sku_taken: Vec<&ProductTarget> = Vec::new();
+    let mut adopt_later: Vec<Update<'_>> = Vec::new();
     for slice in plan.create_products.chunks(PRODUCTS_PER_SLICE) {
         if env.stop.is_set() {
             return Ok(true);
         }
+        let cats: Vec<Vec<u64>> = slice.iter().map(|t| category_ids(links, t)).collect();
         let writes = slice
             .iter()
-            .map(|t| product_write(links, None, t))
+            .zip(&cats)
+            .map(|(t, c)| product_write(None, t, c, false))
             .collect();
-        let outcome = client
+        memory.intend(slice);
+        let outcome = match client
             .batch_products(writes, Vec::new(), Vec::new())
-            .await?;
-        for (t, result) in slice.iter().zip(outcome.create) {
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                // Not processed: nothing of this slice exists.
+                memory.settle(slice.iter().map(|t| (t, None)).collect());
+                return Err(e);
+            }
+        };
+        let mut learned = Vec::new();
+        for ((t, c), result) in slice.iter().zip(&cats).zip(outcome.create) {
             match result {
-                Ok(p) => items.push(item(
+                Ok(p) => {
+                    learned.push((t, Some(memory.answered(t, c, &p).1)));
+                    items.push(item(
+                        "product",
+                        &t.sku,
+                        ItemAction::Created,
+                        format!("#{} {}", p.id, describe_create(lang, t)),
+                    ));
+                }
+                // Stays "unknown" in the ledger: not created again before it is settled.
+                Err(e) if e.code == OUTCOME_UNKNOWN => items.push(item(
                     "product",
                     &t.sku,
-                    ItemAction::Created,
-                    format!("#{} {}", p.id, describe_create(lang, t)),
+                    ItemAction::Failed,
+                    format!("{}: {}", tr(lang, "export.outcome_unknown"), e.message),
                 )),
                 // The SKU exists after all (a product the listing did not show, e.g. a
-                // private one): update that product instead of failing.
-                Err(e) if e.code == "product_invalid_sku" && e.resource_id.is_some() => {
-                    adopt_later.push((e.resource_id.unwrap_or_default(), t));
+                // private one, or one another export created meanwhile): update that
+                // product instead of failing.
+                Err(e) if SKU_TAKEN.contains(&e.code.as_str()) => match e.resource_id {
+                    Some(id) => adopt_later.push(Update {
+                        id,
+                        target: t,
+                        detail: tr_args(
+                            lang,
+                            "export.sku_taken_updated",
+                            &[("id", &id.to_string())],
+                        ),
+                        restore: false,
+                    }),
+                    None => {
+                        learned.push((t, None));
+                        sku_taken.push(t);
+                    }
+                },
+                Err(e) => {
+                    learned.push((t, None));
+                    items.push(failed("product", &t.sku, &e));
                 }
-                Err(e) => items.push(failed("product", &t.sku, &e)),
             }
         }
+        memory.settle(learned);
         done += slice.len() as u64;
         env.report(Stage::Products, done, total);
     }
-    let mut updates: Vec<(u64, &ProductTarget, String)> = plan
+    adopt_later.extend(find_taken(client, &sku_taken, items, lang).await?);
+    let mut updates: Vec<Update<'_>> = plan
         .update_products
         .iter()
-        .map(|u| (u.id, &u.after, describe_update(lang, u)))
+        .map(|u| Update {
+            id: u.id,
+            target: &u.after,
+            detail: describe_update(lang, u),
+            restore: u.restore,
+        })
         .collect();
-    updates.extend(
-        adopt_later
-            .into_iter()
-            .map(|(id, t)| (id, t, describe_create(lang, t))),
-    );
+    updates.extend(adopt_later);
     for slice in updates.chunks(PRODUCTS_PER_SLICE) {
         if env.stop.is_set() {
             return Ok(true);
         }
+        let cats: Vec<Vec<u64>> = slice
+            .iter()
+            .map(|u| category_ids(links, u.target))
+            .collect();
         let writes = slice
             .iter()
-            .map(|(id, t, _)| product_write(links, Some(*id), t))
+            .zip(&cats)
+            .map(|(u, c)| product_write(Some(u.id), u.target, c, u.restore))
             .collect();
         let outcome = client
             .batch_products(Vec::new(), writes, Vec::new())
             .await?;
-        for ((_, t, detail), result) in slice.iter().zip(outcome.update) {
+        let mut learned = Vec::new();
+        for ((u, c), result) in slice.iter().zip(&cats).zip(outcome.update) {
             match result {
-                Ok(_) => items.push(item("product", &t.sku, ItemAction::Updated, detail.clone())),
-                Err(e) => items.push(failed("product", &t.sku, &e)),
+                Ok(p) => {
+                    learned.push(memory.answered(u.target, c, &p));
+                    items.push(item(
+                        "product",
+                        &u.target.sku,
+                        ItemAction::Updated,
+                        u.detail.clone(),
+                    ));
+                }
+                Err(e) => items.push(failed("product", &u.target.sku, &e)),
             }
         }
+        memory.save(learned);
         done = (done + slice.len() as u64).min(total.max(done + slice.len() as u64));
         env.report(Stage::Products, done, total);
     }
     Ok(false)
+}
+
+/// The products holding the SKUs of `targets` (creates the shop refused because the SKU
+/// is taken, without saying by which product), to be updated instead; a SKU not found is
+/// reported as unsettled and checked on the next run.
+async fn find_taken<'p>(
+    client: &WooClient,
+    targets: &[&'p ProductTarget],
+    items: &mut Vec<ItemResult>,
+    lang: Language,
+) -> Result<Vec<Update<'p>>, WooError> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let skus: Vec<String> = targets.iter().map(|t| t.sku.clone()).collect();
+    let found = client.products_by_skus(&skus).await?;
+    let mut by_sku: HashMap<String, u64> = HashMap::new();
+    for p in found.iter().filter(|p| p.status != "trash") {
+        by_sku.entry(p.sku.to_lowercase()).or_insert(p.id);
+    }
+    let mut out = Vec::new();
+    for t in targets {
+        match by_sku.get(&t.sku.to_lowercase()) {
+            Some(id) => out.push(Update {
+                id: *id,
+                target: t,
+                detail: tr_args(lang, "export.sku_taken_updated", &[("id", &id.to_string())]),
+                restore: false,
+            }),
+            None => items.push(item(
+                "product",
+                &t.sku,
+                ItemAction::Skipped,
+                tr(lang, "export.outcome_unknown"),
+            )),
+        }
+    }
+    Ok(out)
 }

@@ -117,8 +117,13 @@ fn flatten_groups(nodes: &[GoodsGroupNode], out: &mut Vec<(i64, String, String)>
 pub fn read_export_input(
     wh: &Warehouse,
     settings: &ExportSettings,
+    subtract_open_orders: bool,
 ) -> Result<ExportInput, WarehouseError> {
-    let snapshot = wh.read_goods(&GoodsQuery::from(settings))?;
+    let query = GoodsQuery {
+        subtract_open_orders,
+        ..GoodsQuery::from(settings)
+    };
+    let snapshot = wh.read_goods(&query)?;
     let mut flat = Vec::new();
     flatten_groups(&wh.goods_groups()?, &mut flat);
     let code_of: HashMap<i64, String> = flat
@@ -170,7 +175,11 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
         Err(e) => return JobOutcome::failed(e),
     };
     let settings_ = settings.clone();
-    let input = match wh.call(move |w| read_export_input(w, &settings_)).await {
+    let subtract = env.config.subtracts_open_orders(settings);
+    let input = match wh
+        .call(move |w| read_export_input(w, &settings_, subtract))
+        .await
+    {
         Ok(input) => input,
         Err(e) => return JobOutcome::failed(e.message(env.lang)),
     };
@@ -180,7 +189,7 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
     if env.stop.is_set() {
         return JobOutcome::failed(env.stopped());
     }
-    match run_export(&client, input, env).await {
+    match run_export(&client, input, env, settings).await {
         Ok((items, stopped)) => JobOutcome {
             items,
             error: stopped.then(|| env.stopped()),

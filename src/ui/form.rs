@@ -580,9 +580,19 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         );
                     }
                     field_errors(ui, ctx, &errors, Field::ObjectGroups);
-                    ui.checkbox(
-                        &mut e.subtract_open_orders,
-                        tr(lang, "form.subtract_open_orders"),
+                    choice_row(
+                        ui,
+                        lang,
+                        "open_orders",
+                        &tr(lang, "form.open_orders"),
+                        &mut e.open_orders,
+                        &OpenOrders::ALL,
+                        OpenOrders::label_key,
+                    );
+                    ui.label(
+                        RichText::new(tr(lang, "form.open_orders_hint"))
+                            .small()
+                            .weak(),
                     );
                     text_row(
                         ui,
@@ -622,6 +632,13 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         );
                     });
                     field_errors(ui, ctx, &errors, Field::PriceGroup);
+                    ui.checkbox(&mut e.allow_zero_price, tr(lang, "form.allow_zero_price"));
+                    ui.checkbox(&mut e.restore_trashed, tr(lang, "form.restore_trashed"));
+                    ui.label(
+                        RichText::new(tr(lang, "form.restore_trashed_hint"))
+                            .small()
+                            .weak(),
+                    );
                 }
                 ServerKind::Import(i) => {
                     ui.separator();

@@ -98,7 +98,7 @@ impl From<&ExportSettings> for GoodsQuery {
             status: s.status,
             price_group: s.price_group,
             object_groups: s.object_groups.clone(),
-            subtract_open_orders: s.subtract_open_orders,
+            subtract_open_orders: s.open_orders == crate::config::OpenOrders::Subtract,
         }
     }
 }

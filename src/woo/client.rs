@@ -2,7 +2,7 @@
 //! authenticates by scheme, retries what is safe to retry, and turns every odd answer
 //! (HTML pages, BOMs, PHP warnings, dropped connections) into a typed error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -768,7 +768,7 @@ impl WooClient {
     /// `concurrency` batches at a time. Results are matched to requests by position.
     ///
     /// A batch create whose outcome is unknown (timeout, dropped connection, 5xx) is never
-    /// resent as is: the SKUs are looked up first and only the missing ones are created.
+    /// sent again: its items come back as [`OUTCOME_UNKNOWN`] errors (see there).
     /// A whole-request failure of one chunk becomes a per-item `request_failed` error on
     /// that chunk's items, unless every chunk failed (then the error is returned).
     pub async fn batch_products(
@@ -885,96 +885,62 @@ impl WooClient {
             Ok(r) => return parse_batch(r.body, create.len(), update.len(), delete.len()),
             Err(e) => e,
         };
-        if create.is_empty() || !err.is_transient() {
+        if create.is_empty() || !err.outcome_unknown() {
             return Err(err);
         }
-        // The batch may have been applied partly or fully: reconcile by SKU.
-        let policy = &self.inner.opts.retry;
-        let mut last = err;
-        for attempt in 0..policy.max_retries {
-            tracing::warn!(
-                attempt = attempt + 1,
-                "batch create outcome unknown ({last}); checking SKUs before retrying"
-            );
-            tokio::time::sleep(policy.backoff(attempt)).await;
-            let skus: Vec<String> = create.iter().filter_map(|p| p.sku.clone()).collect();
-            let found = match self.products_by_skus(&skus).await {
-                Ok(f) => f,
-                Err(e) if e.is_transient() => {
-                    last = e;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let by_sku: HashMap<String, Product> = found
-                .into_iter()
-                .map(|p| (p.sku.to_lowercase(), p))
-                .collect();
-            let mut resend: Vec<ProductWrite> = Vec::new();
-            let mut slots: Vec<Result<Product, usize>> = Vec::new();
-            for p in &create {
-                match p.sku.as_ref().and_then(|s| by_sku.get(&s.to_lowercase())) {
-                    Some(existing) => slots.push(Ok(existing.clone())),
-                    None => {
-                        slots.push(Err(resend.len()));
-                        resend.push(p.clone());
-                    }
-                }
-            }
-            let body = batch_body(&resend, &update, &delete);
-            match self
-                .request(
-                    Method::POST,
-                    &path,
-                    &[],
-                    Some(&body),
-                    true,
-                    Repeat::IfNotProcessed,
-                )
-                .await
-            {
-                Ok(r) => {
-                    let mut o = parse_batch(r.body, resend.len(), update.len(), delete.len())?;
-                    let mut resent: Vec<Option<ItemResult<Product>>> =
-                        o.create.drain(..).map(Some).collect();
-                    let create_results = slots
-                        .into_iter()
-                        .map(|s| match s {
-                            Ok(p) => Ok(p),
-                            Err(i) => resent[i].take().unwrap_or_else(|| {
-                                Err(ItemError {
-                                    code: REQUEST_FAILED.into(),
-                                    message: "missing result".into(),
-                                    status: 0,
-                                    resource_id: None,
-                                })
-                            }),
-                        })
-                        .collect();
-                    // A delete applied by the lost attempt now reports "invalid id" (404).
-                    let delete_results = o
-                        .delete
-                        .into_iter()
-                        .zip(&delete)
-                        .map(|(r, id)| match r {
-                            Err(e) if e.status == 404 => Ok(Product {
-                                id: *id,
-                                ..Product::default()
-                            }),
-                            other => other,
-                        })
-                        .collect();
-                    return Ok(BatchOutcome {
-                        create: create_results,
-                        update: o.update,
-                        delete: delete_results,
-                    });
-                }
-                Err(e) if e.is_transient() => last = e,
-                Err(e) => return Err(e),
-            }
+        // The creates may have been applied, partly or fully, or may still be running on
+        // the shop (a slow shop goes on after the client stopped waiting): sending them
+        // again could make a second product per SKU on shops that do not keep SKUs
+        // unique, so they are reported as unknown and settled by the next run, by SKU.
+        // Updates and deletes are idempotent and are sent again on their own.
+        tracing::warn!(
+            creates = create.len(),
+            "batch create outcome unknown ({err}); not sending the creates again"
+        );
+        let unknown = ItemError {
+            code: OUTCOME_UNKNOWN.into(),
+            message: err.to_string(),
+            status: 0,
+            resource_id: None,
+        };
+        let create_results = create.iter().map(|_| Err(unknown.clone())).collect();
+        if update.is_empty() && delete.is_empty() {
+            return Ok(BatchOutcome {
+                create: create_results,
+                update: Vec::new(),
+                delete: Vec::new(),
+            });
         }
-        Err(last)
+        let body = batch_body(&[], &update, &delete);
+        let r = self
+            .request(
+                Method::POST,
+                &path,
+                &[],
+                Some(&body),
+                true,
+                Repeat::Idempotent,
+            )
+            .await?;
+        let o = parse_batch(r.body, 0, update.len(), delete.len())?;
+        // A delete applied by the lost attempt now reports "invalid id" (404).
+        let delete_results = o
+            .delete
+            .into_iter()
+            .zip(&delete)
+            .map(|(r, id)| match r {
+                Err(e) if e.status == 404 => Ok(Product {
+                    id: *id,
+                    ..Product::default()
+                }),
+                other => other,
+            })
+            .collect();
+        Ok(BatchOutcome {
+            create: create_results,
+            update: o.update,
+            delete: delete_results,
+        })
     }
 
     // -------------------------------------------------------------- categories

@@ -179,6 +179,19 @@ impl WooError {
         }
     }
 
+    /// True when a write may or may not have been applied: the request reached the shop
+    /// but no answer came (timeout, dropped connection) or PHP failed mid-way (500, 504).
+    /// Connect errors, 429, 502 and 503 mean the shop did not process it.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            WooError::Timeout { .. } | WooError::ConnectionDropped { .. } => true,
+            WooError::HtmlPage { status, .. }
+            | WooError::BadResponse { status, .. }
+            | WooError::Api { status, .. } => matches!(status, 500 | 504),
+            _ => false,
+        }
+    }
+
     /// The translated message for the user.
     pub fn message(&self, lang: Language) -> String {
         match self {

@@ -226,6 +226,9 @@ pub struct Product {
     /// Last modification time (UTC).
     #[serde(deserialize_with = "lenient::opt_gmt")]
     pub date_modified_gmt: Option<DateTime<Utc>>,
+    /// Units sold.
+    #[serde(deserialize_with = "lenient::id")]
+    pub total_sales: u64,
 }
 
 /// A category reference to send (`{"id": 17}`).
@@ -545,6 +548,11 @@ pub struct OrderUpdate {
 /// The `ItemError::code` given to every item of a batch request that failed as a whole
 /// (other requests of the same batch call kept their results).
 pub const REQUEST_FAILED: &str = "request_failed";
+
+/// The `ItemError::code` given to every create of a batch request whose outcome is
+/// unknown (timeout, dropped connection, 5xx after sending): the shop may still be
+/// creating them, so they are not sent again; the next run finds them by SKU.
+pub const OUTCOME_UNKNOWN: &str = "outcome_unknown";
 
 /// A per-item error inside a batch response (HTTP 200 with `error` on the item).
 #[derive(Debug, Clone, PartialEq, Eq)]

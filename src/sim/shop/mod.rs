@@ -419,6 +419,8 @@ struct Out {
     content_type: &'static str,
     headers: Vec<(String, String)>,
     body: Bytes,
+    /// How long the shop takes before answering (see [`Reply::delay`]).
+    delay: Duration,
 }
 
 impl Out {
@@ -428,6 +430,7 @@ impl Out {
             content_type: "text/html; charset=UTF-8",
             headers: Vec::new(),
             body: Bytes::from(page.to_string()),
+            delay: Duration::ZERO,
         }
     }
 
@@ -437,6 +440,7 @@ impl Out {
             content_type: "application/json; charset=UTF-8",
             headers: r.headers,
             body: Bytes::from(serde_json::to_vec(&r.body).unwrap_or_default()),
+            delay: r.delay,
         }
     }
 }
@@ -520,6 +524,9 @@ async fn handle(
         Some(o) => o,
         None => dispatch(&shared, &method, &path, &query, &parts.headers, &body),
     };
+    if !out.delay.is_zero() {
+        tokio::time::sleep(out.delay).await;
+    }
     if out.content_type.starts_with("application/json") {
         match fault {
             Some(FaultKind::Bom) => {

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -23,6 +24,9 @@ pub struct Reply {
     pub body: Value,
     /// Extra headers (paging, Location).
     pub headers: Vec<(String, String)>,
+    /// How long the shop works on the request before it answers (the work is already
+    /// done in the state; what it creates becomes visible only then).
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -32,6 +36,7 @@ impl Reply {
             status,
             body,
             headers: Vec::new(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -199,6 +204,31 @@ pub fn slugify(name: &str) -> String {
     collapsed.trim_matches('-').to_string()
 }
 
+/// A product or term name as WordPress stores it: tags stripped, runs of white space
+/// collapsed to one space, trimmed (`"Mouse  Pointing Devices"` → `"Mouse Pointing
+/// Devices"`, `"Мед <био>"` → `"Мед"`), as measured on a real shop.
+pub fn wp_normalize_name(name: &str) -> String {
+    let mut no_tags = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        let opens_tag = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_alphabetic() || matches!(n, '/' | '!' | '?'));
+        if opens_tag {
+            for n in chars.by_ref() {
+                if n == '>' {
+                    break;
+                }
+            }
+            no_tags.push(' ');
+        } else {
+            no_tags.push(c);
+        }
+    }
+    no_tags.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Escapes a bare `&` as `&amp;` the way WordPress stores post titles.
 pub fn escape_ampersands(s: &str) -> String {
     let mut out = String::new();
@@ -224,6 +254,19 @@ pub fn escape_ampersands(s: &str) -> String {
     out
 }
 
+/// Which WooCommerce the simulator behaves as, where versions differ (measured on real
+/// 7.9.0 and 10.0.2 shops; `samples-10.0.2/SUMMARY.md` of the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WcVersion {
+    /// 7.9: concurrent creates of one SKU all succeed (the uniqueness check and the
+    /// insert are not atomic), making several products with one SKU.
+    V7_9,
+    /// 10.0: a create racing another create of its SKU fails with
+    /// `woocommerce_rest_product_not_created` (no `resource_id`).
+    #[default]
+    V10,
+}
+
 /// Everything the simulated shop holds.
 #[derive(Debug, Clone)]
 pub struct ShopState {
@@ -246,6 +289,14 @@ pub struct ShopState {
     /// When set, every request is answered `301` to this base URL plus the path (as a
     /// site that forces https or `www.` does).
     pub redirect_to: Option<String>,
+    /// The WooCommerce version whose behaviour is simulated where versions differ.
+    pub wc_version: WcVersion,
+    /// How long a product batch with creates works before it answers; its new products
+    /// are invisible (not listed, not found by SKU) until then, as on a slow real shop
+    /// that goes on after the client stopped waiting.
+    pub product_batch_hold: Duration,
+    /// Products of a batch still being worked on, with the time they appear.
+    pending: HashMap<u64, Instant>,
     next_post_id: u64,
     next_term_id: u64,
     next_meta_id: u64,
@@ -273,6 +324,9 @@ impl ShopState {
             custom_statuses: Vec::new(),
             currency: "EUR".into(),
             redirect_to: None,
+            wc_version: WcVersion::default(),
+            product_batch_hold: Duration::ZERO,
+            pending: HashMap::new(),
             next_post_id: 10,
             next_term_id: 15,
             next_meta_id: 20,
@@ -345,9 +399,36 @@ impl ShopState {
             .count()
     }
 
-    /// A product as the API would return it.
+    /// A product as the API would return it (`None` while its batch is still running).
     pub fn product(&self, id: u64) -> Option<Value> {
-        self.products.get(&id).map(|p| self.render_product(p))
+        self.products
+            .get(&id)
+            .filter(|_| self.visible(id))
+            .map(|p| self.render_product(p))
+    }
+
+    /// False for a product whose batch is still being worked on.
+    fn visible(&self, id: u64) -> bool {
+        self.pending.get(&id).is_none_or(|t| *t <= Instant::now())
+    }
+
+    /// Products not in the trash with `sku` (any case), including duplicates.
+    pub fn products_with_sku(&self, sku: &str) -> Vec<u64> {
+        let k = sku.to_lowercase();
+        self.products
+            .iter()
+            .filter(|(id, p)| {
+                p["status"] != "trash"
+                    && self.visible(**id)
+                    && p["sku"].as_str().is_some_and(|s| s.to_lowercase() == k)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// True while a product batch is still being worked on.
+    pub fn batch_running(&self) -> bool {
+        self.pending.values().any(|t| *t > Instant::now())
     }
 
     /// The product (not trashed) whose SKU matches, case-insensitively.
@@ -380,7 +461,14 @@ impl ShopState {
         if p["status"] != "trash"
             && let Some(sku) = p["sku"].as_str().filter(|s| !s.is_empty())
         {
-            self.sku_index.insert(sku.to_lowercase(), id);
+            let k = sku.to_lowercase();
+            let other_owner = self
+                .sku_index
+                .get(&k)
+                .is_some_and(|o| *o != id && self.products.contains_key(o));
+            if !other_owner {
+                self.sku_index.insert(k, id);
+            }
         }
     }
 
@@ -395,6 +483,15 @@ impl ShopState {
             let k = sku.to_lowercase();
             if self.sku_index.get(&k) == Some(&id) {
                 self.sku_index.remove(&k);
+                // A 7.9 shop may hold duplicates: the SKU stays taken by the next one.
+                let next = self.products.iter().find(|(other, o)| {
+                    **other != id
+                        && o["status"] != "trash"
+                        && o["sku"].as_str().is_some_and(|s| s.to_lowercase() == k)
+                });
+                if let Some((other, _)) = next {
+                    self.sku_index.insert(k, *other);
+                }
             }
         }
     }
@@ -532,18 +629,37 @@ impl ShopState {
         Self::check_product_types(input)?;
         if let Some(sku) = input.get("sku").and_then(|v| v.as_str()) {
             let sku = sku.trim();
-            if let Some(owner) = self.sku_owner(sku, Some(id)) {
-                return Err(Reply::error_data(
-                    400,
-                    "product_invalid_sku",
-                    "Invalid or duplicated SKU.",
-                    json!({"resource_id": owner, "unique_sku": self.unique_sku(sku)}),
-                ));
+            match self.sku_owner(sku, Some(id)) {
+                // Still being created by a batch that has not finished: 7.9 does not see
+                // it (and makes a second product); 10 hits the lookup table's lock.
+                Some(owner) if !self.visible(owner) => {
+                    if self.wc_version == WcVersion::V10 {
+                        return Err(Reply::error(
+                            400,
+                            "woocommerce_rest_product_not_created",
+                            &format!(
+                                "The product with SKU ({sku}) you are trying to insert is already present in the lookup table"
+                            ),
+                        ));
+                    }
+                }
+                Some(owner) => {
+                    return Err(Reply::error_data(
+                        400,
+                        "product_invalid_sku",
+                        "Invalid or duplicated SKU.",
+                        json!({"resource_id": owner, "unique_sku": self.unique_sku(sku)}),
+                    ));
+                }
+                None => {}
             }
             p.insert("sku".into(), json!(sku));
         }
         if let Some(name) = input.get("name").and_then(|v| v.as_str()) {
-            p.insert("name".into(), json!(escape_ampersands(name)));
+            p.insert(
+                "name".into(),
+                json!(escape_ampersands(&wp_normalize_name(name))),
+            );
             if p["slug"] == "" || input.get("slug").is_none() && p["generated_slug"] == "" {
                 let slug = self.unique_slug(&slugify(name), id);
                 p.insert("slug".into(), json!(slug.clone()));
@@ -774,7 +890,9 @@ impl ShopState {
         let after = date_filter("after")?;
         let mut out: Vec<&Obj> = self
             .products
-            .values()
+            .iter()
+            .filter(|(id, _)| self.visible(**id))
+            .map(|(_, p)| p)
             .filter(|p| match status {
                 "any" => p["status"] != "trash",
                 s => p["status"] == s,
@@ -875,7 +993,14 @@ impl ShopState {
                 json!({"id": id, "error": r.body})
             }
         };
+        let mut delay = Duration::ZERO;
         if let Some(items) = create {
+            let hold = if kind == "product" {
+                self.product_batch_hold
+            } else {
+                Duration::ZERO
+            };
+            let ready = Instant::now() + hold;
             let mut res = Vec::new();
             for it in items {
                 let obj = it.as_object().cloned().unwrap_or_default();
@@ -884,6 +1009,13 @@ impl ShopState {
                     "order" => self.create_order(&obj),
                     _ => self.create_category(&obj),
                 };
+                if !hold.is_zero()
+                    && r.status < 300
+                    && let Some(id) = r.body["id"].as_u64()
+                {
+                    self.pending.insert(id, ready);
+                    delay = hold;
+                }
                 res.push(item_result(r, json!(0)));
             }
             out.insert("create".into(), Value::Array(res));
@@ -938,7 +1070,9 @@ impl ShopState {
         if out.is_empty() {
             return Reply::json(200, json!([]));
         }
-        Reply::json(200, Value::Object(out))
+        let mut reply = Reply::json(200, Value::Object(out));
+        reply.delay = delay;
+        reply
     }
 
     // ---------------------------------------------------------- categories
@@ -977,7 +1111,7 @@ impl ShopState {
             );
         };
         let parent = input.get("parent").and_then(|v| v.as_u64()).unwrap_or(0);
-        let stored_name = escape_ampersands(name.trim());
+        let stored_name = escape_ampersands(&wp_normalize_name(name));
         if let Some(existing) = self.categories.values().find(|c| {
             c["parent"].as_u64() == Some(parent)
                 && c["name"]
@@ -1023,7 +1157,10 @@ impl ShopState {
             );
         };
         if let Some(name) = input.get("name").and_then(|v| v.as_str()) {
-            c.insert("name".into(), json!(escape_ampersands(name.trim())));
+            c.insert(
+                "name".into(),
+                json!(escape_ampersands(&wp_normalize_name(name))),
+            );
         }
         for f in ["parent", "description", "slug"] {
             if let Some(v) = input.get(f) {
