@@ -293,3 +293,345 @@ async fn products_the_shop_already_has_are_adopted_not_duplicated_and_never_dele
         "8.99"
     );
 }
+
+/// A client with a short request timeout and quick retries.
+fn impatient_client(sim: &ShopSimHandle, timeout: std::time::Duration) -> WooClient {
+    let mut opts = ClientOptions {
+        request_timeout: timeout,
+        ..ClientOptions::default()
+    };
+    opts.retry.base_delay = std::time::Duration::from_millis(20);
+    WooClient::new(
+        sim.url(),
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        opts,
+    )
+    .unwrap()
+}
+
+async fn until_the_shop_is_done(sim: &ShopSimHandle) {
+    for _ in 0..200 {
+        if !sim.state().batch_running() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the simulated batch never finished");
+}
+
+fn product_id(sim: &ShopSimHandle, sku: &str) -> u64 {
+    sim.state().product_by_sku(sku).expect(sku)["id"]
+        .as_u64()
+        .unwrap()
+}
+
+fn detail_of<'a>(items: &'a [ItemResult], key: &str) -> Vec<&'a str> {
+    items
+        .iter()
+        .filter(|i| i.key == key)
+        .map(|i| i.detail.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn names_the_shop_normalizes_are_written_once_and_edits_by_hand_are_put_back() {
+    let (sim, client) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let links = Ledger::open(dir.path()).unwrap();
+    let groups = vec![ExportGroup {
+        code: "001".into(),
+        name: "Mouse  Pointing Devices".into(),
+    }];
+    let goods = vec![
+        good("HN-1", "Мед <био>", 1250, 3_000, "001"),
+        good("HN-2", "Мишка   безжична ", 2500, 5_000, "001"),
+    ];
+    export(&client, &links, goods.clone(), groups.clone(), false).await;
+    {
+        let state = sim.state();
+        assert_eq!(state.product_by_sku("HN-1").unwrap()["name"], "Мед");
+        assert_eq!(
+            state.product_by_sku("HN-2").unwrap()["name"],
+            "Мишка безжична"
+        );
+    }
+    // Unchanged runs: nothing written, however the shop stored the names.
+    for _ in 0..2 {
+        sim.faults().reset_stats();
+        let items = export(&client, &links, goods.clone(), groups.clone(), false).await;
+        assert!(items.is_empty(), "{items:#?}");
+        assert_eq!(writes(&sim), 0, "{:?}", sim.stats().by_route);
+    }
+    // An edit by hand in the shop is put back, once.
+    let id = product_id(&sim, "HN-1");
+    let edit: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"regular_price": "1.00"}"#).unwrap();
+    assert!(sim.state().update_product(id, &edit).status < 300);
+    sim.faults().reset_stats();
+    let items = export(&client, &links, goods.clone(), groups.clone(), false).await;
+    assert_eq!(
+        count(&items, "product", ItemAction::Updated),
+        1,
+        "{items:#?}"
+    );
+    assert_eq!(writes(&sim), 1);
+    assert_eq!(sim.state().product(id).unwrap()["regular_price"], "12.50");
+    // A change in the warehouse is sent; then quiet again.
+    let mut changed = goods.clone();
+    changed[1].quantity_milli = 4_000;
+    let items = export(&client, &links, changed.clone(), groups.clone(), false).await;
+    assert_eq!(
+        count(&items, "product", ItemAction::Updated),
+        1,
+        "{items:#?}"
+    );
+    sim.faults().reset_stats();
+    assert!(
+        export(&client, &links, changed, groups, false)
+            .await
+            .is_empty()
+    );
+    assert_eq!(writes(&sim), 0);
+}
+
+#[tokio::test]
+async fn the_owners_draft_stays_a_draft_and_a_trashed_product_is_not_created_again() {
+    let (sim, client) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let links = Ledger::open(dir.path()).unwrap();
+    export(&client, &links, goods(), groups(), false).await;
+    let draft = product_id(&sim, "BG-001");
+    let trashed = product_id(&sim, "BG-003");
+    let to_draft: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"status": "draft"}"#).unwrap();
+    assert!(sim.state().update_product(draft, &to_draft).status < 300);
+    assert!(sim.state().delete_product(trashed, false).status < 300);
+
+    sim.faults().reset_stats();
+    let items = export(&client, &links, goods(), groups(), false).await;
+    assert_eq!(writes(&sim), 0, "{items:#?}");
+    assert_eq!(sim.state().product(draft).unwrap()["status"], "draft");
+    assert!(
+        sim.state().product_by_sku("BG-003").is_none(),
+        "not re-created"
+    );
+    let trash_lines = detail_of(&items, "BG-003");
+    assert_eq!(trash_lines.len(), 1, "{items:#?}");
+    assert!(trash_lines[0].contains("кошчето"), "{trash_lines:?}");
+    assert!(trash_lines[0].contains(&format!("#{trashed}")));
+
+    // A price change updates the draft without publishing it.
+    let mut changed = goods();
+    changed[0].price = Money::from_cents(999);
+    let items = export(&client, &links, changed.clone(), groups(), false).await;
+    assert_eq!(
+        count(&items, "product", ItemAction::Updated),
+        1,
+        "{items:#?}"
+    );
+    let p = sim.state().product(draft).unwrap();
+    assert_eq!(
+        (p["status"].as_str(), p["regular_price"].as_str()),
+        (Some("draft"), Some("9.99"))
+    );
+
+    // With "restore from the trash" the trashed product comes back, published.
+    let settings = ExportSettings {
+        restore_trashed: true,
+        ..ExportSettings::default()
+    };
+    let items = export_with(&client, &links, changed, groups(), false, &settings).await;
+    assert_eq!(
+        count(&items, "product", ItemAction::Updated),
+        1,
+        "{items:#?}"
+    );
+    let back = sim.state().product(trashed).unwrap();
+    assert_eq!(back["status"], "publish");
+    assert_eq!(sim.state().products_with_sku("BG-003"), vec![trashed]);
+}
+
+#[tokio::test]
+async fn a_create_batch_that_outlives_the_timeout_leaves_one_product_per_sku() {
+    let (sim, _) = start().await;
+    {
+        let mut st = sim.state();
+        st.wc_version = skladlink::sim::shop::state::WcVersion::V7_9;
+        st.product_batch_hold = std::time::Duration::from_millis(1_500);
+    }
+    let client = impatient_client(&sim, std::time::Duration::from_millis(500));
+    let dir = tempfile::tempdir().unwrap();
+    let links = Ledger::open(dir.path()).unwrap();
+    let items = export(&client, &links, goods(), groups(), false).await;
+    let unknown: Vec<&ItemResult> = items
+        .iter()
+        .filter(|i| i.kind == "product" && i.detail.contains("неизвестен"))
+        .collect();
+    assert_eq!(unknown.len(), 4, "{items:#?}");
+    assert!(unknown.iter().all(|i| i.action == ItemAction::Failed));
+    assert_eq!(
+        sim.stats().count("POST products/batch"),
+        1,
+        "the creates were sent once"
+    );
+    // Run again while the shop is still working: nothing is created again.
+    let items = export(&client, &links, goods(), groups(), false).await;
+    assert_eq!(
+        count(&items, "product", ItemAction::Created),
+        0,
+        "{items:#?}"
+    );
+    assert_eq!(sim.stats().count("POST products/batch"), 1);
+    until_the_shop_is_done(&sim).await;
+    // Once the shop finished: one product per SKU, found and settled, nothing to write.
+    let items = export(&client, &links, goods(), groups(), false).await;
+    assert!(items.is_empty(), "{items:#?}");
+    for g in goods() {
+        assert_eq!(sim.state().products_with_sku(&g.sku).len(), 1, "{}", g.sku);
+    }
+}
+
+fn many_goods(prefix: &str, n: usize) -> Vec<ExportGood> {
+    (0..n)
+        .map(|i| {
+            good(
+                &format!("{prefix}-{i}"),
+                &format!("Стока {i}"),
+                100 + i as i64,
+                1_000,
+                "002",
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_exports_at_once_on_a_7_9_shop_end_with_one_product_per_sku() {
+    let (sim, client) = start().await;
+    {
+        let mut st = sim.state();
+        st.wc_version = skladlink::sim::shop::state::WcVersion::V7_9;
+        st.product_batch_hold = std::time::Duration::from_millis(300);
+    }
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (l1, l2) = (
+        Ledger::open(d1.path()).unwrap(),
+        Ledger::open(d2.path()).unwrap(),
+    );
+    let goods = many_goods("TW", 30);
+    tokio::join!(
+        export(&client, &l1, goods.clone(), groups(), false),
+        export(&client, &l2, goods.clone(), groups(), false)
+    );
+    until_the_shop_is_done(&sim).await;
+    let doubled = goods
+        .iter()
+        .filter(|g| sim.state().products_with_sku(&g.sku).len() > 1)
+        .count();
+    assert!(
+        doubled > 0,
+        "the 7.9 shop made duplicates, as a real one does"
+    );
+    // The next run of each reconciles: the export whose own product is the younger twin
+    // withdraws it; the other reports what it saw and deletes nothing.
+    let first = export(&client, &l1, goods.clone(), groups(), false).await;
+    let second = export(&client, &l2, goods.clone(), groups(), false).await;
+    for g in &goods {
+        assert_eq!(sim.state().products_with_sku(&g.sku).len(), 1, "{}", g.sku);
+    }
+    let withdrawn = first
+        .iter()
+        .chain(&second)
+        .filter(|i| i.action == ItemAction::Updated && i.detail.starts_with("Двойник"))
+        .count();
+    assert_eq!(withdrawn, doubled, "{first:#?} {second:#?}");
+    assert!(
+        first
+            .iter()
+            .chain(&second)
+            .all(|i| i.action != ItemAction::Failed)
+    );
+    // And then both are quiet.
+    sim.faults().reset_stats();
+    assert!(
+        export(&client, &l1, goods.clone(), groups(), false)
+            .await
+            .is_empty()
+    );
+    assert!(
+        export(&client, &l2, goods, groups(), false)
+            .await
+            .is_empty()
+    );
+    assert_eq!(writes(&sim), 0);
+}
+
+#[tokio::test]
+async fn two_exports_at_once_on_a_10_shop_fail_no_item() {
+    let (sim, client) = start().await;
+    sim.state().product_batch_hold = std::time::Duration::from_millis(300);
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (l1, l2) = (
+        Ledger::open(d1.path()).unwrap(),
+        Ledger::open(d2.path()).unwrap(),
+    );
+    let shared = many_goods("TEN", 10);
+    let mut more = shared.clone();
+    more.extend(many_goods("OWN", 10));
+    let (a, b) = tokio::join!(
+        export(&client, &l1, shared.clone(), groups(), false),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            export(&client, &l2, more.clone(), groups(), false).await
+        }
+    );
+    until_the_shop_is_done(&sim).await;
+    assert!(
+        a.iter().chain(&b).all(|i| i.action != ItemAction::Failed),
+        "{a:#?} {b:#?}"
+    );
+    for g in &more {
+        assert_eq!(sim.state().products_with_sku(&g.sku).len(), 1, "{}", g.sku);
+    }
+    // The SKUs the other export was creating were looked up and updated, not failed.
+    let taken = b
+        .iter()
+        .filter(|i| i.key.starts_with("TEN") && i.action == ItemAction::Updated)
+        .count();
+    assert_eq!(taken, 10, "{b:#?}");
+}
+
+#[tokio::test]
+async fn bad_prices_are_refused_and_control_characters_removed() {
+    let (sim, client) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let links = Ledger::open(dir.path()).unwrap();
+    let list = vec![
+        good("NEG", "Минус", -500, 1_000, "002"),
+        good("ZERO", "Подарък", 0, 1_000, "002"),
+        good("NUL", "Мляко\0 прясно", 150, 1_000, "002"),
+    ];
+    let items = export(&client, &links, list.clone(), groups(), false).await;
+    assert!(sim.state().product_by_sku("NEG").is_none());
+    assert!(sim.state().product_by_sku("ZERO").is_none());
+    assert!(detail_of(&items, "NEG")[0].contains("-5.00"), "{items:#?}");
+    assert!(
+        detail_of(&items, "ZERO")[0].contains("цена 0"),
+        "{items:#?}"
+    );
+    assert_eq!(
+        sim.state().product_by_sku("NUL").unwrap()["name"],
+        "Мляко прясно"
+    );
+    assert!(detail_of(&items, "NUL")[0].contains("управляващи знаци"));
+    let free = ExportSettings {
+        allow_zero_price: true,
+        ..ExportSettings::default()
+    };
+    export_with(&client, &links, list, groups(), false, &free).await;
+    assert_eq!(
+        sim.state().product_by_sku("ZERO").unwrap()["regular_price"],
+        "0.00"
+    );
+}

@@ -1111,7 +1111,7 @@ mod tests {
         // No memory yet: one update, as the values differ.
         let first = plan_with(
             &goods,
-            &[shop.clone()],
+            std::slice::from_ref(&shop),
             &[],
             &ProductLinks::new(),
             &ExportRules::default(),
@@ -1121,7 +1121,7 @@ mod tests {
         let links: ProductLinks = [("m1".to_string(), link_for("Мед <био>", &shop, &[]))].into();
         let second = plan_with(
             &goods,
-            &[shop.clone()],
+            std::slice::from_ref(&shop),
             &[],
             &links,
             &ExportRules::default(),
@@ -1132,7 +1132,7 @@ mod tests {
         let changed = vec![good("M1", "Мед <био>", 550, 2, "")];
         let third = plan_with(
             &changed,
-            &[shop.clone()],
+            std::slice::from_ref(&shop),
             &[],
             &links,
             &ExportRules::default(),
@@ -1151,7 +1151,7 @@ mod tests {
         let shop = product(50, "A1", "Сирене", 1250, 3, &[]);
         let plan = plan_with(
             &goods,
-            &[shop.clone()],
+            std::slice::from_ref(&shop),
             &[],
             &ProductLinks::new(),
             &ExportRules::default(),

@@ -330,12 +330,14 @@ impl LinkWriter<'_, '_> {
         }
     }
 
-    /// The link of `t` after the shop answered `p` to what was sent with `category_ids`.
+    /// The link of `t` after the shop answered `p` to what was sent with `category_ids`
+    /// (`created`: the send was this export's create).
     fn answered(
         &self,
         t: &ProductTarget,
         category_ids: &[u64],
         p: &Product,
+        created: bool,
     ) -> (String, ProductLink) {
         let key = t.sku.to_lowercase();
         let link = ProductLink {
@@ -344,7 +346,11 @@ impl LinkWriter<'_, '_> {
                 sent: target_fingerprint(t, category_ids),
                 answered: shop_fingerprint(&to_state(p)),
             },
-            origin: origin_after_write(self.previous.get(&key), p.id),
+            origin: if created {
+                LinkOrigin::Created
+            } else {
+                origin_after_write(self.previous.get(&key), p.id)
+            },
             since: chrono::Utc::now().timestamp(),
         };
         (key, link)
@@ -677,10 +683,7 @@ async fn apply_products(
             .map(|(t, c)| product_write(None, t, c, false))
             .collect();
         memory.intend(slice);
-        let outcome = match client
-            .batch_products(writes, Vec::new(), Vec::new())
-            .await
-        {
+        let outcome = match client.batch_products(writes, Vec::new(), Vec::new()).await {
             Ok(o) => o,
             Err(e) => {
                 // Not processed: nothing of this slice exists.
@@ -692,7 +695,7 @@ async fn apply_products(
         for ((t, c), result) in slice.iter().zip(&cats).zip(outcome.create) {
             match result {
                 Ok(p) => {
-                    learned.push((t, Some(memory.answered(t, c, &p).1)));
+                    learned.push((t, Some(memory.answered(t, c, &p, true).1)));
                     items.push(item(
                         "product",
                         &t.sku,
@@ -768,7 +771,7 @@ async fn apply_products(
         for ((u, c), result) in slice.iter().zip(&cats).zip(outcome.update) {
             match result {
                 Ok(p) => {
-                    learned.push(memory.answered(u.target, c, &p));
+                    learned.push(memory.answered(u.target, c, &p, false));
                     items.push(item(
                         "product",
                         &u.target.sku,

@@ -632,17 +632,16 @@ impl ShopState {
             match self.sku_owner(sku, Some(id)) {
                 // Still being created by a batch that has not finished: 7.9 does not see
                 // it (and makes a second product); 10 hits the lookup table's lock.
-                Some(owner) if !self.visible(owner) => {
-                    if self.wc_version == WcVersion::V10 {
-                        return Err(Reply::error(
-                            400,
-                            "woocommerce_rest_product_not_created",
-                            &format!(
-                                "The product with SKU ({sku}) you are trying to insert is already present in the lookup table"
-                            ),
-                        ));
-                    }
+                Some(owner) if !self.visible(owner) && self.wc_version == WcVersion::V10 => {
+                    return Err(Reply::error(
+                        400,
+                        "woocommerce_rest_product_not_created",
+                        &format!(
+                            "The product with SKU ({sku}) you are trying to insert is already present in the lookup table"
+                        ),
+                    ));
                 }
+                Some(owner) if !self.visible(owner) => {}
                 Some(owner) => {
                     return Err(Reply::error_data(
                         400,
