@@ -883,3 +883,33 @@ async fn customers_become_partners_by_the_rules_a_shop_owner_expects() {
         assert!(!guests.contains(&partner_of(&numbers[10])));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goods_of_orders_imported_as_orders_are_not_put_back_into_the_shop() {
+    let mut s = setup(Backend::Sqlite, 10, DocumentType::Order).await;
+    let first = s.run(EXPORT, false).await;
+    assert!(first.ok, "{first:#?}");
+    let sku = sku_of(&s.sim, 0);
+    let stock = |s: &Setup| {
+        s.sim.state().product_by_sku(&sku).unwrap()["stock_quantity"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = stock(&s);
+    assert!(before >= 2, "the demo good has stock: {before}");
+    place_order(&s.client(), &[(&sku, 2)], "maria@example.bg").await;
+    assert_eq!(stock(&s), before - 2, "the shop took the goods off");
+    let import = s.run(IMPORT, false).await;
+    assert!(import.ok, "{import:#?}");
+    // The warehouse still holds the goods (an Order moves no stock), but the export
+    // subtracts the open Order, as an Import server of this configuration writes Orders.
+    let export = s.run(EXPORT, false).await;
+    assert!(export.ok, "{export:#?}");
+    assert_eq!(stock(&s), before - 2, "not put back: {export:#?}");
+    // Told to ignore open orders, the export would sell them twice.
+    if let ServerKind::Export(e) = &mut s.config.servers[0].kind {
+        e.open_orders = OpenOrders::Ignore;
+    }
+    s.run(EXPORT, false).await;
+    assert_eq!(stock(&s), before);
+}
