@@ -913,3 +913,60 @@ async fn goods_of_orders_imported_as_orders_are_not_put_back_into_the_shop() {
     s.run(EXPORT, false).await;
     assert_eq!(stock(&s), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_notes_the_document_number_goes_with_the_status_in_one_request() {
+    let mut s = setup(Backend::Sqlite, 10, DocumentType::Sale).await;
+    s.run(EXPORT, false).await;
+    if let ServerKind::Import(i) = &mut s.config.servers[1].kind {
+        i.order_note = false;
+    }
+    let client = s.client();
+    let sku = sku_of(&s.sim, 0);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            place_order(&client, &[(&sku, 1)], &format!("c{n}@example.bg"))
+                .await
+                .0,
+        );
+    }
+    s.sim.faults().reset_stats();
+    let run = s.run(IMPORT, false).await;
+    assert!(run.ok, "{run:#?}");
+    let stats = s.sim.stats();
+    assert_eq!(stats.count("POST orders/batch"), 1, "{:?}", stats.by_route);
+    assert_eq!(
+        stats.count("POST orders/{id}/notes"),
+        0,
+        "{:?}",
+        stats.by_route
+    );
+    assert_eq!(
+        stats.requests,
+        stats.count("GET orders") + 1,
+        "one listing and one status batch: {:?}",
+        stats.by_route
+    );
+    for id in ids {
+        let order = s.sim.state().order(id).unwrap();
+        assert_eq!(order["status"], "completed");
+        let doc = order["meta_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["key"] == "skladlink_document")
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .expect("the document number is on the order");
+        assert!(doc.starts_with("Продажба № "), "{doc}");
+        let notes = s.sim.state().order_notes(id);
+        assert!(
+            notes
+                .iter()
+                .all(|n| !n["note"].as_str().unwrap_or("").contains("Склад Pro")),
+            "only the shop's own status note: {notes:?}"
+        );
+    }
+    let again = s.run(IMPORT, false).await;
+    assert!(again.items.is_empty(), "{again:#?}");
+}

@@ -567,6 +567,10 @@ pub struct ImportSettings {
     /// (`WEB#` + number): every Import server on one database needs its own, since order
     /// numbers of two shops overlap.
     pub order_key_prefix: String,
+    /// Also add a note to each order naming its document (one request per order); the
+    /// document number is written into the order's `skladlink_document` custom field
+    /// with the status change either way.
+    pub order_note: bool,
 }
 
 /// The order key prefix of the first Import server (and of every earlier version).
@@ -613,6 +617,7 @@ impl Default for ImportSettings {
             supto_mode: false,
             printing_module: String::new(),
             order_key_prefix: DEFAULT_ORDER_KEY_PREFIX.to_string(),
+            order_note: true,
         }
     }
 }

@@ -492,7 +492,10 @@ impl ImportRun<'_, '_> {
         let items = crate::runner::site::finish(
             &self.client,
             self.env,
-            self.settings.status_after_processing.trim(),
+            crate::runner::site::SiteSteps {
+                status: self.settings.status_after_processing.trim(),
+                notes: self.settings.order_note,
+            },
             &self.fresh,
         )
         .await?;

@@ -1,14 +1,29 @@
 //! The Import's steps on the site after a document is recorded, driven by the ledger so
 //! a crash or a shop fault anywhere is finished by the next run and never repeated: the
-//! status change (in batches; setting a status twice is harmless) and the order note
-//! (added once: a note whose request went out without an answer is looked for among the
-//! order's notes before it is added again).
+//! status change together with the document number in the order's custom field
+//! [`DOCUMENT_META_KEY`] (in batches of 100 orders; setting both twice is harmless), and,
+//! when the server adds them, the order note (added once: a note whose request went out
+//! without an answer is looked for among the order's notes before it is added again).
 
-use crate::i18n::tr_args;
+use crate::i18n::{tr, tr_args};
 use crate::ledger::imports::{NoteState, OrderRow};
 use crate::runner::history::{ItemAction, ItemResult};
 use crate::runner::jobs::{JobEnv, item};
-use crate::woo::{OrderUpdate, WooClient};
+use crate::warehouse::write::OPER_ORDER;
+use crate::woo::{MetaData, OrderUpdate, WooClient};
+
+/// The order's custom field that names its warehouse document ("Продажба № 203"); no
+/// leading underscore, so the shop's order screen shows it.
+pub const DOCUMENT_META_KEY: &str = "skladlink_document";
+
+/// What the Import does on the site for each written order.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteSteps<'a> {
+    /// The status set once the document is saved.
+    pub status: &'a str,
+    /// Whether an order note is added too.
+    pub notes: bool,
+}
 
 /// Orders per status batch request.
 const STATUS_BATCH: usize = 100;
@@ -22,7 +37,7 @@ const NOTES_IN_FLIGHT: usize = 4;
 pub async fn finish(
     client: &WooClient,
     env: &JobEnv<'_>,
-    status: &str,
+    steps: SiteSteps<'_>,
     fresh: &std::collections::HashSet<u64>,
 ) -> Result<Vec<ItemResult>, String> {
     let lang = env.lang;
@@ -39,8 +54,12 @@ pub async fn finish(
             .iter()
             .map(|r| OrderUpdate {
                 id: Some(r.order_id),
-                status: Some(status.to_string()),
-                meta_data: None,
+                status: Some(steps.status.to_string()),
+                meta_data: Some(vec![MetaData {
+                    id: None,
+                    key: DOCUMENT_META_KEY.into(),
+                    value: serde_json::Value::String(document_name(env, r)),
+                }]),
             })
             .collect();
         match client.batch_update_orders(requests).await {
@@ -71,6 +90,17 @@ pub async fn finish(
         .iter()
         .filter(|r| (r.status_done || done.contains(&r.order_id)) && r.note != NoteState::Done)
         .collect();
+    if !steps.notes {
+        // No note wanted: the order's steps are complete once its status is.
+        let skipped: Vec<(u64, NoteState, String)> = notes
+            .iter()
+            .map(|r| (r.order_id, NoteState::Done, String::new()))
+            .collect();
+        env.ledger
+            .set_note_states(sid, &skipped)
+            .map_err(|e| e.message(lang))?;
+        return Ok(finished_items(env, &rows, fresh, items));
+    }
     // Every note is `sending` in the ledger (one transaction) before any request goes out.
     let texts: Vec<String> = notes.iter().map(|r| note_text(env, r)).collect();
     let sending: Vec<(u64, NoteState, String)> = notes
@@ -88,22 +118,44 @@ pub async fn finish(
     {
         items.extend(note_group(client, env, group, texts).await?);
     }
-    let failed: std::collections::HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    Ok(finished_items(env, &rows, fresh, items))
+}
+
+/// `items` (the failed steps) plus an updated item per order of an earlier run whose
+/// steps are now all done.
+fn finished_items(
+    env: &JobEnv<'_>,
+    rows: &[OrderRow],
+    fresh: &std::collections::HashSet<u64>,
+    mut items: Vec<ItemResult>,
+) -> Vec<ItemResult> {
+    let failed: std::collections::HashSet<String> = items.iter().map(|i| i.key.clone()).collect();
     let finished: Vec<ItemResult> = rows
         .iter()
-        .filter(|r| !fresh.contains(&r.order_id) && !failed.contains(r.order_number.as_str()))
+        .filter(|r| !fresh.contains(&r.order_id) && !failed.contains(&r.order_number))
         .map(|r| {
             let acct = r.document.map(|d| d.1).unwrap_or_default().to_string();
             item(
                 "order",
                 &r.order_number,
                 ItemAction::Updated,
-                tr_args(lang, "jobs.site_finished", &[("acct", &acct)]),
+                tr_args(env.lang, "jobs.site_finished", &[("acct", &acct)]),
             )
         })
         .collect();
     items.extend(finished);
-    Ok(items)
+    items
+}
+
+/// "Продажба № 203" / "Поръчка № 12": the document an order became.
+fn document_name(env: &JobEnv<'_>, row: &OrderRow) -> String {
+    let (oper_type, acct) = row.document.unwrap_or_default();
+    let kind = if oper_type == OPER_ORDER {
+        tr(env.lang, "jobs.document_order")
+    } else {
+        tr(env.lang, "jobs.document_sale")
+    };
+    format!("{kind} № {acct}")
 }
 
 fn status_failed(env: &JobEnv<'_>, row: &OrderRow, error: &str) -> ItemResult {

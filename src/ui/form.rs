@@ -673,6 +673,12 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         InvalidGoods::label_key,
                     );
                     ui.checkbox(&mut i.invoice_shipping, tr(lang, "form.invoice_shipping"));
+                    ui.checkbox(&mut i.order_note, tr(lang, "form.order_note"));
+                    ui.label(
+                        RichText::new(tr(lang, "form.order_note_hint"))
+                            .small()
+                            .weak(),
+                    );
                     choice_row(
                         ui,
                         lang,
