@@ -708,8 +708,8 @@ async fn stop_ends_an_export_after_its_current_batch() {
     assert!(stop_sent);
     let in_shop = s.sim.state().product_count();
     assert!(
-        in_shop <= skladlink::runner::export::PRODUCTS_PER_SLICE,
-        "at most the batch under way was written: {in_shop} of 2000"
+        in_shop <= ShopConnection::default().max_batches_in_flight as usize * 100,
+        "at most the batches under way were written: {in_shop} of 2000"
     );
     assert_eq!(
         record.error.as_deref(),

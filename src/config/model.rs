@@ -289,7 +289,13 @@ pub struct ShopConnection {
     pub ca_file: String,
     /// Accept invalid TLS certificates (unsafe; for test shops only).
     pub accept_invalid_certs: bool,
+    /// Most product batches the export keeps in flight (it starts at 2 and adds more
+    /// while the shop keeps up).
+    pub max_batches_in_flight: u32,
 }
+
+/// Allowed range for the most batches in flight.
+pub const BATCHES_IN_FLIGHT_RANGE: std::ops::RangeInclusive<u32> = 1..=16;
 
 /// Allowed range for the connect timeout.
 pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=120;
@@ -306,6 +312,7 @@ impl Default for ShopConnection {
             request_timeout_secs: 60,
             ca_file: String::new(),
             accept_invalid_certs: false,
+            max_batches_in_flight: 6,
         }
     }
 }

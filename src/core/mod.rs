@@ -7,3 +7,4 @@ pub mod receipt;
 pub mod schedule;
 pub mod unp;
 pub mod version;
+pub mod window;

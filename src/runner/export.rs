@@ -2,10 +2,11 @@
 //! categories, plan with `core::export`, then create and update in batches, recording
 //! every item and, in the ledger, what was sent and what the shop answered.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::core::export::*;
 use crate::core::money::Money;
+use crate::core::window::{BatchKind, Concurrency};
 use crate::i18n::{Language, tr, tr_args};
 use crate::runner::history::{ItemAction, ItemResult};
 use crate::runner::jobs::{JobEnv, item};
@@ -14,11 +15,6 @@ use crate::woo::{
     Category, CategoryWrite, IdRef, OUTCOME_UNKNOWN, Product, ProductFilter, ProductWrite,
     WooClient, WooError,
 };
-
-/// Products sent per call of the batch API (the client splits them into requests of at
-/// most 100 items, two in flight); progress is reported and Stop is checked after each
-/// slice, so a stopped export ends after its current batch.
-pub const PRODUCTS_PER_SLICE: usize = 200;
 
 /// What the export reads from the warehouse.
 #[derive(Debug, Clone, Default)]
@@ -372,7 +368,7 @@ impl LinkWriter<'_, '_> {
 
     /// Creates about to be sent: remembered as "outcome unknown" first, so a run killed
     /// while the shop works on them does not create them again.
-    fn intend(&self, targets: &[ProductTarget]) {
+    fn intend(&self, targets: &[&ProductTarget]) {
         let now = chrono::Utc::now().timestamp();
         let changes: Vec<(String, ProductLink)> = targets
             .iter()
@@ -657,7 +653,34 @@ struct Update<'p> {
     restore: bool,
 }
 
-/// Products: create, then update, a slice at a time; true when Stop ended it early.
+/// One batch request of the export's window.
+enum Batch<'p> {
+    /// Products to create.
+    Create(Vec<&'p ProductTarget>),
+    /// Products to update.
+    Update(Vec<Update<'p>>),
+}
+
+impl Batch<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Batch::Create(t) => t.len(),
+            Batch::Update(u) => u.len(),
+        }
+    }
+}
+
+/// What a finished batch request brought back.
+type Answer = (
+    usize,
+    std::time::Duration,
+    Result<crate::woo::BatchOutcome<Product>, WooError>,
+);
+
+/// Products: every create and update batch in one sliding window, as many in flight as
+/// [`Concurrency`] finds the shop takes; progress after each finished batch, Stop checked
+/// before each new one. True when Stop ended it early. `Err` when every batch failed
+/// as a whole, or one failed in a way no other batch can avoid (wrong keys, say).
 async fn apply_products(
     client: &WooClient,
     plan: &ExportPlan,
@@ -667,79 +690,13 @@ async fn apply_products(
     env: &JobEnv<'_>,
 ) -> Result<bool, WooError> {
     let lang = env.lang;
-    let total = (plan.create_products.len() + plan.update_products.len()) as u64;
-    let mut done = 0u64;
-    env.report(Stage::Products, done, total);
-    let mut sku_taken: Vec<&ProductTarget> = Vec::new();
-    let mut adopt_later: Vec<Update<'_>> = Vec::new();
-    for slice in plan.create_products.chunks(PRODUCTS_PER_SLICE) {
-        if env.stop.is_set() {
-            return Ok(true);
-        }
-        let cats: Vec<Vec<u64>> = slice.iter().map(|t| category_ids(links, t)).collect();
-        let writes = slice
-            .iter()
-            .zip(&cats)
-            .map(|(t, c)| product_write(None, t, c, false))
-            .collect();
-        memory.intend(slice);
-        let outcome = match client.batch_products(writes, Vec::new(), Vec::new()).await {
-            Ok(o) => o,
-            Err(e) => {
-                // Not processed: nothing of this slice exists.
-                memory.settle(slice.iter().map(|t| (t, None)).collect());
-                return Err(e);
-            }
-        };
-        let mut learned = Vec::new();
-        for ((t, c), result) in slice.iter().zip(&cats).zip(outcome.create) {
-            match result {
-                Ok(p) => {
-                    learned.push((t, Some(memory.answered(t, c, &p, true).1)));
-                    items.push(item(
-                        "product",
-                        &t.sku,
-                        ItemAction::Created,
-                        format!("#{} {}", p.id, describe_create(lang, t)),
-                    ));
-                }
-                // Stays "unknown" in the ledger: not created again before it is settled.
-                Err(e) if e.code == OUTCOME_UNKNOWN => items.push(item(
-                    "product",
-                    &t.sku,
-                    ItemAction::Failed,
-                    format!("{}: {}", tr(lang, "export.outcome_unknown"), e.message),
-                )),
-                // The SKU exists after all (a product the listing did not show, e.g. a
-                // private one, or one another export created meanwhile): update that
-                // product instead of failing.
-                Err(e) if SKU_TAKEN.contains(&e.code.as_str()) => match e.resource_id {
-                    Some(id) => adopt_later.push(Update {
-                        id,
-                        target: t,
-                        detail: tr_args(
-                            lang,
-                            "export.sku_taken_updated",
-                            &[("id", &id.to_string())],
-                        ),
-                        restore: false,
-                    }),
-                    None => {
-                        learned.push((t, None));
-                        sku_taken.push(t);
-                    }
-                },
-                Err(e) => {
-                    learned.push((t, None));
-                    items.push(failed("product", &t.sku, &e));
-                }
-            }
-        }
-        memory.settle(learned);
-        done += slice.len() as u64;
-        env.report(Stage::Products, done, total);
-    }
-    adopt_later.extend(find_taken(client, &sku_taken, items, lang).await?);
+    let opts = client.options();
+    let size = opts.batch_size.clamp(1, crate::woo::client::MAX_BATCH);
+    let mut queue: VecDeque<Batch<'_>> = plan
+        .create_products
+        .chunks(size)
+        .map(|c| Batch::Create(c.iter().collect()))
+        .collect();
     let mut updates: Vec<Update<'_>> = plan
         .update_products
         .iter()
@@ -750,43 +707,251 @@ async fn apply_products(
             restore: u.restore,
         })
         .collect();
-    updates.extend(adopt_later);
-    for slice in updates.chunks(PRODUCTS_PER_SLICE) {
-        if env.stop.is_set() {
-            return Ok(true);
-        }
-        let cats: Vec<Vec<u64>> = slice
-            .iter()
-            .map(|u| category_ids(links, u.target))
-            .collect();
-        let writes = slice
-            .iter()
-            .zip(&cats)
-            .map(|(u, c)| product_write(Some(u.id), u.target, c, u.restore))
-            .collect();
-        let outcome = client
-            .batch_products(Vec::new(), writes, Vec::new())
-            .await?;
-        let mut learned = Vec::new();
-        for ((u, c), result) in slice.iter().zip(&cats).zip(outcome.update) {
-            match result {
-                Ok(p) => {
-                    learned.push(memory.answered(u.target, c, &p, false));
-                    items.push(item(
-                        "product",
-                        &u.target.sku,
-                        ItemAction::Updated,
-                        u.detail.clone(),
-                    ));
+    while !updates.is_empty() {
+        let rest = updates.split_off(updates.len().min(size));
+        queue.push_back(Batch::Update(std::mem::replace(&mut updates, rest)));
+    }
+    let mut total = (plan.create_products.len() + plan.update_products.len()) as u64;
+    let mut done = 0u64;
+    env.report(Stage::Products, done, total);
+    let mut window = Concurrency::new(opts.concurrency, opts.max_in_flight, size);
+    let mut in_flight: HashMap<usize, Batch<'_>> = HashMap::new();
+    let mut set: tokio::task::JoinSet<Answer> = tokio::task::JoinSet::new();
+    let (mut sent, mut failed_whole, mut next_no) = (0usize, 0usize, 0usize);
+    let mut first_error: Option<WooError> = None;
+    let mut fatal = false;
+    let mut stopped = false;
+    let mut sku_taken: Vec<&ProductTarget> = Vec::new();
+    loop {
+        while in_flight.len() < window.current() && !fatal && !stopped {
+            let Some(batch) = queue.pop_front() else {
+                break;
+            };
+            if env.stop.is_set() {
+                queue.push_front(batch);
+                stopped = true;
+                break;
+            }
+            let (create, update) = match &batch {
+                Batch::Create(targets) => {
+                    memory.intend(targets);
+                    let writes = targets
+                        .iter()
+                        .map(|t| product_write(None, t, &category_ids(links, t), false))
+                        .collect();
+                    (writes, Vec::new())
                 }
-                Err(e) => items.push(failed("product", &u.target.sku, &e)),
+                Batch::Update(list) => {
+                    let writes = list
+                        .iter()
+                        .map(|u| {
+                            product_write(
+                                Some(u.id),
+                                u.target,
+                                &category_ids(links, u.target),
+                                u.restore,
+                            )
+                        })
+                        .collect();
+                    (Vec::new(), writes)
+                }
+            };
+            let no = next_no;
+            next_no += 1;
+            sent += 1;
+            in_flight.insert(no, batch);
+            let client = client.clone();
+            set.spawn(async move {
+                let started = std::time::Instant::now();
+                let r = client
+                    .batch_products_request(create, update, Vec::new())
+                    .await;
+                (no, started.elapsed(), r)
+            });
+        }
+        let Some(joined) = set.join_next().await else {
+            // Idle: creates the shop refused for a taken SKU without naming the product
+            // are looked up, and those products updated.
+            if !fatal && !stopped && !sku_taken.is_empty() {
+                let found =
+                    find_taken(client, &std::mem::take(&mut sku_taken), items, lang).await?;
+                total += found.len() as u64;
+                let mut found = found;
+                while !found.is_empty() {
+                    let rest = found.split_off(found.len().min(size));
+                    queue.push_back(Batch::Update(std::mem::replace(&mut found, rest)));
+                }
+                continue;
+            }
+            break;
+        };
+        let (no, latency, result) = joined.map_err(|e| WooError::BadResponse {
+            url: client.site().to_string(),
+            status: 0,
+            detail: format!("batch task failed: {e}"),
+            snippet: String::new(),
+        })?;
+        let Some(batch) = in_flight.remove(&no) else {
+            continue;
+        };
+        let n = batch.len();
+        let kind = if matches!(batch, Batch::Create(_)) {
+            BatchKind::Create
+        } else {
+            BatchKind::Update
+        };
+        match result {
+            Ok(outcome) => {
+                let overloaded = match batch {
+                    Batch::Create(targets) => {
+                        let mut adopt = Vec::new();
+                        let unknown = created(
+                            &targets,
+                            links,
+                            memory,
+                            outcome,
+                            items,
+                            &mut sku_taken,
+                            &mut adopt,
+                        );
+                        total += adopt.len() as u64;
+                        if !adopt.is_empty() {
+                            queue.push_back(Batch::Update(adopt));
+                        }
+                        unknown
+                    }
+                    Batch::Update(list) => {
+                        updated(&list, links, memory, outcome, items);
+                        false
+                    }
+                };
+                if overloaded {
+                    window.on_overload();
+                } else {
+                    window.on_done(kind, n, latency);
+                }
+            }
+            Err(e) => {
+                failed_whole += 1;
+                if e.is_transient() {
+                    window.on_overload();
+                } else {
+                    fatal = true;
+                }
+                let key_of = |t: &ProductTarget| t.sku.clone();
+                let keys: Vec<String> = match &batch {
+                    Batch::Create(targets) => {
+                        memory.settle(targets.iter().map(|t| (*t, None)).collect());
+                        targets.iter().map(|t| key_of(t)).collect()
+                    }
+                    Batch::Update(list) => list.iter().map(|u| key_of(u.target)).collect(),
+                };
+                for key in keys {
+                    items.push(item("product", &key, ItemAction::Failed, e.message(lang)));
+                }
+                first_error.get_or_insert(e);
             }
         }
-        memory.save(learned);
-        done = (done + slice.len() as u64).min(total.max(done + slice.len() as u64));
-        env.report(Stage::Products, done, total);
+        done += n as u64;
+        env.report(Stage::Products, done.min(total), total);
     }
-    Ok(false)
+    if let Some(e) = first_error
+        && (fatal || failed_whole == sent)
+    {
+        return Err(e);
+    }
+    Ok(stopped || env.stop.is_set() && !queue.is_empty())
+}
+
+/// Records the answers to a create batch; true when the shop did not answer in time.
+fn created<'p>(
+    targets: &[&'p ProductTarget],
+    links: &CategoryLinks,
+    memory: &LinkWriter<'_, '_>,
+    outcome: crate::woo::BatchOutcome<Product>,
+    items: &mut Vec<ItemResult>,
+    sku_taken: &mut Vec<&'p ProductTarget>,
+    adopt: &mut Vec<Update<'p>>,
+) -> bool {
+    let lang = memory.env.lang;
+    let mut learned = Vec::new();
+    let mut unknown = false;
+    for (t, result) in targets.iter().copied().zip(outcome.create) {
+        match result {
+            Ok(p) => {
+                let cats = category_ids(links, t);
+                learned.push((t, Some(memory.answered(t, &cats, &p, true).1)));
+                items.push(item(
+                    "product",
+                    &t.sku,
+                    ItemAction::Created,
+                    format!("#{} {}", p.id, describe_create(lang, t)),
+                ));
+            }
+            // Stays "unknown" in the ledger: not created again before it is settled.
+            Err(e) if e.code == OUTCOME_UNKNOWN => {
+                unknown = true;
+                items.push(item(
+                    "product",
+                    &t.sku,
+                    ItemAction::Failed,
+                    format!("{}: {}", tr(lang, "export.outcome_unknown"), e.message),
+                ));
+            }
+            // The SKU exists after all (a product the listing did not show, e.g. a
+            // private one, or one another export created meanwhile): update that
+            // product instead of failing.
+            Err(e) if SKU_TAKEN.contains(&e.code.as_str()) => {
+                learned.push((t, None));
+                match e.resource_id {
+                    Some(id) => adopt.push(Update {
+                        id,
+                        target: t,
+                        detail: tr_args(
+                            lang,
+                            "export.sku_taken_updated",
+                            &[("id", &id.to_string())],
+                        ),
+                        restore: false,
+                    }),
+                    None => sku_taken.push(t),
+                }
+            }
+            Err(e) => {
+                learned.push((t, None));
+                items.push(failed("product", &t.sku, &e));
+            }
+        }
+    }
+    memory.settle(learned);
+    unknown
+}
+
+/// Records the answers to an update batch.
+fn updated(
+    list: &[Update<'_>],
+    links: &CategoryLinks,
+    memory: &LinkWriter<'_, '_>,
+    outcome: crate::woo::BatchOutcome<Product>,
+    items: &mut Vec<ItemResult>,
+) {
+    let mut learned = Vec::new();
+    for (u, result) in list.iter().zip(outcome.update) {
+        match result {
+            Ok(p) => {
+                let cats = category_ids(links, u.target);
+                learned.push(memory.answered(u.target, &cats, &p, false));
+                items.push(item(
+                    "product",
+                    &u.target.sku,
+                    ItemAction::Updated,
+                    u.detail.clone(),
+                ));
+            }
+            Err(e) => items.push(failed("product", &u.target.sku, &e)),
+        }
+    }
+    memory.save(learned);
 }
 
 /// The products holding the SKUs of `targets` (creates the shop refused because the SKU

@@ -349,6 +349,13 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
                     .suffix(" s"),
             );
         });
+        ui.horizontal(|ui| {
+            ui.label(tr(lang, "form.max_batches_in_flight"));
+            ui.add(
+                egui::DragValue::new(&mut shop.max_batches_in_flight)
+                    .range(BATCHES_IN_FLIGHT_RANGE),
+            );
+        });
         text_row(ui, &tr(lang, "form.ca_file"), &mut shop.ca_file, false);
         ui.checkbox(
             &mut shop.accept_invalid_certs,

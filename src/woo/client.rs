@@ -80,8 +80,10 @@ pub struct ClientOptions {
     pub accept_invalid_certs: bool,
     /// Retry rules.
     pub retry: RetryPolicy,
-    /// Requests in flight at once for paging and batches.
+    /// Requests in flight at once for paging and batches (the export's starting point).
     pub concurrency: usize,
+    /// Most product batches the export's adaptive window keeps in flight.
+    pub max_in_flight: usize,
     /// Items per batch request (at most [`MAX_BATCH`]).
     pub batch_size: usize,
     /// OAuth signature method over plain http.
@@ -97,6 +99,7 @@ impl Default for ClientOptions {
             accept_invalid_certs: false,
             retry: RetryPolicy::default(),
             concurrency: 2,
+            max_in_flight: 6,
             batch_size: MAX_BATCH,
             signature_method: SignatureMethod::HmacSha256,
         }
@@ -111,6 +114,10 @@ impl ClientOptions {
             request_timeout: Duration::from_secs(shop.request_timeout_secs.max(1) as u64),
             ca_file: (!shop.ca_file.trim().is_empty()).then(|| PathBuf::from(shop.ca_file.trim())),
             accept_invalid_certs: shop.accept_invalid_certs,
+            max_in_flight: shop
+                .max_batches_in_flight
+                .clamp(1, *crate::config::BATCHES_IN_FLIGHT_RANGE.end())
+                as usize,
             ..ClientOptions::default()
         }
     }
@@ -782,6 +789,23 @@ impl WooClient {
         self.run_chunks(chunks, move |c| {
             let this = this.clone();
             async move { this.product_batch_chunk(c).await }
+        })
+        .await
+    }
+
+    /// One `products/batch` request of at most `batch_size` items in all, with the same
+    /// rules as [`WooClient::batch_products`] (creates of unknown outcome are never sent
+    /// again); for callers that keep their own window of requests in flight.
+    pub async fn batch_products_request(
+        &self,
+        create: Vec<ProductWrite>,
+        update: Vec<ProductWrite>,
+        delete: Vec<u64>,
+    ) -> Result<BatchOutcome<Product>, WooError> {
+        self.product_batch_chunk(Chunk {
+            create,
+            update,
+            delete,
         })
         .await
     }

@@ -4,6 +4,7 @@
 //! warnings, dropped connections).
 
 pub mod bench;
+pub mod cost;
 pub mod faults;
 pub mod state;
 
@@ -64,9 +65,12 @@ pub struct SimOptions {
     /// Serve https with a certificate issued by a freshly generated local CA
     /// (see [`ShopSimHandle::ca_pem`]); Basic auth then works as on a real shop.
     pub https: bool,
+    /// Make every request cost server time as on a real shop (see [`cost`]).
+    pub cost: Option<cost::CostModel>,
 }
 
 struct Shared {
+    cost: Mutex<Option<Arc<cost::CostState>>>,
     https: bool,
     state: Mutex<ShopState>,
     faults: Faults,
@@ -103,6 +107,7 @@ impl ShopSim {
         keys.extend(opts.extra_keys.iter().cloned());
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared {
+            cost: Mutex::new(opts.cost.clone().map(|m| Arc::new(cost::CostState::new(m)))),
             https: opts.https,
             state: Mutex::new(st),
             faults: Faults::default(),
@@ -213,6 +218,23 @@ impl ShopSimHandle {
     /// Request and byte counters.
     pub fn stats(&self) -> SimStats {
         self.shared.faults.stats()
+    }
+
+    /// Puts `model` in force (`None`: requests cost nothing), with all workers free and
+    /// the server time spent back at zero.
+    pub fn set_cost_model(&self, model: Option<cost::CostModel>) {
+        *self.shared.cost.lock().unwrap_or_else(|e| e.into_inner()) =
+            model.map(|m| Arc::new(cost::CostState::new(m)));
+    }
+
+    /// Server time spent under the cost model in force (scaled), over all its workers.
+    pub fn server_work(&self) -> Duration {
+        self.shared
+            .cost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(Duration::ZERO, |c| c.spent())
     }
 
     /// The shop's data, locked (do not hold across an `.await`).
@@ -524,6 +546,14 @@ async fn handle(
         Some(o) => o,
         None => dispatch(&shared, &method, &path, &query, &parts.headers, &body),
     };
+    let cost = shared
+        .cost
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(cost) = cost {
+        cost.serve(cost::work_of(&key, &body, &out.body)).await;
+    }
     if !out.delay.is_zero() {
         tokio::time::sleep(out.delay).await;
     }

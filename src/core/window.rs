@@ -1,0 +1,158 @@
+//! How many batch requests the export keeps in flight, adapted to what the shop can take.
+//!
+//! A shop has a fixed number of PHP workers: below it, more batches in flight finish
+//! more work per second at the same latency; above it, batches only wait in line, so
+//! their latency grows with the number in flight. The controller starts at the client's
+//! concurrency (2), adds one batch in flight after each round (as many finished batches
+//! as were in flight) whose latency per item stays close to the best seen, holds when the
+//! latency has grown, steps back when it jumped, and halves on overload (5xx, 429,
+//! timeouts). A ceiling from the server's settings bounds it. Latency is compared per
+//! item, so batches of creates and of updates (which cost differently) are comparable
+//! to the best of their own kind; batches much smaller than a full one are not used to
+//! judge (their fixed cost per request dominates).
+
+use std::time::Duration;
+
+/// A latency per item up to this many times the best seen counts as "no queueing".
+const GROW_BELOW: f64 = 1.2;
+/// A latency per item beyond this many times the best seen is a jump: step back.
+const SHRINK_ABOVE: f64 = 1.8;
+
+/// The kind of batch finished, for comparing like with like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchKind {
+    /// Creates.
+    Create,
+    /// Updates (and deletes).
+    Update,
+}
+
+/// The adaptive number of batches in flight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concurrency {
+    current: usize,
+    ceiling: usize,
+    full_batch: usize,
+    /// Best latency per item seen (seconds), per kind.
+    best: [Option<f64>; 2],
+    /// Latencies per item (seconds) of the round in progress.
+    round: Vec<f64>,
+}
+
+impl Concurrency {
+    /// Starts at `start` batches in flight (at least 1), never above `ceiling`; batches
+    /// of `full_batch` items are full ones.
+    pub fn new(start: usize, ceiling: usize, full_batch: usize) -> Concurrency {
+        let ceiling = ceiling.max(1);
+        Concurrency {
+            current: start.clamp(1, ceiling),
+            ceiling,
+            full_batch: full_batch.max(1),
+            best: [None, None],
+            round: Vec::new(),
+        }
+    }
+
+    /// Batches to keep in flight now.
+    pub fn current(&self) -> usize {
+        self.current
+    }
+
+    /// A batch of `kind` with `items` items finished well after `latency`.
+    pub fn on_done(&mut self, kind: BatchKind, items: usize, latency: Duration) {
+        if items * 2 < self.full_batch || items == 0 {
+            return;
+        }
+        let per_item = latency.as_secs_f64() / items as f64;
+        let slot = &mut self.best[kind as usize];
+        let best = match *slot {
+            Some(b) if b <= per_item => b,
+            _ => {
+                *slot = Some(per_item);
+                per_item
+            }
+        };
+        self.round.push(per_item / best);
+        if self.round.len() < self.current {
+            return;
+        }
+        let mean = self.round.iter().sum::<f64>() / self.round.len() as f64;
+        self.round.clear();
+        if mean <= GROW_BELOW {
+            self.current = (self.current + 1).min(self.ceiling);
+        } else if mean > SHRINK_ABOVE {
+            self.current = (self.current - 1).max(1);
+        }
+    }
+
+    /// The shop said it is overloaded (5xx, 429) or did not answer in time.
+    pub fn on_overload(&mut self) {
+        self.current = (self.current / 2).max(1);
+        self.round.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Latency of one batch of `items` with `in_flight` batches on a shop of `workers`
+    /// that spends `per_item` on each item.
+    fn latency(in_flight: usize, workers: usize, items: usize) -> Duration {
+        let work = Duration::from_millis(70) * items as u32;
+        let queue = (in_flight as f64 / workers as f64).max(1.0);
+        work.mul_f64(queue)
+    }
+
+    fn settle(workers: usize, ceiling: usize) -> usize {
+        let mut c = Concurrency::new(2, ceiling, 100);
+        for _ in 0..40 {
+            let n = c.current();
+            c.on_done(BatchKind::Create, 100, latency(n, workers, 100));
+        }
+        c.current()
+    }
+
+    #[test]
+    fn it_grows_to_the_shops_workers_and_stays_near_them() {
+        let two = settle(2, 16);
+        assert!((2..=3).contains(&two), "{two}");
+        let four = settle(4, 16);
+        assert!((4..=5).contains(&four), "{four}");
+        assert_eq!(settle(8, 3), 3, "the ceiling holds");
+    }
+
+    #[test]
+    fn overload_halves_and_small_batches_do_not_judge() {
+        let mut c = Concurrency::new(2, 10, 100);
+        for _ in 0..20 {
+            c.on_done(BatchKind::Update, 100, Duration::from_secs(5));
+        }
+        let high = c.current();
+        assert!(high > 4, "{high}");
+        c.on_overload();
+        assert_eq!(c.current(), high / 2);
+        let before = c.current();
+        for _ in 0..10 {
+            c.on_done(BatchKind::Update, 7, Duration::from_secs(60));
+        }
+        assert_eq!(c.current(), before);
+        c.on_overload();
+        c.on_overload();
+        c.on_overload();
+        assert_eq!(c.current(), 1, "never below one");
+    }
+
+    #[test]
+    fn a_latency_jump_steps_back() {
+        let mut c = Concurrency::new(4, 10, 100);
+        for _ in 0..4 {
+            c.on_done(BatchKind::Create, 100, Duration::from_secs(7));
+        }
+        assert_eq!(c.current(), 5);
+        for _ in 0..5 {
+            c.on_done(BatchKind::Create, 100, Duration::from_secs(14));
+        }
+        assert_eq!(c.current(), 4);
+    }
+}
