@@ -328,6 +328,82 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(d.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// The most pages one listing fetches (500 000 items at 100 a page); a shop that claims
+/// more, or keeps sending full pages of new ids beyond it, ends the listing with
+/// [`WooError::ListingTooLong`] instead of filling the memory.
+pub const MAX_LISTING_PAGES: u64 = 5_000;
+
+/// The last page worth asking for, from the paging headers of the first answer:
+/// `X-WP-TotalPages`, but never more than `X-WP-Total` needs at [`MAX_PER_PAGE`] a page;
+/// `None` when the shop sent neither (walk until a short page).
+pub fn page_bound(total: Option<u64>, total_pages: Option<u64>) -> Option<u64> {
+    let by_total = total.map(|t| t.div_ceil(MAX_PER_PAGE as u64).max(1));
+    match (by_total, total_pages) {
+        (Some(t), Some(p)) => Some(t.min(p.max(1))),
+        (Some(t), None) => Some(t),
+        (None, Some(p)) => Some(p.max(1)),
+        (None, None) => None,
+    }
+    .map(|p| p.min(MAX_LISTING_PAGES))
+}
+
+/// What one listing has seen so far: the ids (to tell a repeated page), nothing else.
+struct Listing {
+    route: String,
+    seen: std::collections::HashSet<u64>,
+}
+
+impl Listing {
+    fn new(route: &str) -> Listing {
+        Listing {
+            route: route.to_string(),
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Takes one page's answer into `out`; `Ok(true)` when the page was full (more may
+    /// follow). Items whose id an earlier page had (a deletion shifted the pages) are
+    /// dropped; a page made only of such items is a paging loop.
+    fn take<T: DeserializeOwned>(
+        &mut self,
+        page: u64,
+        body: Value,
+        client: &WooClient,
+        out: &mut Vec<T>,
+    ) -> Result<bool, WooError> {
+        let Value::Array(items) = body else {
+            // Not a list: let the decoder say what it is.
+            out.extend(client.decode::<Vec<T>>(body, &self.route)?);
+            return Ok(false);
+        };
+        let len = items.len();
+        let mut fresh = Vec::with_capacity(len);
+        let mut repeated = 0usize;
+        for item in items {
+            match item.get("id").and_then(Value::as_u64) {
+                Some(id) if !self.seen.insert(id) => repeated += 1,
+                _ => fresh.push(item),
+            }
+        }
+        if len > 0 && repeated == len {
+            return Err(WooError::PagingLoop {
+                route: self.route.clone(),
+                page,
+            });
+        }
+        if repeated > 0 {
+            tracing::warn!(
+                route = %self.route,
+                page,
+                repeated,
+                "items of an earlier page came again (the shop changed while listing)"
+            );
+        }
+        out.extend(client.decode::<Vec<T>>(Value::Array(fresh), &self.route)?);
+        Ok(len >= MAX_PER_PAGE)
+    }
+}
+
 /// Which products to list.
 #[derive(Debug, Clone, Default)]
 pub struct ProductFilter {
@@ -575,6 +651,12 @@ impl WooClient {
 
     /// Lists every page of a collection (`per_page=100`, `orderby=id&order=asc`, pages
     /// built by us, fetched `concurrency` at a time).
+    ///
+    /// The shop is not trusted to end the listing: the pages asked for are at most
+    /// `X-WP-TotalPages`, and at most what `X-WP-Total` needs at 100 a page; a short or
+    /// empty page ends the listing; a page holding only ids already seen (a shop or cache
+    /// that ignores `page`) stops it with [`WooError::PagingLoop`]; without paging headers
+    /// pages are walked until a short one, never beyond [`MAX_LISTING_PAGES`].
     pub async fn list_all<T: DeserializeOwned + Send + 'static>(
         &self,
         route: &str,
@@ -587,56 +669,67 @@ impl WooClient {
             qv
         };
         let first = self.get(route, &page_query(1)).await?;
+        let mut guard = Listing::new(route);
+        let bound = page_bound(first.total, first.total_pages);
         let mut out: Vec<T> = Vec::new();
-        let first_len = first.body.as_array().map(|a| a.len()).unwrap_or(0);
-        out.extend(self.decode::<Vec<T>>(first.body, route)?);
-        match first.total_pages {
-            Some(pages) if pages > 1 => {
-                // A sliding window of `concurrency` page requests; pages are put back in
-                // order at the end.
-                let mut pending = 2..=pages;
-                let mut set = tokio::task::JoinSet::new();
-                let mut got: BTreeMap<u64, Vec<T>> = BTreeMap::new();
-                loop {
-                    while set.len() < self.inner.opts.concurrency {
-                        let Some(page) = pending.next() else { break };
-                        let this = self.clone();
-                        let route = route.to_string();
-                        let qv = page_query(page);
-                        set.spawn(async move {
-                            let r = this.get(&route, &qv).await?;
-                            let items = this.decode::<Vec<T>>(r.body, &route)?;
-                            Ok::<_, WooError>((page, items))
-                        });
-                    }
-                    let Some(joined) = set.join_next().await else {
-                        break;
-                    };
-                    let (page, items) = joined.map_err(|e| WooError::BadResponse {
-                        url: self.inner.site.clone(),
-                        status: 0,
-                        detail: format!("task failed: {e}"),
-                        snippet: String::new(),
-                    })??;
-                    got.insert(page, items);
-                }
-                for (_, items) in got {
-                    out.extend(items);
-                }
+        let mut more = guard.take(1, first.body, self, &mut out)?;
+        let last_page = bound.unwrap_or(MAX_LISTING_PAGES);
+        tracing::debug!(route, last_page, "listing");
+        // A sliding window of `concurrency` page requests; answers are taken in page
+        // order, so a short or repeated page stops the listing right where it is.
+        let mut next_page = 2u64;
+        let mut inflight: BTreeMap<u64, tokio::task::JoinHandle<Result<WooResponse, WooError>>> =
+            BTreeMap::new();
+        let window = if bound.is_some() {
+            self.inner.opts.concurrency as u64
+        } else {
+            1
+        };
+        while more {
+            while (inflight.len() as u64) < window && next_page <= last_page {
+                let this = self.clone();
+                let route = route.to_string();
+                let qv = page_query(next_page);
+                inflight.insert(
+                    next_page,
+                    tokio::spawn(async move { this.get(&route, &qv).await }),
+                );
+                next_page += 1;
             }
-            Some(_) => {}
-            None => {
-                // No paging headers (a proxy stripped them): walk until a short page.
-                let mut last_len = first_len;
-                let mut page = 2;
-                while last_len == MAX_PER_PAGE {
-                    let r = self.get(route, &page_query(page)).await?;
-                    last_len = r.body.as_array().map(|a| a.len()).unwrap_or(0);
-                    out.extend(self.decode::<Vec<T>>(r.body, route)?);
-                    page += 1;
+            let Some((page, task)) = inflight.pop_first() else {
+                if next_page > MAX_LISTING_PAGES {
+                    return Err(WooError::ListingTooLong {
+                        route: route.to_string(),
+                        pages: MAX_LISTING_PAGES,
+                    });
+                }
+                break;
+            };
+            let r = match task.await {
+                Ok(r) => r,
+                Err(e) => Err(WooError::BadResponse {
+                    url: self.inner.site.clone(),
+                    status: 0,
+                    detail: format!("task failed: {e}"),
+                    snippet: String::new(),
+                }),
+            };
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    inflight.values().for_each(|t| t.abort());
+                    return Err(e);
+                }
+            };
+            match guard.take(page, r.body, self, &mut out) {
+                Ok(m) => more = m,
+                Err(e) => {
+                    inflight.values().for_each(|t| t.abort());
+                    return Err(e);
                 }
             }
         }
+        inflight.values().for_each(|t| t.abort());
         Ok(out)
     }
 
@@ -1609,6 +1702,51 @@ mod tests {
         );
         let none = split_batch(mk(0), mk(0), vec![], 100);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn the_page_bound_trusts_the_smaller_claim() {
+        assert_eq!(page_bound(Some(250), Some(1_000_000_000)), Some(3));
+        assert_eq!(page_bound(Some(250), Some(2)), Some(2));
+        assert_eq!(page_bound(Some(0), Some(0)), Some(1));
+        assert_eq!(page_bound(None, Some(7)), Some(7));
+        assert_eq!(
+            page_bound(Some(1_000_000), None),
+            Some(10_000.min(MAX_LISTING_PAGES))
+        );
+        assert_eq!(
+            page_bound(Some(100_000_000_000), Some(1_000_000_000)),
+            Some(MAX_LISTING_PAGES)
+        );
+        assert_eq!(page_bound(None, None), None);
+    }
+
+    #[test]
+    fn a_listing_drops_shifted_items_and_stops_on_a_repeated_page() {
+        let c = WooClient::new(
+            "http://127.0.0.1:9",
+            &Secret::new("ck"),
+            &Secret::new("cs"),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let page = |ids: std::ops::Range<u64>| {
+            Value::Array(ids.map(|i| json!({"id": i, "name": "x"})).collect())
+        };
+        let mut l = Listing::new("products");
+        let mut out: Vec<Category> = Vec::new();
+        assert!(l.take(1, page(1..101), &c, &mut out).unwrap());
+        // A deletion shifted the pages: item 100 comes again first on page 2.
+        assert!(!l.take(2, page(100..150), &c, &mut out).unwrap());
+        assert_eq!(out.len(), 149);
+        assert_eq!(
+            l.take(3, page(1..101), &c, &mut out).unwrap_err(),
+            WooError::PagingLoop {
+                route: "products".into(),
+                page: 3
+            }
+        );
+        assert_eq!(out.len(), 149);
     }
 
     #[test]

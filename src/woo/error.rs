@@ -153,6 +153,24 @@ pub enum WooError {
         /// Where the shop points to (redacted).
         location: String,
     },
+    /// A listing page held only items an earlier page had: the shop (or a cache in front
+    /// of it) ignores `page`; the listing is stopped instead of looping.
+    #[error("page {page} of {route} repeats earlier items; the shop ignores paging")]
+    PagingLoop {
+        /// The collection (`orders`, `products`, …).
+        route: String,
+        /// The page that came again.
+        page: u64,
+    },
+    /// A listing reached [`crate::woo::client::MAX_LISTING_PAGES`] pages and the shop still
+    /// sent full pages.
+    #[error("listing {route} passed {pages} pages")]
+    ListingTooLong {
+        /// The collection.
+        route: String,
+        /// The page limit reached.
+        pages: u64,
+    },
     /// A batch answer whose item count differs from the request.
     #[error("batch answer has {got} items for {sent} sent")]
     BatchMismatch {
@@ -253,6 +271,16 @@ impl WooError {
             WooError::Redirected { location, .. } => {
                 tr_args(lang, "woo.error.redirected", &[("location", location)])
             }
+            WooError::PagingLoop { route, page } => tr_args(
+                lang,
+                "woo.error.paging_loop",
+                &[("route", route), ("page", &page.to_string())],
+            ),
+            WooError::ListingTooLong { route, pages } => tr_args(
+                lang,
+                "woo.error.listing_too_long",
+                &[("route", route), ("pages", &pages.to_string())],
+            ),
             WooError::BatchMismatch { sent, got } => tr_args(
                 lang,
                 "woo.error.batch_mismatch",

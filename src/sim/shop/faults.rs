@@ -35,6 +35,20 @@ pub enum FaultKind {
     DropBeforeResponse,
 }
 
+/// How the simulated shop can break paging of listings (`GET products`, `orders`, …);
+/// unlike a [`FaultKind`] it holds for every listing until cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagingFault {
+    /// `X-WP-TotalPages: 1000000000`, `X-WP-Total` left true (seen on a real shop behind
+    /// a plugin that rewrites the headers).
+    HugeTotalPages,
+    /// `X-WP-Total: 100000000000` and `X-WP-TotalPages: 1000000000`.
+    HugeTotals,
+    /// `page` is ignored (every page is the first) and no paging headers are sent (a
+    /// cache keyed without the query string in front of a proxy that strips headers).
+    IgnorePageNoTotals,
+}
+
 /// Requests and bytes the simulator has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SimStats {
@@ -64,6 +78,7 @@ struct FaultState {
     every_nth: Option<(u64, FaultKind)>,
     counter: u64,
     route_filter: Option<String>,
+    paging: Option<PagingFault>,
 }
 
 /// The fault switchboard of a running simulator (shared; change it at any time).
@@ -97,6 +112,16 @@ impl Faults {
     /// Applies faults only to requests whose `"METHOD route"` contains `filter`.
     pub fn only_for(&self, filter: Option<&str>) {
         self.lock().route_filter = filter.map(str::to_string);
+    }
+
+    /// Breaks (or, with `None`, repairs) paging of every listing.
+    pub fn set_paging(&self, fault: Option<PagingFault>) {
+        self.lock().paging = fault;
+    }
+
+    /// The paging fault in force.
+    pub fn paging(&self) -> Option<PagingFault> {
+        self.lock().paging
     }
 
     /// Removes every fault and the latency.

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use faults::{FaultKind, Faults, SimStats};
+pub use faults::{FaultKind, Faults, PagingFault, SimStats};
 pub use state::{Reply, ShopState};
 
 use crate::woo::auth::{self, SignatureMethod};
@@ -901,9 +901,11 @@ fn dispatch(
     } else {
         state::Obj::new()
     };
+    let paging_fault = shared.faults.paging();
     let params: BTreeMap<String, String> = query
         .iter()
         .filter(|(k, _)| !k.starts_with("oauth_"))
+        .filter(|(k, _)| !(k == "page" && paging_fault == Some(PagingFault::IgnorePageNoTotals)))
         .cloned()
         .collect();
     let force = params.get("force").is_some_and(|v| v == "true" || v == "1");
@@ -989,11 +991,39 @@ fn dispatch(
         _ => no_route(),
     };
     drop(st);
+    let mut reply = reply;
+    if let Some(f) = paging_fault {
+        break_paging(&mut reply, f);
+    }
     let mut out = Out::reply(reply);
     if method == "HEAD" {
         out.body = Bytes::new();
     }
     out
+}
+
+/// Rewrites the paging headers of a listing answer as a broken shop would.
+fn break_paging(reply: &mut Reply, fault: PagingFault) {
+    if !reply.headers.iter().any(|(k, _)| k == "X-WP-Total") {
+        return;
+    }
+    let set = |reply: &mut Reply, name: &str, value: &str| {
+        for (k, v) in reply.headers.iter_mut() {
+            if k == name {
+                *v = value.to_string();
+            }
+        }
+    };
+    match fault {
+        PagingFault::HugeTotalPages => set(reply, "X-WP-TotalPages", "1000000000"),
+        PagingFault::HugeTotals => {
+            set(reply, "X-WP-Total", "100000000000");
+            set(reply, "X-WP-TotalPages", "1000000000");
+        }
+        PagingFault::IgnorePageNoTotals => reply
+            .headers
+            .retain(|(k, _)| !matches!(k.as_str(), "X-WP-Total" | "X-WP-TotalPages" | "Link")),
+    }
 }
 
 fn route_exists(segs: &[&str], method: &str) -> bool {
