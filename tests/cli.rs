@@ -220,3 +220,60 @@ fn check_reads_the_fiscal_device_of_an_eshop_connector() {
         "the mismatch names the configured number"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fails_on_a_read_only_key_and_names_the_address_for_a_shop_page() {
+    let sim = ShopSim::start(SimOptions {
+        extra_keys: vec![skladlink::sim::shop::SimKey {
+            consumer_key: "ck_readonly".into(),
+            consumer_secret: "cs_readonly".into(),
+            permission: skladlink::sim::shop::KeyPermission::Read,
+        }],
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite");
+    skladlink::warehouse::demo::create_demo_db_with(
+        &db,
+        &skladlink::warehouse::demo::DemoSpec { goods: 3, seed: 1 },
+    )
+    .unwrap();
+    write_config(dir.path(), &sim, &db);
+    let read_only = vec![
+        ("SKLADLINK_S1_CONSUMER_KEY".into(), "ck_readonly".into()),
+        ("SKLADLINK_S1_CONSUMER_SECRET".into(), "cs_readonly".into()),
+    ];
+    let ro = skladlink_async(
+        dir.path().into(),
+        vec!["check".into(), "Експорт".into()],
+        read_only,
+    )
+    .await;
+    let out = String::from_utf8_lossy(&ro.stdout);
+    assert_eq!(ro.status.code(), Some(1), "{ro:?}");
+    assert!(out.contains("Ключът е само за четене"), "{out}");
+    assert_eq!(sim.state().product_count(), 0, "check wrote nothing");
+
+    // The shop page as the address: the site address is named.
+    let location = ConfigLocation::in_dir(dir.path());
+    let mut config = location.load().unwrap();
+    if let ServerKind::Export(e) = &mut config.servers[0].kind {
+        e.shop.address = format!("{}/shop", sim.url());
+    }
+    location.save(&config).unwrap();
+    let page = skladlink_async(
+        dir.path().into(),
+        vec!["check".into(), "Експорт".into()],
+        keys(&sim, sim.consumer_secret()),
+    )
+    .await;
+    let out = String::from_utf8_lossy(&page.stdout);
+    assert_eq!(page.status.code(), Some(1), "{page:?}");
+    assert!(
+        out.contains(&format!("Въведете адреса на сайта: {}", sim.url())),
+        "{out}"
+    );
+    assert!(!out.contains("Постоянни връзки"), "{out}");
+}

@@ -1316,8 +1316,11 @@ impl WooClient {
         Ok(r.body)
     }
 
-    /// Diagnoses the connection: WordPress reachable with pretty permalinks, WooCommerce
-    /// active, keys accepted; returns what the shop reported.
+    /// Diagnoses the connection: WordPress reachable with pretty permalinks at exactly this
+    /// address, WooCommerce active, keys accepted for reading and for writing; returns what
+    /// the shop reported. Writing is proved without writing: an empty `products/batch`
+    /// (`{}`) answers `200 []` with a read/write key and 401 "does not have write
+    /// permissions" with a read-only one (measured on WooCommerce 10.0.2).
     pub async fn check(&self) -> Result<ConnectionReport, WooError> {
         let index = match self.wp_json_index().await {
             Ok(v) => v,
@@ -1326,6 +1329,22 @@ impl WooClient {
                 | WooError::BadResponse { .. }
                 | WooError::Api { .. }),
             ) => {
+                // Where does WordPress say its REST API is? Every WordPress page names it
+                // (a `Link: <…/wp-json/>; rel="https://api.w.org/"` header and a
+                // `<link rel="https://api.w.org/">` tag), so a page address such as
+                // `…/shop` tells the site address to use.
+                if let Some(root) = self.advertised_rest_root().await {
+                    match site_of_rest_root(&root) {
+                        Some((base, _)) if !same_site(&base, &self.inner.site) => {
+                            return Err(WooError::WrongAddress {
+                                address: self.inner.site.clone(),
+                                suggested: base,
+                            });
+                        }
+                        Some((_, true)) => return Err(WooError::NoPrettyPermalinks),
+                        _ => {}
+                    }
+                }
                 // Is it WordPress with plain permalinks? `?rest_route=/` answers then.
                 let plain = self
                     .request(
@@ -1340,6 +1359,15 @@ impl WooClient {
                 if let Ok(r) = plain
                     && r.body.get("namespaces").is_some()
                 {
+                    // WordPress answers `rest_route` on any of its pages: only at the site
+                    // address itself does it mean "plain permalinks".
+                    let home = r.body["home"].as_str().unwrap_or_default();
+                    if !home.is_empty() && !same_site(home, &self.inner.site) {
+                        return Err(WooError::WrongAddress {
+                            address: self.inner.site.clone(),
+                            suggested: home.trim_end_matches('/').to_string(),
+                        });
+                    }
                     return Err(WooError::NoPrettyPermalinks);
                 }
                 let (status, title) = match &e {
@@ -1379,6 +1407,7 @@ impl WooClient {
             return Err(WooError::WooCommerceInactive);
         }
         let status = self.system_status().await?;
+        self.prove_write_permission().await?;
         let home = index["home"].as_str().unwrap_or_default().to_string();
         let env = &status["environment"];
         let https = self.inner.site.to_ascii_lowercase().starts_with("https://");
@@ -1400,6 +1429,114 @@ impl WooClient {
                 .to_string(),
         })
     }
+
+    /// Proves that the key may write, without writing: `POST products/batch` with `{}`.
+    pub async fn prove_write_permission(&self) -> Result<(), WooError> {
+        self.request(
+            Method::POST,
+            &Self::wc("products/batch"),
+            &[],
+            Some(&json!({})),
+            true,
+            Repeat::Idempotent,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The REST API root the site's front page announces (`Link` header with
+    /// `rel="https://api.w.org/"`, else the `<link rel="https://api.w.org/">` tag).
+    async fn advertised_rest_root(&self) -> Option<String> {
+        let url = format!("{}/", self.inner.site);
+        let resp = self.inner.http.get(&url).send().await.ok()?;
+        let from_header = resp
+            .headers()
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(api_root_from_link_header);
+        if from_header.is_some() {
+            return from_header;
+        }
+        let bytes = resp.bytes().await.ok()?;
+        let html = String::from_utf8_lossy(&bytes[..bytes.len().min(512 * 1024)]);
+        api_root_from_html(&html)
+    }
+}
+
+/// The REST root in a `Link` header value: the URL whose `rel` is `https://api.w.org/`
+/// (WordPress's `rest_output_link_header`).
+pub fn api_root_from_link_header(value: &str) -> Option<String> {
+    value.split(',').find_map(|part| {
+        let part = part.trim();
+        let url = part.strip_prefix('<')?.split_once('>')?;
+        let rel_ok = url
+            .1
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("rel="))
+            .any(|r| r.trim_matches(['"', '\'']) == "https://api.w.org/");
+        rel_ok.then(|| url.0.trim().to_string())
+    })
+}
+
+/// The REST root in a page's `<link rel="https://api.w.org/" href="…">` tag
+/// (WordPress's `rest_output_link_wp_head`).
+pub fn api_root_from_html(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<link") {
+        let start = from + at;
+        let end = start + lower[start..].find('>')?;
+        let tag = &html[start..end];
+        let tag_lower = &lower[start..end];
+        from = end;
+        if !tag_lower.contains("https://api.w.org/") {
+            continue;
+        }
+        let h = tag_lower.find("href=")? + 5;
+        let rest = &tag[h..];
+        let quote = rest.chars().next()?;
+        let value = if quote == '"' || quote == '\'' {
+            rest[1..].split(quote).next()?
+        } else {
+            rest.split_whitespace().next()?
+        };
+        return Some(decode_html_entities(value.trim()));
+    }
+    None
+}
+
+/// The site address a REST root belongs to, and whether it is the plain-permalink form:
+/// `…/wp-json/` (pretty), `…/index.php?rest_route=/` or `…/?rest_route=/` (plain).
+pub fn site_of_rest_root(root: &str) -> Option<(String, bool)> {
+    let root = root.trim();
+    if let Some((before, _)) = root.split_once('?')
+        && root.contains("rest_route=")
+    {
+        let base = before.trim_end_matches('/');
+        let base = base.strip_suffix("/index.php").unwrap_or(base);
+        return Some((base.trim_end_matches('/').to_string(), true));
+    }
+    let r = root.trim_end_matches('/');
+    r.strip_suffix("/wp-json")
+        .map(|b| (b.trim_end_matches('/').to_string(), false))
+}
+
+/// Whether two site addresses are the same (scheme and host case-insensitively, the path
+/// exactly, a trailing `/` ignored).
+fn same_site(a: &str, b: &str) -> bool {
+    let norm = |s: &str| match url::Url::parse(s.trim()) {
+        Ok(u) => {
+            format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or_default().to_ascii_lowercase(),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + u.path().trim_end_matches('/')
+        }
+        Err(_) => s.trim().trim_end_matches('/').to_string(),
+    };
+    norm(a) == norm(b)
 }
 
 /// Tests the connection to a configured shop (see [`WooClient::check`]).

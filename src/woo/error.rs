@@ -88,6 +88,15 @@ pub enum WooError {
     /// `/wp-json/` is not reachable as JSON: WordPress permalinks are "Plain".
     #[error("the REST API needs pretty permalinks")]
     NoPrettyPermalinks,
+    /// The address is a page of a WordPress site (e.g. `…/shop`), not the site address;
+    /// the site itself names its address in every page's REST API link.
+    #[error("{address} is not the site address; use {suggested}")]
+    WrongAddress {
+        /// The address given.
+        address: String,
+        /// The site address WordPress announces.
+        suggested: String,
+    },
     /// The address answers, but not as a WordPress site (HTML 404 or another server).
     #[error("not a WordPress site at {url}: HTTP {status} {title:?}")]
     NotWordPress {
@@ -231,6 +240,11 @@ impl WooError {
             }
             WooError::WooCommerceInactive => tr(lang, "woo.error.wc_inactive"),
             WooError::NoPrettyPermalinks => tr(lang, "woo.error.no_permalinks"),
+            WooError::WrongAddress { address, suggested } => tr_args(
+                lang,
+                "woo.error.wrong_address",
+                &[("address", address), ("suggested", suggested)],
+            ),
             WooError::NotWordPress { url, status, title } => tr_args(
                 lang,
                 "woo.error.not_wordpress",

@@ -547,10 +547,7 @@ async fn handle(
         .header("X-Robots-Tag", "noindex")
         .header(
             "Link",
-            format!(
-                "<{}/wp-json/>; rel=\"https://api.w.org/\"",
-                home_of(&shared)
-            ),
+            format!("<{}>; rel=\"https://api.w.org/\"", rest_root(&shared)),
         )
         .header(
             "Access-Control-Expose-Headers",
@@ -577,10 +574,31 @@ fn home_of(shared: &Shared) -> String {
         .clone()
 }
 
-fn theme_404(site: &str) -> String {
+fn theme_404(site: &str, root: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Page not found &#8211; {site}</title>\n</head>\n<body class=\"error404\"><h1>Nothing here</h1></body>\n</html>\n"
+        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Page not found &#8211; {site}</title>\n<link rel=\"https://api.w.org/\" href=\"{}\" />\n</head>\n<body class=\"error404\"><h1>Nothing here</h1></body>\n</html>\n",
+        root.replace('&', "&#038;")
     )
+}
+
+/// A theme page (front page, "Shop"): WordPress's `wp_head` names the REST root in a
+/// `<link rel="https://api.w.org/">` tag, `&` written as `&#038;` by `esc_url`.
+fn theme_page(site: &str, root: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Shop &#8211; {site}</title>\n<link rel=\"https://api.w.org/\" href=\"{}\" />\n</head>\n<body class=\"woocommerce-shop\"><h1>Shop</h1></body>\n</html>\n",
+        root.replace('&', "&#038;")
+    )
+}
+
+/// The REST API root WordPress announces: `home/wp-json/` with pretty permalinks,
+/// `home/index.php?rest_route=/` with plain ones (`get_rest_url`).
+fn rest_root(shared: &Shared) -> String {
+    let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if st.pretty_permalinks {
+        format!("{}/wp-json/", st.home_url)
+    } else {
+        format!("{}/index.php?rest_route=/", st.home_url)
+    }
 }
 
 /// The OAuth parameters of a request, from the `Authorization: OAuth` header or the query.
@@ -802,18 +820,26 @@ fn dispatch(
     }
     // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
     // authenticates it (its check looks for "wp-json/wc/" in the request URI).
-    let (rest_path, via_rest_route) = if path == "/" {
-        match query.iter().find(|(k, _)| k == "rest_route") {
-            Some((_, r)) => (format!("/wp-json{r}"), true),
-            None => return Out::html(200, "<!doctype html><title>Shop</title>"),
-        }
-    } else if path == "/wp-json" || path.starts_with("/wp-json/") {
+    // WordPress reads `rest_route` on any of its URLs, not only at the site address.
+    let rest_route = query.iter().find(|(k, _)| k == "rest_route");
+    let (rest_path, via_rest_route) = if path == "/wp-json" || path.starts_with("/wp-json/") {
         if !pretty {
-            return Out::html(404, &theme_404(&site_name));
+            return Out::html(404, &theme_404(&site_name, &rest_root(shared)));
         }
         (path.to_string(), false)
+    } else if let Some((_, r)) = rest_route {
+        (format!("/wp-json{r}"), true)
+    } else if path == "/" || path == "/shop/" {
+        // The front page and WooCommerce's own "Shop" page.
+        return Out::html(200, &theme_page(&site_name, &rest_root(shared)));
+    } else if path == "/shop" {
+        // WordPress's canonical redirect adds the trailing slash.
+        let mut o = Out::html(301, "");
+        o.headers
+            .push(("Location".into(), format!("{}/shop/", home_of(shared))));
+        return o;
     } else {
-        return Out::html(404, &theme_404(&site_name));
+        return Out::html(404, &theme_404(&site_name, &rest_root(shared)));
     };
     let rest = rest_path
         .strip_prefix("/wp-json")
