@@ -452,24 +452,10 @@ impl WooClient {
             .user_agent(concat!("SkladLink/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
-        if let Some(path) = &opts.ca_file {
-            let shown = path.display().to_string();
-            let pem = std::fs::read(path).map_err(|e| WooError::CaFile {
-                path: shown.clone(),
-                detail: e.to_string(),
-            })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| WooError::CaFile {
-                    path: shown.clone(),
-                    detail: e.to_string(),
-                })?;
-            if certs.is_empty() {
-                return Err(WooError::CaFile {
-                    path: shown,
-                    detail: "no PEM certificate".into(),
-                });
-            }
-            b = b.tls_certs_merge(certs);
+        if let Some(path) = &opts.ca_file
+            && !opts.accept_invalid_certs
+        {
+            b = b.tls_backend_preconfigured(tls::config_with_ca_file(path)?);
         }
         let http = b.build().map_err(|e| WooError::Tls {
             url: site.clone(),
@@ -1537,6 +1523,137 @@ fn same_site(a: &str, b: &str) -> bool {
         Err(_) => s.trim().trim_end_matches('/').to_string(),
     };
     norm(a) == norm(b)
+}
+
+/// TLS with a `ca_file`: the operating system's check with the file's certificates added
+/// as trusted roots, and a certificate of the file presented by the shop itself trusted
+/// as it is (pinned).
+///
+/// The usual self-signed certificate (`openssl req -x509`) is marked CA:TRUE, and
+/// rustls/webpki refuses a CA certificate as the server's own (`CaUsedAsEndEntity`) even
+/// when it is a trusted root. The owner who names exactly that certificate trusts exactly
+/// it: the pinned certificate is accepted byte for byte (name and dates are not checked,
+/// as for an exception stored in a browser), and the handshake still proves the shop
+/// holds its private key. Any other certificate goes through the normal check.
+mod tls {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use tokio_rustls::rustls::client::danger::{
+        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+    };
+    use tokio_rustls::rustls::crypto::{
+        CryptoProvider, verify_tls12_signature, verify_tls13_signature,
+    };
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use tokio_rustls::rustls::{self, DigitallySignedStruct, SignatureScheme};
+
+    use super::WooError;
+
+    #[derive(Debug)]
+    struct PinnedOrPlatform {
+        pinned: Vec<CertificateDer<'static>>,
+        platform: rustls_platform_verifier::Verifier,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl ServerCertVerifier for PinnedOrPlatform {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            if self
+                .pinned
+                .iter()
+                .any(|c| c.as_ref() == end_entity.as_ref())
+            {
+                return Ok(ServerCertVerified::assertion());
+            }
+            self.platform.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+
+    /// A client TLS configuration trusting the certificates of the PEM file at `path`.
+    pub(super) fn config_with_ca_file(path: &Path) -> Result<rustls::ClientConfig, WooError> {
+        let shown = path.display().to_string();
+        let err = |detail: String| WooError::CaFile {
+            path: shown.clone(),
+            detail,
+        };
+        let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(err("no PEM certificate".into()));
+        }
+        let provider = CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let platform = rustls_platform_verifier::Verifier::new_with_extra_roots(
+            certs.clone(),
+            provider.clone(),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        let verifier = PinnedOrPlatform {
+            pinned: certs,
+            platform,
+            provider: provider.clone(),
+        };
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| err(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
 }
 
 /// Tests the connection to a configured shop (see [`WooClient::check`]).

@@ -190,6 +190,26 @@ pub enum WooError {
     },
 }
 
+/// The message key for a failed TLS handshake, by what the TLS library reported: each
+/// case says what to do about it.
+fn tls_problem_key(detail: &str) -> &'static str {
+    let d = detail.to_ascii_lowercase();
+    let has = |a: &str, b: &str| d.contains(a) || d.contains(b);
+    if has("causedasendentity", "ca used as end entity") {
+        "woo.error.tls_ca_as_server"
+    } else if has("unknownissuer", "unknown issuer") || has("self-signed", "self signed") {
+        "woo.error.tls_unknown_issuer"
+    } else if has("notvalidforname", "not valid for name") {
+        "woo.error.tls_wrong_name"
+    } else if has("expired", "notvalidyet") || d.contains("not valid yet") {
+        "woo.error.tls_expired"
+    } else if has("wrong version number", "corrupt message") || d.contains("invalidcontenttype") {
+        "woo.error.tls_not_tls"
+    } else {
+        "woo.error.tls"
+    }
+}
+
 impl WooError {
     /// True when repeating the same request later may succeed.
     pub fn is_transient(&self) -> bool {
@@ -223,9 +243,11 @@ impl WooError {
                 "woo.error.connect",
                 &[("url", url), ("detail", detail)],
             ),
-            WooError::Tls { url, detail } => {
-                tr_args(lang, "woo.error.tls", &[("url", url), ("detail", detail)])
-            }
+            WooError::Tls { url, detail } => tr_args(
+                lang,
+                tls_problem_key(detail),
+                &[("url", url), ("detail", detail)],
+            ),
             WooError::Timeout { url } => tr_args(lang, "woo.error.timeout", &[("url", url)]),
             WooError::ConnectionDropped { url, .. } => {
                 tr_args(lang, "woo.error.dropped", &[("url", url)])

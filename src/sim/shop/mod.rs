@@ -64,6 +64,10 @@ pub struct SimOptions {
     /// Serve https with a certificate issued by a freshly generated local CA
     /// (see [`ShopSimHandle::ca_pem`]); Basic auth then works as on a real shop.
     pub https: bool,
+    /// With `https`: serve this certificate (PEM) and PKCS#8 key (PEM) instead of a
+    /// generated chain, e.g. a self-signed CA:TRUE certificate as `openssl req -x509`
+    /// makes; [`ShopSimHandle::ca_pem`] is then this certificate.
+    pub https_certificate: Option<(String, String)>,
 }
 
 struct Shared {
@@ -85,7 +89,11 @@ impl ShopSim {
         let scheme = if opts.https { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let tls = if opts.https {
-            let (ca, config) = tls_config().map_err(std::io::Error::other)?;
+            let (ca, config) = match &opts.https_certificate {
+                Some((cert, key)) => given_tls_config(cert, key),
+                None => tls_config(),
+            }
+            .map_err(std::io::Error::other)?;
             Some((ca, tokio_rustls::TlsAcceptor::from(Arc::new(config))))
         } else {
             None
@@ -340,6 +348,28 @@ fn tls_config() -> Result<(String, tokio_rustls::rustls::ServerConfig), String> 
         .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
         .map_err(|x| x.to_string())?;
     Ok((ca_cert.pem(), config))
+}
+
+/// A server configuration presenting exactly the given certificate and key.
+fn given_tls_config(
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<(String, tokio_rustls::rustls::ServerConfig), String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|x| x.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|x| x.to_string())?;
+    Ok((cert_pem.to_string(), config))
 }
 
 /// True when the first byte a client sent is a TLS handshake record.
