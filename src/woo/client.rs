@@ -1276,8 +1276,15 @@ impl WooClient {
         self.decode(r.body, "orders")
     }
 
-    /// The order statuses the site offers, custom ones included (`reports/orders/totals`).
+    /// The order statuses the site offers, custom ones included: `orders/statuses` where
+    /// it exists (WooCommerce 10; `checkout-draft` listed), else `reports/orders/totals`
+    /// (7.9 answers `rest_no_route` to the former).
     pub async fn order_statuses(&self) -> Result<Vec<OrderStatusInfo>, WooError> {
+        match self.get("orders/statuses", &[]).await {
+            Ok(r) => return self.decode(r.body, "orders/statuses"),
+            Err(WooError::WooCommerceInactive | WooError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
         let r = self.get("reports/orders/totals", &[]).await?;
         self.decode(r.body, "reports/orders/totals")
     }

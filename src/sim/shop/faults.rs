@@ -71,6 +71,18 @@ impl SimStats {
     }
 }
 
+/// A request body the simulator kept (see [`Faults::record_bodies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// `"METHOD route"`, as in [`SimStats::by_route`].
+    pub route: String,
+    /// The body as text.
+    pub body: String,
+}
+
+/// The most request bodies kept; older ones are dropped first.
+const MAX_RECORDED: usize = 10_000;
+
 #[derive(Debug, Default)]
 struct FaultState {
     latency: Duration,
@@ -79,6 +91,7 @@ struct FaultState {
     counter: u64,
     route_filter: Option<String>,
     paging: Option<PagingFault>,
+    record: bool,
 }
 
 /// The fault switchboard of a running simulator (shared; change it at any time).
@@ -86,6 +99,7 @@ struct FaultState {
 pub struct Faults {
     state: Mutex<FaultState>,
     stats: Mutex<SimStats>,
+    recorded: Mutex<std::collections::VecDeque<RecordedRequest>>,
 }
 
 impl Faults {
@@ -122,6 +136,36 @@ impl Faults {
     /// The paging fault in force.
     pub fn paging(&self) -> Option<PagingFault> {
         self.lock().paging
+    }
+
+    /// Starts (or stops) keeping the bodies of requests that have one.
+    pub fn record_bodies(&self, on: bool) {
+        self.lock().record = on;
+    }
+
+    /// The request bodies kept so far, oldest first.
+    pub fn recorded(&self) -> Vec<RecordedRequest> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Keeps one request body when recording is on.
+    pub(crate) fn keep_body(&self, route_key: &str, body: &[u8]) {
+        if body.is_empty() || !self.lock().record {
+            return;
+        }
+        let mut r = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= MAX_RECORDED {
+            r.pop_front();
+        }
+        r.push_back(RecordedRequest {
+            route: route_key.to_string(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        });
     }
 
     /// Removes every fault and the latency.

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod faults;
 pub mod state;
+pub mod version;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,8 +23,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use faults::{FaultKind, Faults, PagingFault, SimStats};
+pub use faults::{FaultKind, Faults, PagingFault, RecordedRequest, SimStats};
 pub use state::{Reply, ShopState};
+pub use version::WcVersion;
 
 use crate::woo::auth::{self, SignatureMethod};
 
@@ -68,6 +70,9 @@ pub struct SimOptions {
     /// generated chain, e.g. a self-signed CA:TRUE certificate as `openssl req -x509`
     /// makes; [`ShopSimHandle::ca_pem`] is then this certificate.
     pub https_certificate: Option<(String, String)>,
+    /// The WooCommerce version to behave as (7.9 unless set; change it at run time through
+    /// [`ShopState::wc_version`]).
+    pub version: WcVersion,
 }
 
 struct Shared {
@@ -102,6 +107,7 @@ impl ShopSim {
         if let Some(snap) = &opts.snapshot {
             st.restore(snap);
         }
+        st.wc_version = opts.version;
         let key = SimKey {
             consumer_key: format!("ck_{}", random_hex(20)),
             consumer_secret: format!("cs_{}", random_hex(20)),
@@ -509,6 +515,7 @@ async fn handle(
     }
     let key = route_key(&method, &path);
     let (latency, fault) = shared.faults.on_request(&key, body.len() as u64);
+    shared.faults.keep_body(&key, &body);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -834,13 +841,14 @@ fn dispatch(
     headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> Out {
-    let (site_name, wc_on, pretty, redirect) = {
+    let (site_name, wc_on, pretty, redirect, wc_version) = {
         let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
         (
             st.site_name.clone(),
             st.woocommerce_active,
             st.pretty_permalinks,
             st.redirect_to.clone(),
+            st.wc_version,
         )
     };
     if let Some(base) = redirect {
@@ -931,7 +939,8 @@ fn dispatch(
     }
     if user.is_none() {
         // Known routes refuse anonymous callers; unknown ones are simply not found.
-        if route_exists(&segs, method) {
+        let added_in_10 = segs == ["orders", "statuses"] && wc_version != WcVersion::V10;
+        if route_exists(&segs, method) && !added_in_10 {
             return Out::reply(anonymous_error(method, is_item, is_batch));
         }
         return Out::reply(no_route());
@@ -972,9 +981,18 @@ fn dispatch(
             let mut s = state::system_status_template();
             s["environment"]["home_url"] = json!(st.home_url);
             s["environment"]["site_url"] = json!(st.home_url);
+            s["environment"]["version"] = json!(st.wc_version.wc_version());
+            s["environment"]["wp_version"] = json!(st.wc_version.wp_version());
             s["settings"]["currency"] = json!(st.currency);
+            if st.wc_version == WcVersion::V10 {
+                s["settings"]["HPOS_enabled"] = json!(true);
+            }
             Reply::json(200, s)
         }
+        ("GET" | "HEAD", ["orders", "statuses"]) if st.wc_version == WcVersion::V10 => Reply::json(
+            200,
+            version::order_statuses(&state::CORE_STATUSES, &st.custom_statuses),
+        ),
         ("GET" | "HEAD", ["reports", "orders", "totals"]) => st.order_totals(),
         ("GET" | "HEAD", ["products"]) => {
             match paging(&params).and_then(|pg| Ok((pg, st.query_products(&params, pg)?))) {
@@ -1051,6 +1069,16 @@ fn dispatch(
     if let Some(f) = paging_fault {
         break_paging(&mut reply, f);
     }
+    if wc_version == WcVersion::V10 && reply.status < 300 {
+        let num = |s: &str| s.parse::<u64>().is_ok();
+        match segs.as_slice() {
+            ["products"] | ["products", "batch"] => version::shape_products_v10(&mut reply.body),
+            ["products", p] if num(p) => version::shape_products_v10(&mut reply.body),
+            ["orders"] | ["orders", "batch"] => version::shape_orders_v10(&mut reply.body),
+            ["orders", o] if num(o) => version::shape_orders_v10(&mut reply.body),
+            _ => {}
+        }
+    }
     let mut out = Out::reply(reply);
     if method == "HEAD" {
         out.body = Bytes::new();
@@ -1085,7 +1113,9 @@ fn break_paging(reply: &mut Reply, fault: PagingFault) {
 fn route_exists(segs: &[&str], method: &str) -> bool {
     let num = |s: &str| s.parse::<u64>().is_ok();
     match segs {
-        ["system_status"] | ["reports", "orders", "totals"] => method == "GET",
+        ["system_status"] | ["reports", "orders", "totals"] | ["orders", "statuses"] => {
+            method == "GET"
+        }
         ["products"] | ["orders"] | ["products", "categories"] => {
             matches!(method, "GET" | "POST")
         }

@@ -246,6 +246,8 @@ pub struct ShopState {
     /// When set, every request is answered `301` to this base URL plus the path (as a
     /// site that forces https or `www.` does).
     pub redirect_to: Option<String>,
+    /// The WooCommerce version the shop answers as, where versions differ.
+    pub wc_version: super::WcVersion,
     next_post_id: u64,
     next_term_id: u64,
     next_meta_id: u64,
@@ -273,6 +275,7 @@ impl ShopState {
             custom_statuses: Vec::new(),
             currency: "EUR".into(),
             redirect_to: None,
+            wc_version: super::WcVersion::default(),
             next_post_id: 10,
             next_term_id: 15,
             next_meta_id: 20,
