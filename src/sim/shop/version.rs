@@ -39,7 +39,7 @@ fn each_item(body: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Va
         Value::Array(items) => items
             .iter_mut()
             .filter_map(Value::as_object_mut)
-            .for_each(|o| f(o)),
+            .for_each(&mut *f),
         Value::Object(o) if o.contains_key("code") => {}
         Value::Object(o)
             if ["create", "update", "delete"]
@@ -52,7 +52,7 @@ fn each_item(body: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Va
                         .iter_mut()
                         .filter_map(Value::as_object_mut)
                         .filter(|i| !i.contains_key("error"))
-                        .for_each(|i| f(i));
+                        .for_each(&mut *f);
                 }
             }
         }
