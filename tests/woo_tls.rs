@@ -129,3 +129,27 @@ fn each_tls_failure_says_what_to_do() {
     assert!(msg("received corrupt message of type InvalidContentType").contains("http://"));
     assert!(msg("handshake failure").contains("give its certificate file"));
 }
+
+#[tokio::test]
+async fn https_to_a_plain_http_port_says_so() {
+    let sim = ShopSim::start(SimOptions::default()).await.unwrap();
+    let address = sim.url().replacen("http://", "https://", 1);
+    let c = WooClient::new(
+        &address,
+        &Secret::new(sim.consumer_key()),
+        &Secret::new(sim.consumer_secret()),
+        ClientOptions {
+            request_timeout: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            },
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let err = c.check().await.unwrap_err();
+    let en = err.message(Language::En);
+    assert!(matches!(err, WooError::Tls { .. }), "{err:?}");
+    assert!(en.contains("does not speak TLS"), "{en}");
+}

@@ -210,7 +210,18 @@ fn map_transport(e: &reqwest::Error, url: &str, during_body: bool) -> WooError {
         };
     }
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    // A plain-http server on an https address answers bytes rustls calls a "corrupt
+    // message of type InvalidContentType": a TLS problem too, not a refused connection.
+    if [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "wrong version number",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
         return WooError::Tls { url, detail };
     }
     if during_body || e.is_body() || e.is_decode() {
@@ -1320,7 +1331,8 @@ impl WooClient {
             Err(
                 e @ (WooError::HtmlPage { .. }
                 | WooError::BadResponse { .. }
-                | WooError::Api { .. }),
+                | WooError::Api { .. }
+                | WooError::Redirected { .. }),
             ) => {
                 // Where does WordPress say its REST API is? Every WordPress page names it
                 // (a `Link: <…/wp-json/>; rel="https://api.w.org/"` header and a
@@ -1337,6 +1349,10 @@ impl WooClient {
                         Some((_, true)) => return Err(WooError::NoPrettyPermalinks),
                         _ => {}
                     }
+                }
+                if matches!(e, WooError::Redirected { .. }) {
+                    // A redirect of the site itself (to https, to `www.`) names the address.
+                    return Err(e);
                 }
                 // Is it WordPress with plain permalinks? `?rest_route=/` answers then.
                 let plain = self
