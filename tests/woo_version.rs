@@ -72,7 +72,36 @@ async fn status_pickers_use_orders_statuses_on_10_and_the_report_on_7_9() {
         serde_json::from_value(fixture("order_statuses_route.json")).unwrap();
     assert_eq!(slugs(&on_10)[..real.len()], slugs(&real)[..]);
 
+    // The route is public on 10 (`permission_callback` `__return_true`), absent on 7.9.
+    let anonymous = |sim: &ShopSimHandle| {
+        WooClient::new(
+            sim.url(),
+            &Secret::new("ck_unknown"),
+            &Secret::new("cs_unknown"),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    };
+    let raw = |c: WooClient| async move {
+        c.request(
+            reqwest::Method::GET,
+            "/wp-json/wc/v3/orders/statuses",
+            &[],
+            None,
+            false,
+            skladlink::woo::Repeat::Idempotent,
+        )
+        .await
+    };
+    assert!(raw(anonymous(&sim)).await.unwrap().body.is_array());
+
     let (sim79, c79) = shop(WcVersion::V7_9).await;
+    assert_eq!(
+        raw(anonymous(&sim79)).await.unwrap_err(),
+        skladlink::woo::WooError::WooCommerceInactive,
+        "rest_no_route"
+    );
+    sim79.faults().reset_stats();
     let on_79 = c79.order_statuses().await.unwrap();
     assert_eq!(sim79.stats().count("GET orders/statuses"), 1, "tried, 404");
     assert_eq!(sim79.stats().count("GET reports/orders/totals"), 1);
