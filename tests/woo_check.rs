@@ -53,6 +53,12 @@ async fn check_proves_write_permission_without_writing() {
     let ro = at(sim.url(), "ck_ro", "cs_ro");
     let err = ro.check().await.unwrap_err();
     assert_eq!(err, WooError::ReadOnlyKey);
+    // The simulator's own read-only key behaves the same.
+    let (ck, cs) = sim.read_only_key();
+    assert_eq!(
+        at(sim.url(), ck, cs).check().await.unwrap_err(),
+        WooError::ReadOnlyKey
+    );
     assert!(err.message(Language::Bg).contains("само за четене"));
     assert!(err.message(Language::En).contains("Read/Write"));
     // …while reading with it works.

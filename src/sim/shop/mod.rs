@@ -113,7 +113,12 @@ impl ShopSim {
             consumer_secret: format!("cs_{}", random_hex(20)),
             permission: KeyPermission::ReadWrite,
         };
-        let mut keys = vec![key.clone()];
+        let read_only = SimKey {
+            consumer_key: format!("ck_{}", random_hex(20)),
+            consumer_secret: format!("cs_{}", random_hex(20)),
+            permission: KeyPermission::Read,
+        };
+        let mut keys = vec![key.clone(), read_only.clone()];
         keys.extend(opts.extra_keys.iter().cloned());
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -175,6 +180,7 @@ impl ShopSim {
             addr,
             url,
             key,
+            read_only,
             shared,
             stop: tx,
             task: Some(task),
@@ -188,6 +194,7 @@ pub struct ShopSimHandle {
     addr: SocketAddr,
     url: String,
     key: SimKey,
+    read_only: SimKey,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -217,6 +224,15 @@ impl ShopSimHandle {
     /// The generated consumer secret.
     pub fn consumer_secret(&self) -> &str {
         &self.key.consumer_secret
+    }
+
+    /// The generated read-only key and its secret (GET only; writes answer 401
+    /// "does not have write permissions", as a real shop's Read key).
+    pub fn read_only_key(&self) -> (&str, &str) {
+        (
+            &self.read_only.consumer_key,
+            &self.read_only.consumer_secret,
+        )
     }
 
     /// The fault switchboard and counters.
@@ -293,6 +309,15 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
                 println!(
                     "{}",
                     tr_args(lang, "sim_shop.secret", &[("secret", h.consumer_secret())])
+                );
+                let (ro_key, ro_secret) = h.read_only_key();
+                println!(
+                    "{}",
+                    tr_args(
+                        lang,
+                        "sim_shop.read_only_key",
+                        &[("key", ro_key), ("secret", ro_secret)]
+                    )
                 );
                 println!("{}", tr(lang, "sim_shop.stop_hint"));
                 std::future::pending::<()>().await;
