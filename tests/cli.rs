@@ -33,6 +33,18 @@ async fn skladlink_async(
     .unwrap()
 }
 
+/// A temporary directory holding a demo warehouse database (SQLite) with `goods` goods.
+fn demo_dir(goods: usize, seed: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("warehouse.sqlite");
+    skladlink::warehouse::demo::create_demo_db_with(
+        &db,
+        &skladlink::warehouse::demo::DemoSpec { goods, seed },
+    )
+    .unwrap();
+    (dir, db)
+}
+
 fn write_config(dir: &std::path::Path, sim: &ShopSimHandle, db: &std::path::Path) {
     let mut config = AppConfig::default();
     config.database.connection_string = skladlink::warehouse::demo::sqlite_connection_string(db);
@@ -58,16 +70,7 @@ fn keys(sim: &ShopSimHandle, secret: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_exports_with_secrets_from_the_environment() {
     let sim = ShopSim::start(SimOptions::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("warehouse.sqlite");
-    skladlink::warehouse::demo::create_demo_db_with(
-        &db,
-        &skladlink::warehouse::demo::DemoSpec {
-            goods: 120,
-            seed: 1,
-        },
-    )
-    .unwrap();
+    let (dir, db) = demo_dir(120, 1);
     write_config(dir.path(), &sim, &db);
     let env = keys(&sim, sim.consumer_secret());
 
@@ -107,13 +110,7 @@ async fn run_once_exports_with_secrets_from_the_environment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_the_shop_or_the_diagnosis() {
     let sim = ShopSim::start(SimOptions::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("warehouse.sqlite");
-    skladlink::warehouse::demo::create_demo_db_with(
-        &db,
-        &skladlink::warehouse::demo::DemoSpec { goods: 5, seed: 1 },
-    )
-    .unwrap();
+    let (dir, db) = demo_dir(5, 1);
     write_config(dir.path(), &sim, &db);
 
     let ok = skladlink_async(
@@ -223,27 +220,13 @@ fn check_reads_the_fiscal_device_of_an_eshop_connector() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_fails_on_a_read_only_key_and_names_the_address_for_a_shop_page() {
-    let sim = ShopSim::start(SimOptions {
-        extra_keys: vec![skladlink::sim::shop::SimKey {
-            consumer_key: "ck_readonly".into(),
-            consumer_secret: "cs_readonly".into(),
-            permission: skladlink::sim::shop::KeyPermission::Read,
-        }],
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("warehouse.sqlite");
-    skladlink::warehouse::demo::create_demo_db_with(
-        &db,
-        &skladlink::warehouse::demo::DemoSpec { goods: 3, seed: 1 },
-    )
-    .unwrap();
+    let sim = ShopSim::start(SimOptions::default()).await.unwrap();
+    let (dir, db) = demo_dir(3, 1);
     write_config(dir.path(), &sim, &db);
+    let (ck, cs) = sim.read_only_key();
     let read_only = vec![
-        ("SKLADLINK_S1_CONSUMER_KEY".into(), "ck_readonly".into()),
-        ("SKLADLINK_S1_CONSUMER_SECRET".into(), "cs_readonly".into()),
+        ("SKLADLINK_S1_CONSUMER_KEY".into(), ck.to_string()),
+        ("SKLADLINK_S1_CONSUMER_SECRET".into(), cs.to_string()),
     ];
     let ro = skladlink_async(
         dir.path().into(),
@@ -349,13 +332,7 @@ async fn woocommerce_7_9_and_10_give_the_same_documents_and_writes_never_carry_a
         .await
         .unwrap();
         sim.faults().record_bodies(true);
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("warehouse.sqlite");
-        skladlink::warehouse::demo::create_demo_db_with(
-            &db,
-            &skladlink::warehouse::demo::DemoSpec { goods: 8, seed: 3 },
-        )
-        .unwrap();
+        let (dir, db) = demo_dir(8, 3);
         let env = write_export_import_config(dir.path(), &sim, &db);
         let run = || {
             skladlink_async(

@@ -3,62 +3,35 @@
 //! wrong address with the address to use, plain permalinks still told apart, and servers
 //! that are not WordPress.
 
-use std::time::Duration;
+mod common;
 
+use common::shop::{client_at, quick_options};
 use skladlink::i18n::Language;
-use skladlink::secrets::Secret;
-use skladlink::sim::shop::{KeyPermission, ShopSim, ShopSimHandle, SimKey, SimOptions};
+use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
 use skladlink::woo::client::{api_root_from_html, api_root_from_link_header, site_of_rest_root};
-use skladlink::woo::{ClientOptions, ProductFilter, RetryPolicy, WooClient, WooError};
+use skladlink::woo::{ProductFilter, WooClient, WooError};
 
-fn opts() -> ClientOptions {
-    ClientOptions {
-        request_timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            max_retries: 1,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(1),
-        },
-        ..ClientOptions::default()
-    }
-}
-
-async fn sim_with_read_only_key() -> ShopSimHandle {
-    ShopSim::start(SimOptions {
-        extra_keys: vec![SimKey {
-            consumer_key: "ck_ro".into(),
-            consumer_secret: "cs_ro".into(),
-            permission: KeyPermission::Read,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+async fn sim() -> ShopSimHandle {
+    ShopSim::start(SimOptions::default()).await.unwrap()
 }
 
 fn at(address: &str, key: &str, secret: &str) -> WooClient {
-    WooClient::new(address, &Secret::new(key), &Secret::new(secret), opts()).unwrap()
+    client_at(address, key, secret, quick_options())
 }
 
 #[tokio::test]
 async fn check_proves_write_permission_without_writing() {
-    let sim = sim_with_read_only_key().await;
+    let sim = sim().await;
     let rw = at(sim.url(), sim.consumer_key(), sim.consumer_secret());
     rw.check().await.expect("read/write key passes");
     let stats = sim.stats();
     assert_eq!(stats.count("POST products/batch"), 1);
     assert_eq!(sim.state().product_count(), 0, "the probe wrote nothing");
 
-    let ro = at(sim.url(), "ck_ro", "cs_ro");
+    let (ck, cs) = sim.read_only_key();
+    let ro = at(sim.url(), ck, cs);
     let err = ro.check().await.unwrap_err();
     assert_eq!(err, WooError::ReadOnlyKey);
-    // The simulator's own read-only key behaves the same.
-    let (ck, cs) = sim.read_only_key();
-    assert_eq!(
-        at(sim.url(), ck, cs).check().await.unwrap_err(),
-        WooError::ReadOnlyKey
-    );
     assert!(err.message(Language::Bg).contains("само за четене"));
     assert!(err.message(Language::En).contains("Read/Write"));
     // …while reading with it works.
@@ -68,7 +41,7 @@ async fn check_proves_write_permission_without_writing() {
 
 #[tokio::test]
 async fn the_shop_page_address_is_named_with_the_address_to_use() {
-    let sim = sim_with_read_only_key().await;
+    let sim = sim().await;
     for page in ["shop", "shop/", "blog/some-post"] {
         let c = at(
             &format!("{}/{page}", sim.url()),

@@ -2,40 +2,19 @@
 //! `X-WP-TotalPages`, absurd totals, and a shop that ignores `page` and sends no paging
 //! headers, against the shop simulator over HTTP on 127.0.0.1, counting requests.
 
-use std::time::Duration;
+mod common;
 
+use common::shop::{quick_options, sim_client};
 use serde_json::json;
 use skladlink::core::money::Money;
 use skladlink::i18n::Language;
-use skladlink::secrets::Secret;
 use skladlink::sim::shop::{PagingFault, ShopSim, ShopSimHandle, SimOptions};
-use skladlink::woo::{
-    ClientOptions, OrderFilter, ProductFilter, ProductWrite, RetryPolicy, WooClient, WooError,
-};
-
-fn opts() -> ClientOptions {
-    ClientOptions {
-        request_timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_retries: 1,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(1),
-        },
-        ..ClientOptions::default()
-    }
-}
+use skladlink::woo::{OrderFilter, ProductFilter, ProductWrite, WooClient, WooError};
 
 /// A simulator holding `products` products and `orders` processing orders.
 async fn shop(products: usize, orders: usize) -> (ShopSimHandle, WooClient) {
     let sim = ShopSim::start(SimOptions::default()).await.expect("sim");
-    let c = WooClient::new(
-        sim.url(),
-        &Secret::new(sim.consumer_key()),
-        &Secret::new(sim.consumer_secret()),
-        opts(),
-    )
-    .expect("client");
+    let c = sim_client(&sim, quick_options());
     let create: Vec<ProductWrite> = (0..products)
         .map(|i| ProductWrite {
             name: Some(format!("Good {i}")),

@@ -3,13 +3,13 @@
 //! simulator over https on 127.0.0.1 works when given as `ca_file`; only exactly that
 //! certificate is accepted; and a failed handshake says what to do for each case.
 
-use std::time::Duration;
+mod common;
 
+use common::shop::{client_at, quick_options, sim_client};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use skladlink::i18n::Language;
-use skladlink::secrets::Secret;
 use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions};
-use skladlink::woo::{ClientOptions, ProductFilter, RetryPolicy, WooClient, WooError};
+use skladlink::woo::{ClientOptions, ProductFilter, WooClient, WooError};
 
 /// A self-signed CA:TRUE certificate for `cn` without subjectAltName, and its key (PEM).
 fn self_signed_ca_cert(cn: &str) -> (String, String) {
@@ -32,21 +32,13 @@ async fn https_sim(cert: &(String, String)) -> ShopSimHandle {
 }
 
 fn client(sim: &ShopSimHandle, ca_file: Option<std::path::PathBuf>) -> WooClient {
-    WooClient::new(
-        sim.url(),
-        &Secret::new(sim.consumer_key()),
-        &Secret::new(sim.consumer_secret()),
+    sim_client(
+        sim,
         ClientOptions {
             ca_file,
-            request_timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            },
-            ..ClientOptions::default()
+            ..quick_options()
         },
     )
-    .unwrap()
 }
 
 #[tokio::test]
@@ -134,20 +126,12 @@ fn each_tls_failure_says_what_to_do() {
 async fn https_to_a_plain_http_port_says_so() {
     let sim = ShopSim::start(SimOptions::default()).await.unwrap();
     let address = sim.url().replacen("http://", "https://", 1);
-    let c = WooClient::new(
+    let c = client_at(
         &address,
-        &Secret::new(sim.consumer_key()),
-        &Secret::new(sim.consumer_secret()),
-        ClientOptions {
-            request_timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            },
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap();
+        sim.consumer_key(),
+        sim.consumer_secret(),
+        quick_options(),
+    );
     let err = c.check().await.unwrap_err();
     let en = err.message(Language::En);
     assert!(matches!(err, WooError::Tls { .. }), "{err:?}");

@@ -3,18 +3,17 @@
 //! fields) and answers recorded on real 10.0.2 and 7.9.0 shops
 //! (`tests/fixtures/woocommerce/10.0.2/`).
 
-use std::time::Duration;
+mod common;
 
+use common::shop::{client_at, quick_options, raw_get, sim_client};
 use serde_json::{Value, json};
 use skladlink::config::ShopConnection;
 use skladlink::core::money::Money;
 use skladlink::i18n::Language;
 use skladlink::secrets::Secret;
 use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions, WcVersion};
-use skladlink::woo::{
-    ClientOptions, Order, OrderStatusInfo, Product, ProductFilter, ProductWrite, RetryPolicy,
-    WooClient,
-};
+use skladlink::woo::WooClient;
+use skladlink::woo::{Order, OrderStatusInfo, Product, ProductFilter, ProductWrite};
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -34,20 +33,7 @@ async fn shop(version: WcVersion) -> (ShopSimHandle, WooClient) {
     sim.state()
         .custom_statuses
         .push(("shipped".into(), "Shipped &amp; paid".into()));
-    let c = WooClient::new(
-        sim.url(),
-        &Secret::new(sim.consumer_key()),
-        &Secret::new(sim.consumer_secret()),
-        ClientOptions {
-            request_timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            },
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap();
+    let c = sim_client(&sim, quick_options());
     (sim, c)
 }
 
@@ -73,31 +59,22 @@ async fn status_pickers_use_orders_statuses_on_10_and_the_report_on_7_9() {
     assert_eq!(slugs(&on_10)[..real.len()], slugs(&real)[..]);
 
     // The route is public on 10 (`permission_callback` `__return_true`), absent on 7.9.
-    let anonymous = |sim: &ShopSimHandle| {
-        WooClient::new(
-            sim.url(),
-            &Secret::new("ck_unknown"),
-            &Secret::new("cs_unknown"),
-            ClientOptions::default(),
-        )
-        .unwrap()
-    };
-    let raw = |c: WooClient| async move {
-        c.request(
-            reqwest::Method::GET,
-            "/wp-json/wc/v3/orders/statuses",
-            &[],
-            None,
-            false,
-            skladlink::woo::Repeat::Idempotent,
-        )
-        .await
-    };
-    assert!(raw(anonymous(&sim)).await.unwrap().body.is_array());
+    let anonymous =
+        |sim: &ShopSimHandle| client_at(sim.url(), "ck_unknown", "cs_unknown", quick_options());
+    let statuses = "/wp-json/wc/v3/orders/statuses";
+    assert!(
+        raw_get(&anonymous(&sim), statuses, false)
+            .await
+            .unwrap()
+            .body
+            .is_array()
+    );
 
     let (sim79, c79) = shop(WcVersion::V7_9).await;
     assert_eq!(
-        raw(anonymous(&sim79)).await.unwrap_err(),
+        raw_get(&anonymous(&sim79), statuses, false)
+            .await
+            .unwrap_err(),
         skladlink::woo::WooError::WooCommerceInactive,
         "rest_no_route"
     );
@@ -240,15 +217,7 @@ async fn line_taxes_are_rounded_by_10_and_the_amounts_read_are_the_same() {
         let listed = c.list_orders(&Default::default()).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(amounts(&listed[0]), amounts(&o79), "{version:?}");
-        let body = c
-            .request(
-                reqwest::Method::GET,
-                "/wp-json/wc/v3/orders/500",
-                &[],
-                None,
-                true,
-                skladlink::woo::Repeat::Idempotent,
-            )
+        let body = raw_get(&c, "/wp-json/wc/v3/orders/500", true)
             .await
             .unwrap()
             .body;
