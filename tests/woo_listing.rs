@@ -112,3 +112,12 @@ async fn without_paging_headers_a_short_page_ends_the_walk() {
         60
     );
 }
+
+#[tokio::test]
+async fn totals_smaller_than_the_first_page_are_no_bound() {
+    let (sim, c) = shop(250, 0).await;
+    sim.faults().set_paging(Some(PagingFault::ZeroTotals));
+    let all = c.list_products(&ProductFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 250, "walked to the short page");
+    assert_eq!(sim.stats().count("GET products"), 3);
+}

@@ -667,7 +667,15 @@ impl WooClient {
         };
         let first = self.get(route, &page_query(1)).await?;
         let mut guard = Listing::new(route);
-        let bound = page_bound(first.total, first.total_pages);
+        // Totals smaller than the first page itself are wrong (a plugin changed the
+        // query after counting): then they are no bound, and a short page ends the walk.
+        let first_len = first.body.as_array().map_or(0, Vec::len) as u64;
+        let bound = page_bound(
+            first.total.filter(|&t| t >= first_len),
+            first
+                .total_pages
+                .filter(|&p| p.saturating_mul(MAX_PER_PAGE as u64) >= first_len),
+        );
         let mut out: Vec<T> = Vec::new();
         let mut more = guard.take(1, first.body, self, &mut out)?;
         let last_page = bound.unwrap_or(MAX_LISTING_PAGES);

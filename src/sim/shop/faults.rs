@@ -44,6 +44,9 @@ pub enum PagingFault {
     HugeTotalPages,
     /// `X-WP-Total: 100000000000` and `X-WP-TotalPages: 1000000000`.
     HugeTotals,
+    /// `X-WP-Total: 0` and `X-WP-TotalPages: 0` while the pages hold items (totals
+    /// counted before a plugin changed the query).
+    ZeroTotals,
     /// `page` is ignored (every page is the first) and no paging headers are sent (a
     /// cache keyed without the query string in front of a proxy that strips headers).
     IgnorePageNoTotals,

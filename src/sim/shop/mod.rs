@@ -1131,6 +1131,10 @@ fn break_paging(reply: &mut Reply, fault: PagingFault) {
             set(reply, "X-WP-Total", "100000000000");
             set(reply, "X-WP-TotalPages", "1000000000");
         }
+        PagingFault::ZeroTotals => {
+            set(reply, "X-WP-Total", "0");
+            set(reply, "X-WP-TotalPages", "0");
+        }
         PagingFault::IgnorePageNoTotals => reply
             .headers
             .retain(|(k, _)| !matches!(k.as_str(), "X-WP-Total" | "X-WP-TotalPages" | "Link")),
