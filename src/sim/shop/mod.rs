@@ -271,8 +271,9 @@ impl Drop for ShopSimHandle {
     }
 }
 
-/// Runs a simulated shop until the process is interrupted: prints its address and keys.
-pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
+/// Runs a simulated shop (as WooCommerce `version`) until the process is interrupted:
+/// prints its address and keys.
+pub fn run_sim_shop_cli(port: Option<u16>, version: WcVersion) -> std::process::ExitCode {
     use crate::i18n::{Language, tr, tr_args};
     let lang = Language::default();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -295,6 +296,7 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
     rt.block_on(async {
         match ShopSim::start(SimOptions {
             port,
+            version,
             ..SimOptions::default()
         })
         .await
