@@ -67,6 +67,24 @@ async fn the_shop_page_address_is_named_with_the_address_to_use() {
             "not a permalink diagnosis: {bg}"
         );
     }
+    // Behind a proxy that strips the `Link` header, the page's `<link>` tag names it.
+    sim.faults().strip_rest_link_header(true);
+    sim.faults().reset_stats();
+    let c = at(
+        &format!("{}/shop", sim.url()),
+        sim.consumer_key(),
+        sim.consumer_secret(),
+    );
+    assert!(matches!(
+        c.check().await.unwrap_err(),
+        WooError::WrongAddress { suggested, .. } if suggested == sim.url()
+    ));
+    assert_eq!(
+        sim.stats().count("GET /shop"),
+        1,
+        "the page itself, no `?rest_route=` probe"
+    );
+    sim.faults().strip_rest_link_header(false);
     // Plain permalinks at the right address are still plain permalinks, and the shop page
     // of such a site is still a wrong address.
     sim.state().pretty_permalinks = false;

@@ -1465,7 +1465,7 @@ impl WooClient {
     /// `rel="https://api.w.org/"`, else the `<link rel="https://api.w.org/">` tag).
     async fn advertised_rest_root(&self) -> Option<String> {
         let url = format!("{}/", self.inner.site);
-        let resp = self.inner.http.get(&url).send().await.ok()?;
+        let mut resp = self.inner.http.get(&url).send().await.ok()?;
         let from_header = resp
             .headers()
             .get_all(reqwest::header::LINK)
@@ -1475,9 +1475,14 @@ impl WooClient {
         if from_header.is_some() {
             return from_header;
         }
-        let bytes = resp.bytes().await.ok()?;
-        let html = String::from_utf8_lossy(&bytes[..bytes.len().min(512 * 1024)]);
-        api_root_from_html(&html)
+        // The tag is in `<head>`: the first 512 KiB are enough, the rest is not read.
+        let mut head = Vec::new();
+        while head.len() < 512 * 1024
+            && let Ok(Some(chunk)) = resp.chunk().await
+        {
+            head.extend_from_slice(&chunk);
+        }
+        api_root_from_html(&String::from_utf8_lossy(&head))
     }
 }
 

@@ -95,6 +95,7 @@ struct FaultState {
     route_filter: Option<String>,
     paging: Option<PagingFault>,
     record: bool,
+    no_link_header: bool,
 }
 
 /// The fault switchboard of a running simulator (shared; change it at any time).
@@ -139,6 +140,17 @@ impl Faults {
     /// The paging fault in force.
     pub fn paging(&self) -> Option<PagingFault> {
         self.lock().paging
+    }
+
+    /// Stops (or resumes) sending WordPress's `Link: <…/wp-json/>; rel="https://api.w.org/"`
+    /// header, as a proxy that strips headers does; pages still carry the `<link>` tag.
+    pub fn strip_rest_link_header(&self, on: bool) {
+        self.lock().no_link_header = on;
+    }
+
+    /// Whether the `Link` header is stripped.
+    pub fn rest_link_header_stripped(&self) -> bool {
+        self.lock().no_link_header
     }
 
     /// Starts (or stops) keeping the bodies of requests that have one.

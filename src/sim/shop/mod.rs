@@ -608,15 +608,17 @@ async fn handle(
         .status(out.status)
         .header("Content-Type", out.content_type)
         .header("Server", "nginx/1.22.1")
-        .header("X-Robots-Tag", "noindex")
-        .header(
+        .header("X-Robots-Tag", "noindex");
+    if !shared.faults.rest_link_header_stripped() {
+        builder = builder.header(
             "Link",
             format!("<{}>; rel=\"https://api.w.org/\"", rest_root(&shared)),
-        )
-        .header(
-            "Access-Control-Expose-Headers",
-            "X-WP-Total, X-WP-TotalPages, Link",
         );
+    }
+    builder = builder.header(
+        "Access-Control-Expose-Headers",
+        "X-WP-Total, X-WP-TotalPages, Link",
+    );
     for (k, v) in &out.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
