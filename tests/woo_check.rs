@@ -39,6 +39,16 @@ async fn check_proves_write_permission_without_writing() {
     assert_eq!(sim.state().product_count(), 0);
 }
 
+/// `check` at `…/shop` names the simulator's address as the one to use.
+async fn assert_shop_page_names_the_site(sim: &ShopSimHandle) {
+    let page = format!("{}/shop", sim.url());
+    let c = at(&page, sim.consumer_key(), sim.consumer_secret());
+    assert!(matches!(
+        c.check().await.unwrap_err(),
+        WooError::WrongAddress { suggested, .. } if suggested == sim.url()
+    ));
+}
+
 #[tokio::test]
 async fn the_shop_page_address_is_named_with_the_address_to_use() {
     let sim = sim().await;
@@ -70,15 +80,7 @@ async fn the_shop_page_address_is_named_with_the_address_to_use() {
     // Behind a proxy that strips the `Link` header, the page's `<link>` tag names it.
     sim.faults().strip_rest_link_header(true);
     sim.faults().reset_stats();
-    let c = at(
-        &format!("{}/shop", sim.url()),
-        sim.consumer_key(),
-        sim.consumer_secret(),
-    );
-    assert!(matches!(
-        c.check().await.unwrap_err(),
-        WooError::WrongAddress { suggested, .. } if suggested == sim.url()
-    ));
+    assert_shop_page_names_the_site(&sim).await;
     assert_eq!(
         sim.stats().count("GET /shop"),
         1,
@@ -93,15 +95,7 @@ async fn the_shop_page_address_is_named_with_the_address_to_use() {
         right.check().await.unwrap_err(),
         WooError::NoPrettyPermalinks
     );
-    let page = at(
-        &format!("{}/shop", sim.url()),
-        sim.consumer_key(),
-        sim.consumer_secret(),
-    );
-    assert!(matches!(
-        page.check().await.unwrap_err(),
-        WooError::WrongAddress { suggested, .. } if suggested == sim.url()
-    ));
+    assert_shop_page_names_the_site(&sim).await;
 }
 
 /// A server that is not WordPress: no REST link anywhere.
