@@ -75,6 +75,9 @@ pub enum Command {
         /// Port on 127.0.0.1 (default: a free one).
         #[arg(long)]
         port: Option<u16>,
+        /// WooCommerce version to behave as where versions differ: 7.9 or 10.
+        #[arg(long, default_value = "7.9", value_parser = parse_wc_version)]
+        woocommerce: crate::sim::shop::WcVersion,
     },
     /// Run a fiscal-device emulator on a pseudo-terminal and print its port path.
     SimFiscal {
@@ -85,6 +88,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
     },
+}
+
+fn parse_wc_version(text: &str) -> Result<crate::sim::shop::WcVersion, String> {
+    use crate::sim::shop::WcVersion;
+    match text.trim() {
+        "7.9" | "7.9.0" | "7" => Ok(WcVersion::V7_9),
+        "10" | "10.0" | "10.0.2" => Ok(WcVersion::V10),
+        _ => Err("7.9, 10".to_string()),
+    }
 }
 
 fn parse_protocol(text: &str) -> Result<crate::config::FiscalProtocol, String> {
@@ -130,7 +142,9 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Demo) => return crate::demo::run(&location),
         Some(Command::DemoDb { path }) => return crate::headless::demo_db(&path, lang),
-        Some(Command::SimShop { port }) => return crate::sim::shop::run_sim_shop_cli(port),
+        Some(Command::SimShop { port, woocommerce }) => {
+            return crate::sim::shop::run_sim_shop_cli(port, woocommerce);
+        }
         Some(Command::SimFiscal { protocol, state }) => {
             return crate::sim::fiscal::run_sim_fiscal_cli(protocol, state);
         }

@@ -457,7 +457,7 @@ async fn a_create_batch_that_outlives_the_timeout_leaves_one_product_per_sku() {
     let (sim, _) = start().await;
     {
         let mut st = sim.state();
-        st.wc_version = skladlink::sim::shop::state::WcVersion::V7_9;
+        st.wc_version = skladlink::sim::shop::WcVersion::V7_9;
         st.product_batch_hold = std::time::Duration::from_millis(1_500);
     }
     let client = impatient_client(&sim, std::time::Duration::from_millis(500));
@@ -511,7 +511,7 @@ async fn two_exports_at_once_on_a_7_9_shop_end_with_one_product_per_sku() {
     let (sim, client) = start().await;
     {
         let mut st = sim.state();
-        st.wc_version = skladlink::sim::shop::state::WcVersion::V7_9;
+        st.wc_version = skladlink::sim::shop::WcVersion::V7_9;
         st.product_batch_hold = std::time::Duration::from_millis(300);
     }
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -570,7 +570,11 @@ async fn two_exports_at_once_on_a_7_9_shop_end_with_one_product_per_sku() {
 #[tokio::test]
 async fn two_exports_at_once_on_a_10_shop_fail_no_item() {
     let (sim, client) = start().await;
-    sim.state().product_batch_hold = std::time::Duration::from_millis(300);
+    {
+        let mut st = sim.state();
+        st.wc_version = skladlink::sim::shop::WcVersion::V10;
+        st.product_batch_hold = std::time::Duration::from_millis(300);
+    }
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (l1, l2) = (
         Ledger::open(d1.path()).unwrap(),

@@ -100,9 +100,14 @@ async fn connection_check_diagnoses_keys() {
     assert_eq!(wrong_key.unwrap_err(), WooError::WrongKey);
     let wrong_secret = mk(sim.consumer_key(), "cs_nope").check().await;
     assert_eq!(wrong_secret.unwrap_err(), WooError::BadSignature);
-    // A read-only key can read but not write.
+    // A read-only key can read but not write, and `check` says so without writing.
     let ro = mk("ck_readonly", "cs_readonly");
-    ro.check().await.expect("read-only key can read");
+    ro.list_products(&ProductFilter::default())
+        .await
+        .expect("read-only key can read");
+    sim.faults().reset_stats();
+    assert_eq!(ro.check().await.unwrap_err(), WooError::ReadOnlyKey);
+    assert_eq!(sim.stats().count("POST products/batch"), 1);
     let err = ro
         .create_product(&product("RO-1", 100, 1))
         .await
@@ -165,11 +170,9 @@ async fn connection_check_tells_woocommerce_off_from_plain_permalinks_from_not_w
         fast_opts(),
     )
     .unwrap();
+    // A path WordPress does not know is still a WordPress page naming its REST root.
     match elsewhere.check().await.unwrap_err() {
-        WooError::NotWordPress { status, title, .. } => {
-            assert_eq!(status, 404);
-            assert!(title.starts_with("Page not found"), "{title}");
-        }
+        WooError::WrongAddress { suggested, .. } => assert_eq!(suggested, sim.url()),
         other => panic!("unexpected {other:?}"),
     }
 }

@@ -217,7 +217,18 @@ fn map_transport(e: &reqwest::Error, url: &str, during_body: bool) -> WooError {
         };
     }
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    // A plain-http server on an https address answers bytes rustls calls a "corrupt
+    // message of type InvalidContentType": a TLS problem too, not a refused connection.
+    if [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "wrong version number",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
         return WooError::Tls { url, detail };
     }
     if during_body || e.is_body() || e.is_decode() {
@@ -335,6 +346,82 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(d.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// The most pages one listing fetches (500 000 items at 100 a page); a shop that claims
+/// more, or keeps sending full pages of new ids beyond it, ends the listing with
+/// [`WooError::ListingTooLong`] instead of filling the memory.
+pub const MAX_LISTING_PAGES: u64 = 5_000;
+
+/// The last page worth asking for, from the paging headers of the first answer:
+/// `X-WP-TotalPages`, but never more than `X-WP-Total` needs at [`MAX_PER_PAGE`] a page;
+/// `None` when the shop sent neither (walk until a short page).
+pub fn page_bound(total: Option<u64>, total_pages: Option<u64>) -> Option<u64> {
+    let by_total = total.map(|t| t.div_ceil(MAX_PER_PAGE as u64).max(1));
+    match (by_total, total_pages) {
+        (Some(t), Some(p)) => Some(t.min(p.max(1))),
+        (Some(t), None) => Some(t),
+        (None, Some(p)) => Some(p.max(1)),
+        (None, None) => None,
+    }
+    .map(|p| p.min(MAX_LISTING_PAGES))
+}
+
+/// What one listing has seen so far: the ids (to tell a repeated page), nothing else.
+struct Listing {
+    route: String,
+    seen: std::collections::HashSet<u64>,
+}
+
+impl Listing {
+    fn new(route: &str) -> Listing {
+        Listing {
+            route: route.to_string(),
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Takes one page's answer into `out`; `Ok(true)` when the page was full (more may
+    /// follow). Items whose id an earlier page had (a deletion shifted the pages) are
+    /// dropped; a page made only of such items is a paging loop.
+    fn take<T: DeserializeOwned>(
+        &mut self,
+        page: u64,
+        body: Value,
+        client: &WooClient,
+        out: &mut Vec<T>,
+    ) -> Result<bool, WooError> {
+        let Value::Array(items) = body else {
+            // Not a list: let the decoder say what it is.
+            out.extend(client.decode::<Vec<T>>(body, &self.route)?);
+            return Ok(false);
+        };
+        let len = items.len();
+        let mut fresh = Vec::with_capacity(len);
+        let mut repeated = 0usize;
+        for item in items {
+            match item.get("id").and_then(Value::as_u64) {
+                Some(id) if !self.seen.insert(id) => repeated += 1,
+                _ => fresh.push(item),
+            }
+        }
+        if len > 0 && repeated == len {
+            return Err(WooError::PagingLoop {
+                route: self.route.clone(),
+                page,
+            });
+        }
+        if repeated > 0 {
+            tracing::warn!(
+                route = %self.route,
+                page,
+                repeated,
+                "items of an earlier page came again (the shop changed while listing)"
+            );
+        }
+        out.extend(client.decode::<Vec<T>>(Value::Array(fresh), &self.route)?);
+        Ok(len >= MAX_PER_PAGE)
+    }
+}
+
 /// Which products to list.
 #[derive(Debug, Clone, Default)]
 pub struct ProductFilter {
@@ -383,24 +470,10 @@ impl WooClient {
             .user_agent(concat!("SkladLink/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
-        if let Some(path) = &opts.ca_file {
-            let shown = path.display().to_string();
-            let pem = std::fs::read(path).map_err(|e| WooError::CaFile {
-                path: shown.clone(),
-                detail: e.to_string(),
-            })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| WooError::CaFile {
-                    path: shown.clone(),
-                    detail: e.to_string(),
-                })?;
-            if certs.is_empty() {
-                return Err(WooError::CaFile {
-                    path: shown,
-                    detail: "no PEM certificate".into(),
-                });
-            }
-            b = b.tls_certs_merge(certs);
+        if let Some(path) = &opts.ca_file
+            && !opts.accept_invalid_certs
+        {
+            b = b.tls_backend_preconfigured(tls::config_with_ca_file(path)?);
         }
         let http = b.build().map_err(|e| WooError::Tls {
             url: site.clone(),
@@ -582,6 +655,12 @@ impl WooClient {
 
     /// Lists every page of a collection (`per_page=100`, `orderby=id&order=asc`, pages
     /// built by us, fetched `concurrency` at a time).
+    ///
+    /// The shop is not trusted to end the listing: the pages asked for are at most
+    /// `X-WP-TotalPages`, and at most what `X-WP-Total` needs at 100 a page; a short or
+    /// empty page ends the listing; a page holding only ids already seen (a shop or cache
+    /// that ignores `page`) stops it with [`WooError::PagingLoop`]; without paging headers
+    /// pages are walked until a short one, never beyond [`MAX_LISTING_PAGES`].
     pub async fn list_all<T: DeserializeOwned + Send + 'static>(
         &self,
         route: &str,
@@ -594,56 +673,75 @@ impl WooClient {
             qv
         };
         let first = self.get(route, &page_query(1)).await?;
+        let mut guard = Listing::new(route);
+        // Totals smaller than the first page itself are wrong (a plugin changed the
+        // query after counting): then they are no bound, and a short page ends the walk.
+        let first_len = first.body.as_array().map_or(0, Vec::len) as u64;
+        let bound = page_bound(
+            first.total.filter(|&t| t >= first_len),
+            first
+                .total_pages
+                .filter(|&p| p.saturating_mul(MAX_PER_PAGE as u64) >= first_len),
+        );
         let mut out: Vec<T> = Vec::new();
-        let first_len = first.body.as_array().map(|a| a.len()).unwrap_or(0);
-        out.extend(self.decode::<Vec<T>>(first.body, route)?);
-        match first.total_pages {
-            Some(pages) if pages > 1 => {
-                // A sliding window of `concurrency` page requests; pages are put back in
-                // order at the end.
-                let mut pending = 2..=pages;
-                let mut set = tokio::task::JoinSet::new();
-                let mut got: BTreeMap<u64, Vec<T>> = BTreeMap::new();
-                loop {
-                    while set.len() < self.inner.opts.concurrency {
-                        let Some(page) = pending.next() else { break };
-                        let this = self.clone();
-                        let route = route.to_string();
-                        let qv = page_query(page);
-                        set.spawn(async move {
-                            let r = this.get(&route, &qv).await?;
-                            let items = this.decode::<Vec<T>>(r.body, &route)?;
-                            Ok::<_, WooError>((page, items))
-                        });
-                    }
-                    let Some(joined) = set.join_next().await else {
-                        break;
-                    };
-                    let (page, items) = joined.map_err(|e| WooError::BadResponse {
-                        url: self.inner.site.clone(),
-                        status: 0,
-                        detail: format!("task failed: {e}"),
-                        snippet: String::new(),
-                    })??;
-                    got.insert(page, items);
-                }
-                for (_, items) in got {
-                    out.extend(items);
-                }
+        let mut more = guard.take(1, first.body, self, &mut out)?;
+        let last_page = bound.unwrap_or(MAX_LISTING_PAGES);
+        tracing::debug!(route, last_page, "listing");
+        // A sliding window of `concurrency` page requests; answers are taken in page
+        // order, so a short or repeated page stops the listing right where it is.
+        let mut next_page = 2u64;
+        let mut inflight: BTreeMap<u64, tokio::task::JoinHandle<Result<WooResponse, WooError>>> =
+            BTreeMap::new();
+        let window = if bound.is_some() {
+            self.inner.opts.concurrency as u64
+        } else {
+            1
+        };
+        while more {
+            while (inflight.len() as u64) < window && next_page <= last_page {
+                let this = self.clone();
+                let route = route.to_string();
+                let qv = page_query(next_page);
+                inflight.insert(
+                    next_page,
+                    tokio::spawn(async move { this.get(&route, &qv).await }),
+                );
+                next_page += 1;
             }
-            Some(_) => {}
-            None => {
-                // No paging headers (a proxy stripped them): walk until a short page.
-                let mut last_len = first_len;
-                let mut page = 2;
-                while last_len == MAX_PER_PAGE {
-                    let r = self.get(route, &page_query(page)).await?;
-                    last_len = r.body.as_array().map(|a| a.len()).unwrap_or(0);
-                    out.extend(self.decode::<Vec<T>>(r.body, route)?);
-                    page += 1;
+            let Some((page, task)) = inflight.pop_first() else {
+                if next_page > MAX_LISTING_PAGES {
+                    return Err(WooError::ListingTooLong {
+                        route: route.to_string(),
+                        pages: MAX_LISTING_PAGES,
+                    });
+                }
+                break;
+            };
+            let r = match task.await {
+                Ok(r) => r,
+                Err(e) => Err(WooError::BadResponse {
+                    url: self.inner.site.clone(),
+                    status: 0,
+                    detail: format!("task failed: {e}"),
+                    snippet: String::new(),
+                }),
+            };
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    inflight.values().for_each(|t| t.abort());
+                    return Err(e);
+                }
+            };
+            match guard.take(page, r.body, self, &mut out) {
+                Ok(m) => more = m,
+                Err(e) => {
+                    inflight.values().for_each(|t| t.abort());
+                    return Err(e);
                 }
             }
         }
+        inflight.values().for_each(|t| t.abort());
         Ok(out)
     }
 
@@ -1187,8 +1285,15 @@ impl WooClient {
         self.decode(r.body, "orders")
     }
 
-    /// The order statuses the site offers, custom ones included (`reports/orders/totals`).
+    /// The order statuses the site offers, custom ones included: `orders/statuses` where
+    /// it exists (WooCommerce 10; `checkout-draft` listed), else `reports/orders/totals`
+    /// (7.9 answers `rest_no_route` to the former).
     pub async fn order_statuses(&self) -> Result<Vec<OrderStatusInfo>, WooError> {
+        match self.get("orders/statuses", &[]).await {
+            Ok(r) => return self.decode(r.body, "orders/statuses"),
+            Err(WooError::WooCommerceInactive | WooError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
         let r = self.get("reports/orders/totals", &[]).await?;
         self.decode(r.body, "reports/orders/totals")
     }
@@ -1213,16 +1318,40 @@ impl WooClient {
         Ok(r.body)
     }
 
-    /// Diagnoses the connection: WordPress reachable with pretty permalinks, WooCommerce
-    /// active, keys accepted; returns what the shop reported.
+    /// Diagnoses the connection: WordPress reachable with pretty permalinks at exactly this
+    /// address, WooCommerce active, keys accepted for reading and for writing; returns what
+    /// the shop reported. Writing is proved without writing: an empty `products/batch`
+    /// (`{}`) answers `200 []` with a read/write key and 401 "does not have write
+    /// permissions" with a read-only one (measured on WooCommerce 10.0.2).
     pub async fn check(&self) -> Result<ConnectionReport, WooError> {
         let index = match self.wp_json_index().await {
             Ok(v) => v,
             Err(
                 e @ (WooError::HtmlPage { .. }
                 | WooError::BadResponse { .. }
-                | WooError::Api { .. }),
+                | WooError::Api { .. }
+                | WooError::Redirected { .. }),
             ) => {
+                // Where does WordPress say its REST API is? Every WordPress page names it
+                // (a `Link: <…/wp-json/>; rel="https://api.w.org/"` header and a
+                // `<link rel="https://api.w.org/">` tag), so a page address such as
+                // `…/shop` tells the site address to use.
+                if let Some(root) = self.advertised_rest_root().await {
+                    match site_of_rest_root(&root) {
+                        Some((base, _)) if !same_site(&base, &self.inner.site) => {
+                            return Err(WooError::WrongAddress {
+                                address: self.inner.site.clone(),
+                                suggested: base,
+                            });
+                        }
+                        Some((_, true)) => return Err(WooError::NoPrettyPermalinks),
+                        _ => {}
+                    }
+                }
+                if matches!(e, WooError::Redirected { .. }) {
+                    // A redirect of the site itself (to https, to `www.`) names the address.
+                    return Err(e);
+                }
                 // Is it WordPress with plain permalinks? `?rest_route=/` answers then.
                 let plain = self
                     .request(
@@ -1237,6 +1366,15 @@ impl WooClient {
                 if let Ok(r) = plain
                     && r.body.get("namespaces").is_some()
                 {
+                    // WordPress answers `rest_route` on any of its pages: only at the site
+                    // address itself does it mean "plain permalinks".
+                    let home = r.body["home"].as_str().unwrap_or_default();
+                    if !home.is_empty() && !same_site(home, &self.inner.site) {
+                        return Err(WooError::WrongAddress {
+                            address: self.inner.site.clone(),
+                            suggested: home.trim_end_matches('/').to_string(),
+                        });
+                    }
                     return Err(WooError::NoPrettyPermalinks);
                 }
                 let (status, title) = match &e {
@@ -1276,6 +1414,7 @@ impl WooClient {
             return Err(WooError::WooCommerceInactive);
         }
         let status = self.system_status().await?;
+        self.prove_write_permission().await?;
         let home = index["home"].as_str().unwrap_or_default().to_string();
         let env = &status["environment"];
         let https = self.inner.site.to_ascii_lowercase().starts_with("https://");
@@ -1296,6 +1435,250 @@ impl WooClient {
                 .unwrap_or_default()
                 .to_string(),
         })
+    }
+
+    /// Proves that the key may write, without writing: `POST products/batch` with `{}`.
+    pub async fn prove_write_permission(&self) -> Result<(), WooError> {
+        self.request(
+            Method::POST,
+            &Self::wc("products/batch"),
+            &[],
+            Some(&json!({})),
+            true,
+            Repeat::Idempotent,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The REST API root the site's front page announces (`Link` header with
+    /// `rel="https://api.w.org/"`, else the `<link rel="https://api.w.org/">` tag).
+    async fn advertised_rest_root(&self) -> Option<String> {
+        let url = format!("{}/", self.inner.site);
+        let mut resp = self.inner.http.get(&url).send().await.ok()?;
+        let from_header = resp
+            .headers()
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(api_root_from_link_header);
+        if from_header.is_some() {
+            return from_header;
+        }
+        // The tag is in `<head>`: the first 512 KiB are enough, the rest is not read.
+        let mut head = Vec::new();
+        while head.len() < 512 * 1024
+            && let Ok(Some(chunk)) = resp.chunk().await
+        {
+            head.extend_from_slice(&chunk);
+        }
+        api_root_from_html(&String::from_utf8_lossy(&head))
+    }
+}
+
+/// The REST root in a `Link` header value: the URL whose `rel` is `https://api.w.org/`
+/// (WordPress's `rest_output_link_header`).
+pub fn api_root_from_link_header(value: &str) -> Option<String> {
+    value.split(',').find_map(|part| {
+        let part = part.trim();
+        let url = part.strip_prefix('<')?.split_once('>')?;
+        let rel_ok = url
+            .1
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("rel="))
+            .any(|r| r.trim_matches(['"', '\'']) == "https://api.w.org/");
+        rel_ok.then(|| url.0.trim().to_string())
+    })
+}
+
+/// The REST root in a page's `<link rel="https://api.w.org/" href="…">` tag
+/// (WordPress's `rest_output_link_wp_head`).
+pub fn api_root_from_html(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<link") {
+        let start = from + at;
+        let end = start + lower[start..].find('>')?;
+        let tag = &html[start..end];
+        let tag_lower = &lower[start..end];
+        from = end;
+        if !tag_lower.contains("https://api.w.org/") {
+            continue;
+        }
+        let h = tag_lower.find("href=")? + 5;
+        let rest = &tag[h..];
+        let quote = rest.chars().next()?;
+        let value = if quote == '"' || quote == '\'' {
+            rest[1..].split(quote).next()?
+        } else {
+            rest.split_whitespace().next()?
+        };
+        return Some(decode_html_entities(value.trim()));
+    }
+    None
+}
+
+/// The site address a REST root belongs to, and whether it is the plain-permalink form:
+/// `…/wp-json/` (pretty), `…/index.php?rest_route=/` or `…/?rest_route=/` (plain).
+pub fn site_of_rest_root(root: &str) -> Option<(String, bool)> {
+    let root = root.trim();
+    if let Some((before, _)) = root.split_once('?')
+        && root.contains("rest_route=")
+    {
+        let base = before.trim_end_matches('/');
+        let base = base.strip_suffix("/index.php").unwrap_or(base);
+        return Some((base.trim_end_matches('/').to_string(), true));
+    }
+    let r = root.trim_end_matches('/');
+    r.strip_suffix("/wp-json")
+        .map(|b| (b.trim_end_matches('/').to_string(), false))
+}
+
+/// Whether two site addresses are the same (scheme and host case-insensitively, the path
+/// exactly, a trailing `/` ignored).
+fn same_site(a: &str, b: &str) -> bool {
+    let norm = |s: &str| match url::Url::parse(s.trim()) {
+        Ok(u) => {
+            format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or_default().to_ascii_lowercase(),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + u.path().trim_end_matches('/')
+        }
+        Err(_) => s.trim().trim_end_matches('/').to_string(),
+    };
+    norm(a) == norm(b)
+}
+
+/// TLS with a `ca_file`: the operating system's check with the file's certificates added
+/// as trusted roots, and a certificate of the file presented by the shop itself trusted
+/// as it is (pinned).
+///
+/// The usual self-signed certificate (`openssl req -x509`) is marked CA:TRUE, and
+/// rustls/webpki refuses a CA certificate as the server's own (`CaUsedAsEndEntity`) even
+/// when it is a trusted root. The owner who names exactly that certificate trusts exactly
+/// it: the pinned certificate is accepted byte for byte (name and dates are not checked,
+/// as for an exception stored in a browser), and the handshake still proves the shop
+/// holds its private key. Any other certificate goes through the normal check.
+mod tls {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use tokio_rustls::rustls::client::danger::{
+        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+    };
+    use tokio_rustls::rustls::crypto::{
+        CryptoProvider, verify_tls12_signature, verify_tls13_signature,
+    };
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use tokio_rustls::rustls::{self, DigitallySignedStruct, SignatureScheme};
+
+    use super::WooError;
+
+    #[derive(Debug)]
+    struct PinnedOrPlatform {
+        pinned: Vec<CertificateDer<'static>>,
+        platform: rustls_platform_verifier::Verifier,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl ServerCertVerifier for PinnedOrPlatform {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            if self
+                .pinned
+                .iter()
+                .any(|c| c.as_ref() == end_entity.as_ref())
+            {
+                return Ok(ServerCertVerified::assertion());
+            }
+            self.platform.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+
+    /// A client TLS configuration trusting the certificates of the PEM file at `path`.
+    pub(super) fn config_with_ca_file(path: &Path) -> Result<rustls::ClientConfig, WooError> {
+        let shown = path.display().to_string();
+        let err = |detail: String| WooError::CaFile {
+            path: shown.clone(),
+            detail,
+        };
+        let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(err("no PEM certificate".into()));
+        }
+        let provider = CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let platform = rustls_platform_verifier::Verifier::new_with_extra_roots(
+            certs.clone(),
+            provider.clone(),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        let verifier = PinnedOrPlatform {
+            pinned: certs,
+            platform,
+            provider: provider.clone(),
+        };
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| err(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
     }
 }
 
@@ -1599,6 +1982,51 @@ mod tests {
         );
         let none = split_batch(mk(0), mk(0), vec![], 100);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn the_page_bound_trusts_the_smaller_claim() {
+        assert_eq!(page_bound(Some(250), Some(1_000_000_000)), Some(3));
+        assert_eq!(page_bound(Some(250), Some(2)), Some(2));
+        assert_eq!(page_bound(Some(0), Some(0)), Some(1));
+        assert_eq!(page_bound(None, Some(7)), Some(7));
+        assert_eq!(
+            page_bound(Some(1_000_000), None),
+            Some(10_000.min(MAX_LISTING_PAGES))
+        );
+        assert_eq!(
+            page_bound(Some(100_000_000_000), Some(1_000_000_000)),
+            Some(MAX_LISTING_PAGES)
+        );
+        assert_eq!(page_bound(None, None), None);
+    }
+
+    #[test]
+    fn a_listing_drops_shifted_items_and_stops_on_a_repeated_page() {
+        let c = WooClient::new(
+            "http://127.0.0.1:9",
+            &Secret::new("ck"),
+            &Secret::new("cs"),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let page = |ids: std::ops::Range<u64>| {
+            Value::Array(ids.map(|i| json!({"id": i, "name": "x"})).collect())
+        };
+        let mut l = Listing::new("products");
+        let mut out: Vec<Category> = Vec::new();
+        assert!(l.take(1, page(1..101), &c, &mut out).unwrap());
+        // A deletion shifted the pages: item 100 comes again first on page 2.
+        assert!(!l.take(2, page(100..150), &c, &mut out).unwrap());
+        assert_eq!(out.len(), 149);
+        assert_eq!(
+            l.take(3, page(1..101), &c, &mut out).unwrap_err(),
+            WooError::PagingLoop {
+                route: "products".into(),
+                page: 3
+            }
+        );
+        assert_eq!(out.len(), 149);
     }
 
     #[test]

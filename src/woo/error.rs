@@ -88,6 +88,15 @@ pub enum WooError {
     /// `/wp-json/` is not reachable as JSON: WordPress permalinks are "Plain".
     #[error("the REST API needs pretty permalinks")]
     NoPrettyPermalinks,
+    /// The address is a page of a WordPress site (e.g. `…/shop`), not the site address;
+    /// the site itself names its address in every page's REST API link.
+    #[error("{address} is not the site address; use {suggested}")]
+    WrongAddress {
+        /// The address given.
+        address: String,
+        /// The site address WordPress announces.
+        suggested: String,
+    },
     /// The address answers, but not as a WordPress site (HTML 404 or another server).
     #[error("not a WordPress site at {url}: HTTP {status} {title:?}")]
     NotWordPress {
@@ -153,6 +162,24 @@ pub enum WooError {
         /// Where the shop points to (redacted).
         location: String,
     },
+    /// A listing page held only items an earlier page had: the shop (or a cache in front
+    /// of it) ignores `page`; the listing is stopped instead of looping.
+    #[error("page {page} of {route} repeats earlier items; the shop ignores paging")]
+    PagingLoop {
+        /// The collection (`orders`, `products`, …).
+        route: String,
+        /// The page that came again.
+        page: u64,
+    },
+    /// A listing reached [`crate::woo::client::MAX_LISTING_PAGES`] pages and the shop still
+    /// sent full pages.
+    #[error("listing {route} passed {pages} pages")]
+    ListingTooLong {
+        /// The collection.
+        route: String,
+        /// The page limit reached.
+        pages: u64,
+    },
     /// A batch answer whose item count differs from the request.
     #[error("batch answer has {got} items for {sent} sent")]
     BatchMismatch {
@@ -161,6 +188,26 @@ pub enum WooError {
         /// Items received.
         got: usize,
     },
+}
+
+/// The message key for a failed TLS handshake, by what the TLS library reported: each
+/// case says what to do about it.
+fn tls_problem_key(detail: &str) -> &'static str {
+    let d = detail.to_ascii_lowercase();
+    let has = |a: &str, b: &str| d.contains(a) || d.contains(b);
+    if has("causedasendentity", "ca used as end entity") {
+        "woo.error.tls_ca_as_server"
+    } else if has("unknownissuer", "unknown issuer") || has("self-signed", "self signed") {
+        "woo.error.tls_unknown_issuer"
+    } else if has("notvalidforname", "not valid for name") {
+        "woo.error.tls_wrong_name"
+    } else if has("expired", "notvalidyet") || d.contains("not valid yet") {
+        "woo.error.tls_expired"
+    } else if has("wrong version number", "corrupt message") || d.contains("invalidcontenttype") {
+        "woo.error.tls_not_tls"
+    } else {
+        "woo.error.tls"
+    }
 }
 
 impl WooError {
@@ -209,9 +256,11 @@ impl WooError {
                 "woo.error.connect",
                 &[("url", url), ("detail", detail)],
             ),
-            WooError::Tls { url, detail } => {
-                tr_args(lang, "woo.error.tls", &[("url", url), ("detail", detail)])
-            }
+            WooError::Tls { url, detail } => tr_args(
+                lang,
+                tls_problem_key(detail),
+                &[("url", url), ("detail", detail)],
+            ),
             WooError::Timeout { url } => tr_args(lang, "woo.error.timeout", &[("url", url)]),
             WooError::ConnectionDropped { url, .. } => {
                 tr_args(lang, "woo.error.dropped", &[("url", url)])
@@ -226,6 +275,11 @@ impl WooError {
             }
             WooError::WooCommerceInactive => tr(lang, "woo.error.wc_inactive"),
             WooError::NoPrettyPermalinks => tr(lang, "woo.error.no_permalinks"),
+            WooError::WrongAddress { address, suggested } => tr_args(
+                lang,
+                "woo.error.wrong_address",
+                &[("address", address), ("suggested", suggested)],
+            ),
             WooError::NotWordPress { url, status, title } => tr_args(
                 lang,
                 "woo.error.not_wordpress",
@@ -266,6 +320,16 @@ impl WooError {
             WooError::Redirected { location, .. } => {
                 tr_args(lang, "woo.error.redirected", &[("location", location)])
             }
+            WooError::PagingLoop { route, page } => tr_args(
+                lang,
+                "woo.error.paging_loop",
+                &[("route", route), ("page", &page.to_string())],
+            ),
+            WooError::ListingTooLong { route, pages } => tr_args(
+                lang,
+                "woo.error.listing_too_long",
+                &[("route", route), ("pages", &pages.to_string())],
+            ),
             WooError::BatchMismatch { sent, got } => tr_args(
                 lang,
                 "woo.error.batch_mismatch",

@@ -516,7 +516,8 @@ pub struct OrderNote {
     pub date_created_gmt: Option<DateTime<Utc>>,
 }
 
-/// An order status the site offers (from `reports/orders/totals`, custom ones included).
+/// An order status the site offers (from `orders/statuses` or `reports/orders/totals`,
+/// custom ones included).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default)]
 pub struct OrderStatusInfo {
@@ -526,7 +527,7 @@ pub struct OrderStatusInfo {
     /// Display name.
     #[serde(deserialize_with = "lenient::html_string")]
     pub name: String,
-    /// Number of orders in it.
+    /// Number of orders in it (0 when read from `orders/statuses`, which does not count).
     #[serde(deserialize_with = "lenient::id")]
     pub total: u64,
 }

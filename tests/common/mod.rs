@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod shop;
 pub mod ui;
 
 use std::sync::atomic::{AtomicU32, Ordering};

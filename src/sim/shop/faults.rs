@@ -35,6 +35,23 @@ pub enum FaultKind {
     DropBeforeResponse,
 }
 
+/// How the simulated shop can break paging of listings (`GET products`, `orders`, …);
+/// unlike a [`FaultKind`] it holds for every listing until cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagingFault {
+    /// `X-WP-TotalPages: 1000000000`, `X-WP-Total` left true (seen on a real shop behind
+    /// a plugin that rewrites the headers).
+    HugeTotalPages,
+    /// `X-WP-Total: 100000000000` and `X-WP-TotalPages: 1000000000`.
+    HugeTotals,
+    /// `X-WP-Total: 0` and `X-WP-TotalPages: 0` while the pages hold items (totals
+    /// counted before a plugin changed the query).
+    ZeroTotals,
+    /// `page` is ignored (every page is the first) and no paging headers are sent (a
+    /// cache keyed without the query string in front of a proxy that strips headers).
+    IgnorePageNoTotals,
+}
+
 /// Requests and bytes the simulator has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SimStats {
@@ -57,6 +74,18 @@ impl SimStats {
     }
 }
 
+/// A request body the simulator kept (see [`Faults::record_bodies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// `"METHOD route"`, as in [`SimStats::by_route`].
+    pub route: String,
+    /// The body as text.
+    pub body: String,
+}
+
+/// The most request bodies kept; older ones are dropped first.
+const MAX_RECORDED: usize = 10_000;
+
 #[derive(Debug, Default)]
 struct FaultState {
     latency: Duration,
@@ -64,6 +93,9 @@ struct FaultState {
     every_nth: Option<(u64, FaultKind)>,
     counter: u64,
     route_filter: Option<String>,
+    paging: Option<PagingFault>,
+    record: bool,
+    no_link_header: bool,
 }
 
 /// The fault switchboard of a running simulator (shared; change it at any time).
@@ -71,6 +103,7 @@ struct FaultState {
 pub struct Faults {
     state: Mutex<FaultState>,
     stats: Mutex<SimStats>,
+    recorded: Mutex<std::collections::VecDeque<RecordedRequest>>,
 }
 
 impl Faults {
@@ -97,6 +130,57 @@ impl Faults {
     /// Applies faults only to requests whose `"METHOD route"` contains `filter`.
     pub fn only_for(&self, filter: Option<&str>) {
         self.lock().route_filter = filter.map(str::to_string);
+    }
+
+    /// Breaks (or, with `None`, repairs) paging of every listing.
+    pub fn set_paging(&self, fault: Option<PagingFault>) {
+        self.lock().paging = fault;
+    }
+
+    /// The paging fault in force.
+    pub fn paging(&self) -> Option<PagingFault> {
+        self.lock().paging
+    }
+
+    /// Stops (or resumes) sending WordPress's `Link: <…/wp-json/>; rel="https://api.w.org/"`
+    /// header, as a proxy that strips headers does; pages still carry the `<link>` tag.
+    pub fn strip_rest_link_header(&self, on: bool) {
+        self.lock().no_link_header = on;
+    }
+
+    /// Whether the `Link` header is stripped.
+    pub fn rest_link_header_stripped(&self) -> bool {
+        self.lock().no_link_header
+    }
+
+    /// Starts (or stops) keeping the bodies of requests that have one.
+    pub fn record_bodies(&self, on: bool) {
+        self.lock().record = on;
+    }
+
+    /// The request bodies kept so far, oldest first.
+    pub fn recorded(&self) -> Vec<RecordedRequest> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Keeps one request body when recording is on.
+    pub(crate) fn keep_body(&self, route_key: &str, body: &[u8]) {
+        if body.is_empty() || !self.lock().record {
+            return;
+        }
+        let mut r = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= MAX_RECORDED {
+            r.pop_front();
+        }
+        r.push_back(RecordedRequest {
+            route: route_key.to_string(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        });
     }
 
     /// Removes every fault and the latency.

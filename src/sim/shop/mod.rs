@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cost;
 pub mod faults;
 pub mod state;
+pub mod version;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -23,8 +24,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use faults::{FaultKind, Faults, SimStats};
+pub use faults::{FaultKind, Faults, PagingFault, RecordedRequest, SimStats};
 pub use state::{Reply, ShopState};
+pub use version::WcVersion;
 
 use crate::woo::auth::{self, SignatureMethod};
 
@@ -67,6 +69,13 @@ pub struct SimOptions {
     pub https: bool,
     /// Make every request cost server time as on a real shop (see [`cost`]).
     pub cost: Option<cost::CostModel>,
+    /// With `https`: serve this certificate (PEM) and PKCS#8 key (PEM) instead of a
+    /// generated chain, e.g. a self-signed CA:TRUE certificate as `openssl req -x509`
+    /// makes; [`ShopSimHandle::ca_pem`] is then this certificate.
+    pub https_certificate: Option<(String, String)>,
+    /// The WooCommerce version to behave as (7.9 unless set; change it at run time through
+    /// [`ShopState::wc_version`]).
+    pub version: WcVersion,
 }
 
 struct Shared {
@@ -89,7 +98,11 @@ impl ShopSim {
         let scheme = if opts.https { "https" } else { "http" };
         let url = format!("{scheme}://{addr}");
         let tls = if opts.https {
-            let (ca, config) = tls_config().map_err(std::io::Error::other)?;
+            let (ca, config) = match &opts.https_certificate {
+                Some((cert, key)) => given_tls_config(cert, key),
+                None => tls_config(),
+            }
+            .map_err(std::io::Error::other)?;
             Some((ca, tokio_rustls::TlsAcceptor::from(Arc::new(config))))
         } else {
             None
@@ -98,12 +111,18 @@ impl ShopSim {
         if let Some(snap) = &opts.snapshot {
             st.restore(snap);
         }
+        st.wc_version = opts.version;
         let key = SimKey {
             consumer_key: format!("ck_{}", random_hex(20)),
             consumer_secret: format!("cs_{}", random_hex(20)),
             permission: KeyPermission::ReadWrite,
         };
-        let mut keys = vec![key.clone()];
+        let read_only = SimKey {
+            consumer_key: format!("ck_{}", random_hex(20)),
+            consumer_secret: format!("cs_{}", random_hex(20)),
+            permission: KeyPermission::Read,
+        };
+        let mut keys = vec![key.clone(), read_only.clone()];
         keys.extend(opts.extra_keys.iter().cloned());
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -166,6 +185,7 @@ impl ShopSim {
             addr,
             url,
             key,
+            read_only,
             shared,
             stop: tx,
             task: Some(task),
@@ -179,6 +199,7 @@ pub struct ShopSimHandle {
     addr: SocketAddr,
     url: String,
     key: SimKey,
+    read_only: SimKey,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -208,6 +229,15 @@ impl ShopSimHandle {
     /// The generated consumer secret.
     pub fn consumer_secret(&self) -> &str {
         &self.key.consumer_secret
+    }
+
+    /// The generated read-only key and its secret (GET only; writes answer 401
+    /// "does not have write permissions", as a real shop's Read key).
+    pub fn read_only_key(&self) -> (&str, &str) {
+        (
+            &self.read_only.consumer_key,
+            &self.read_only.consumer_secret,
+        )
     }
 
     /// The fault switchboard and counters.
@@ -263,8 +293,9 @@ impl Drop for ShopSimHandle {
     }
 }
 
-/// Runs a simulated shop until the process is interrupted: prints its address and keys.
-pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
+/// Runs a simulated shop (as WooCommerce `version`) until the process is interrupted:
+/// prints its address and keys.
+pub fn run_sim_shop_cli(port: Option<u16>, version: WcVersion) -> std::process::ExitCode {
     use crate::i18n::{Language, tr, tr_args};
     let lang = Language::default();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -287,6 +318,7 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
     rt.block_on(async {
         match ShopSim::start(SimOptions {
             port,
+            version,
             ..SimOptions::default()
         })
         .await
@@ -301,6 +333,15 @@ pub fn run_sim_shop_cli(port: Option<u16>) -> std::process::ExitCode {
                 println!(
                     "{}",
                     tr_args(lang, "sim_shop.secret", &[("secret", h.consumer_secret())])
+                );
+                let (ro_key, ro_secret) = h.read_only_key();
+                println!(
+                    "{}",
+                    tr_args(
+                        lang,
+                        "sim_shop.read_only_key",
+                        &[("key", ro_key), ("secret", ro_secret)]
+                    )
                 );
                 println!("{}", tr(lang, "sim_shop.stop_hint"));
                 std::future::pending::<()>().await;
@@ -362,6 +403,28 @@ fn tls_config() -> Result<(String, tokio_rustls::rustls::ServerConfig), String> 
         .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
         .map_err(|x| x.to_string())?;
     Ok((ca_cert.pem(), config))
+}
+
+/// A server configuration presenting exactly the given certificate and key.
+fn given_tls_config(
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<(String, tokio_rustls::rustls::ServerConfig), String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|x| x.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|x| x.to_string())?;
+    Ok((cert_pem.to_string(), config))
 }
 
 /// True when the first byte a client sent is a TLS handshake record.
@@ -505,6 +568,7 @@ async fn handle(
     }
     let key = route_key(&method, &path);
     let (latency, fault) = shared.faults.on_request(&key, body.len() as u64);
+    shared.faults.keep_body(&key, &body);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -581,18 +645,17 @@ async fn handle(
         .status(out.status)
         .header("Content-Type", out.content_type)
         .header("Server", "nginx/1.22.1")
-        .header("X-Robots-Tag", "noindex")
-        .header(
+        .header("X-Robots-Tag", "noindex");
+    if !shared.faults.rest_link_header_stripped() {
+        builder = builder.header(
             "Link",
-            format!(
-                "<{}/wp-json/>; rel=\"https://api.w.org/\"",
-                home_of(&shared)
-            ),
-        )
-        .header(
-            "Access-Control-Expose-Headers",
-            "X-WP-Total, X-WP-TotalPages, Link",
+            format!("<{}>; rel=\"https://api.w.org/\"", rest_root(&shared)),
         );
+    }
+    builder = builder.header(
+        "Access-Control-Expose-Headers",
+        "X-WP-Total, X-WP-TotalPages, Link",
+    );
     for (k, v) in &out.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
@@ -614,10 +677,31 @@ fn home_of(shared: &Shared) -> String {
         .clone()
 }
 
-fn theme_404(site: &str) -> String {
+fn theme_404(site: &str, root: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Page not found &#8211; {site}</title>\n</head>\n<body class=\"error404\"><h1>Nothing here</h1></body>\n</html>\n"
+        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Page not found &#8211; {site}</title>\n<link rel=\"https://api.w.org/\" href=\"{}\" />\n</head>\n<body class=\"error404\"><h1>Nothing here</h1></body>\n</html>\n",
+        root.replace('&', "&#038;")
     )
+}
+
+/// A theme page (front page, "Shop"): WordPress's `wp_head` names the REST root in a
+/// `<link rel="https://api.w.org/">` tag, `&` written as `&#038;` by `esc_url`.
+fn theme_page(site: &str, root: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en-US\">\n<head>\n<meta charset=\"UTF-8\">\n<title>Shop &#8211; {site}</title>\n<link rel=\"https://api.w.org/\" href=\"{}\" />\n</head>\n<body class=\"woocommerce-shop\"><h1>Shop</h1></body>\n</html>\n",
+        root.replace('&', "&#038;")
+    )
+}
+
+/// The REST API root WordPress announces: `home/wp-json/` with pretty permalinks,
+/// `home/index.php?rest_route=/` with plain ones (`get_rest_url`).
+fn rest_root(shared: &Shared) -> String {
+    let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    if st.pretty_permalinks {
+        format!("{}/wp-json/", st.home_url)
+    } else {
+        format!("{}/index.php?rest_route=/", st.home_url)
+    }
 }
 
 /// The OAuth parameters of a request, from the `Authorization: OAuth` header or the query.
@@ -823,13 +907,14 @@ fn dispatch(
     headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> Out {
-    let (site_name, wc_on, pretty, redirect) = {
+    let (site_name, wc_on, pretty, redirect, wc_version) = {
         let st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
         (
             st.site_name.clone(),
             st.woocommerce_active,
             st.pretty_permalinks,
             st.redirect_to.clone(),
+            st.wc_version,
         )
     };
     if let Some(base) = redirect {
@@ -839,18 +924,26 @@ fn dispatch(
     }
     // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
     // authenticates it (its check looks for "wp-json/wc/" in the request URI).
-    let (rest_path, via_rest_route) = if path == "/" {
-        match query.iter().find(|(k, _)| k == "rest_route") {
-            Some((_, r)) => (format!("/wp-json{r}"), true),
-            None => return Out::html(200, "<!doctype html><title>Shop</title>"),
-        }
-    } else if path == "/wp-json" || path.starts_with("/wp-json/") {
+    // WordPress reads `rest_route` on any of its URLs, not only at the site address.
+    let rest_route = query.iter().find(|(k, _)| k == "rest_route");
+    let (rest_path, via_rest_route) = if path == "/wp-json" || path.starts_with("/wp-json/") {
         if !pretty {
-            return Out::html(404, &theme_404(&site_name));
+            return Out::html(404, &theme_404(&site_name, &rest_root(shared)));
         }
         (path.to_string(), false)
+    } else if let Some((_, r)) = rest_route {
+        (format!("/wp-json{r}"), true)
+    } else if path == "/" || path == "/shop/" {
+        // The front page and WooCommerce's own "Shop" page.
+        return Out::html(200, &theme_page(&site_name, &rest_root(shared)));
+    } else if path == "/shop" {
+        // WordPress's canonical redirect adds the trailing slash.
+        let mut o = Out::html(301, "");
+        o.headers
+            .push(("Location".into(), format!("{}/shop/", home_of(shared))));
+        return o;
     } else {
-        return Out::html(404, &theme_404(&site_name));
+        return Out::html(404, &theme_404(&site_name, &rest_root(shared)));
     };
     let rest = rest_path
         .strip_prefix("/wp-json")
@@ -910,9 +1003,12 @@ fn dispatch(
             json!({"namespace": "wc/v3", "routes": {}, "_links": {"up": [{"href": format!("{}/wp-json/", home_of(shared))}]}}),
         ));
     }
-    if user.is_none() {
+    // `orders/statuses` (10) has `permission_callback => __return_true`: public.
+    let public = segs == ["orders", "statuses"] && wc_version == WcVersion::V10;
+    if user.is_none() && !public {
         // Known routes refuse anonymous callers; unknown ones are simply not found.
-        if route_exists(&segs, method) {
+        let added_in_10 = segs == ["orders", "statuses"] && wc_version != WcVersion::V10;
+        if route_exists(&segs, method) && !added_in_10 {
             return Out::reply(anonymous_error(method, is_item, is_batch));
         }
         return Out::reply(no_route());
@@ -938,9 +1034,11 @@ fn dispatch(
     } else {
         state::Obj::new()
     };
+    let paging_fault = shared.faults.paging();
     let params: BTreeMap<String, String> = query
         .iter()
         .filter(|(k, _)| !k.starts_with("oauth_"))
+        .filter(|(k, _)| !(k == "page" && paging_fault == Some(PagingFault::IgnorePageNoTotals)))
         .cloned()
         .collect();
     let force = params.get("force").is_some_and(|v| v == "true" || v == "1");
@@ -951,9 +1049,18 @@ fn dispatch(
             let mut s = state::system_status_template();
             s["environment"]["home_url"] = json!(st.home_url);
             s["environment"]["site_url"] = json!(st.home_url);
+            s["environment"]["version"] = json!(st.wc_version.wc_version());
+            s["environment"]["wp_version"] = json!(st.wc_version.wp_version());
             s["settings"]["currency"] = json!(st.currency);
+            if st.wc_version == WcVersion::V10 {
+                s["settings"]["HPOS_enabled"] = json!(true);
+            }
             Reply::json(200, s)
         }
+        ("GET" | "HEAD", ["orders", "statuses"]) if st.wc_version == WcVersion::V10 => Reply::json(
+            200,
+            version::order_statuses(&state::CORE_STATUSES, &st.custom_statuses),
+        ),
         ("GET" | "HEAD", ["reports", "orders", "totals"]) => st.order_totals(),
         ("GET" | "HEAD", ["products"]) => {
             match paging(&params).and_then(|pg| Ok((pg, st.query_products(&params, pg)?))) {
@@ -1026,6 +1133,20 @@ fn dispatch(
         _ => no_route(),
     };
     drop(st);
+    let mut reply = reply;
+    if let Some(f) = paging_fault {
+        break_paging(&mut reply, f);
+    }
+    if wc_version == WcVersion::V10 && reply.status < 300 {
+        let num = |s: &str| s.parse::<u64>().is_ok();
+        match segs.as_slice() {
+            ["products"] | ["products", "batch"] => version::shape_products_v10(&mut reply.body),
+            ["products", p] if num(p) => version::shape_products_v10(&mut reply.body),
+            ["orders"] | ["orders", "batch"] => version::shape_orders_v10(&mut reply.body),
+            ["orders", o] if num(o) => version::shape_orders_v10(&mut reply.body),
+            _ => {}
+        }
+    }
     let mut out = Out::reply(reply);
     if method == "HEAD" {
         out.body = Bytes::new();
@@ -1033,10 +1154,40 @@ fn dispatch(
     out
 }
 
+/// Rewrites the paging headers of a listing answer as a broken shop would.
+fn break_paging(reply: &mut Reply, fault: PagingFault) {
+    if !reply.headers.iter().any(|(k, _)| k == "X-WP-Total") {
+        return;
+    }
+    let set = |reply: &mut Reply, name: &str, value: &str| {
+        for (k, v) in reply.headers.iter_mut() {
+            if k == name {
+                *v = value.to_string();
+            }
+        }
+    };
+    match fault {
+        PagingFault::HugeTotalPages => set(reply, "X-WP-TotalPages", "1000000000"),
+        PagingFault::HugeTotals => {
+            set(reply, "X-WP-Total", "100000000000");
+            set(reply, "X-WP-TotalPages", "1000000000");
+        }
+        PagingFault::ZeroTotals => {
+            set(reply, "X-WP-Total", "0");
+            set(reply, "X-WP-TotalPages", "0");
+        }
+        PagingFault::IgnorePageNoTotals => reply
+            .headers
+            .retain(|(k, _)| !matches!(k.as_str(), "X-WP-Total" | "X-WP-TotalPages" | "Link")),
+    }
+}
+
 fn route_exists(segs: &[&str], method: &str) -> bool {
     let num = |s: &str| s.parse::<u64>().is_ok();
     match segs {
-        ["system_status"] | ["reports", "orders", "totals"] => method == "GET",
+        ["system_status"] | ["reports", "orders", "totals"] | ["orders", "statuses"] => {
+            method == "GET"
+        }
         ["products"] | ["orders"] | ["products", "categories"] => {
             matches!(method, "GET" | "POST")
         }

@@ -254,19 +254,6 @@ pub fn escape_ampersands(s: &str) -> String {
     out
 }
 
-/// Which WooCommerce the simulator behaves as, where versions differ (measured on real
-/// 7.9.0 and 10.0.2 shops; `samples-10.0.2/SUMMARY.md` of the reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WcVersion {
-    /// 7.9: concurrent creates of one SKU all succeed (the uniqueness check and the
-    /// insert are not atomic), making several products with one SKU.
-    V7_9,
-    /// 10.0: a create racing another create of its SKU fails with
-    /// `woocommerce_rest_product_not_created` (no `resource_id`).
-    #[default]
-    V10,
-}
-
 /// Everything the simulated shop holds.
 #[derive(Debug, Clone)]
 pub struct ShopState {
@@ -290,7 +277,7 @@ pub struct ShopState {
     /// site that forces https or `www.` does).
     pub redirect_to: Option<String>,
     /// The WooCommerce version whose behaviour is simulated where versions differ.
-    pub wc_version: WcVersion,
+    pub wc_version: super::WcVersion,
     /// How long a product batch with creates works before it answers; its new products
     /// are invisible (not listed, not found by SKU) until then, as on a slow real shop
     /// that goes on after the client stopped waiting.
@@ -324,7 +311,7 @@ impl ShopState {
             custom_statuses: Vec::new(),
             currency: "EUR".into(),
             redirect_to: None,
-            wc_version: WcVersion::default(),
+            wc_version: super::WcVersion::default(),
             product_batch_hold: Duration::ZERO,
             pending: HashMap::new(),
             next_post_id: 10,
@@ -632,7 +619,7 @@ impl ShopState {
             match self.sku_owner(sku, Some(id)) {
                 // Still being created by a batch that has not finished: 7.9 does not see
                 // it (and makes a second product); 10 hits the lookup table's lock.
-                Some(owner) if !self.visible(owner) && self.wc_version == WcVersion::V10 => {
+                Some(owner) if !self.visible(owner) && self.wc_version == super::WcVersion::V10 => {
                     return Err(Reply::error(
                         400,
                         "woocommerce_rest_product_not_created",
