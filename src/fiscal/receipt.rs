@@ -333,6 +333,7 @@ fn print_document(
         });
     }
 
+    // After an interruption the device's receipt state decides, not its error codes.
     let tx = device.transaction()?;
     let pending = journal.get(key)?;
     let pending_before = match pending {
@@ -340,45 +341,34 @@ fn print_document(
         _ => None,
     };
     if tx.open {
-        if let (Some(before), true) = (pending_before, tx.paid.is_some_and(|p| p > 0)) {
-            // Ours, interrupted after payment started: finish it.
-            let amount = tx.amount.unwrap_or(total);
-            let paid = tx.paid.unwrap_or(0);
-            if paid < amount {
-                device.payment(payments[0].kind, amount - paid)?;
-            }
-            return finish(device, journal, key, &unp, before, amount, info.fm_number);
-        }
-        // Ours before payment, or left open by someone else: cancel it.
-        match device.cancel_receipt() {
-            Ok(()) => {}
-            Err(e)
-                if pending_before.is_some() && e.fault() == Some(DeviceFault::PaymentStarted) =>
-            {
-                // A protocol that does not report payments (Tremol): the device says ours
-                // was (at least partly) paid, so pay what is left and close it.
-                let before = pending_before.unwrap_or_default();
-                journal.set(key, JournalEntry::Closing { before })?;
-                let number = device.pay_rest_and_close(payments[0].kind)?;
-                return record(
-                    device,
-                    journal,
-                    key,
-                    &unp,
-                    number,
-                    total,
-                    info.fm_number,
-                    true,
-                );
-            }
-            Err(e) => {
-                return Err(match e.fault() {
-                    Some(DeviceFault::NotPermitted | DeviceFault::PaymentStarted) => {
-                        FiscalError::Device(DeviceFault::ReceiptAlreadyOpen)
-                    }
-                    _ => e,
-                });
-            }
+        let Some(before) = pending_before else {
+            // Not ours: the journal names the sale it belongs to, or nobody's.
+            let other = journal.pending()?.into_iter().find(|k| k != key);
+            return Err(match other {
+                Some(sale) => FiscalError::OtherSaleOpen { sale },
+                None => FiscalError::ForeignReceiptOpen {
+                    device: info.serial,
+                },
+            });
+        };
+        if tx.payment_started == Some(false) {
+            // Ours, nothing paid yet: cancel it and print it again below.
+            device.cancel_receipt()?;
+            journal.remove(key)?;
+        } else {
+            // Ours, payment started: pay the rest and close it, as ErpNet.FP's reset does.
+            journal.set(key, JournalEntry::Closing { before })?;
+            let number = device.pay_rest_and_close(payments[0].kind)?;
+            return record(
+                device,
+                journal,
+                key,
+                &unp,
+                number,
+                total,
+                info.fm_number,
+                true,
+            );
         }
     } else if let Some(JournalEntry::Closing { before }) = pending {
         let last = device.last_receipt_number()?;
@@ -428,10 +418,19 @@ fn print_document(
         Ok(())
     })();
     if let Err(e) = result {
-        // Refused before payment completed: cancel, so nothing is left open. After a link
-        // failure the journal entry stays, and the next attempt recovers.
-        if !e.is_link_failure() && device.cancel_receipt().is_ok() {
-            journal.remove(key)?;
+        // Refused: nothing open, or open and unpaid (cancelled here), leaves nothing
+        // pending. A receipt paid in part stays open and journalled, and so does everything
+        // after a link failure: the next attempt reads the state and finishes it.
+        if !e.is_link_failure() {
+            match device.transaction() {
+                Ok(t) if !t.open => journal.remove(key)?,
+                Ok(t) if t.payment_started == Some(false) => {
+                    if device.cancel_receipt().is_ok() {
+                        journal.remove(key)?;
+                    }
+                }
+                _ => {}
+            }
         }
         return Err(e);
     }
@@ -479,20 +478,6 @@ fn check_rates(
 /// A VAT rate as text (`2000` → `20.00 %`).
 pub fn format_rate(rate: VatRate) -> String {
     format!("{}.{:02} %", rate / 100, rate % 100)
-}
-
-fn finish(
-    device: &mut dyn FiscalDevice,
-    journal: &mut dyn Journal,
-    key: &str,
-    unp: &str,
-    before: u64,
-    total: i64,
-    fm_number: String,
-) -> Result<PrintedReceipt, FiscalError> {
-    journal.set(key, JournalEntry::Closing { before })?;
-    let number = device.close_receipt()?;
-    record(device, journal, key, unp, number, total, fm_number, true)
 }
 
 #[allow(clippy::too_many_arguments)]
