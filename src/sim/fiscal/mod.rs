@@ -120,6 +120,9 @@ pub struct EmulatorConfig {
     pub vat_rates: Option<Vec<Option<u32>>>,
     /// What a repeated sequence number does: Datecs families replay, Tremol executes.
     pub repeats: Repeats,
+    /// Datecs X: answer a syntax error with an empty data field and only the status bit, as
+    /// PROTOCOLS.md §2.1 describes, instead of the `-112001` error code.
+    pub bare_syntax_errors: bool,
 }
 
 impl EmulatorConfig {
@@ -137,6 +140,7 @@ impl EmulatorConfig {
             } else {
                 Repeats::Replay
             },
+            bare_syntax_errors: false,
         }
     }
 }
@@ -491,13 +495,16 @@ fn handle<P: std::io::Write>(
             (reply, zfp::prints(cmd), wire::TREMOL_RETRY)
         }
         line => {
-            let outcome = device::execute(
+            let mut outcome = device::execute(
                 &mut inner.state,
                 &faults,
                 cmd,
                 data,
                 config.check_unp_serial,
             );
+            if config.bare_syntax_errors && outcome.fault == Some(Refusal::Syntax) {
+                outcome.data.clear();
+            }
             let status = device::status_bytes(line, &inner.state, &faults, outcome.fault);
             let reply = wire::datecs_reply(line, seq, cmd, &outcome.data, &status);
             (reply, device::prints(config.protocol, cmd), wire::DATECS_SYN)
