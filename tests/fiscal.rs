@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use skladlink::config::{EShopSettings, FiscalProtocol};
 use skladlink::core::unp::Unp;
 use skladlink::fiscal::{
-    self, Condition, DeviceFault, FiscalDevice, FiscalError, Journal, Payment, PaymentKind, PrintOptions,
-    Receipt, ReceiptLine, SaleItem, TaxGroupMap, Timing,
+    self, Condition, DeviceFault, FiscalDevice, FiscalError, Journal, Payment, PaymentKind,
+    PrintOptions, Receipt, ReceiptLine, SaleItem, TaxGroupMap, Timing,
 };
 use skladlink::i18n::Language;
 use skladlink::ledger::Ledger;
@@ -1412,7 +1412,10 @@ fn tremol_reads_its_vat_rates_and_refuses_a_mapping_that_differs() {
     .unwrap();
     let mut dev = connect(&emu, protocol);
     let rates = dev.vat_rates().unwrap().unwrap();
-    assert_eq!(&rates[..5], &[Some(0), Some(2000), Some(2000), Some(500), None]);
+    assert_eq!(
+        &rates[..5],
+        &[Some(0), Some(2000), Some(2000), Some(500), None]
+    );
     let host_dir = tempfile::tempdir().unwrap();
     let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
     let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();

@@ -424,10 +424,8 @@ fn print_document(
         if !e.is_link_failure() {
             match device.transaction() {
                 Ok(t) if !t.open => journal.remove(key)?,
-                Ok(t) if t.payment_started == Some(false) => {
-                    if device.cancel_receipt().is_ok() {
-                        journal.remove(key)?;
-                    }
+                Ok(t) if t.payment_started == Some(false) && device.cancel_receipt().is_ok() => {
+                    journal.remove(key)?;
                 }
                 _ => {}
             }

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::{decimal as parse_decimal, decode_text, encode_text, money, round_div, unp_parts};
+use super::fields::{
+    decimal as parse_decimal, decode_text, encode_text, money, round_div, unp_parts,
+};
 use super::wire::Line;
 use crate::config::FiscalProtocol;
 

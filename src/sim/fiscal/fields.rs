@@ -4,7 +4,10 @@
 
 /// Decodes Windows-1251 bytes, as every Bulgarian device reads its text.
 pub fn decode_text(bytes: &[u8]) -> String {
-    encoding_rs::WINDOWS_1251.decode_without_bom_handling(bytes).0.into_owned()
+    encoding_rs::WINDOWS_1251
+        .decode_without_bom_handling(bytes)
+        .0
+        .into_owned()
 }
 
 /// Encodes text as Windows-1251 (the emulator only sends what it was sent or ASCII).

@@ -507,7 +507,11 @@ fn handle<P: std::io::Write>(
             }
             let status = device::status_bytes(line, &inner.state, &faults, outcome.fault);
             let reply = wire::datecs_reply(line, seq, cmd, &outcome.data, &status);
-            (reply, device::prints(config.protocol, cmd), wire::DATECS_SYN)
+            (
+                reply,
+                device::prints(config.protocol, cmd),
+                wire::DATECS_SYN,
+            )
         }
     };
     inner.cache = Some((seq, cmd, reply.clone()));

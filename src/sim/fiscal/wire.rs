@@ -181,14 +181,12 @@ fn read_datecs(line: Line, buf: &[u8]) -> Incoming {
     };
     let data = &frame[2 + 2 * w..count];
     match cmd {
-        Some(cmd) if !data.iter().any(|&b| b == ENQ || b == EOT || b == SOH) => {
-            Incoming::Request {
-                seq,
-                cmd,
-                data: data.to_vec(),
-                drop,
-            }
-        }
+        Some(cmd) if !data.iter().any(|&b| b == ENQ || b == EOT || b == SOH) => Incoming::Request {
+            seq,
+            cmd,
+            data: data.to_vec(),
+            drop,
+        },
         _ => Incoming::Damaged { drop },
     }
 }
@@ -271,7 +269,15 @@ pub fn tremol_data(nbl: u8, cmd: u8, data: &[u8]) -> Vec<u8> {
 /// A Tremol ACK: `06 NBL STE1 STE2 CS CS 0A`.
 pub fn tremol_ack(nbl: u8, ste1: u8, ste2: u8) -> Vec<u8> {
     let cs = nbl ^ ste1 ^ ste2;
-    vec![ACK, nbl, ste1, ste2, 0x30 + (cs >> 4), 0x30 + (cs & 0xF), LF]
+    vec![
+        ACK,
+        nbl,
+        ste1,
+        ste2,
+        0x30 + (cs >> 4),
+        0x30 + (cs & 0xF),
+        LF,
+    ]
 }
 
 #[cfg(test)]
@@ -318,7 +324,11 @@ mod tests {
         );
         assert_eq!(
             request(Line::DatecsX, &x_open),
-            (0x21, 0x30, b"1\t0000\tDT279013-0001-0000001\t1\t\t".to_vec())
+            (
+                0x21,
+                0x30,
+                b"1\t0000\tDT279013-0001-0000001\t1\t\t".to_vec()
+            )
         );
         let p_open = hex(
             "01 42 21 30 31 2C 30 30 30 30 2C 31 2C 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 05 30 36 37 38 03",
