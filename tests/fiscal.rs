@@ -1489,3 +1489,41 @@ fn crash_mid_receipt_on_tremol_leaves_exactly_one_receipt() {
     }
     assert!(crashes >= 20, "only {crashes} crashes");
 }
+
+#[test]
+fn bulgarian_punctuation_and_the_euro_sign_reach_the_device_as_themselves() {
+    let name = "„кафе“ – 250 г € — «№1»";
+    for protocol in [
+        FiscalProtocol::DatecsX,
+        FiscalProtocol::DatecsP,
+        FiscalProtocol::TremolZfp,
+    ] {
+        let emu = start(protocol, None);
+        let mut dev = connect(&emu, protocol);
+        let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
+        dev.open_receipt("1", &password(), &unp).unwrap();
+        dev.sale(&SaleItem {
+            text: name.into(),
+            tax_group: 2,
+            unit_price: 250,
+            quantity_milli: 1000,
+            discount: 0,
+        })
+        .unwrap();
+        assert_eq!(
+            emu.state().open.unwrap().lines[0].text,
+            name,
+            "{protocol:?}"
+        );
+    }
+    // The bytes on the wire, by value (Windows-1251): „ 0x84, “ 0x93, – 0x96, — 0x97, € 0x88.
+    let wire = skladlink::fiscal::text::to_cp1251("„кафе“ – 250 г €");
+    assert_eq!(
+        wire,
+        [
+            0x84, 0xEA, 0xE0, 0xF4, 0xE5, 0x93, 0x20, 0x96, 0x20, 0x32, 0x35, 0x30, 0x20, 0xE3,
+            0x20, 0x88
+        ]
+    );
+    assert_eq!(skladlink::fiscal::text::to_cp1251("—"), [0x97]);
+}
