@@ -16,6 +16,7 @@ use skladlink::i18n::Language;
 use skladlink::ledger::Ledger;
 use skladlink::ledger::fiscal::LedgerJournal;
 use skladlink::secrets::Secret;
+use skladlink::sim::fiscal::device::SoldLine;
 use skladlink::sim::fiscal::{DeviceState, EmulatorConfig, Fault, FiscalEmulator, state_path};
 
 /// The host's УНП sequence of one device, in a ledger in `dir`.
@@ -494,13 +495,7 @@ fn a_retried_frame_is_not_executed_twice() {
         let mut dev = connect(&emu, protocol);
         let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
         dev.open_receipt("1", &password(), &unp).unwrap();
-        let item = SaleItem {
-            text: "Мляко".into(),
-            tax_group: 2,
-            unit_price: 250,
-            quantity_milli: 1000,
-            discount: 0,
-        };
+        let item = milk();
         // The device executes the sale but its reply is lost: the host resends the same
         // frame, the device answers from its cache.
         emu.drop_replies(1);
@@ -1162,6 +1157,31 @@ fn storno_reuses_the_sale_unp_and_prints_once() {
     }
 }
 
+/// One milk at 2.50 in group Б.
+fn milk() -> SaleItem {
+    SaleItem {
+        text: "Мляко".into(),
+        tax_group: 2,
+        unit_price: 250,
+        quantity_milli: 1000,
+        discount: 0,
+    }
+}
+
+/// The line a new device of `protocol` registers for a sale of one item named `text`.
+fn sold_on_a_new_device(protocol: FiscalProtocol, text: &str) -> SoldLine {
+    let emu = start(protocol, None);
+    let mut dev = connect(&emu, protocol);
+    let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
+    dev.open_receipt("1", &password(), &unp).unwrap();
+    dev.sale(&SaleItem {
+        text: text.into(),
+        ..milk()
+    })
+    .unwrap();
+    emu.state().open.unwrap().lines.remove(0)
+}
+
 fn print_on(
     dev: &mut dyn FiscalDevice,
     receipt: &Receipt,
@@ -1318,13 +1338,7 @@ fn tremol_lost_acknowledgements_never_double_a_sale() {
         let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
         emu.drop_replies(1);
         dev.open_receipt("1", &password(), &unp).unwrap();
-        let item = SaleItem {
-            text: "Мляко".into(),
-            tax_group: 2,
-            unit_price: 250,
-            quantity_milli: 1000,
-            discount: 0,
-        };
+        let item = milk();
         // The sale runs, its acknowledgement is lost: the client reads the receipt's state
         // instead of sending it again.
         emu.drop_replies(1);
@@ -1370,19 +1384,7 @@ fn tremol_lost_acknowledgements_never_double_a_sale() {
 fn item_names_are_cut_to_what_the_paper_prints() {
     let long = "Сирене краве от Родопите, зряло 12 месеца, вакуум 1 кг, BIO, партида 42";
     for protocol in FAMILIES {
-        let emu = start(protocol, None);
-        let mut dev = connect(&emu, protocol);
-        let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
-        dev.open_receipt("1", &password(), &unp).unwrap();
-        dev.sale(&SaleItem {
-            text: long.into(),
-            tax_group: 2,
-            unit_price: 100,
-            quantity_milli: 1000,
-            discount: 0,
-        })
-        .unwrap();
-        let line = &emu.state().open.unwrap().lines[0];
+        let line = &sold_on_a_new_device(protocol, long);
         assert_eq!(line.lost_on_paper, 0, "{protocol:?}: {:?}", line.text);
         assert!(long.starts_with(line.text.trim_end()), "{protocol:?}");
         if protocol == FiscalProtocol::TremolZfp {
@@ -1498,20 +1500,8 @@ fn bulgarian_punctuation_and_the_euro_sign_reach_the_device_as_themselves() {
         FiscalProtocol::DatecsP,
         FiscalProtocol::TremolZfp,
     ] {
-        let emu = start(protocol, None);
-        let mut dev = connect(&emu, protocol);
-        let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
-        dev.open_receipt("1", &password(), &unp).unwrap();
-        dev.sale(&SaleItem {
-            text: name.into(),
-            tax_group: 2,
-            unit_price: 250,
-            quantity_milli: 1000,
-            discount: 0,
-        })
-        .unwrap();
         assert_eq!(
-            emu.state().open.unwrap().lines[0].text,
+            sold_on_a_new_device(protocol, name).text,
             name,
             "{protocol:?}"
         );

@@ -333,6 +333,7 @@ fn print_document(
         });
     }
 
+    let fm_number = info.fm_number.clone();
     // After an interruption the device's receipt state decides, not its error codes.
     let tx = device.transaction()?;
     let pending = journal.get(key)?;
@@ -340,7 +341,7 @@ fn print_document(
         Some(JournalEntry::Opening { before } | JournalEntry::Closing { before }) => Some(before),
         _ => None,
     };
-    if tx.open {
+    let finished = if tx.open {
         let Some(before) = pending_before else {
             // Not ours: the journal names the sale it belongs to, or nobody's.
             let other = journal.pending()?.into_iter().find(|k| k != key);
@@ -355,36 +356,33 @@ fn print_document(
             // Ours, nothing paid yet: cancel it and print it again below.
             device.cancel_receipt()?;
             journal.remove(key)?;
+            None
         } else {
             // Ours, payment started: pay the rest and close it, as ErpNet.FP's reset does.
             journal.set(key, JournalEntry::Closing { before })?;
-            let number = device.pay_rest_and_close(payments[0].kind)?;
-            return record(
-                device,
-                journal,
-                key,
-                &unp,
-                number,
-                total,
-                info.fm_number,
-                true,
-            );
+            Some(device.pay_rest_and_close(payments[0].kind)?)
         }
     } else if let Some(JournalEntry::Closing { before }) = pending {
+        // The close went through when the number moved on; only its reply was lost.
         let last = device.last_receipt_number()?;
-        if last > before {
-            // The close went through; only its reply was lost.
-            return record(
-                device,
-                journal,
-                key,
-                &unp,
-                last,
-                total,
-                info.fm_number,
-                true,
-            );
-        }
+        (last > before).then_some(last)
+    } else {
+        None
+    };
+    let done = |device: &mut dyn FiscalDevice, journal: &mut dyn Journal, number, recovered| {
+        record(
+            device,
+            journal,
+            key,
+            &unp,
+            number,
+            total,
+            fm_number.clone(),
+            recovered,
+        )
+    };
+    if let Some(number) = finished {
+        return done(device, journal, number, true);
     }
 
     let before = device.last_receipt_number()?;
@@ -434,16 +432,7 @@ fn print_document(
     }
     journal.set(key, JournalEntry::Closing { before })?;
     let number = device.close_receipt()?;
-    record(
-        device,
-        journal,
-        key,
-        &unp,
-        number,
-        total,
-        info.fm_number,
-        false,
-    )
+    done(device, journal, number, false)
 }
 
 /// Checks that every tax group the receipt uses is enabled on the device with the VAT rate

@@ -284,106 +284,22 @@ pub fn tremol_ack(nbl: u8, ste1: u8, ste2: u8) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        s.split_whitespace()
-            .map(|h| u8::from_str_radix(h, 16).unwrap())
-            .collect()
-    }
-
-    fn request(line: Line, bytes: &[u8]) -> (u8, u8, Vec<u8>) {
-        match read_request(line, bytes) {
-            Incoming::Request {
-                seq,
-                cmd,
-                data,
-                drop,
-            } => {
-                assert_eq!(drop, bytes.len());
-                (seq, cmd, data)
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    // PROTOCOLS.md §2.4, the worked host frames, parsed by the device side.
-    #[test]
-    fn worked_host_frames_parse() {
-        assert_eq!(
-            request(Line::DatecsOld, &hex("01 24 20 4A 05 30 30 39 33 03")),
-            (0x20, 0x4A, vec![])
-        );
-        assert_eq!(
-            request(
-                Line::DatecsX,
-                &hex("01 30 30 32 3A 20 30 30 34 3A 05 30 31 3B 3F 03")
-            ),
-            (0x20, 0x4A, vec![])
-        );
-        let x_open = hex(
-            "01 30 30 34 3A 21 30 30 33 30 31 09 30 30 30 30 09 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 09 31 09 09 05 30 37 34 30 03",
-        );
-        assert_eq!(
-            request(Line::DatecsX, &x_open),
-            (
-                0x21,
-                0x30,
-                b"1\t0000\tDT279013-0001-0000001\t1\t\t".to_vec()
-            )
-        );
-        let p_open = hex(
-            "01 42 21 30 31 2C 30 30 30 30 2C 31 2C 44 54 32 37 39 30 31 33 2D 30 30 30 31 2D 30 30 30 30 30 30 31 05 30 36 37 38 03",
-        );
-        assert_eq!(
-            request(Line::DatecsOld, &p_open),
-            (0x21, 0x30, b"1,0000,1,DT279013-0001-0000001".to_vec())
-        );
-        // §3.1: Tremol status command 0x20, NBL 0x20.
-        assert_eq!(
-            request(Line::Tremol, &hex("02 23 20 20 32 33 0A")),
-            (0x20, 0x20, vec![])
-        );
-    }
-
-    // PROTOCOLS.md §2.4, the worked replies, built by the device side.
-    #[test]
-    fn worked_replies_build() {
-        assert_eq!(
-            datecs_reply(
-                Line::DatecsOld,
-                0x21,
-                0x30,
-                b"0006,0003",
-                &hex("80 80 88 80 86 9A")
-            ),
-            hex("01 34 21 30 30 30 30 36 2C 30 30 30 33 04 80 80 88 80 86 9A 05 30 35 36 3B 03")
-        );
-        assert_eq!(
-            datecs_reply(
-                Line::DatecsX,
-                0x21,
-                0x30,
-                b"0\t12\t",
-                &hex("80 80 88 80 86 9A 80 80")
-            ),
-            hex(
-                "01 30 30 33 38 21 30 30 33 30 30 09 31 32 09 04 80 80 88 80 86 9A 80 80 05 30 36 38 35 03"
-            )
-        );
-        // §3.1: the checksum is sent as two nibbles + 0x30 (0xB5 → 3B 35).
-        let ack = tremol_ack(0x25, 0x30, 0x30);
-        assert_eq!(ack, vec![0x06, 0x25, 0x30, 0x30, 0x32, 0x35, 0x0A]);
-    }
-
+    // The worked frames of the notes are checked against this module and the client's
+    // codec together in `tests/fiscal_frames.rs`; here, what a real line adds.
     #[test]
     fn noise_pieces_and_damage() {
-        let frame = hex("01 30 30 32 3A 20 30 30 34 3A 05 30 31 3B 3F 03");
+        // X status request, SEQ 0x20 (PROTOCOLS.md §2.4).
+        let frame = [
+            0x01, 0x30, 0x30, 0x32, 0x3A, 0x20, 0x30, 0x30, 0x34, 0x3A, 0x05, 0x30, 0x31, 0x3B,
+            0x3F, 0x03,
+        ];
         let mut buf = vec![0xFF, 0x00];
         buf.extend_from_slice(&frame[..6]);
         assert_eq!(
             read_request(Line::DatecsX, &buf),
             Incoming::Partial { drop: 2 }
         );
-        let mut bad = frame.clone();
+        let mut bad = frame;
         bad[12] ^= 1;
         assert_eq!(
             read_request(Line::DatecsX, &bad),
@@ -396,8 +312,8 @@ mod tests {
                 drop: 2
             }
         );
-        let mut t = hex("02 23 20 20 32 33 0A");
-        t[4] = 0x39;
+        // Tremol status request with a damaged checksum.
+        let t = [0x02, 0x23, 0x20, 0x20, 0x39, 0x33, 0x0A];
         assert_eq!(
             read_request(Line::Tremol, &t),
             Incoming::Damaged { drop: 7 }
