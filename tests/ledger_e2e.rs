@@ -905,3 +905,74 @@ fn a_password_in_the_connection_string_is_refused_by_run_and_check() {
     }
     assert_eq!(rig.sim.stats().requests, 0);
 }
+
+#[test]
+fn a_receipt_someone_else_left_open_stops_the_connector_until_it_is_dealt_with() {
+    use skladlink::fiscal::{FiscalDevice, PaymentKind, SaleItem, Timing};
+    let rig = Rig::new(10);
+    let ids = rig.place_orders(3);
+    let out = rig.run(&["run", "--once", "--server", IMPORT]);
+    assert!(out.status.success(), "{out:?}");
+    let password = skladlink::secrets::Secret::new(rig.emu.state().operator_password);
+    let device = || -> Box<dyn FiscalDevice> {
+        skladlink::fiscal::open_device(
+            FiscalProtocol::DatecsX,
+            rig.emu.port_path(),
+            115_200,
+            Timing::default(),
+        )
+        .unwrap()
+    };
+    // A receipt opened and partly paid on the device, not by SkladLink.
+    {
+        let mut dev = device();
+        let unp = skladlink::core::unp::Unp::new(SERIAL, "9", 900).unwrap();
+        dev.open_receipt("1", &password, &unp).unwrap();
+        dev.sale(&SaleItem {
+            text: "На ръка".into(),
+            tax_group: 2,
+            unit_price: 500,
+            quantity_milli: 1000,
+            discount: 0,
+        })
+        .unwrap();
+        dev.payment(PaymentKind::Cash, 100).unwrap();
+    }
+    let open = rig.emu.state().open;
+    let out = rig.run(&["run", "--once", "--server", ESHOP]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("на самото устройство"), "{said}");
+    assert_eq!(
+        rig.ledger_count("SELECT COUNT(*) FROM print_jobs WHERE state = 'pending'"),
+        3,
+        "every receipt still waits"
+    );
+    assert_eq!(
+        rig.emu.state().open,
+        open,
+        "the foreign receipt is left alone"
+    );
+    // The operator finishes it on the device; the next run prints everything once.
+    {
+        let mut dev = device();
+        dev.payment(PaymentKind::Cash, 400).unwrap();
+        dev.close_receipt().unwrap();
+    }
+    let out = rig.run(&["run", "--once", "--server", ESHOP]);
+    assert!(out.status.success(), "{out:?}");
+    let jobs = Ledger::open(&rig.data_dir())
+        .unwrap()
+        .print_jobs(100)
+        .unwrap();
+    assert_eq!(jobs.len(), ids.len());
+    let device = rig.emu.state();
+    for job in &jobs {
+        assert!(matches!(job.state, PrintState::Printed { .. }), "{job:?}");
+        assert_eq!(device.printed_with(&job.unp), 1, "{job:?}");
+    }
+}
