@@ -159,6 +159,7 @@ struct Inner {
     corrupt_next: u32,
     line_noise: bool,
     power_loss_after: Option<u32>,
+    silent_after: Option<u32>,
     cache: Option<(u8, u8, Vec<u8>)>,
 }
 
@@ -234,6 +235,7 @@ impl FiscalEmulator {
                 corrupt_next: 0,
                 line_noise: false,
                 power_loss_after: None,
+                silent_after: None,
                 cache: None,
             }),
             stop: AtomicBool::new(false),
@@ -305,6 +307,13 @@ impl FiscalEmulator {
     /// is sent, the emulator stops).
     pub fn power_loss_after(&self, n: u32) {
         self.shared.lock().power_loss_after = Some(n);
+    }
+
+    /// Stops answering right after executing `n` more commands (their state is kept, the
+    /// last one's reply is lost), as a cable pulled mid-receipt; `set_fault(NoReply, false)`
+    /// plugs it back.
+    pub fn silent_after(&self, n: u32) {
+        self.shared.lock().silent_after = Some(n);
     }
 
     /// True until a power loss or stop.
@@ -533,6 +542,14 @@ fn handle<P: std::io::Write>(
                 }
             }
             return false;
+        }
+    }
+    if let Some(n) = inner.silent_after.as_mut() {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            inner.silent_after = None;
+            inner.no_reply = true;
+            return true;
         }
     }
     if inner.drop_replies > 0 {
