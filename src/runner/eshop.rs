@@ -15,6 +15,7 @@ use crate::fiscal::receipt::{
     Payment, Receipt, ReceiptLine, StornoOf, StornoReason, StornoReceipt, TaxGroupMap,
 };
 use crate::fiscal::session::FiscalSession;
+use crate::fiscal::store::PrintedReceipt;
 use crate::i18n::{Language, tr, tr_args};
 use crate::ledger::Ledger;
 use crate::ledger::print::{PrintContent, PrintJob, PrintState, StornoJob};
@@ -288,7 +289,6 @@ impl Printer {
         job: &StornoJob,
     ) -> Result<ItemResult, String> {
         let lang = self.lang;
-        let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
         let device_err = |e: crate::fiscal::FiscalError| e.message(lang);
         let sale = session
             .printed()
@@ -299,52 +299,24 @@ impl Printer {
             let detail = tr_args(lang, "fiscal.storno.waits", &[("order", &job.order_key)]);
             return Ok(item("storno", &job.refund_key, ItemAction::Skipped, detail));
         };
-        let failed = |error: String| -> Result<ItemResult, String> {
-            let state = PrintState::Failed {
-                error: error.clone(),
-            };
-            self.ledger
-                .set_storno_state(&job.refund_key, &state)
-                .map_err(ledger_err)?;
-            Ok(item("storno", &job.refund_key, ItemAction::Failed, error))
-        };
-        let receipt = match self.receipt_of(&job.unp, &job.content) {
-            Ok(r) => r,
-            Err(e) => return failed(e),
-        };
-        let storno = StornoReceipt {
-            id: job.refund_key.clone(),
-            receipt,
-            original: StornoOf {
-                receipt_number: sale.receipt_number,
-                date_time: sale.date_time,
-                fm_number: sale.fm_number,
-                reason: StornoReason::Refund,
-            },
-        };
-        self.ledger
-            .set_storno_state(&job.refund_key, &PrintState::Printing)
-            .map_err(ledger_err)?;
-        let printed = match session.print_storno(&storno) {
+        let storno = self
+            .receipt_of(&job.unp, &job.content)
+            .map(|receipt| StornoReceipt {
+                id: job.refund_key.clone(),
+                receipt,
+                original: StornoOf {
+                    receipt_number: sale.receipt_number,
+                    date_time: sale.date_time,
+                    fm_number: sale.fm_number,
+                    reason: StornoReason::Refund,
+                },
+            });
+        let set = |state: &PrintState| self.ledger.set_storno_state(&job.refund_key, state);
+        let printed = match self.tracked(&set, storno, |r| session.print_storno(&r))? {
             Ok(p) => p,
-            Err(e) if e.stops_printing() => {
-                if !e.is_link_failure() {
-                    self.ledger
-                        .set_storno_state(&job.refund_key, &PrintState::Pending)
-                        .map_err(ledger_err)?;
-                }
-                return Err(e.message(lang));
-            }
-            Err(e) => return failed(e.message(lang)),
+            Err(error) => return Ok(item("storno", &job.refund_key, ItemAction::Failed, error)),
         };
         let number = printed.receipt_number.to_string();
-        let state = PrintState::Printed {
-            receipt_number: number.clone(),
-            at: chrono::Utc::now(),
-        };
-        self.ledger
-            .set_storno_state(&job.refund_key, &state)
-            .map_err(ledger_err)?;
         let detail = tr_args(
             lang,
             "fiscal.storno.printed",
@@ -357,51 +329,12 @@ impl Printer {
     /// waits for the next run).
     fn print_one(&self, session: &mut FiscalSession, job: &PrintJob) -> Result<ItemResult, String> {
         let lang = self.lang;
-        let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
-        let receipt = match self.receipt(job) {
-            Ok(r) => r,
-            Err(e) => {
-                let state = PrintState::Failed { error: e.clone() };
-                self.ledger
-                    .set_print_state(&job.unp, &state)
-                    .map_err(ledger_err)?;
-                return Ok(item("receipt", &job.unp, ItemAction::Failed, e));
-            }
-        };
-        self.ledger
-            .set_print_state(&job.unp, &PrintState::Printing)
-            .map_err(ledger_err)?;
-        let printed = match session.print(&receipt) {
+        let set = |state: &PrintState| self.ledger.set_print_state(&job.unp, state);
+        let printed = match self.tracked(&set, self.receipt(job), |r| session.print(&r))? {
             Ok(p) => p,
-            Err(e) if e.stops_printing() => {
-                // The device's fault, not the receipt's: it waits for the next run (still
-                // `printing` when the outcome is unknown; the journal finishes it once).
-                if !e.is_link_failure() {
-                    self.ledger
-                        .set_print_state(&job.unp, &PrintState::Pending)
-                        .map_err(ledger_err)?;
-                }
-                return Err(e.message(lang));
-            }
-            Err(e) => {
-                let message = e.message(lang);
-                let state = PrintState::Failed {
-                    error: message.clone(),
-                };
-                self.ledger
-                    .set_print_state(&job.unp, &state)
-                    .map_err(ledger_err)?;
-                return Ok(item("receipt", &job.unp, ItemAction::Failed, message));
-            }
+            Err(error) => return Ok(item("receipt", &job.unp, ItemAction::Failed, error)),
         };
         let number = printed.receipt_number.to_string();
-        let state = PrintState::Printed {
-            receipt_number: number.clone(),
-            at: chrono::Utc::now(),
-        };
-        self.ledger
-            .set_print_state(&job.unp, &state)
-            .map_err(ledger_err)?;
         let (unp, acct) = (job.unp.clone(), job.acct);
         let receipt_no = printed.receipt_number as i64;
         let result = self
@@ -417,6 +350,49 @@ impl Printer {
             &[("number", &number), ("order", &job.order_key)],
         );
         Ok(item("receipt", &job.unp, ItemAction::Created, detail))
+    }
+
+    /// Prints `document` (when it could be built) with `print`, keeping the job's state
+    /// with `set`: printing before, then printed; failed for the receipt's own error
+    /// (`Ok(Err(message))`); for the device's fault (`Err`, the run stops) pending again, or
+    /// still printing when the outcome is unknown (the journal finishes it once).
+    fn tracked<D>(
+        &self,
+        set: &dyn Fn(&PrintState) -> Result<(), crate::ledger::LedgerError>,
+        document: Result<D, String>,
+        print: impl FnOnce(D) -> Result<PrintedReceipt, crate::fiscal::FiscalError>,
+    ) -> Result<Result<PrintedReceipt, String>, String> {
+        let lang = self.lang;
+        let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
+        let failed = |error: String| {
+            set(&PrintState::Failed {
+                error: error.clone(),
+            })
+            .map_err(ledger_err)?;
+            Ok(Err(error))
+        };
+        let document = match document {
+            Ok(d) => d,
+            Err(e) => return failed(e),
+        };
+        set(&PrintState::Printing).map_err(ledger_err)?;
+        match print(document) {
+            Ok(printed) => {
+                set(&PrintState::Printed {
+                    receipt_number: printed.receipt_number.to_string(),
+                    at: chrono::Utc::now(),
+                })
+                .map_err(ledger_err)?;
+                Ok(Ok(printed))
+            }
+            Err(e) if e.stops_printing() => {
+                if !e.is_link_failure() {
+                    set(&PrintState::Pending).map_err(ledger_err)?;
+                }
+                Err(e.message(lang))
+            }
+            Err(e) => failed(e.message(lang)),
+        }
     }
 
     /// The fiscal receipt of `job` (lines and VAT rates decided in `core::receipt`).
