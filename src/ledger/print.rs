@@ -175,40 +175,46 @@ pub(crate) fn insert_job(
 }
 
 impl Ledger {
-    /// The newest `limit` print jobs (all connectors), newest first.
-    pub fn print_jobs(&self, limit: usize) -> Result<Vec<PrintJob>, LedgerError> {
+    /// Every row `sql` selects with `params`, as `map` reads it.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, LedgerError> {
         self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM print_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"
-            ))?;
-            let rows = st.query_map([limit as i64], row_to_job)?;
+            let mut st = c.prepare(sql)?;
+            let rows = st.query_map(params, map)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
+    }
+
+    /// The newest `limit` print jobs (all connectors), newest first.
+    pub fn print_jobs(&self, limit: usize) -> Result<Vec<PrintJob>, LedgerError> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM print_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"),
+            [limit as i64],
+            row_to_job,
+        )
     }
 
     /// Jobs of `connector` still to print (pending, or printing when a run was cut off),
     /// oldest first.
     pub fn jobs_to_print(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
-                 ORDER BY queued, rowid"
-            ))?;
-            let rows = st.query_map([connector], row_to_job)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        let sql = format!(
+            "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
+             ORDER BY queued, rowid"
+        );
+        self.rows(&sql, [connector], row_to_job)
     }
 
     /// Printed jobs of `connector` whose receipt number is not yet in the warehouse.
     pub fn jobs_to_record(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state = 'printed' AND recorded = 0 \
-                 ORDER BY queued, rowid"
-            ))?;
-            let rows = st.query_map([connector], row_to_job)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        let sql = format!(
+            "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state = 'printed' AND recorded = 0 \
+             ORDER BY queued, rowid"
+        );
+        self.rows(&sql, [connector], row_to_job)
     }
 
     /// Sets the state of the job with `unp`.
@@ -323,25 +329,22 @@ impl Ledger {
     /// Stornos of `connector` still to print (pending, or printing when a run was cut
     /// off), oldest first.
     pub fn stornos_to_print(&self, connector: &str) -> Result<Vec<StornoJob>, LedgerError> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {STORNO_COLUMNS} FROM storno_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
-                 ORDER BY queued, rowid"
-            ))?;
-            let rows = st.query_map([connector], row_to_storno)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        let sql = format!(
+            "SELECT {STORNO_COLUMNS} FROM storno_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
+             ORDER BY queued, rowid"
+        );
+        self.rows(&sql, [connector], row_to_storno)
     }
 
     /// The newest `limit` stornos (all connectors), newest first.
     pub fn storno_jobs(&self, limit: usize) -> Result<Vec<StornoJob>, LedgerError> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
+        self.rows(
+            &format!(
                 "SELECT {STORNO_COLUMNS} FROM storno_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"
-            ))?;
-            let rows = st.query_map([limit as i64], row_to_storno)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+            ),
+            [limit as i64],
+            row_to_storno,
+        )
     }
 
     /// Sets the state of the storno of `refund_key`.
