@@ -99,3 +99,20 @@ fn core_uses_no_adapters_runner_ui_or_io() {
         found.join("\n")
     );
 }
+
+/// The fiscal emulator is written from the protocol documents, not from the client: it
+/// must not reach into `crate::fiscal` (frame codec, command codes, field parsers, errors),
+/// or a mistake shared by both would pass every test.
+#[test]
+fn the_fiscal_emulator_shares_no_code_with_the_client() {
+    let found = offences(
+        "sim/fiscal",
+        &[
+            "crate::fiscal",
+            "skladlink::fiscal",
+            "super::super::fiscal",
+            "super::super::super::fiscal",
+        ],
+    );
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use skladlink::config::{EShopSettings, FiscalProtocol};
 use skladlink::core::unp::Unp;
 use skladlink::fiscal::{
-    self, Condition, DeviceFault, FiscalDevice, FiscalError, Payment, PaymentKind, PrintOptions,
-    Receipt, ReceiptLine, SaleItem, TaxGroupMap, Timing,
+    self, Condition, DeviceFault, FiscalDevice, FiscalError, Journal, Payment, PaymentKind,
+    PrintOptions, Receipt, ReceiptLine, SaleItem, TaxGroupMap, Timing,
 };
 use skladlink::i18n::Language;
 use skladlink::ledger::Ledger;
 use skladlink::ledger::fiscal::LedgerJournal;
 use skladlink::secrets::Secret;
+use skladlink::sim::fiscal::device::SoldLine;
 use skladlink::sim::fiscal::{DeviceState, EmulatorConfig, Fault, FiscalEmulator, state_path};
 
 /// The host's УНП sequence of one device, in a ledger in `dir`.
@@ -366,9 +367,10 @@ fn syn_keeps_the_host_waiting_while_printing() {
         let started = Instant::now();
         dev.open_receipt("1", &password(), &unp).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(590));
-        // Tremol reads the status once per connection before its first command.
+        // Tremol reads the status once per connection before its first command, and the
+        // receipt's state before a command that changes it.
         let expected = if protocol == FiscalProtocol::TremolZfp {
-            2
+            3
         } else {
             1
         };
@@ -493,13 +495,7 @@ fn a_retried_frame_is_not_executed_twice() {
         let mut dev = connect(&emu, protocol);
         let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
         dev.open_receipt("1", &password(), &unp).unwrap();
-        let item = SaleItem {
-            text: "Мляко".into(),
-            tax_group: 2,
-            unit_price: 250,
-            quantity_milli: 1000,
-            discount: 0,
-        };
+        let item = milk();
         // The device executes the sale but its reply is lost: the host resends the same
         // frame, the device answers from its cache.
         emu.drop_replies(1);
@@ -1159,4 +1155,365 @@ fn storno_reuses_the_sale_unp_and_prints_once() {
         assert_eq!(emu.state().stornos_of(sale.receipt_number).len(), 1);
         assert!(emu.state().open.is_none());
     }
+}
+
+/// One milk at 2.50 in group Б.
+fn milk() -> SaleItem {
+    SaleItem {
+        text: "Мляко".into(),
+        tax_group: 2,
+        unit_price: 250,
+        quantity_milli: 1000,
+        discount: 0,
+    }
+}
+
+/// The line a new device of `protocol` registers for a sale of one item named `text`.
+fn sold_on_a_new_device(protocol: FiscalProtocol, text: &str) -> SoldLine {
+    let emu = start(protocol, None);
+    let mut dev = connect(&emu, protocol);
+    let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
+    dev.open_receipt("1", &password(), &unp).unwrap();
+    dev.sale(&SaleItem {
+        text: text.into(),
+        ..milk()
+    })
+    .unwrap();
+    emu.state().open.unwrap().lines.remove(0)
+}
+
+fn print_on(
+    dev: &mut dyn FiscalDevice,
+    receipt: &Receipt,
+    serial: &str,
+    journal: &mut LedgerJournal,
+) -> Result<fiscal::PrintedReceipt, FiscalError> {
+    fiscal::print_receipt(dev, receipt, &password(), &options(serial), journal)
+}
+
+/// Prints `receipt` with power lost after `after` commands and restarts the emulator from
+/// its state file; Some(emulator) when the power loss left a receipt open with payment
+/// started.
+fn lose_power_after_payment(
+    protocol: FiscalProtocol,
+    device_dir: &Path,
+    host_dir: &Path,
+    receipt: &Receipt,
+    after: u32,
+) -> Option<FiscalEmulator> {
+    let serial = serial_of(protocol);
+    let emu = start(protocol, Some(device_dir));
+    let mut dev = connect(&emu, protocol);
+    let mut journal = PrintJournal::open(host_dir, &serial).unwrap();
+    emu.power_loss_after(after);
+    let first = print_on(dev.as_mut(), receipt, &serial, &mut journal);
+    drop(dev);
+    drop(emu);
+    let emu = start(protocol, Some(device_dir));
+    let paid = emu.state().open.is_some_and(|o| o.paid > 0);
+    (first.is_err() && paid).then_some(emu)
+}
+
+#[test]
+fn a_paid_receipt_left_open_is_finished_and_one_not_ours_stops_printing() {
+    for protocol in [
+        FiscalProtocol::DatecsX,
+        FiscalProtocol::DatecsP,
+        FiscalProtocol::TremolZfp,
+    ] {
+        let serial = serial_of(protocol);
+        let mut found = false;
+        for after in 1..=40 {
+            let device_dir = tempfile::tempdir().unwrap();
+            let host_dir = tempfile::tempdir().unwrap();
+            let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
+            let a = sample_receipt(seq.next("1").unwrap());
+            let b = sample_receipt(seq.next("1").unwrap());
+            let Some(emu) =
+                lose_power_after_payment(protocol, device_dir.path(), host_dir.path(), &a, after)
+            else {
+                continue;
+            };
+            found = true;
+            // The device refuses to cancel a receipt whose payment started (Tremol would
+            // close it): a print of another sale must not touch it and names the sale.
+            let mut dev = connect(&emu, protocol);
+            let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
+            let open_before = emu.state().open;
+            let other = print_on(dev.as_mut(), &b, &serial, &mut journal).unwrap_err();
+            assert_eq!(
+                other,
+                FiscalError::OtherSaleOpen {
+                    sale: a.unp.to_string()
+                },
+                "{protocol:?} {after}"
+            );
+            assert!(other.stops_printing());
+            assert_eq!(emu.state().open, open_before, "{protocol:?}");
+            // The sale the journal names is finished: paid in full and closed, never
+            // cancelled, never printed twice.
+            let printed = print_on(dev.as_mut(), &a, &serial, &mut journal)
+                .unwrap_or_else(|e| panic!("{protocol:?} {after}: {e}"));
+            assert!(printed.recovered);
+            let state = emu.state();
+            assert!(state.open.is_none());
+            assert!(state.issued.iter().all(|r| !r.cancelled), "{protocol:?}");
+            assert_eq!(state.printed_with(&a.unp.to_string()), 1);
+            let issued = state.issued.iter().find(|r| r.unp == printed.unp).unwrap();
+            assert_eq!(
+                (issued.number, issued.total, issued.sales),
+                (printed.receipt_number, SAMPLE_TOTAL, 3)
+            );
+            // And the rest print again.
+            print_on(dev.as_mut(), &b, &serial, &mut journal).unwrap();
+            assert_eq!(emu.state().printed_with(&b.unp.to_string()), 1);
+            break;
+        }
+        assert!(found, "{protocol:?}: no power loss after payment");
+    }
+}
+
+#[test]
+fn a_receipt_skladlink_did_not_open_stops_printing_and_is_left_alone() {
+    for protocol in [
+        FiscalProtocol::DatecsX,
+        FiscalProtocol::DatecsC,
+        FiscalProtocol::TremolZfp,
+    ] {
+        for pay in [false, true] {
+            let host_dir = tempfile::tempdir().unwrap();
+            let serial = serial_of(protocol);
+            let emu = start(protocol, None);
+            let mut dev = connect(&emu, protocol);
+            let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
+            let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
+            // Someone else's receipt: opened on the device outside SkladLink's journal.
+            let foreign = Unp::new(&serial, "7", 900).unwrap();
+            dev.open_receipt("1", &password(), &foreign).unwrap();
+            dev.sale(&SaleItem {
+                text: "Чужд".into(),
+                tax_group: 2,
+                unit_price: 500,
+                quantity_milli: 1000,
+                discount: 0,
+            })
+            .unwrap();
+            if pay {
+                dev.payment(PaymentKind::Cash, 100).unwrap();
+            }
+            let before = emu.state().open;
+            let receipt = sample_receipt(seq.next("1").unwrap());
+            let err = print_on(dev.as_mut(), &receipt, &serial, &mut journal).unwrap_err();
+            assert_eq!(
+                err,
+                FiscalError::ForeignReceiptOpen {
+                    device: serial.clone()
+                },
+                "{protocol:?} {pay}"
+            );
+            assert!(err.stops_printing());
+            let text = err.message(Language::En);
+            assert!(
+                text.contains(&serial) && text.contains("on the device"),
+                "{text}"
+            );
+            assert_eq!(emu.state().open, before, "{protocol:?} {pay}");
+            assert!(emu.state().issued.is_empty());
+            assert!(journal.pending().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn tremol_lost_acknowledgements_never_double_a_sale() {
+    use skladlink::sim::fiscal::Repeats;
+    let protocol = FiscalProtocol::TremolZfp;
+    for repeats in [Repeats::Execute, Repeats::Replay] {
+        let emu = FiscalEmulator::start(EmulatorConfig {
+            repeats,
+            ..EmulatorConfig::new(protocol)
+        })
+        .unwrap();
+        let mut dev = connect(&emu, protocol);
+        let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
+        emu.drop_replies(1);
+        dev.open_receipt("1", &password(), &unp).unwrap();
+        let item = milk();
+        // The sale runs, its acknowledgement is lost: the client reads the receipt's state
+        // instead of sending it again.
+        emu.drop_replies(1);
+        dev.sale(&item).unwrap();
+        let open = emu.state().open.unwrap();
+        assert_eq!((open.lines.len(), open.total()), (1, 250), "{repeats:?}");
+        // A damaged acknowledgement is lost all the same.
+        emu.corrupt_next_replies(1);
+        dev.sale(&item).unwrap();
+        assert_eq!(emu.state().open.unwrap().lines.len(), 2, "{repeats:?}");
+        emu.drop_replies(1);
+        dev.payment(PaymentKind::Cash, 500).unwrap();
+        assert_eq!(emu.state().open.unwrap().paid, 500, "{repeats:?}");
+        emu.drop_replies(1);
+        dev.close_receipt().unwrap();
+        let state = emu.state();
+        assert_eq!(state.issued.len(), 1);
+        assert_eq!((state.issued[0].total, state.issued[0].sales), (500, 2));
+    }
+    // What the client avoids: a device without duplicate detection runs a frame sent
+    // twice under the same sequence number twice.
+    let emu = start(protocol, None);
+    let mut dev = connect(&emu, protocol);
+    let unp = Unp::new(&serial_of(protocol), "1", 2).unwrap();
+    dev.open_receipt("1", &password(), &unp).unwrap();
+    drop(dev);
+    let mut port = raw_port(&emu);
+    let name = format!("{:<36}", "Мляко");
+    let mut data = skladlink::sim::fiscal::fields::encode_text(&name);
+    data.extend_from_slice(";".as_bytes());
+    data.extend(skladlink::sim::fiscal::fields::encode_text("Б"));
+    data.extend_from_slice(b";2.50*1.000");
+    let frame = skladlink::fiscal::zfp::encode_frame(0x55, 0x31, &data);
+    for _ in 0..2 {
+        port.write_all(&frame).unwrap();
+        let ack = read_n(port.as_mut(), 7);
+        assert_eq!(&ack[2..4], b"00", "{ack:02X?}");
+    }
+    assert_eq!(emu.state().open.unwrap().lines.len(), 2);
+}
+
+#[test]
+fn item_names_are_cut_to_what_the_paper_prints() {
+    let long = "Сирене краве от Родопите, зряло 12 месеца, вакуум 1 кг, BIO, партида 42";
+    for protocol in FAMILIES {
+        let line = &sold_on_a_new_device(protocol, long);
+        assert_eq!(line.lost_on_paper, 0, "{protocol:?}: {:?}", line.text);
+        assert!(long.starts_with(line.text.trim_end()), "{protocol:?}");
+        if protocol == FiscalProtocol::TremolZfp {
+            assert_eq!(line.text.chars().count(), 34);
+        }
+    }
+}
+
+#[test]
+fn tremol_reads_its_vat_rates_and_refuses_a_mapping_that_differs() {
+    let protocol = FiscalProtocol::TremolZfp;
+    let serial = serial_of(protocol);
+    // Group Г is programmed with 5 %, the mapping says 9 %.
+    let emu = FiscalEmulator::start(EmulatorConfig {
+        vat_rates: Some(vec![
+            Some(0),
+            Some(2000),
+            Some(2000),
+            Some(500),
+            None,
+            None,
+            None,
+            None,
+        ]),
+        ..EmulatorConfig::new(protocol)
+    })
+    .unwrap();
+    let mut dev = connect(&emu, protocol);
+    let rates = dev.vat_rates().unwrap().unwrap();
+    assert_eq!(
+        &rates[..5],
+        &[Some(0), Some(2000), Some(2000), Some(500), None]
+    );
+    let host_dir = tempfile::tempdir().unwrap();
+    let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
+    let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
+    let receipt = sample_receipt(seq.next("1").unwrap());
+    let err = print_on(dev.as_mut(), &receipt, &serial, &mut journal).unwrap_err();
+    assert_eq!(
+        err,
+        FiscalError::TaxRateMismatch {
+            group: 4,
+            device: "5.00 %".into(),
+            expected: "9.00 %".into()
+        }
+    );
+    let state = emu.state();
+    assert!(state.open.is_none() && state.issued.is_empty());
+}
+
+#[test]
+fn a_new_tremol_with_no_receipt_yet_prints_its_first() {
+    let protocol = FiscalProtocol::TremolZfp;
+    let serial = serial_of(protocol);
+    let emu = start(protocol, None);
+    let mut dev = connect(&emu, protocol);
+    // The last-receipt query of a device that never printed answers with no data.
+    assert_eq!(dev.last_receipt_number().unwrap(), 0);
+    let host_dir = tempfile::tempdir().unwrap();
+    let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
+    let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
+    let printed = print_on(
+        dev.as_mut(),
+        &sample_receipt(seq.next("1").unwrap()),
+        &serial,
+        &mut journal,
+    )
+    .unwrap();
+    assert_eq!(printed.receipt_number, 1);
+    assert_eq!(dev.last_receipt_number().unwrap(), 1);
+}
+
+#[test]
+fn a_bare_syntax_error_reply_reads_as_a_syntax_error() {
+    let emu = FiscalEmulator::start(EmulatorConfig {
+        bare_syntax_errors: true,
+        ..EmulatorConfig::new(FiscalProtocol::DatecsX)
+    })
+    .unwrap();
+    let mut dev = connect(&emu, FiscalProtocol::DatecsX);
+    let unp = Unp::new("DT279013", "1", 1).unwrap();
+    dev.open_receipt("1", &password(), &unp).unwrap();
+    // Tax group 9 does not exist: the device answers with no data and the syntax bit.
+    let err = dev
+        .sale(&SaleItem {
+            text: "A".into(),
+            tax_group: 9,
+            unit_price: 100,
+            quantity_milli: 1000,
+            discount: 0,
+        })
+        .unwrap_err();
+    assert_eq!(err, FiscalError::Device(DeviceFault::Syntax));
+    assert!(!err.message(Language::En).contains("empty reply"));
+}
+
+#[test]
+fn crash_mid_receipt_on_tremol_leaves_exactly_one_receipt() {
+    let mut crashes = 0;
+    for after in 1..=28 {
+        if crash_and_recover(FiscalProtocol::TremolZfp, after) {
+            crashes += 1;
+        }
+    }
+    assert!(crashes >= 20, "only {crashes} crashes");
+}
+
+#[test]
+fn bulgarian_punctuation_and_the_euro_sign_reach_the_device_as_themselves() {
+    let name = "„кафе“ – 250 г € — «№1»";
+    for protocol in [
+        FiscalProtocol::DatecsX,
+        FiscalProtocol::DatecsP,
+        FiscalProtocol::TremolZfp,
+    ] {
+        assert_eq!(
+            sold_on_a_new_device(protocol, name).text,
+            name,
+            "{protocol:?}"
+        );
+    }
+    // The bytes on the wire, by value (Windows-1251): „ 0x84, “ 0x93, – 0x96, — 0x97, € 0x88.
+    let wire = skladlink::fiscal::text::to_cp1251("„кафе“ – 250 г €");
+    assert_eq!(
+        wire,
+        [
+            0x84, 0xEA, 0xE0, 0xF4, 0xE5, 0x93, 0x20, 0x96, 0x20, 0x32, 0x35, 0x30, 0x20, 0xE3,
+            0x20, 0x88
+        ]
+    );
+    assert_eq!(skladlink::fiscal::text::to_cp1251("—"), [0x97]);
 }

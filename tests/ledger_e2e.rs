@@ -905,3 +905,164 @@ fn a_password_in_the_connection_string_is_refused_by_run_and_check() {
     }
     assert_eq!(rig.sim.stats().requests, 0);
 }
+
+#[test]
+fn a_receipt_someone_else_left_open_stops_the_connector_until_it_is_dealt_with() {
+    use skladlink::fiscal::{FiscalDevice, PaymentKind, SaleItem, Timing};
+    let rig = Rig::new(10);
+    let ids = rig.place_orders(3);
+    let out = rig.run(&["run", "--once", "--server", IMPORT]);
+    assert!(out.status.success(), "{out:?}");
+    let password = skladlink::secrets::Secret::new(rig.emu.state().operator_password);
+    let device = || -> Box<dyn FiscalDevice> {
+        skladlink::fiscal::open_device(
+            FiscalProtocol::DatecsX,
+            rig.emu.port_path(),
+            115_200,
+            Timing::default(),
+        )
+        .unwrap()
+    };
+    // A receipt opened and partly paid on the device, not by SkladLink.
+    {
+        let mut dev = device();
+        let unp = skladlink::core::unp::Unp::new(SERIAL, "9", 900).unwrap();
+        dev.open_receipt("1", &password, &unp).unwrap();
+        dev.sale(&SaleItem {
+            text: "На ръка".into(),
+            tax_group: 2,
+            unit_price: 500,
+            quantity_milli: 1000,
+            discount: 0,
+        })
+        .unwrap();
+        dev.payment(PaymentKind::Cash, 100).unwrap();
+    }
+    let open = rig.emu.state().open;
+    let out = rig.run(&["run", "--once", "--server", ESHOP]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("на самото устройство"), "{said}");
+    assert_eq!(
+        rig.ledger_count("SELECT COUNT(*) FROM print_jobs WHERE state = 'pending'"),
+        3,
+        "every receipt still waits"
+    );
+    assert_eq!(
+        rig.emu.state().open,
+        open,
+        "the foreign receipt is left alone"
+    );
+    // The operator finishes it on the device; the next run prints everything once.
+    {
+        let mut dev = device();
+        dev.payment(PaymentKind::Cash, 400).unwrap();
+        dev.close_receipt().unwrap();
+    }
+    let out = rig.run(&["run", "--once", "--server", ESHOP]);
+    assert!(out.status.success(), "{out:?}");
+    let jobs = Ledger::open(&rig.data_dir())
+        .unwrap()
+        .print_jobs(100)
+        .unwrap();
+    assert_eq!(jobs.len(), ids.len());
+    let device = rig.emu.state();
+    for job in &jobs {
+        assert!(matches!(job.state, PrintState::Printed { .. }), "{job:?}");
+        assert_eq!(device.printed_with(&job.unp), 1, "{job:?}");
+    }
+}
+
+#[test]
+fn refunds_queued_as_stornos_print_once_under_the_sales_unp_even_when_cut_off() {
+    use skladlink::ledger::print::{NewStornoJob, PrintContent, PrintLine};
+    let eshop = ["run", "--once", "--server", ESHOP];
+    // The connection is cut inside the stornos (opened, selling, paid, closed, the second
+    // paid); at least once after a storno's payment started.
+    let mut paid_when_cut = 0;
+    for cut_after in [6, 8, 9, 10, 18] {
+        let rig = Rig::new(10);
+        rig.place_orders(2);
+        assert!(
+            rig.run(&["run", "--once", "--server", IMPORT])
+                .status
+                .success()
+        );
+        assert!(rig.run(&eshop).status.success());
+        let ledger = Ledger::open(&rig.data_dir()).unwrap();
+        let mut jobs = ledger.print_jobs(10).unwrap();
+        jobs.sort_by(|a, b| a.unp.cmp(&b.unp));
+        let (whole, part) = (&jobs[0], &jobs[1]);
+        let one = PrintLine {
+            qty: 1,
+            ..part.content.lines[0].clone()
+        };
+        let partial = PrintContent {
+            total: one.unit_price,
+            lines: vec![one],
+            shipping: None,
+            payment_method: part.content.payment_method.clone(),
+        };
+        let refunds = [
+            ("s1:whole:1", whole, whole.content.clone()),
+            ("s1:part:1", part, partial),
+        ];
+        for (key, job, content) in &refunds {
+            let new = NewStornoJob {
+                refund_key: key.to_string(),
+                connector: ESHOP.into(),
+                unp: job.unp.clone(),
+                order_key: job.order_key.clone(),
+                content: content.clone(),
+            };
+            assert!(ledger.queue_storno(&new).unwrap());
+            assert!(!ledger.queue_storno(&new).unwrap(), "one storno per refund");
+        }
+        // The cable is pulled in the middle of a storno: the run stops.
+        rig.emu.silent_after(cut_after);
+        let out = rig.run(&eshop);
+        assert_eq!(out.status.code(), Some(1), "{cut_after}: {out:?}");
+        if rig
+            .emu
+            .state()
+            .open
+            .is_some_and(|o| o.storno_of.is_some() && o.paid > 0)
+        {
+            paid_when_cut += 1;
+        }
+        assert_eq!(
+            rig.ledger_count("SELECT COUNT(*) FROM storno_jobs WHERE state = 'printing'"),
+            1
+        );
+        rig.emu
+            .set_fault(skladlink::sim::fiscal::Fault::NoReply, false);
+        let out = rig.run(&eshop);
+        assert!(out.status.success(), "{cut_after}: {out:?}");
+        // Nothing new the next time.
+        assert!(rig.run(&eshop).status.success());
+        let device = rig.emu.state();
+        for (key, job, content) in &refunds {
+            let PrintState::Printed { receipt_number, .. } = &job.state else {
+                panic!("{job:?}")
+            };
+            let original: u64 = receipt_number.parse().unwrap();
+            let stornos = device.stornos_of(original);
+            assert_eq!(stornos.len(), 1, "{cut_after} {key}: {:?}", device.issued);
+            assert_eq!(stornos[0].unp, job.unp, "under the sale's УНП");
+            assert_eq!(stornos[0].total, content.total.cents());
+        }
+        let stornos = ledger.storno_jobs(10).unwrap();
+        assert_eq!(stornos.len(), 2);
+        assert!(
+            stornos
+                .iter()
+                .all(|s| matches!(s.state, PrintState::Printed { .. })),
+            "{stornos:?}"
+        );
+    }
+    assert!(paid_when_cut > 0, "no cut fell after a storno's payment");
+}

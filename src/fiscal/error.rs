@@ -43,7 +43,11 @@ pub enum DeviceFault {
 }
 
 impl DeviceFault {
-    /// Maps a Datecs X negative error code to a fault.
+    /// Maps a Datecs X negative error code to a fault, for the message only: the receipt
+    /// flow decides from the status bytes and the receipt-state read, never from a code.
+    /// Source of every code: Datecs' list of error codes (`Possible_ErrorCodes.ods`, as
+    /// summarised in PROTOCOLS.md §2.7); -111015/-111016/-111018 appear in neither ErpNet.FP
+    /// nor the X document, only in that list.
     pub fn from_x_code(code: i32) -> Self {
         match code {
             -100403 | -112006 => DeviceFault::PaperOut,
@@ -64,29 +68,6 @@ impl DeviceFault {
             -111006 | -112003 => DeviceFault::Overflow,
             -111024 | -110225 | -110226 => DeviceFault::Blocked24h,
             c => DeviceFault::Code(c),
-        }
-    }
-
-    /// The Datecs X error code an emulator reports for this fault.
-    pub fn x_code(self) -> i32 {
-        match self {
-            DeviceFault::PaperOut => -112006,
-            DeviceFault::CoverOpen => -112007,
-            DeviceFault::PrinterFault => -112008,
-            DeviceFault::FiscalMemoryFull => -100114,
-            DeviceFault::JournalFull => -105010,
-            DeviceFault::ReceiptAlreadyOpen => -111015,
-            DeviceFault::ReceiptNotOpen => -111016,
-            DeviceFault::PaymentStarted => -111018,
-            DeviceFault::PaymentIncomplete => -111064,
-            DeviceFault::NotPermitted => -112002,
-            DeviceFault::WrongPassword => -102002,
-            DeviceFault::Syntax => -112001,
-            DeviceFault::InvalidCommand => -112000,
-            DeviceFault::ForbiddenVat => -111005,
-            DeviceFault::Overflow => -111006,
-            DeviceFault::Blocked24h => -111024,
-            DeviceFault::Code(c) => c,
         }
     }
 
@@ -285,6 +266,18 @@ pub enum FiscalError {
     /// The receipt is not printable as given (no lines, payments short, negative amounts).
     #[error("invalid receipt: {0}")]
     InvalidReceipt(String),
+    /// The device holds an open receipt SkladLink did not start.
+    #[error("device {device} holds an open receipt SkladLink did not print")]
+    ForeignReceiptOpen {
+        /// The device serial.
+        device: String,
+    },
+    /// The device holds the unfinished receipt of another sale.
+    #[error("the device holds the unfinished receipt of {sale}")]
+    OtherSaleOpen {
+        /// The journal key of that sale (its УНП, or `storno:<УНП>:<refund>`).
+        sale: String,
+    },
     /// The protocol family is not implemented yet.
     #[error("protocol {0} not supported yet")]
     Unsupported(String),
@@ -350,6 +343,14 @@ impl FiscalError {
             FiscalError::InvalidReceipt(d) => {
                 tr_args(lang, "fiscal.error.invalid_receipt", &[("detail", d)])
             }
+            FiscalError::ForeignReceiptOpen { device } => tr_args(
+                lang,
+                "fiscal.error.foreign_receipt_open",
+                &[("device", device)],
+            ),
+            FiscalError::OtherSaleOpen { sale } => {
+                tr_args(lang, "fiscal.error.other_sale_open", &[("sale", sale)])
+            }
             FiscalError::Unsupported(p) => {
                 tr_args(lang, "fiscal.error.unsupported", &[("protocol", p)])
             }
@@ -389,8 +390,25 @@ impl FiscalError {
             ),
             FiscalError::PortOpen { .. }
             | FiscalError::SerialMismatch { .. }
+            | FiscalError::ForeignReceiptOpen { .. }
+            | FiscalError::OtherSaleOpen { .. }
             | FiscalError::Storage { .. } => true,
             other => other.is_link_failure(),
+        }
+    }
+}
+
+impl From<crate::sim::fiscal::SimError> for FiscalError {
+    /// The emulator failing to start reads like a port that cannot be opened.
+    fn from(e: crate::sim::fiscal::SimError) -> Self {
+        match e {
+            crate::sim::fiscal::SimError::Pty(detail) => FiscalError::PortOpen {
+                port: "pty".into(),
+                detail,
+            },
+            crate::sim::fiscal::SimError::State { path, detail } => {
+                FiscalError::Storage { path, detail }
+            }
         }
     }
 }

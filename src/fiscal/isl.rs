@@ -43,12 +43,15 @@ pub fn cancel_command(protocol: FiscalProtocol) -> u16 {
     }
 }
 
-/// Longest item text the family prints.
+/// Longest item text the family prints: what its document says (Datecs X 72, Datecs P 34,
+/// the shortest of its models' 34–42, Datecs C 22 per line; PROTOCOLS.md §2.6, §4), else 32
+/// (what ErpNet.FP cuts to).
 pub fn item_text_max(protocol: FiscalProtocol) -> usize {
     match protocol {
         FiscalProtocol::DatecsX => 72,
-        FiscalProtocol::DatecsP => 36,
-        _ => 22,
+        FiscalProtocol::DatecsP => 34,
+        FiscalProtocol::DatecsC => 22,
+        _ => 32,
     }
 }
 
@@ -126,9 +129,12 @@ impl IslDevice {
             parts.pop();
         }
         if parts.is_empty() {
-            return Err(FiscalError::BadReply(format!(
-                "empty reply to command {cmd:#04x}"
-            )));
+            // An unknown command or a syntax error may come back with an empty data field
+            // and only the status bit set (PROTOCOLS.md §2.1): report what the bits say.
+            return Err(match old_failure(&reply.status, false) {
+                Some(fault) => FiscalError::Device(fault),
+                None => FiscalError::BadReply(format!("empty reply to command {cmd:#04x}")),
+            });
         }
         let code: i32 = parts[0]
             .trim()
@@ -255,7 +261,9 @@ impl FiscalDevice for IslDevice {
                 items: Some(parse_number(Self::field(&f, 2, "Items")?, "item count")? as u32),
                 amount: Some(parse_money(Self::field(&f, 3, "Amount")?, 2, "amount")?),
                 paid: Some(parse_money(Self::field(&f, 4, "Payed")?, 2, "paid amount")?),
-            })
+                payment_started: None,
+            }
+            .with_payment_started())
         } else {
             let f = self.old_fields(0x4C, "T")?;
             let paid = match f.get(3) {
@@ -268,6 +276,7 @@ impl FiscalDevice for IslDevice {
                 items: Some(parse_number(Self::field(&f, 1, "Items")?, "item count")? as u32),
                 amount: Some(parse_money(Self::field(&f, 2, "Amount")?, 0, "amount")?),
                 paid: Some(paid),
+                payment_started: Some(paid > 0),
             })
         }
     }

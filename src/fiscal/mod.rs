@@ -107,6 +107,18 @@ pub struct TransactionState {
     /// Amount paid so far, in stotinki; payment has started when above 0 (None when not
     /// reported).
     pub paid: Option<i64>,
+    /// Payment has started (None when the protocol does not report it).
+    pub payment_started: Option<bool>,
+}
+
+impl TransactionState {
+    /// Fills `payment_started` from the paid amount when only that is reported.
+    pub fn with_payment_started(self) -> Self {
+        Self {
+            payment_started: self.payment_started.or(self.paid.map(|p| p > 0)),
+            ..self
+        }
+    }
 }
 
 /// A sale line as the device takes it.

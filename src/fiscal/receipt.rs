@@ -333,68 +333,56 @@ fn print_document(
         });
     }
 
+    let fm_number = info.fm_number.clone();
+    // After an interruption the device's receipt state decides, not its error codes.
     let tx = device.transaction()?;
     let pending = journal.get(key)?;
     let pending_before = match pending {
         Some(JournalEntry::Opening { before } | JournalEntry::Closing { before }) => Some(before),
         _ => None,
     };
-    if tx.open {
-        if let (Some(before), true) = (pending_before, tx.paid.is_some_and(|p| p > 0)) {
-            // Ours, interrupted after payment started: finish it.
-            let amount = tx.amount.unwrap_or(total);
-            let paid = tx.paid.unwrap_or(0);
-            if paid < amount {
-                device.payment(payments[0].kind, amount - paid)?;
-            }
-            return finish(device, journal, key, &unp, before, amount, info.fm_number);
-        }
-        // Ours before payment, or left open by someone else: cancel it.
-        match device.cancel_receipt() {
-            Ok(()) => {}
-            Err(e)
-                if pending_before.is_some() && e.fault() == Some(DeviceFault::PaymentStarted) =>
-            {
-                // A protocol that does not report payments (Tremol): the device says ours
-                // was (at least partly) paid, so pay what is left and close it.
-                let before = pending_before.unwrap_or_default();
-                journal.set(key, JournalEntry::Closing { before })?;
-                let number = device.pay_rest_and_close(payments[0].kind)?;
-                return record(
-                    device,
-                    journal,
-                    key,
-                    &unp,
-                    number,
-                    total,
-                    info.fm_number,
-                    true,
-                );
-            }
-            Err(e) => {
-                return Err(match e.fault() {
-                    Some(DeviceFault::NotPermitted | DeviceFault::PaymentStarted) => {
-                        FiscalError::Device(DeviceFault::ReceiptAlreadyOpen)
-                    }
-                    _ => e,
-                });
-            }
+    let finished = if tx.open {
+        let Some(before) = pending_before else {
+            // Not ours: the journal names the sale it belongs to, or nobody's.
+            let other = journal.pending()?.into_iter().find(|k| k != key);
+            return Err(match other {
+                Some(sale) => FiscalError::OtherSaleOpen { sale },
+                None => FiscalError::ForeignReceiptOpen {
+                    device: info.serial,
+                },
+            });
+        };
+        if tx.payment_started == Some(false) {
+            // Ours, nothing paid yet: cancel it and print it again below.
+            device.cancel_receipt()?;
+            journal.remove(key)?;
+            None
+        } else {
+            // Ours, payment started: pay the rest and close it, as ErpNet.FP's reset does.
+            journal.set(key, JournalEntry::Closing { before })?;
+            Some(device.pay_rest_and_close(payments[0].kind)?)
         }
     } else if let Some(JournalEntry::Closing { before }) = pending {
+        // The close went through when the number moved on; only its reply was lost.
         let last = device.last_receipt_number()?;
-        if last > before {
-            // The close went through; only its reply was lost.
-            return record(
-                device,
-                journal,
-                key,
-                &unp,
-                last,
-                total,
-                info.fm_number,
-                true,
-            );
-        }
+        (last > before).then_some(last)
+    } else {
+        None
+    };
+    let done = |device: &mut dyn FiscalDevice, journal: &mut dyn Journal, number, recovered| {
+        record(
+            device,
+            journal,
+            key,
+            &unp,
+            number,
+            total,
+            fm_number.clone(),
+            recovered,
+        )
+    };
+    if let Some(number) = finished {
+        return done(device, journal, number, true);
     }
 
     let before = device.last_receipt_number()?;
@@ -428,25 +416,23 @@ fn print_document(
         Ok(())
     })();
     if let Err(e) = result {
-        // Refused before payment completed: cancel, so nothing is left open. After a link
-        // failure the journal entry stays, and the next attempt recovers.
-        if !e.is_link_failure() && device.cancel_receipt().is_ok() {
-            journal.remove(key)?;
+        // Refused: nothing open, or open and unpaid (cancelled here), leaves nothing
+        // pending. A receipt paid in part stays open and journalled, and so does everything
+        // after a link failure: the next attempt reads the state and finishes it.
+        if !e.is_link_failure() {
+            match device.transaction() {
+                Ok(t) if !t.open => journal.remove(key)?,
+                Ok(t) if t.payment_started == Some(false) && device.cancel_receipt().is_ok() => {
+                    journal.remove(key)?;
+                }
+                _ => {}
+            }
         }
         return Err(e);
     }
     journal.set(key, JournalEntry::Closing { before })?;
     let number = device.close_receipt()?;
-    record(
-        device,
-        journal,
-        key,
-        &unp,
-        number,
-        total,
-        info.fm_number,
-        false,
-    )
+    done(device, journal, number, false)
 }
 
 /// Checks that every tax group the receipt uses is enabled on the device with the VAT rate
@@ -479,20 +465,6 @@ fn check_rates(
 /// A VAT rate as text (`2000` → `20.00 %`).
 pub fn format_rate(rate: VatRate) -> String {
     format!("{}.{:02} %", rate / 100, rate % 100)
-}
-
-fn finish(
-    device: &mut dyn FiscalDevice,
-    journal: &mut dyn Journal,
-    key: &str,
-    unp: &str,
-    before: u64,
-    total: i64,
-    fm_number: String,
-) -> Result<PrintedReceipt, FiscalError> {
-    journal.set(key, JournalEntry::Closing { before })?;
-    let number = device.close_receipt()?;
-    record(device, journal, key, unp, number, total, fm_number, true)
 }
 
 #[allow(clippy::too_many_arguments)]

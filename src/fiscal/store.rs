@@ -81,4 +81,6 @@ pub trait Journal: Send {
     fn remove(&mut self, key: &str) -> Result<(), FiscalError>;
     /// Every printed receipt in the journal.
     fn printed(&self) -> Result<Vec<PrintedReceipt>, FiscalError>;
+    /// The keys whose receipt was opened or was closing and is not recorded as printed.
+    fn pending(&self) -> Result<Vec<String>, FiscalError>;
 }

@@ -40,6 +40,56 @@ pub const PING_READY: u8 = 0x40;
 pub const PING_BUSY: u8 = 0x41;
 /// Item names are padded to this length (ErpNet.FP: shorter names are a syntax error).
 pub const ITEM_TEXT_LEN: usize = 36;
+/// Characters of the name the device prints (PROTOCOLS.md §3.1: "36 characters, 34
+/// printed"): longer names are cut here, so nothing sent is lost on paper.
+pub const ITEM_TEXT_PRINTED: usize = 34;
+
+/// The current receipt as command 0x72 without data reports it (Tremol's
+/// "ReadCurrentReceiptInfo"): IsReceiptOpened; SalesNumber; subtotals of groups А, Б, В;
+/// ForbiddenVoid; VATinReceipt; ReceiptFormat; InitiatedPayment; FinalizedPayment;
+/// PowerDownInReceipt; TypeReceipt; ChangeAmount; ChangeType; subtotals of Г–З;
+/// CurrentReceiptNumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptInfo {
+    /// A receipt is open.
+    pub open: bool,
+    /// Sales registered.
+    pub sales: u32,
+    /// Sum of the subtotals of every VAT group, in stotinki.
+    pub amount: i64,
+    /// Payment has started.
+    pub payment_started: bool,
+    /// Payment is complete.
+    pub payment_finished: bool,
+    /// Number of the current receipt.
+    pub number: u64,
+}
+
+/// Parses the reply to 0x72 without data.
+pub fn parse_receipt_info(text: &str) -> Result<ReceiptInfo, FiscalError> {
+    let f: Vec<&str> = text.split(';').map(str::trim).collect();
+    let bad = || FiscalError::BadReply(format!("receipt state {text:?}"));
+    if f.len() < 20 {
+        return Err(bad());
+    }
+    let flag = |i: usize| match f[i] {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(bad()),
+    };
+    let mut amount = 0;
+    for i in [2, 3, 4, 14, 15, 16, 17, 18] {
+        amount += parse_fixed(f[i], 2).ok_or_else(bad)?;
+    }
+    Ok(ReceiptInfo {
+        open: flag(0)?,
+        sales: f[1].parse().map_err(|_| bad())?,
+        amount,
+        payment_started: flag(8)?,
+        payment_finished: flag(9)?,
+        number: f[19].parse().map_err(|_| bad())?,
+    })
+}
 
 fn nibbles(b: u8) -> [u8; 2] {
     [0x30 + (b >> 4), 0x30 + (b & 0x0F)]
@@ -213,26 +263,6 @@ pub fn ack_fault(ste1: u8, ste2: u8) -> Option<DeviceFault> {
     })
 }
 
-/// The status digits an emulator sends for a fault (inverse of `ack_fault`).
-pub fn fault_ack(fault: DeviceFault) -> (u8, u8) {
-    match fault {
-        DeviceFault::PaperOut => (0x31, 0x30),
-        DeviceFault::Overflow => (0x30, 0x35),
-        DeviceFault::ReceiptAlreadyOpen => (0x34, 0x30),
-        DeviceFault::PaymentIncomplete => (0x30, 0x38),
-        DeviceFault::PaymentStarted => (0x37, 0x30),
-        DeviceFault::FiscalMemoryFull => (0x38, 0x30),
-        DeviceFault::WrongPassword => (0x39, 0x30),
-        DeviceFault::Blocked24h => (0x3B, 0x30),
-        DeviceFault::PrinterFault | DeviceFault::CoverOpen => (0x3C, 0x30),
-        DeviceFault::JournalFull => (0x3E, 0x30),
-        DeviceFault::InvalidCommand => (0x30, 0x31),
-        DeviceFault::Syntax | DeviceFault::ForbiddenVat => (0x30, 0x34),
-        DeviceFault::ReceiptNotOpen => (0x30, 0x37),
-        DeviceFault::NotPermitted | DeviceFault::Code(_) => (0x30, 0x32),
-    }
-}
-
 /// Decodes the 7 status bytes of command 0x20 (ErpNet.FP's Tremol bit table).
 pub fn decode_status(status: &[u8]) -> Vec<Condition> {
     let bit = |byte: usize, b: u8| status.get(byte).is_some_and(|v| v & (1 << b) != 0);
@@ -388,7 +418,7 @@ impl ZfpDevice {
     /// to another command (the NBL was reused) is skipped by moving to the next NBL.
     fn sync(&mut self) -> Result<(), FiscalError> {
         for _ in 0..2 {
-            match self.raw_request(0x20, "") {
+            match self.send(0x20, "", true) {
                 Ok(Reply::Data(d)) if d.len() == 7 => {
                     self.synced = true;
                     return Ok(());
@@ -405,15 +435,24 @@ impl ZfpDevice {
         if !self.synced {
             self.sync()?;
         }
-        self.raw_request(cmd, data)
+        self.send(cmd, data, true)
     }
 
-    fn raw_request(&mut self, cmd: u8, data: &str) -> Result<Reply, FiscalError> {
+    /// Sends one frame and reads its answer. A NACK (the device rejected the frame, nothing
+    /// ran) is always answered by sending it again; a reply that never comes or arrives
+    /// damaged is only followed by a resend when `resend_unanswered` is true: Tremol's
+    /// document describes no duplicate detection, so a frame sent again may run twice.
+    fn send(&mut self, cmd: u8, data: &str, resend_unanswered: bool) -> Result<Reply, FiscalError> {
         self.seq = if self.seq >= 0x9F { 0x20 } else { self.seq + 1 };
         let nbl = self.seq;
         self.wait_ready()?;
         let frame = encode_frame(nbl, cmd, &to_cp1251(data));
-        for _ in 0..self.timing.attempts {
+        let mut may_send = true;
+        for sent in 0..self.timing.attempts {
+            if !may_send {
+                return Err(FiscalError::NoReply { attempts: sent });
+            }
+            may_send = resend_unanswered;
             self.buf.clear();
             self.write(&frame)?;
             let started = Instant::now();
@@ -429,7 +468,11 @@ impl ZfpDevice {
                                 }
                                 continue;
                             }
-                            Message::Byte(_) => break,
+                            Message::Byte(_) => {
+                                // NACK: the frame was refused unread, so it may go again.
+                                may_send = true;
+                                break;
+                            }
                             Message::Ack { nbl: n, ste1, ste2 } if n == nbl => {
                                 return match ack_fault(ste1, ste2) {
                                     Some(f) => Err(FiscalError::Device(f)),
@@ -486,6 +529,49 @@ impl ZfpDevice {
         }
     }
 
+    /// The current receipt's state (0x72 without data).
+    pub fn receipt_info(&mut self) -> Result<ReceiptInfo, FiscalError> {
+        parse_receipt_info(&self.data(0x72, "")?)
+    }
+
+    /// Runs a command that changes the receipt without ever sending it twice blindly: when
+    /// its answer is lost, the receipt's state before and after tells whether it ran
+    /// (`ran(before, after)`: Some(true) ran, Some(false) did not, so it may be sent again,
+    /// None cannot tell, so the link failure goes up to the receipt flow's recovery).
+    fn change(
+        &mut self,
+        cmd: u8,
+        data: &str,
+        ran: fn(&ReceiptInfo, &ReceiptInfo) -> Option<bool>,
+    ) -> Result<(), FiscalError> {
+        if !self.synced {
+            self.sync()?;
+        }
+        let before = self.receipt_info()?;
+        for _ in 0..self.timing.attempts {
+            match self.send(cmd, data, false) {
+                Ok(Reply::Stale) => {
+                    return Err(FiscalError::BadReply(format!(
+                        "reply to another command than {cmd:#04x}"
+                    )));
+                }
+                Ok(_) => return Ok(()),
+                Err(lost) if lost.is_link_failure() => {
+                    let after = self.receipt_info()?;
+                    match ran(&before, &after) {
+                        Some(true) => return Ok(()),
+                        Some(false) => {}
+                        None => return Err(lost),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FiscalError::NoReply {
+            attempts: self.timing.attempts,
+        })
+    }
+
     /// Reads the raw 7 status bytes.
     fn status_bytes(&mut self) -> Result<Vec<u8>, FiscalError> {
         match self.request(0x20, "")? {
@@ -523,18 +609,34 @@ impl FiscalDevice for ZfpDevice {
     }
 
     fn vat_rates(&mut self) -> Result<Option<Vec<Option<u32>>>, FiscalError> {
-        Ok(None)
+        // "ReadVATrates": the rate of each group А–З as `##.##%`. GUESS: command 0x62 (the
+        // library names the command, not its code; Tremol reads with the lower-case letter
+        // of the write, as 0x68/0x48 for the clock); a group that is not a rate below
+        // 100 % is taken as disabled.
+        let text = self.data(0x62, "")?;
+        let rates: Vec<Option<u32>> = text
+            .split(';')
+            .map(|r| {
+                parse_fixed(r.trim().trim_end_matches('%'), 2)
+                    .filter(|v| (0..10_000).contains(v))
+                    .map(|v| v as u32)
+            })
+            .collect();
+        if rates.len() < 8 {
+            return Err(FiscalError::BadReply(format!("VAT rates {text:?}")));
+        }
+        Ok(Some(rates))
     }
 
     fn transaction(&mut self) -> Result<TransactionState, FiscalError> {
-        // The protocol reports only whether a receipt is open; amounts are unknown.
-        let open = decode_status(&self.status_bytes()?).contains(&Condition::FiscalReceiptOpen);
+        let info = self.receipt_info()?;
         Ok(TransactionState {
-            open,
-            number: 0,
-            items: None,
-            amount: None,
+            open: info.open,
+            number: info.number,
+            items: Some(info.sales),
+            amount: Some(info.amount),
             paid: None,
+            payment_started: Some(info.payment_started),
         })
     }
 
@@ -546,7 +648,7 @@ impl FiscalDevice for ZfpDevice {
     ) -> Result<(), FiscalError> {
         // OperNum;OperPass;ReceiptFormat(1 detailed);PrintVAT(1);PrintType(2)$UNP
         let data = format!("{};{};1;1;2${unp}", operator.trim(), password.expose());
-        self.ack(0x30, &data)
+        self.change(0x30, &data, |b, a| Some(a.open && !b.open))
     }
 
     fn open_storno(
@@ -567,7 +669,7 @@ impl FiscalDevice for ZfpDevice {
             original.date_time.format("%d-%m-%y %H:%M:%S"),
             original.fm_number.trim()
         );
-        self.ack(0x30, &data)
+        self.change(0x30, &data, |b, a| Some(a.open && !b.open))
     }
 
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError> {
@@ -575,7 +677,7 @@ impl FiscalDevice for ZfpDevice {
             .text
             .chars()
             .map(|c| if c.is_control() || c == ';' { ' ' } else { c })
-            .take(ITEM_TEXT_LEN)
+            .take(ITEM_TEXT_PRINTED)
             .collect();
         let letter =
             char::from_u32('А' as u32 + u32::from(item.tax_group.clamp(1, 8) - 1)).unwrap_or('Б');
@@ -588,12 +690,14 @@ impl FiscalDevice for ZfpDevice {
         if item.discount > 0 {
             data.push_str(&format!(":-{}", format_amount(item.discount)));
         }
-        self.ack(0x31, &data)
+        self.change(0x31, &data, |b, a| Some(a.sales > b.sales))
     }
 
     fn subtotal_discount(&mut self, amount: i64) -> Result<(), FiscalError> {
         // OptionPrinting(1);OptionDisplay(0):DiscAddV (signed amount).
-        self.ack(0x33, &format!("1;0:-{}", format_amount(amount)))
+        self.change(0x33, &format!("1;0:-{}", format_amount(amount)), |b, a| {
+            Some(a.amount < b.amount)
+        })
     }
 
     fn payment(
@@ -602,9 +706,11 @@ impl FiscalDevice for ZfpDevice {
         amount: i64,
     ) -> Result<Option<PaymentOutcome>, FiscalError> {
         // PayType;OptionChange(0 = with change);Amount. The ACK carries no amounts.
-        self.ack(
+        // A first payment shows in the state; a further one cannot be told from it.
+        self.change(
             0x35,
             &format!("{};0;{}", payment_code(kind), format_amount(amount)),
+            |b, a| (!b.payment_started).then_some(a.payment_started),
         )?;
         Ok(None)
     }
@@ -614,7 +720,7 @@ impl FiscalDevice for ZfpDevice {
             Err(FiscalError::Device(DeviceFault::PaymentIncomplete)) => {
                 // 0x36 pays the exact remaining sum (in the device's default payment type)
                 // and closes; the protocol takes no payment type for it.
-                self.ack(0x36, "")?;
+                self.change(0x36, "", |b, a| Some(b.open && !a.open))?;
                 self.last_receipt_number()
             }
             other => other,
@@ -622,12 +728,17 @@ impl FiscalDevice for ZfpDevice {
     }
 
     fn close_receipt(&mut self) -> Result<u64, FiscalError> {
-        self.ack(0x38, "")?;
+        self.change(0x38, "", |b, a| Some(b.open && !a.open))?;
         self.last_receipt_number()
     }
 
     fn cancel_receipt(&mut self) -> Result<(), FiscalError> {
-        self.ack(0x39, "")
+        // Tremol finishes and closes a receipt whose payment has started instead of
+        // cancelling it: never ask for that.
+        if self.receipt_info()?.payment_started {
+            return Err(FiscalError::Device(DeviceFault::PaymentStarted));
+        }
+        self.change(0x39, "", |b, a| Some(b.open && !a.open))
     }
 
     fn date_time(&mut self) -> Result<NaiveDateTime, FiscalError> {
@@ -645,8 +756,12 @@ impl FiscalDevice for ZfpDevice {
     }
 
     fn last_receipt_number(&mut self) -> Result<u64, FiscalError> {
-        // QR data of the last receipt: FM*Number*Date*Time*Amount.
+        // QR data of the last receipt: FM*Number*Date*Time*Amount; a device that has issued
+        // no receipt yet answers with no data: receipt number 0.
         let qr = self.data(0x72, "B")?;
+        if qr.trim().is_empty() {
+            return Ok(0);
+        }
         let number = qr.split('*').nth(1).unwrap_or_default();
         parse_fixed(number, 0)
             .and_then(|n| u64::try_from(n).ok())
@@ -707,14 +822,11 @@ mod tests {
                 consumed: 2
             }
         );
-        for f in [
-            DeviceFault::PaperOut,
-            DeviceFault::WrongPassword,
-            DeviceFault::ReceiptNotOpen,
-            DeviceFault::Syntax,
-        ] {
-            let (a, b) = fault_ack(f);
-            assert_eq!(ack_fault(a, b), Some(f));
-        }
+        // PROTOCOLS.md §3.1: 31 out of paper, 39 wrong password; 37 transaction not
+        // found, 34 syntax.
+        assert_eq!(ack_fault(0x31, 0x30), Some(DeviceFault::PaperOut));
+        assert_eq!(ack_fault(0x39, 0x30), Some(DeviceFault::WrongPassword));
+        assert_eq!(ack_fault(0x30, 0x37), Some(DeviceFault::ReceiptNotOpen));
+        assert_eq!(ack_fault(0x30, 0x34), Some(DeviceFault::Syntax));
     }
 }

@@ -124,6 +124,29 @@ impl Journal for LedgerJournal {
             .map_err(storage)
     }
 
+    fn pending(&self) -> Result<Vec<String>, FiscalError> {
+        let rows: Vec<(String, String)> = self
+            .ledger
+            .read(|c| {
+                let mut st = c.prepare(
+                    "SELECT key, entry FROM fiscal_journal WHERE serial = ?1 ORDER BY key",
+                )?;
+                let rows = st.query_map([&self.serial], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .map_err(storage)?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, t)| {
+                matches!(
+                    serde_json::from_str(t),
+                    Ok(JournalEntry::Opening { .. } | JournalEntry::Closing { .. })
+                )
+            })
+            .map(|(k, _)| k)
+            .collect())
+    }
+
     fn printed(&self) -> Result<Vec<PrintedReceipt>, FiscalError> {
         let texts: Vec<String> = self
             .ledger

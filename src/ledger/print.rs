@@ -90,24 +90,50 @@ fn parse_time(text: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<PrintJob> {
-    let content: String = row.get(4)?;
-    let content: PrintContent = serde_json::from_str(&content).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    let state: String = row.get(6)?;
-    let state = match state.as_str() {
+/// The receipt content in column `at`.
+fn content_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PrintContent> {
+    let content: String = row.get(at)?;
+    serde_json::from_str(&content).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// The state in column `at`, with the receipt number, time and error in the three after.
+fn state_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PrintState> {
+    let state: String = row.get(at)?;
+    Ok(match state.as_str() {
         "printing" => PrintState::Printing,
         "printed" => PrintState::Printed {
-            receipt_number: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
-            at: parse_time(&row.get::<_, Option<String>>(8)?.unwrap_or_default()),
+            receipt_number: row.get::<_, Option<String>>(at + 1)?.unwrap_or_default(),
+            at: parse_time(&row.get::<_, Option<String>>(at + 2)?.unwrap_or_default()),
         },
         "failed" => PrintState::Failed {
-            error: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
+            error: row.get::<_, Option<String>>(at + 3)?.unwrap_or_default(),
         },
         "not_due" => PrintState::NotDue,
         _ => PrintState::Pending,
+    })
+}
+
+/// The columns of a state change: state, receipt number, time, error.
+fn state_columns(
+    state: &PrintState,
+) -> (&'static str, Option<String>, Option<String>, Option<String>) {
+    let (number, at, error) = match state {
+        PrintState::Printed { receipt_number, at } => (
+            Some(receipt_number.clone()),
+            Some(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            None,
+        ),
+        PrintState::Failed { error } => (None, None, Some(error.clone())),
+        _ => (None, None, None),
     };
+    (state.code(), number, at, error)
+}
+
+fn row_to_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<PrintJob> {
+    let content = content_at(row, 4)?;
+    let state = state_at(row, 6)?;
     Ok(PrintJob {
         unp: row.get(0)?,
         order_key: row.get(1)?,
@@ -149,58 +175,56 @@ pub(crate) fn insert_job(
 }
 
 impl Ledger {
-    /// The newest `limit` print jobs (all connectors), newest first.
-    pub fn print_jobs(&self, limit: usize) -> Result<Vec<PrintJob>, LedgerError> {
+    /// Every row `sql` selects with `params`, as `map` reads it.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, LedgerError> {
         self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM print_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"
-            ))?;
-            let rows = st.query_map([limit as i64], row_to_job)?;
+            let mut st = c.prepare(sql)?;
+            let rows = st.query_map(params, map)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
+    }
+
+    /// The newest `limit` print jobs (all connectors), newest first.
+    pub fn print_jobs(&self, limit: usize) -> Result<Vec<PrintJob>, LedgerError> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM print_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"),
+            [limit as i64],
+            row_to_job,
+        )
     }
 
     /// Jobs of `connector` still to print (pending, or printing when a run was cut off),
     /// oldest first.
     pub fn jobs_to_print(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
-                 ORDER BY queued, rowid"
-            ))?;
-            let rows = st.query_map([connector], row_to_job)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        let sql = format!(
+            "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
+             ORDER BY queued, rowid"
+        );
+        self.rows(&sql, [connector], row_to_job)
     }
 
     /// Printed jobs of `connector` whose receipt number is not yet in the warehouse.
     pub fn jobs_to_record(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state = 'printed' AND recorded = 0 \
-                 ORDER BY queued, rowid"
-            ))?;
-            let rows = st.query_map([connector], row_to_job)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        let sql = format!(
+            "SELECT {COLUMNS} FROM print_jobs WHERE connector = ?1 AND state = 'printed' AND recorded = 0 \
+             ORDER BY queued, rowid"
+        );
+        self.rows(&sql, [connector], row_to_job)
     }
 
     /// Sets the state of the job with `unp`.
     pub fn set_print_state(&self, unp: &str, state: &PrintState) -> Result<(), LedgerError> {
-        let (number, at, error) = match state {
-            PrintState::Printed { receipt_number, at } => (
-                Some(receipt_number.clone()),
-                Some(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                None,
-            ),
-            PrintState::Failed { error } => (None, None, Some(error.clone())),
-            _ => (None, None, None),
-        };
+        let (code, number, at, error) = state_columns(state);
         self.tx(|tx| {
             tx.execute(
                 "UPDATE print_jobs SET state = ?2, receipt_number = COALESCE(?3, receipt_number), \
                  printed_at = COALESCE(?4, printed_at), error = ?5, updated = ?6 WHERE unp = ?1",
-                params![unp, state.code(), number, at, error, now_text()],
+                params![unp, code, number, at, error, now_text()],
             )?;
             Ok(())
         })
@@ -235,6 +259,108 @@ impl Ledger {
                  WHERE state = 'failed' AND (?1 IS NULL OR connector = ?1)",
                 params![connector, now_text()],
             )?)
+        })
+    }
+}
+
+/// A refund of a sale that had its receipt, waiting for (or done with) its storno receipt
+/// under the sale's УНП.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StornoJob {
+    /// The refund's own key (one storno per key), e.g. `<server>:<order>:<refund>`.
+    pub refund_key: String,
+    /// Name of the e-Shop Connector that prints it.
+    pub connector: String,
+    /// The original sale's УНП.
+    pub unp: String,
+    /// The shop order key (`WEB#…`).
+    pub order_key: String,
+    /// What is refunded (lines, shipping, payment method, total).
+    pub content: PrintContent,
+    /// When it was queued.
+    pub queued: DateTime<Utc>,
+    /// State (never `NotDue`).
+    pub state: PrintState,
+}
+
+/// A storno to queue (see [`Ledger::queue_storno`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStornoJob {
+    /// The refund's own key.
+    pub refund_key: String,
+    /// The e-Shop Connector that prints it (the one that printed the sale).
+    pub connector: String,
+    /// The original sale's УНП.
+    pub unp: String,
+    /// The order key.
+    pub order_key: String,
+    /// What is refunded.
+    pub content: PrintContent,
+}
+
+const STORNO_COLUMNS: &str = "refund_key, connector, unp, order_key, content, queued, state, receipt_number, printed_at, error";
+
+fn row_to_storno(row: &rusqlite::Row<'_>) -> rusqlite::Result<StornoJob> {
+    Ok(StornoJob {
+        refund_key: row.get(0)?,
+        connector: row.get(1)?,
+        unp: row.get(2)?,
+        order_key: row.get(3)?,
+        content: content_at(row, 4)?,
+        queued: parse_time(&row.get::<_, String>(5)?),
+        state: state_at(row, 6)?,
+    })
+}
+
+impl Ledger {
+    /// Queues the storno of a refund unless its key is queued already; true when queued.
+    pub fn queue_storno(&self, job: &NewStornoJob) -> Result<bool, LedgerError> {
+        let content = serde_json::to_string(&job.content)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        self.tx(|tx| {
+            Ok(tx.execute(
+                "INSERT OR IGNORE INTO storno_jobs (refund_key, connector, unp, order_key, content, state, queued, updated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+                params![job.refund_key, job.connector, job.unp, job.order_key, content, now_text()],
+            )? > 0)
+        })
+    }
+
+    /// Stornos of `connector` still to print (pending, or printing when a run was cut
+    /// off), oldest first.
+    pub fn stornos_to_print(&self, connector: &str) -> Result<Vec<StornoJob>, LedgerError> {
+        let sql = format!(
+            "SELECT {STORNO_COLUMNS} FROM storno_jobs WHERE connector = ?1 AND state IN ('pending', 'printing') \
+             ORDER BY queued, rowid"
+        );
+        self.rows(&sql, [connector], row_to_storno)
+    }
+
+    /// The newest `limit` stornos (all connectors), newest first.
+    pub fn storno_jobs(&self, limit: usize) -> Result<Vec<StornoJob>, LedgerError> {
+        self.rows(
+            &format!(
+                "SELECT {STORNO_COLUMNS} FROM storno_jobs ORDER BY queued DESC, rowid DESC LIMIT ?1"
+            ),
+            [limit as i64],
+            row_to_storno,
+        )
+    }
+
+    /// Sets the state of the storno of `refund_key`.
+    pub fn set_storno_state(
+        &self,
+        refund_key: &str,
+        state: &PrintState,
+    ) -> Result<(), LedgerError> {
+        let (code, number, at, error) = state_columns(state);
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE storno_jobs SET state = ?2, receipt_number = COALESCE(?3, receipt_number), \
+                 printed_at = COALESCE(?4, printed_at), error = ?5, updated = ?6 WHERE refund_key = ?1",
+                params![refund_key, code, number, at, error, now_text()],
+            )?;
+            Ok(())
         })
     }
 }

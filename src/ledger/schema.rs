@@ -139,6 +139,23 @@ ALTER TABLE product_links ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE category_links ADD COLUMN sent_fp TEXT NOT NULL DEFAULT '';
 ALTER TABLE category_links ADD COLUMN answered_fp TEXT NOT NULL DEFAULT '';
 "#,
+    // 4: storno receipts to print, one per refund of a sale that had its receipt.
+    r#"
+CREATE TABLE storno_jobs (
+    refund_key     TEXT PRIMARY KEY,
+    connector      TEXT    NOT NULL,
+    unp            TEXT    NOT NULL,
+    order_key      TEXT    NOT NULL,
+    content        TEXT    NOT NULL,
+    state          TEXT    NOT NULL CHECK (state IN ('pending', 'printing', 'printed', 'failed')),
+    receipt_number TEXT,
+    printed_at     TEXT,
+    error          TEXT,
+    queued         TEXT    NOT NULL,
+    updated        TEXT    NOT NULL
+);
+CREATE INDEX storno_jobs_state ON storno_jobs (connector, state);
+"#,
 ];
 
 /// The schema version this program writes.

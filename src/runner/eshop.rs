@@ -2,18 +2,23 @@
 //! and stores each receipt number in the warehouse. The ledger moves every job pending →
 //! printing → printed / failed, and the device's journal (in the ledger) finishes an
 //! interrupted receipt without printing it twice; a receipt number the warehouse did not
-//! take is recorded again by the next run. A dry run only lists what it would print.
+//! take is recorded again by the next run. Refunds queued as storno jobs are printed after
+//! the sales, each once, under its sale's УНП with the sale's receipt number, date and
+//! fiscal memory number from the journal. A dry run only lists what it would print.
 
 use std::collections::HashMap;
 
 use crate::config::{EShopSettings, ServerKind};
 use crate::core::receipt::{PlannedLine, planned_lines};
 use crate::fiscal::payment_rules::PaymentRules;
-use crate::fiscal::receipt::{Payment, Receipt, ReceiptLine, TaxGroupMap};
+use crate::fiscal::receipt::{
+    Payment, Receipt, ReceiptLine, StornoOf, StornoReason, StornoReceipt, TaxGroupMap,
+};
 use crate::fiscal::session::FiscalSession;
+use crate::fiscal::store::PrintedReceipt;
 use crate::i18n::{Language, tr, tr_args};
 use crate::ledger::Ledger;
-use crate::ledger::print::{PrintJob, PrintState};
+use crate::ledger::print::{PrintContent, PrintJob, PrintState, StornoJob};
 use crate::runner::history::{ItemAction, ItemResult};
 use crate::runner::jobs::{JobEnv, JobOutcome, item, vat_rates_for};
 use crate::runner::progress::Stage;
@@ -27,19 +32,24 @@ use crate::warehouse::write::OPER_SALE;
 pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome {
     let lang = env.lang;
     let connector = env.server.name.trim().to_string();
-    let (to_print, to_record) = match (
+    let (to_print, to_record, stornos) = match (
         env.ledger.jobs_to_print(&connector),
         env.ledger.jobs_to_record(&connector),
+        env.ledger.stornos_to_print(&connector),
     ) {
-        (Ok(p), Ok(r)) => (p, r),
-        (Err(e), _) | (_, Err(e)) => return JobOutcome::failed(e.message(lang)),
+        (Ok(p), Ok(r), Ok(s)) => (p, r, s),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return JobOutcome::failed(e.message(lang));
+        }
     };
-    if to_print.is_empty() && to_record.is_empty() {
+    if to_print.is_empty() && to_record.is_empty() && stornos.is_empty() {
         return JobOutcome::default();
     }
     if env.dry_run {
+        let sales = to_print.iter().map(|j| would_print(lang, j));
+        let refunds = stornos.iter().map(|j| would_storno(lang, j));
         return JobOutcome {
-            items: to_print.iter().map(|j| would_print(lang, j)).collect(),
+            items: sales.chain(refunds).collect(),
             error: None,
         };
     }
@@ -48,7 +58,7 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
         Err(e) => return JobOutcome::failed(e),
     };
     let mut items = record_numbers(&wh, env.ledger, &to_record, lang).await;
-    if to_print.is_empty() {
+    if to_print.is_empty() && stornos.is_empty() {
         return JobOutcome { items, error: None };
     }
     let password = match env.secret(SecretKind::OperatorPassword) {
@@ -63,7 +73,9 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
     let key_column = key_column_of(env);
     let skus: Vec<String> = to_print
         .iter()
-        .flat_map(|j| j.content.lines.iter().map(|l| l.sku.clone()))
+        .map(|j| &j.content)
+        .chain(stornos.iter().map(|j| &j.content))
+        .flat_map(|c| c.lines.iter().map(|l| l.sku.clone()))
         .collect();
     let rates = match wh.call(move |w| vat_rates_for(w, key_column, &skus)).await {
         Ok(r) => r,
@@ -84,10 +96,10 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
         stop: env.stop.clone(),
         lang,
     };
-    let total = to_print.len() as u64;
+    let total = (to_print.len() + stornos.len()) as u64;
     env.report(Stage::Receipts, 0, total);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
-    let mut work = tokio::task::spawn_blocking(move || printer.print_all(&to_print, &tx));
+    let mut work = tokio::task::spawn_blocking(move || printer.print_all(&to_print, &stornos, &tx));
     let result = loop {
         tokio::select! {
             Some(done) = rx.recv() => env.report(Stage::Receipts, done, total),
@@ -132,6 +144,22 @@ fn would_print(lang: Language, job: &PrintJob) -> ItemResult {
         tr_args(
             lang,
             "jobs.would_print",
+            &[
+                ("order", &job.order_key),
+                ("total", &job.content.total.to_string()),
+            ],
+        ),
+    )
+}
+
+fn would_storno(lang: Language, job: &StornoJob) -> ItemResult {
+    item(
+        "storno",
+        &job.refund_key,
+        ItemAction::WouldCreate,
+        tr_args(
+            lang,
+            "fiscal.storno.would_print",
             &[
                 ("order", &job.order_key),
                 ("total", &job.content.total.to_string()),
@@ -209,11 +237,12 @@ struct Printer {
 }
 
 impl Printer {
-    /// Prints every job (stopping between receipts when asked); returns the items and
-    /// the error that stopped it early.
+    /// Prints every job, then every storno (stopping between receipts when asked);
+    /// returns the items and the error that stopped it early.
     fn print_all(
         self,
         jobs: &[PrintJob],
+        stornos: &[StornoJob],
         progress: &tokio::sync::mpsc::UnboundedSender<u64>,
     ) -> (Vec<ItemResult>, Option<String>) {
         let ledger = self.ledger.clone();
@@ -239,58 +268,73 @@ impl Printer {
             }
             let _ = progress.send(n as u64 + 1);
         }
+        for (n, job) in stornos.iter().enumerate() {
+            if self.stop.is_set() {
+                return (items, Some(tr(self.lang, "jobs.stopped")));
+            }
+            match self.print_storno(&mut session, job) {
+                Ok(item) => items.push(item),
+                Err(e) => return (items, Some(e)),
+            }
+            let _ = progress.send((jobs.len() + n) as u64 + 1);
+        }
         (items, None)
+    }
+
+    /// Prints the storno of one refund once its sale's receipt is in the journal (until
+    /// then it waits); `Err` when the ledger or the device failed.
+    fn print_storno(
+        &self,
+        session: &mut FiscalSession,
+        job: &StornoJob,
+    ) -> Result<ItemResult, String> {
+        let lang = self.lang;
+        let device_err = |e: crate::fiscal::FiscalError| e.message(lang);
+        let sale = session
+            .printed()
+            .map_err(device_err)?
+            .into_iter()
+            .find(|p| p.unp == job.unp && !p.unp.is_empty());
+        let Some(sale) = sale else {
+            let detail = tr_args(lang, "fiscal.storno.waits", &[("order", &job.order_key)]);
+            return Ok(item("storno", &job.refund_key, ItemAction::Skipped, detail));
+        };
+        let storno = self
+            .receipt_of(&job.unp, &job.content)
+            .map(|receipt| StornoReceipt {
+                id: job.refund_key.clone(),
+                receipt,
+                original: StornoOf {
+                    receipt_number: sale.receipt_number,
+                    date_time: sale.date_time,
+                    fm_number: sale.fm_number,
+                    reason: StornoReason::Refund,
+                },
+            });
+        let set = |state: &PrintState| self.ledger.set_storno_state(&job.refund_key, state);
+        let printed = match self.tracked(&set, storno, |r| session.print_storno(&r))? {
+            Ok(p) => p,
+            Err(error) => return Ok(item("storno", &job.refund_key, ItemAction::Failed, error)),
+        };
+        let number = printed.receipt_number.to_string();
+        let detail = tr_args(
+            lang,
+            "fiscal.storno.printed",
+            &[("number", &number), ("order", &job.order_key)],
+        );
+        Ok(item("storno", &job.refund_key, ItemAction::Created, detail))
     }
 
     /// Prints one job; `Err` when the ledger or the device failed (the run stops, the job
     /// waits for the next run).
     fn print_one(&self, session: &mut FiscalSession, job: &PrintJob) -> Result<ItemResult, String> {
         let lang = self.lang;
-        let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
-        let receipt = match self.receipt(job) {
-            Ok(r) => r,
-            Err(e) => {
-                let state = PrintState::Failed { error: e.clone() };
-                self.ledger
-                    .set_print_state(&job.unp, &state)
-                    .map_err(ledger_err)?;
-                return Ok(item("receipt", &job.unp, ItemAction::Failed, e));
-            }
-        };
-        self.ledger
-            .set_print_state(&job.unp, &PrintState::Printing)
-            .map_err(ledger_err)?;
-        let printed = match session.print(&receipt) {
+        let set = |state: &PrintState| self.ledger.set_print_state(&job.unp, state);
+        let printed = match self.tracked(&set, self.receipt(job), |r| session.print(&r))? {
             Ok(p) => p,
-            Err(e) if e.stops_printing() => {
-                // The device's fault, not the receipt's: it waits for the next run (still
-                // `printing` when the outcome is unknown; the journal finishes it once).
-                if !e.is_link_failure() {
-                    self.ledger
-                        .set_print_state(&job.unp, &PrintState::Pending)
-                        .map_err(ledger_err)?;
-                }
-                return Err(e.message(lang));
-            }
-            Err(e) => {
-                let message = e.message(lang);
-                let state = PrintState::Failed {
-                    error: message.clone(),
-                };
-                self.ledger
-                    .set_print_state(&job.unp, &state)
-                    .map_err(ledger_err)?;
-                return Ok(item("receipt", &job.unp, ItemAction::Failed, message));
-            }
+            Err(error) => return Ok(item("receipt", &job.unp, ItemAction::Failed, error)),
         };
         let number = printed.receipt_number.to_string();
-        let state = PrintState::Printed {
-            receipt_number: number.clone(),
-            at: chrono::Utc::now(),
-        };
-        self.ledger
-            .set_print_state(&job.unp, &state)
-            .map_err(ledger_err)?;
         let (unp, acct) = (job.unp.clone(), job.acct);
         let receipt_no = printed.receipt_number as i64;
         let result = self
@@ -308,11 +352,59 @@ impl Printer {
         Ok(item("receipt", &job.unp, ItemAction::Created, detail))
     }
 
+    /// Prints `document` (when it could be built) with `print`, keeping the job's state
+    /// with `set`: printing before, then printed; failed for the receipt's own error
+    /// (`Ok(Err(message))`); for the device's fault (`Err`, the run stops) pending again, or
+    /// still printing when the outcome is unknown (the journal finishes it once).
+    fn tracked<D>(
+        &self,
+        set: &dyn Fn(&PrintState) -> Result<(), crate::ledger::LedgerError>,
+        document: Result<D, String>,
+        print: impl FnOnce(D) -> Result<PrintedReceipt, crate::fiscal::FiscalError>,
+    ) -> Result<Result<PrintedReceipt, String>, String> {
+        let lang = self.lang;
+        let ledger_err = |e: crate::ledger::LedgerError| e.message(lang);
+        let failed = |error: String| {
+            set(&PrintState::Failed {
+                error: error.clone(),
+            })
+            .map_err(ledger_err)?;
+            Ok(Err(error))
+        };
+        let document = match document {
+            Ok(d) => d,
+            Err(e) => return failed(e),
+        };
+        set(&PrintState::Printing).map_err(ledger_err)?;
+        match print(document) {
+            Ok(printed) => {
+                set(&PrintState::Printed {
+                    receipt_number: printed.receipt_number.to_string(),
+                    at: chrono::Utc::now(),
+                })
+                .map_err(ledger_err)?;
+                Ok(Ok(printed))
+            }
+            Err(e) if e.stops_printing() => {
+                if !e.is_link_failure() {
+                    set(&PrintState::Pending).map_err(ledger_err)?;
+                }
+                Err(e.message(lang))
+            }
+            Err(e) => failed(e.message(lang)),
+        }
+    }
+
     /// The fiscal receipt of `job` (lines and VAT rates decided in `core::receipt`).
     fn receipt(&self, job: &PrintJob) -> Result<Receipt, String> {
-        let unp = crate::core::unp::Unp::parse(&job.unp).map_err(|e| e.to_string())?;
+        self.receipt_of(&job.unp, &job.content)
+    }
+
+    /// The receipt of `content` under the УНП `unp`.
+    fn receipt_of(&self, unp: &str, content: &PrintContent) -> Result<Receipt, String> {
+        let unp = crate::core::unp::Unp::parse(unp).map_err(|e| e.to_string())?;
         let shipping_text = tr(self.lang, "jobs.shipping_good");
-        let lines = planned_lines(&job.content, &self.rates)
+        let lines = planned_lines(content, &self.rates)
             .into_iter()
             .map(|l| match l {
                 PlannedLine::Item {
@@ -336,7 +428,7 @@ impl Printer {
             .collect();
         let kind = self
             .rules
-            .receipt_payment(&job.content.payment_method)
+            .receipt_payment(&content.payment_method)
             .unwrap_or(crate::fiscal::PaymentKind::Cash);
         Ok(Receipt {
             unp,
@@ -344,7 +436,7 @@ impl Printer {
             lines,
             payments: vec![Payment {
                 kind,
-                amount: job.content.total.cents(),
+                amount: content.total.cents(),
             }],
         })
     }

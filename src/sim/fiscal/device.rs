@@ -3,23 +3,151 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fields::{
+    decimal as parse_decimal, decode_text, encode_text, money, round_div, unp_parts,
+};
+use super::wire::Line;
 use crate::config::FiscalProtocol;
-use crate::core::unp::Unp;
-use crate::fiscal::error::DeviceFault;
-use crate::fiscal::frame::Framing;
-use crate::fiscal::isl::{cancel_command, framing_of, open_command};
-use crate::fiscal::text::{div_round, format_amount, from_cp1251, parse_fixed};
 
 /// Most sales one receipt takes.
 pub const MAX_SALES: usize = 512;
 /// Largest line amount (9 999 999.99) in stotinki.
 pub const MAX_LINE: i64 = 999_999_999;
 
+/// Why the emulated device refuses a command. Each family reports it its own way: Datecs X
+/// with a negative error code (Datecs' error list, PROTOCOLS.md §2.7), the old Datecs
+/// framing with status bits (§2.5), Tremol with two ACK status digits (§3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// End of paper.
+    PaperOut,
+    /// Cover open.
+    CoverOpen,
+    /// Printing mechanism failure.
+    PrinterFault,
+    /// Fiscal memory full.
+    FiscalMemoryFull,
+    /// A fiscal receipt is open.
+    ReceiptAlreadyOpen,
+    /// No fiscal receipt is open.
+    ReceiptNotOpen,
+    /// Payment has started.
+    PaymentStarted,
+    /// Payment does not cover the total.
+    PaymentIncomplete,
+    /// Not permitted in the current state.
+    NotPermitted,
+    /// Wrong operator password.
+    WrongPassword,
+    /// Bad field syntax.
+    Syntax,
+    /// Unknown command.
+    InvalidCommand,
+    /// Disabled VAT group.
+    ForbiddenVat,
+    /// Quantity × price overflow.
+    Overflow,
+}
+
+impl Refusal {
+    /// The Datecs X error code (Datecs' list of negative codes, PROTOCOLS.md §2.7).
+    pub fn x_code(self) -> i32 {
+        match self {
+            Refusal::PaperOut => -112006,
+            Refusal::CoverOpen => -112007,
+            Refusal::PrinterFault => -112008,
+            Refusal::FiscalMemoryFull => -100114,
+            Refusal::ReceiptAlreadyOpen => -111015,
+            Refusal::ReceiptNotOpen => -111016,
+            Refusal::PaymentStarted => -111018,
+            Refusal::PaymentIncomplete => -111064,
+            Refusal::NotPermitted => -112002,
+            Refusal::WrongPassword => -102002,
+            Refusal::Syntax => -112001,
+            Refusal::InvalidCommand => -112000,
+            Refusal::ForbiddenVat => -111005,
+            Refusal::Overflow => -111006,
+        }
+    }
+
+    /// Tremol's ACK digits (first: device error, second: command error; PROTOCOLS.md §3.1).
+    pub fn tremol_digits(self) -> (u8, u8) {
+        match self {
+            Refusal::PaperOut => (0x31, 0x30),
+            Refusal::Overflow => (0x30, 0x35),
+            Refusal::ReceiptAlreadyOpen => (0x34, 0x30),
+            Refusal::PaymentIncomplete => (0x30, 0x38),
+            Refusal::PaymentStarted => (0x37, 0x30),
+            Refusal::FiscalMemoryFull => (0x38, 0x30),
+            Refusal::WrongPassword => (0x39, 0x30),
+            // "overheated" is the nearest printer condition Tremol's digits name.
+            Refusal::PrinterFault | Refusal::CoverOpen => (0x3C, 0x30),
+            Refusal::InvalidCommand => (0x30, 0x31),
+            Refusal::Syntax | Refusal::ForbiddenVat => (0x30, 0x34),
+            Refusal::ReceiptNotOpen => (0x30, 0x37),
+            Refusal::NotPermitted => (0x30, 0x32),
+        }
+    }
+}
+
+/// Command codes of one Datecs-style family (PROTOCOLS.md §1, §2.6, §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandTable {
+    /// Opens a fiscal receipt (Eltrade: 90h).
+    pub open: u8,
+    /// Cancels the open receipt (Daisy, Incotex: 82h).
+    pub cancel: u8,
+    /// Opens a storno receipt when it has a command of its own (X: 2Bh, P and C: 2Eh).
+    pub storno: Option<u8>,
+}
+
+/// The command table of `protocol`.
+pub fn commands(protocol: FiscalProtocol) -> CommandTable {
+    use FiscalProtocol::*;
+    CommandTable {
+        open: if protocol == Eltrade { 0x90 } else { 0x30 },
+        cancel: if matches!(protocol, Daisy | Incotex) {
+            0x82
+        } else {
+            0x3C
+        },
+        storno: match protocol {
+            DatecsX => Some(0x2B),
+            DatecsP | DatecsC => Some(0x2E),
+            _ => None,
+        },
+    }
+}
+
+/// Characters of an item name the family prints, where its document says: Datecs X 72,
+/// Datecs P 34 (its models print 34–42), Datecs C 22, Tremol 34 of its 36-character field
+/// (PROTOCOLS.md §3.1, §4 item 7).
+pub fn printed_width(protocol: FiscalProtocol) -> Option<usize> {
+    match protocol {
+        FiscalProtocol::DatecsX => Some(72),
+        FiscalProtocol::DatecsP | FiscalProtocol::TremolZfp => Some(34),
+        FiscalProtocol::DatecsC => Some(22),
+        _ => None,
+    }
+}
+
+/// The line format of `protocol`.
+pub fn line_of(protocol: FiscalProtocol) -> Line {
+    match protocol {
+        FiscalProtocol::DatecsX => Line::DatecsX,
+        FiscalProtocol::TremolZfp => Line::Tremol,
+        _ => Line::DatecsOld,
+    }
+}
+
 /// A sale registered on the open receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SoldLine {
-    /// Item text.
+    /// Item text as printed on paper.
     pub text: String,
+    /// Characters the host sent that did not fit on paper (spaces of padding not counted).
+    #[serde(default)]
+    pub lost_on_paper: usize,
     /// Tax group 1–8.
     pub group: u8,
     /// Unit price in stotinki.
@@ -107,6 +235,9 @@ pub struct DeviceState {
     /// Device clock minus the host clock, in seconds.
     #[serde(default)]
     pub clock_offset_secs: i64,
+    /// Power was lost while a receipt was open (Tremol reports it until the receipt ends).
+    #[serde(default)]
+    pub power_down_in_receipt: bool,
     /// Wrong operator passwords in a row since power-on (Datecs P locks at 3).
     #[serde(skip)]
     pub wrong_passwords: u32,
@@ -147,6 +278,7 @@ impl DeviceState {
             issued: Vec::new(),
             duplicates: Vec::new(),
             clock_offset_secs: 0,
+            power_down_in_receipt: false,
             wrong_passwords: 0,
         }
     }
@@ -195,29 +327,33 @@ pub struct Outcome {
     /// Reply data.
     pub data: Vec<u8>,
     /// The refusal.
-    pub fault: Option<DeviceFault>,
+    pub fault: Option<Refusal>,
 }
 
 /// True for commands that print (the device sends SYN while they run).
-pub fn prints(protocol: FiscalProtocol, cmd: u16) -> bool {
-    cmd == open_command(protocol)
-        || cmd == cancel_command(protocol)
-        || cmd == 0x2B
-        || cmd == 0x2E
+pub fn prints(protocol: FiscalProtocol, cmd: u8) -> bool {
+    let table = commands(protocol);
+    cmd == table.open
+        || cmd == table.cancel
+        || Some(cmd) == table.storno
         || matches!(cmd, 0x31 | 0x33 | 0x35 | 0x38 | 0x6D)
 }
 
 /// The status bytes the device sends with a reply.
+/// Bits (PROTOCOLS.md §2.5, shared by groups A, B and C for bytes 0, 1, 2 and 4): 0.0
+/// syntax error, 0.1 invalid command, 0.5 general error, 0.6 cover open, 1.1 command not
+/// permitted, 2.0 end of paper, 2.3 fiscal receipt open, 4.1/4.2 numbers set, 4.4 fiscal
+/// memory full (4.5 its OR bit), 5.1/5.3/5.4 formatted, fiscalised, VAT set.
 pub fn status_bytes(
-    framing: Framing,
+    line: Line,
     state: &DeviceState,
     faults: &Faults,
-    fault: Option<DeviceFault>,
+    fault: Option<Refusal>,
 ) -> Vec<u8> {
-    let mut s = vec![0x80u8; framing.status_len()];
+    let mut s = vec![0x80u8; line.status_bytes()];
     match fault {
-        Some(DeviceFault::Syntax) => s[0] |= 0x01,
-        Some(DeviceFault::InvalidCommand) => s[0] |= 0x02,
+        Some(Refusal::Syntax) => s[0] |= 0x01,
+        Some(Refusal::InvalidCommand) => s[0] |= 0x02,
         Some(_) => s[1] |= 0x02,
         None => {}
     }
@@ -241,63 +377,62 @@ pub fn status_bytes(
     s
 }
 
-type Res = Result<String, DeviceFault>;
+type Res = Result<String, Refusal>;
 
 /// Parses an amount with at most 2 decimals.
-pub fn amount(text: &str) -> Result<i64, DeviceFault> {
+pub fn amount(text: &str) -> Result<i64, Refusal> {
     decimal(text, 2)
 }
 
 /// Strict decimal: digits, an optional sign and at most `scale` decimals.
-pub fn decimal(text: &str, scale: usize) -> Result<i64, DeviceFault> {
+pub fn decimal(text: &str, scale: usize) -> Result<i64, Refusal> {
     let t = text.trim();
     let frac = t.split_once('.').map_or("", |(_, f)| f);
     if t.is_empty() || frac.len() > scale {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     }
-    parse_fixed(t, scale as u32).ok_or(DeviceFault::Syntax)
+    parse_decimal(t, scale).ok_or(Refusal::Syntax)
 }
 
 /// Executes one request on the device.
 pub fn execute(
     state: &mut DeviceState,
     faults: &Faults,
-    cmd: u16,
+    cmd: u8,
     data: &[u8],
     check_unp_serial: bool,
 ) -> Outcome {
     let protocol = state.protocol;
-    let x = framing_of(protocol) == Some(Framing::X);
-    let text = from_cp1251(data);
-    let fields: Option<Vec<&str>> = if x {
-        if text.is_empty() {
-            Some(Vec::new())
-        } else {
-            // X fields must each end with TAB.
-            text.strip_suffix('\t')
-                .map(|body| body.split('\t').collect())
-        }
+    let x = protocol == FiscalProtocol::DatecsX;
+    let text = decode_text(data);
+    let fields: Option<Vec<&str>> = if !x || text.is_empty() {
+        Some(Vec::new())
     } else {
-        None
+        // X fields must each end with TAB (§2.3).
+        text.strip_suffix('\t')
+            .map(|body| body.split('\t').collect())
     };
-    let result: Res = if x && fields.is_none() {
-        Err(DeviceFault::Syntax)
+    let Some(f) = fields else {
+        // A field list that does not end in TAB is a syntax error of the frame's data:
+        // the device answers with an empty data field and the syntax bit (§2.1).
+        return Outcome {
+            data: Vec::new(),
+            fault: Some(Refusal::Syntax),
+        };
+    };
+    let printing = prints(protocol, cmd);
+    let result: Res = if printing && faults.paper_out {
+        Err(Refusal::PaperOut)
+    } else if printing && faults.cover_open {
+        Err(Refusal::CoverOpen)
     } else {
-        let f = fields.unwrap_or_default();
-        let printing = prints(protocol, cmd);
-        if printing && faults.paper_out {
-            Err(DeviceFault::PaperOut)
-        } else if printing && faults.cover_open {
-            Err(DeviceFault::CoverOpen)
-        } else {
-            dispatch(state, faults, cmd, &text, &f, x, check_unp_serial)
-        }
+        dispatch(state, faults, cmd, &text, &f, x, check_unp_serial)
     };
     match result {
         Ok(reply) => {
             let body = if x { format!("0\t{reply}") } else { reply };
             Outcome {
-                data: crate::fiscal::text::to_cp1251(&body),
+                data: encode_text(&body),
                 fault: None,
             }
         }
@@ -318,7 +453,7 @@ pub fn execute(
 fn dispatch(
     state: &mut DeviceState,
     faults: &Faults,
-    cmd: u16,
+    cmd: u8,
     text: &str,
     f: &[&str],
     x: bool,
@@ -334,7 +469,7 @@ fn dispatch(
                 text
             };
             if arg.trim() != "1" {
-                return Err(DeviceFault::Syntax);
+                return Err(Refusal::Syntax);
             }
             let (name, fw, date, time) = (&state.model, "1.00BG", "01Jan20", "1200");
             Ok(if x {
@@ -349,7 +484,7 @@ fn dispatch(
                 )
             })
         }
-        c if c == open_command(protocol) => open(state, faults, text, f, x, check_unp_serial),
+        c if c == commands(protocol).open => open(state, faults, text, f, x, check_unp_serial),
         0x2B if x => storno(state, faults, text, f, x, check_unp_serial),
         0x2E if matches!(protocol, FiscalProtocol::DatecsP | FiscalProtocol::DatecsC) => {
             storno(state, faults, text, f, x, check_unp_serial)
@@ -365,7 +500,7 @@ fn dispatch(
                 format!("{number:04},{:04}", state.fiscal_receipts)
             })
         }
-        c if c == cancel_command(protocol) => op_cancel(state).map(|()| String::new()),
+        c if c == commands(protocol).cancel => op_cancel(state).map(|()| String::new()),
         0x4C => {
             let (is_open, number, items, total, paid) = match &state.open {
                 Some(o) => (1, o.number, o.lines.len(), o.total(), o.paid),
@@ -374,11 +509,11 @@ fn dispatch(
             if x {
                 Ok(format!(
                     "{is_open}\t{number}\t{items}\t{}\t{}\t",
-                    format_amount(total),
-                    format_amount(paid)
+                    money(total),
+                    money(paid)
                 ))
             } else if text != "T" && !text.is_empty() {
-                Err(DeviceFault::Syntax)
+                Err(Refusal::Syntax)
             } else {
                 Ok(format!("{is_open},{items},{total:+09},{paid:+09}"))
             }
@@ -388,7 +523,7 @@ fn dispatch(
             let rates: Vec<String> = state
                 .vat_rates
                 .iter()
-                .map(|r| format_amount(r.map_or(10_000, i64::from)))
+                .map(|r| money(r.map_or(10_000, i64::from)))
                 .collect();
             Ok(format!("0\t{}\t01-01-20\t", rates.join("\t")))
         }
@@ -403,17 +538,17 @@ fn dispatch(
                 text
             };
             let to = chrono::NaiveDateTime::parse_from_str(value.trim(), "%d-%m-%y %H:%M:%S")
-                .map_err(|_| DeviceFault::Syntax)?;
+                .map_err(|_| Refusal::Syntax)?;
             state.set_clock(to);
             Ok(String::new())
         }
         0x6D => {
             if !x && text != "1" {
-                return Err(DeviceFault::Syntax);
+                return Err(Refusal::Syntax);
             }
             op_duplicate(state).map(|()| String::new())
         }
-        _ => Err(DeviceFault::InvalidCommand),
+        _ => Err(Refusal::InvalidCommand),
     }
 }
 
@@ -440,10 +575,10 @@ fn open(
             "O" => 0,
             "R" => 1,
             "T" => 2,
-            _ => return Err(DeviceFault::Syntax),
+            _ => return Err(Refusal::Syntax),
         };
         let storno = StornoRequest {
-            doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+            doc: doc.parse().map_err(|_| Refusal::Syntax)?,
             fm: fm.to_string(),
             reason,
         };
@@ -470,7 +605,7 @@ fn open(
             (FiscalProtocol::Daisy, [op, pwd, unp]) => (op, Some(pwd), Some(unp)),
             (FiscalProtocol::Eltrade, [op, unp, ..]) => (op, None, Some(unp)),
             (FiscalProtocol::Incotex, [op, unp, "0"]) => (op, None, Some(unp)),
-            _ => return Err(DeviceFault::Syntax),
+            _ => return Err(Refusal::Syntax),
         };
     let number = op_open(state, faults, op, pwd, unp, check_serial, None)?;
     let fiscal = state.fiscal_receipts;
@@ -495,20 +630,20 @@ pub struct StornoRequest {
 /// Daisy storno: `op,pwd,UNP<TAB>R<reason>,<doc>,<date><TAB><FM>`.
 fn daisy_storno(state: &mut DeviceState, faults: &Faults, text: &str, check_serial: bool) -> Res {
     let [head, spec, fm] = text.split('\t').collect::<Vec<_>>()[..] else {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     };
     let [op, pwd, unp] = head.split(',').collect::<Vec<_>>()[..] else {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     };
     let [reason, doc, _date] = spec.split(',').collect::<Vec<_>>()[..] else {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     };
     let reason = reason
         .strip_prefix('R')
         .and_then(|r| r.parse().ok())
-        .ok_or(DeviceFault::Syntax)?;
+        .ok_or(Refusal::Syntax)?;
     let storno = StornoRequest {
-        doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+        doc: doc.parse().map_err(|_| Refusal::Syntax)?,
         fm: fm.to_string(),
         reason,
     };
@@ -558,7 +693,7 @@ fn storno(
             *op,
             *pwd,
             *unp,
-            reason.parse().map_err(|_| DeviceFault::Syntax)?,
+            reason.parse().map_err(|_| Refusal::Syntax)?,
             *doc,
             *fm,
         ),
@@ -567,7 +702,7 @@ fn storno(
                 Some('E') => 0,
                 Some('R') => 1,
                 Some('T') => 2,
-                _ => return Err(DeviceFault::Syntax),
+                _ => return Err(Refusal::Syntax),
             };
             (*op, *pwd, *unp, reason, &typed_doc[1..], *fm)
         }
@@ -575,14 +710,14 @@ fn storno(
             *op,
             *pwd,
             *unp,
-            reason.parse().map_err(|_| DeviceFault::Syntax)?,
+            reason.parse().map_err(|_| Refusal::Syntax)?,
             *doc,
             *fm,
         ),
-        _ => return Err(DeviceFault::Syntax),
+        _ => return Err(Refusal::Syntax),
     };
     let storno = StornoRequest {
-        doc: doc.parse().map_err(|_| DeviceFault::Syntax)?,
+        doc: doc.parse().map_err(|_| Refusal::Syntax)?,
         fm: fm.to_string(),
         reason,
     };
@@ -612,23 +747,23 @@ pub fn op_open(
     unp: Option<&str>,
     check_serial: bool,
     storno: Option<StornoRequest>,
-) -> Result<u64, DeviceFault> {
+) -> Result<u64, Refusal> {
     let max_op = if state.protocol == FiscalProtocol::DatecsP {
         16
     } else {
         30
     };
-    let operator: u32 = op.trim().parse().map_err(|_| DeviceFault::Syntax)?;
+    let operator: u32 = op.trim().parse().map_err(|_| Refusal::Syntax)?;
     if !(1..=max_op).contains(&operator) {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     }
     let unp = match unp {
         Some(u) => {
-            let parsed = Unp::parse(u).map_err(|_| DeviceFault::Syntax)?;
-            if check_serial && parsed.serial() != state.serial {
-                return Err(DeviceFault::Syntax);
+            let (serial, sequence) = unp_parts(u).ok_or(Refusal::Syntax)?;
+            if check_serial && serial != state.serial {
+                return Err(Refusal::Syntax);
             }
-            Some(parsed)
+            Some((u.to_string(), sequence))
         }
         None => None,
     };
@@ -636,18 +771,18 @@ pub fn op_open(
     // switched off and on (the counter is not persisted).
     let locks = state.protocol == FiscalProtocol::DatecsP;
     if locks && state.wrong_passwords >= 3 {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
     if pwd.is_some_and(|p| p != state.operator_password) {
         state.wrong_passwords += 1;
-        return Err(DeviceFault::WrongPassword);
+        return Err(Refusal::WrongPassword);
     }
     state.wrong_passwords = 0;
     if state.open.is_some() {
-        return Err(DeviceFault::ReceiptAlreadyOpen);
+        return Err(Refusal::ReceiptAlreadyOpen);
     }
     if faults.fm_full {
-        return Err(DeviceFault::FiscalMemoryFull);
+        return Err(Refusal::FiscalMemoryFull);
     }
     if let Some(st) = &storno {
         // The reversed receipt must exist on this device, be a sale, and carry this УНП.
@@ -655,22 +790,22 @@ pub fn op_open(
             .issued
             .iter()
             .find(|r| r.number == st.doc && !r.cancelled && r.storno_of.is_none())
-            .ok_or(DeviceFault::NotPermitted)?;
-        let same_unp = unp.as_ref().is_some_and(|u| u.to_string() == original.unp);
+            .ok_or(Refusal::NotPermitted)?;
+        let same_unp = unp.as_ref().is_some_and(|(u, _)| *u == original.unp);
         if st.reason > 2 || !same_unp || st.fm.trim() != state.fm_number {
-            return Err(DeviceFault::NotPermitted);
+            return Err(Refusal::NotPermitted);
         }
     }
     state.last_document += 1;
     state.fiscal_receipts += 1;
     let number = state.last_document;
     // A storno carries the original sale's УНП; only sales move the last sequence.
-    if let (Some(u), None) = (&unp, &storno) {
-        state.last_unp_sequence = u.sequence();
+    if let (Some((_, sequence)), None) = (&unp, &storno) {
+        state.last_unp_sequence = *sequence;
     }
     state.open = Some(OpenReceipt {
         number,
-        unp: unp.map(|u| u.to_string()).unwrap_or_default(),
+        unp: unp.map(|(u, _)| u).unwrap_or_default(),
         operator,
         lines: Vec::new(),
         discounts: 0,
@@ -680,10 +815,10 @@ pub fn op_open(
     Ok(number)
 }
 
-fn receipt_for_sales(state: &mut DeviceState) -> Result<&mut OpenReceipt, DeviceFault> {
-    let open = state.open.as_mut().ok_or(DeviceFault::ReceiptNotOpen)?;
+fn receipt_for_sales(state: &mut DeviceState) -> Result<&mut OpenReceipt, Refusal> {
+    let open = state.open.as_mut().ok_or(Refusal::ReceiptNotOpen)?;
     if open.paid > 0 {
-        return Err(DeviceFault::PaymentStarted);
+        return Err(Refusal::PaymentStarted);
     }
     Ok(open)
 }
@@ -700,12 +835,12 @@ pub enum Modifier {
 fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
     let (name, group, price, qty, modifier) = if x {
         let [name, tax, price, qty, dtype, dval, _dept, ..] = f else {
-            return Err(DeviceFault::Syntax);
+            return Err(Refusal::Syntax);
         };
         if f.len() > 8 {
-            return Err(DeviceFault::Syntax);
+            return Err(Refusal::Syntax);
         }
-        let group: u8 = tax.parse().map_err(|_| DeviceFault::Syntax)?;
+        let group: u8 = tax.parse().map_err(|_| Refusal::Syntax)?;
         let qty = if qty.is_empty() {
             1000
         } else {
@@ -717,13 +852,13 @@ fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
             "2" => Some(Modifier::Percent(-decimal(dval, 2)?)),
             "3" => Some(Modifier::Amount(amount(dval)?)),
             "4" => Some(Modifier::Amount(-amount(dval)?)),
-            _ => return Err(DeviceFault::Syntax),
+            _ => return Err(Refusal::Syntax),
         };
         (name.to_string(), group, amount(price)?, qty, modifier)
     } else {
-        let (name, rest) = text.split_once('\t').ok_or(DeviceFault::Syntax)?;
+        let (name, rest) = text.split_once('\t').ok_or(Refusal::Syntax)?;
         let mut chars = rest.chars();
-        let group = tax_group_letter(chars.next().ok_or(DeviceFault::Syntax)?)?;
+        let group = tax_group_letter(chars.next().ok_or(Refusal::Syntax)?)?;
         let rest = chars.as_str();
         let (body, modifier) = match rest.find([',', ';']) {
             Some(i) => {
@@ -752,11 +887,11 @@ fn sale(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
 }
 
 /// The tax group of a VAT letter: Cyrillic А–З or Latin A–H.
-pub fn tax_group_letter(letter: char) -> Result<u8, DeviceFault> {
+pub fn tax_group_letter(letter: char) -> Result<u8, Refusal> {
     match letter {
         'А'..='З' => Ok((letter as u32 - 'А' as u32 + 1) as u8),
         'A'..='H' => Ok((letter as u32 - 'A' as u32 + 1) as u8),
-        _ => Err(DeviceFault::Syntax),
+        _ => Err(Refusal::Syntax),
     }
 }
 
@@ -768,10 +903,11 @@ pub fn op_sale(
     price: i64,
     qty: i64,
     modifier: Option<Modifier>,
-) -> Result<u64, DeviceFault> {
+) -> Result<u64, Refusal> {
     if !(1..=8).contains(&group) {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     }
+    let protocol = state.protocol;
     let enabled = state
         .vat_rates
         .get(usize::from(group) - 1)
@@ -780,36 +916,45 @@ pub fn op_sale(
         .is_some();
     let open = receipt_for_sales(state)?;
     if !enabled {
-        return Err(DeviceFault::ForbiddenVat);
+        return Err(Refusal::ForbiddenVat);
     }
     if open.lines.len() >= MAX_SALES {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
     if price < 0 || qty <= 0 {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     }
     let base = price
         .checked_mul(qty)
-        .map(|v| div_round(v, 1000))
-        .ok_or(DeviceFault::Overflow)?;
+        .map(|v| round_div(v, 1000))
+        .ok_or(Refusal::Overflow)?;
     if base > MAX_LINE {
-        return Err(DeviceFault::Overflow);
+        return Err(Refusal::Overflow);
     }
     if base == 0 {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
     let delta = match modifier {
-        Some(Modifier::Percent(h)) if h.abs() <= 9999 => div_round(base * h, 10_000),
-        Some(Modifier::Percent(_)) => return Err(DeviceFault::Syntax),
+        Some(Modifier::Percent(h)) if h.abs() <= 9999 => round_div(base * h, 10_000),
+        Some(Modifier::Percent(_)) => return Err(Refusal::Syntax),
         Some(Modifier::Amount(value)) => value,
         None => 0,
     };
     let total = base + delta;
     if total < 0 {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
+    let name = name.trim_end();
+    let (text, lost_on_paper) = match printed_width(protocol) {
+        Some(w) if name.chars().count() > w => (
+            name.chars().take(w).collect::<String>(),
+            name.chars().count() - w,
+        ),
+        _ => (name.to_string(), 0),
+    };
     open.lines.push(SoldLine {
-        text: name,
+        text,
+        lost_on_paper,
         group,
         price,
         quantity_milli: qty,
@@ -823,25 +968,25 @@ fn subtotal(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
         match f {
             [_print, _display] | [_print, _display, "" | "0", ""] => 0,
             [_print, _display, "4", value] => amount(value)?,
-            _ => return Err(DeviceFault::Syntax),
+            _ => return Err(Refusal::Syntax),
         }
     } else {
         match text.split_once(';') {
             Some((_, value)) => -amount(value)?,
             None if text.len() <= 2 => 0,
-            None => return Err(DeviceFault::Syntax),
+            None => return Err(Refusal::Syntax),
         }
     };
     let (number, sub) = op_subtotal(state, discount)?;
-    let sub = format_amount(sub);
+    let sub = money(sub);
     Ok(if x { format!("{number}\t{sub}\t") } else { sub })
 }
 
 /// Applies a subtotal discount (stotinki); returns the receipt number and new subtotal.
-pub fn op_subtotal(state: &mut DeviceState, discount: i64) -> Result<(u64, i64), DeviceFault> {
+pub fn op_subtotal(state: &mut DeviceState, discount: i64) -> Result<(u64, i64), Refusal> {
     let open = receipt_for_sales(state)?;
     if discount < 0 || discount > open.total() {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
     open.discounts += discount;
     Ok((open.number, open.total()))
@@ -850,19 +995,19 @@ pub fn op_subtotal(state: &mut DeviceState, discount: i64) -> Result<(u64, i64),
 fn payment(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
     let paid = if x {
         let [mode, value, ..] = f else {
-            return Err(DeviceFault::Syntax);
+            return Err(Refusal::Syntax);
         };
         if f.len() > 3 || !matches!(*mode, "0" | "1" | "2" | "3" | "4" | "5" | "6") {
-            return Err(DeviceFault::Syntax);
+            return Err(Refusal::Syntax);
         }
         Some(amount(value)?)
     } else {
-        let (_, tender) = text.split_once('\t').ok_or(DeviceFault::Syntax)?;
+        let (_, tender) = text.split_once('\t').ok_or(Refusal::Syntax)?;
         let digits = tender
             .trim_start_matches(|c: char| c.is_ascii_alphabetic())
             .trim_start_matches('+');
         if tender.len() - digits.len() > 2 {
-            return Err(DeviceFault::Syntax);
+            return Err(Refusal::Syntax);
         }
         if digits.is_empty() {
             None
@@ -873,32 +1018,32 @@ fn payment(state: &mut DeviceState, text: &str, f: &[&str], x: bool) -> Res {
     let due = op_payment(state, paid)?;
     let (code, shown) = if due > 0 { ("D", due) } else { ("R", -due) };
     Ok(if x {
-        format!("{code}\t{}\t", format_amount(shown))
+        format!("{code}\t{}\t", money(shown))
     } else {
-        format!("{code}{}", format_amount(shown))
+        format!("{code}{}", money(shown))
     })
 }
 
 /// Registers a payment (None = the rest); returns the amount still due (negative = change).
-pub fn op_payment(state: &mut DeviceState, paid: Option<i64>) -> Result<i64, DeviceFault> {
-    let open = state.open.as_mut().ok_or(DeviceFault::ReceiptNotOpen)?;
+pub fn op_payment(state: &mut DeviceState, paid: Option<i64>) -> Result<i64, Refusal> {
+    let open = state.open.as_mut().ok_or(Refusal::ReceiptNotOpen)?;
     let total = open.total();
     if open.lines.is_empty() || total <= 0 {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
     let value = paid.unwrap_or(total - open.paid);
     if value <= 0 {
-        return Err(DeviceFault::Syntax);
+        return Err(Refusal::Syntax);
     }
     open.paid += value;
     Ok(total - open.paid)
 }
 
 /// Closes the receipt when fully paid; returns its number.
-pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
-    let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
+pub fn op_close(state: &mut DeviceState) -> Result<u64, Refusal> {
+    let open = state.open.as_ref().ok_or(Refusal::ReceiptNotOpen)?;
     if open.lines.is_empty() || open.paid < open.total() {
-        return Err(DeviceFault::PaymentIncomplete);
+        return Err(Refusal::PaymentIncomplete);
     }
     if let Some(doc) = open.storno_of {
         // A storno may not return more than the original receipt's total.
@@ -909,10 +1054,11 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
             .map_or(0, |r| r.total);
         let returned: i64 = state.stornos_of(doc).iter().map(|r| r.total).sum();
         if returned + open.total() > original {
-            return Err(DeviceFault::NotPermitted);
+            return Err(Refusal::NotPermitted);
         }
     }
     let open = state.open.take().expect("checked above");
+    state.power_down_in_receipt = false;
     let total = open.total();
     state.issued.push(IssuedReceipt {
         number: open.number,
@@ -926,18 +1072,18 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, DeviceFault> {
 }
 
 /// Prints the one allowed duplicate of the last closed receipt.
-pub fn op_duplicate(state: &mut DeviceState) -> Result<(), DeviceFault> {
+pub fn op_duplicate(state: &mut DeviceState) -> Result<(), Refusal> {
     if state.open.is_some() {
-        return Err(DeviceFault::ReceiptAlreadyOpen);
+        return Err(Refusal::ReceiptAlreadyOpen);
     }
     let last = state
         .issued
         .iter()
         .rev()
         .find(|r| !r.cancelled)
-        .ok_or(DeviceFault::NotPermitted)?;
+        .ok_or(Refusal::NotPermitted)?;
     if state.duplicates.contains(&last.number) {
-        return Err(DeviceFault::NotPermitted);
+        return Err(Refusal::NotPermitted);
     }
     let number = last.number;
     state.duplicates.push(number);
@@ -945,12 +1091,13 @@ pub fn op_duplicate(state: &mut DeviceState) -> Result<(), DeviceFault> {
 }
 
 /// Cancels the receipt when no payment was made.
-pub fn op_cancel(state: &mut DeviceState) -> Result<(), DeviceFault> {
-    let open = state.open.as_ref().ok_or(DeviceFault::ReceiptNotOpen)?;
+pub fn op_cancel(state: &mut DeviceState) -> Result<(), Refusal> {
+    let open = state.open.as_ref().ok_or(Refusal::ReceiptNotOpen)?;
     if open.paid > 0 {
-        return Err(DeviceFault::PaymentStarted);
+        return Err(Refusal::PaymentStarted);
     }
     let open = state.open.take().expect("checked above");
+    state.power_down_in_receipt = false;
     state.issued.push(IssuedReceipt {
         number: open.number,
         unp: open.unp,

@@ -2,10 +2,17 @@
 //! pseudo-terminal: strict frame parsing with NAK, the sequence-number replay cache, SYN
 //! while printing, the receipt state machine, persistent identity and counters, and fault
 //! switches (paper out, cover open, fiscal memory full, no reply, lost replies, power loss).
+//!
+//! It is written from the protocol documents (the fiscal research notes, PROTOCOLS.md, and
+//! the manufacturers' documents they summarise) and shares no code with the SkladLink
+//! client in `crate::fiscal`: its own frame parser and builder (`wire`), command table and
+//! refusals (`device`), field formats (`fields`). `tests/architecture.rs` keeps it so.
 
 #![cfg_attr(not(unix), allow(dead_code))]
 
 pub mod device;
+pub mod fields;
+pub mod wire;
 pub mod zfp;
 
 use std::path::{Path, PathBuf};
@@ -15,15 +22,71 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use device::{DeviceState, Faults, IssuedReceipt, OpenReceipt};
+pub use device::{DeviceState, Faults, IssuedReceipt, OpenReceipt, Refusal};
 
 use crate::config::FiscalProtocol;
-use crate::fiscal::error::FiscalError;
-use crate::fiscal::frame::{self, Framing, Scan};
-use crate::fiscal::isl::framing_of;
-use crate::fiscal::store::write_atomic;
-use crate::fiscal::zfp as zfp_wire;
 use crate::i18n::{Language, tr, tr_args};
+use wire::{Incoming, Line};
+
+/// Why the emulator could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// No pseudo-terminal pair (or no thread) could be made.
+    #[error("pseudo-terminal: {0}")]
+    Pty(String),
+    /// The state file could not be read.
+    #[error("emulator state {path}: {detail}")]
+    State {
+        /// File path.
+        path: String,
+        /// Error text.
+        detail: String,
+    },
+}
+
+impl SimError {
+    /// A clear translated message.
+    pub fn message(&self, lang: Language) -> String {
+        match self {
+            SimError::Pty(detail) => tr_args(
+                lang,
+                "fiscal.error.port_open",
+                &[("port", "pty"), ("detail", detail)],
+            ),
+            SimError::State { path, detail } => tr_args(
+                lang,
+                "fiscal.error.storage",
+                &[("path", path), ("detail", detail)],
+            ),
+        }
+    }
+}
+
+/// What the device does with a frame that repeats the sequence number of the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeats {
+    /// Sends its last reply again without executing (the Datecs documents; Daisy compares
+    /// SEQ and CMD).
+    Replay,
+    /// Executes it again: Tremol's document describes no duplicate detection.
+    Execute,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a crash leaves the
+/// old or the new state, never half of one.
+fn save_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
 
 /// A fault the emulator can be switched into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +115,14 @@ pub struct EmulatorConfig {
     /// Serial number of a new device (2 letters + 6 digits); None = the family's example.
     /// A device loaded from its state file keeps its own.
     pub serial: Option<String>,
+    /// VAT rates programmed in a new device, per group А–З in hundredths of a percent
+    /// (None = disabled); None = 0 %, 20 %, 20 %, 9 %, the rest disabled.
+    pub vat_rates: Option<Vec<Option<u32>>>,
+    /// What a repeated sequence number does: Datecs families replay, Tremol executes.
+    pub repeats: Repeats,
+    /// Datecs X: answer a syntax error with an empty data field and only the status bit, as
+    /// PROTOCOLS.md §2.1 describes, instead of the `-112001` error code.
+    pub bare_syntax_errors: bool,
 }
 
 impl EmulatorConfig {
@@ -63,6 +134,13 @@ impl EmulatorConfig {
             print_delay: Duration::ZERO,
             check_unp_serial: true,
             serial: None,
+            vat_rates: None,
+            repeats: if protocol == FiscalProtocol::TremolZfp {
+                Repeats::Execute
+            } else {
+                Repeats::Replay
+            },
+            bare_syntax_errors: false,
         }
     }
 }
@@ -81,7 +159,8 @@ struct Inner {
     corrupt_next: u32,
     line_noise: bool,
     power_loss_after: Option<u32>,
-    cache: Option<(u8, u16, Vec<u8>)>,
+    silent_after: Option<u32>,
+    cache: Option<(u8, u8, Vec<u8>)>,
 }
 
 struct Shared {
@@ -120,17 +199,17 @@ impl FiscalEmulator {
     /// Starts an emulator on a new pseudo-terminal pair; the client opens `port_path()`.
     /// Loads the state file when `state_dir` holds one.
     #[cfg(unix)]
-    pub fn start(config: EmulatorConfig) -> Result<Self, FiscalError> {
+    pub fn start(config: EmulatorConfig) -> Result<Self, SimError> {
         use serialport::SerialPort;
-        let wire = match framing_of(config.protocol) {
-            Some(framing) => Wire::Isl(framing),
-            None => Wire::Zfp,
-        };
+        let wire = device::line_of(config.protocol);
         let new_device = || {
             let mut state = DeviceState::new(config.protocol);
             if let Some(serial) = &config.serial {
                 state.fm_number = format!("02{}", serial.get(2..).unwrap_or_default());
                 state.serial = serial.clone();
+            }
+            if let Some(rates) = &config.vat_rates {
+                state.vat_rates = rates.clone();
             }
             state
         };
@@ -138,15 +217,11 @@ impl FiscalEmulator {
             Some(dir) => load_state(&state_path(dir, config.protocol))?.unwrap_or_else(new_device),
             None => new_device(),
         };
-        let pty_err = |e: serialport::Error| FiscalError::PortOpen {
-            port: "pty".into(),
-            detail: e.to_string(),
-        };
+        let pty_err = |e: serialport::Error| SimError::Pty(e.to_string());
         let (mut master, slave) = serialport::TTYPort::pair().map_err(pty_err)?;
-        let port_path = slave.name().ok_or_else(|| FiscalError::PortOpen {
-            port: "pty".into(),
-            detail: "no slave name".into(),
-        })?;
+        let port_path = slave
+            .name()
+            .ok_or_else(|| SimError::Pty("no slave name".into()))?;
         master
             .set_timeout(Duration::from_millis(10))
             .map_err(pty_err)?;
@@ -160,6 +235,7 @@ impl FiscalEmulator {
                 corrupt_next: 0,
                 line_noise: false,
                 power_loss_after: None,
+                silent_after: None,
                 cache: None,
             }),
             stop: AtomicBool::new(false),
@@ -172,10 +248,7 @@ impl FiscalEmulator {
         let thread = std::thread::Builder::new()
             .name("fiscal-emulator".into())
             .spawn(move || serve(&mut master, wire, &config, &thread_shared))
-            .map_err(|e| FiscalError::PortOpen {
-                port: "pty".into(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| SimError::Pty(e.to_string()))?;
         Ok(Self {
             port_path,
             shared,
@@ -186,9 +259,9 @@ impl FiscalEmulator {
 
     /// Starting needs pseudo-terminals, which this platform lacks.
     #[cfg(not(unix))]
-    pub fn start(config: EmulatorConfig) -> Result<Self, FiscalError> {
-        Err(FiscalError::Unsupported(format!(
-            "{:?} emulator (no pseudo-terminals)",
+    pub fn start(config: EmulatorConfig) -> Result<Self, SimError> {
+        Err(SimError::Pty(format!(
+            "{:?} emulator: no pseudo-terminals here",
             config.protocol
         )))
     }
@@ -236,6 +309,13 @@ impl FiscalEmulator {
         self.shared.lock().power_loss_after = Some(n);
     }
 
+    /// Stops answering right after executing `n` more commands (their state is kept, the
+    /// last one's reply is lost), as a cable pulled mid-receipt; `set_fault(NoReply, false)`
+    /// plugs it back.
+    pub fn silent_after(&self, n: u32) {
+        self.shared.lock().silent_after = Some(n);
+    }
+
     /// True until a power loss or stop.
     pub fn is_powered(&self) -> bool {
         self.shared.powered.load(Ordering::SeqCst)
@@ -281,19 +361,17 @@ impl Drop for FiscalEmulator {
     }
 }
 
-fn load_state(path: &Path) -> Result<Option<DeviceState>, FiscalError> {
+fn load_state(path: &Path) -> Result<Option<DeviceState>, SimError> {
+    let failed = |detail: String| SimError::State {
+        path: path.display().to_string(),
+        detail,
+    };
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| FiscalError::Storage {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            }),
+            .map_err(|e| failed(e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FiscalError::Storage {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        }),
+        Err(e) => Err(failed(e.to_string())),
     }
 }
 
@@ -302,65 +380,9 @@ const INTER_BYTE_TIMEOUT: Duration = Duration::from_millis(200);
 /// SYN period while printing.
 const SYN_PERIOD: Duration = Duration::from_millis(60);
 
-/// The wire format an emulator speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wire {
-    /// Datecs-style frames.
-    Isl(Framing),
-    /// Tremol ZFP frames.
-    Zfp,
-}
-
-/// A request read off the wire.
-enum Incoming {
-    /// More bytes needed; junk bytes to drop.
-    Incomplete(usize),
-    /// Damaged frame: NAK it.
-    Bad(usize),
-    /// A single control byte (Tremol ping or echo probe).
-    Single(u8, usize),
-    /// A valid request frame.
-    Frame {
-        seq: u8,
-        cmd: u16,
-        data: Vec<u8>,
-        consumed: usize,
-    },
-}
-
-fn next_request(wire: Wire, buf: &[u8]) -> Incoming {
-    match wire {
-        Wire::Isl(framing) => match frame::scan_request(framing, buf) {
-            Scan::Incomplete { skipped } => Incoming::Incomplete(skipped),
-            Scan::Bad { consumed, .. } => Incoming::Bad(consumed),
-            Scan::Nak { consumed } | Scan::Syn { consumed } => Incoming::Incomplete(consumed),
-            Scan::Frame { frame, consumed } => Incoming::Frame {
-                seq: frame.seq,
-                cmd: frame.cmd,
-                data: frame.data,
-                consumed,
-            },
-        },
-        Wire::Zfp => match zfp_wire::scan(buf, &[zfp_wire::PING, 0x04]) {
-            zfp_wire::Scan::Incomplete { skipped } => Incoming::Incomplete(skipped),
-            zfp_wire::Scan::Bad { consumed } => Incoming::Bad(consumed),
-            zfp_wire::Scan::Message { message, consumed } => match message {
-                zfp_wire::Message::Byte(b) => Incoming::Single(b, consumed),
-                zfp_wire::Message::Data { nbl, cmd, data } => Incoming::Frame {
-                    seq: nbl,
-                    cmd: u16::from(cmd),
-                    data,
-                    consumed,
-                },
-                zfp_wire::Message::Ack { .. } => Incoming::Bad(consumed),
-            },
-        },
-    }
-}
-
 fn serve<P: std::io::Read + std::io::Write>(
     port: &mut P,
-    wire: Wire,
+    wire: Line,
     config: &EmulatorConfig,
     shared: &Shared,
 ) {
@@ -379,24 +401,24 @@ fn serve<P: std::io::Read + std::io::Write>(
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
         loop {
-            match next_request(wire, &buf) {
-                Incoming::Incomplete(skipped) => {
-                    buf.drain(..skipped);
+            match wire::read_request(wire, &buf) {
+                Incoming::Partial { drop } => {
+                    buf.drain(..drop);
                     if !buf.is_empty() && last_byte.elapsed() > INTER_BYTE_TIMEOUT {
                         buf.clear();
                         nak(port, wire, shared);
                     }
                     break;
                 }
-                Incoming::Bad(consumed) => {
-                    buf.drain(..consumed);
+                Incoming::Damaged { drop } => {
+                    buf.drain(..drop);
                     nak(port, wire, shared);
                 }
-                Incoming::Single(byte, consumed) => {
-                    buf.drain(..consumed);
+                Incoming::Probe { byte, drop: used } => {
+                    buf.drain(..used);
                     let inner = shared.lock();
                     if !inner.no_reply {
-                        let answer = if byte == zfp_wire::PING {
+                        let answer = if byte == wire::TREMOL_PING {
                             zfp::ping_answer(&inner.faults)
                         } else {
                             byte
@@ -405,13 +427,13 @@ fn serve<P: std::io::Read + std::io::Write>(
                         let _ = port.write_all(&[answer]);
                     }
                 }
-                Incoming::Frame {
+                Incoming::Request {
                     seq,
                     cmd,
                     data,
-                    consumed,
+                    drop,
                 } => {
-                    buf.drain(..consumed);
+                    buf.drain(..drop);
                     if !handle(port, wire, config, shared, seq, cmd, &data) {
                         shared.powered.store(false, Ordering::SeqCst);
                         return;
@@ -422,14 +444,14 @@ fn serve<P: std::io::Read + std::io::Write>(
     }
 }
 
-fn nak<P: std::io::Write>(port: &mut P, wire: Wire, shared: &Shared) {
+fn nak<P: std::io::Write>(port: &mut P, wire: Line, shared: &Shared) {
     if shared.lock().no_reply {
         return;
     }
     shared.naks.fetch_add(1, Ordering::SeqCst);
     let byte = match wire {
-        Wire::Isl(_) => frame::NAK,
-        Wire::Zfp => zfp_wire::NACK,
+        Line::Tremol => wire::TREMOL_NACK,
+        _ => wire::DATECS_NAK,
     };
     let _ = port.write_all(&[byte]);
 }
@@ -437,11 +459,11 @@ fn nak<P: std::io::Write>(port: &mut P, wire: Wire, shared: &Shared) {
 /// Handles one valid request; false when the device lost power.
 fn handle<P: std::io::Write>(
     port: &mut P,
-    wire: Wire,
+    wire: Line,
     config: &EmulatorConfig,
     shared: &Shared,
     seq: u8,
-    cmd: u16,
+    cmd: u8,
     data: &[u8],
 ) -> bool {
     let mut inner = shared.lock();
@@ -457,7 +479,9 @@ fn handle<P: std::io::Write>(
     // Replay cache: the same SEQ (Daisy: SEQ and CMD) is answered again, not executed.
     if let Some((cached_seq, cached_cmd, reply)) = &inner.cache {
         let same_cmd = config.protocol != FiscalProtocol::Daisy || *cached_cmd == cmd;
-        if *cached_seq == seq && same_cmd {
+        let replays = config.repeats == Repeats::Replay
+            || (wire == Line::Tremol && !zfp::changes_receipt(cmd));
+        if *cached_seq == seq && same_cmd && replays {
             let reply = reply.clone();
             shared.replayed.fetch_add(1, Ordering::SeqCst);
             send_reply(port, inner, reply);
@@ -466,20 +490,7 @@ fn handle<P: std::io::Write>(
     }
     let faults = inner.faults;
     let (reply, printing, busy_byte) = match wire {
-        Wire::Isl(framing) => {
-            let outcome = device::execute(
-                &mut inner.state,
-                &faults,
-                cmd,
-                data,
-                config.check_unp_serial,
-            );
-            let status = device::status_bytes(framing, &inner.state, &faults, outcome.fault);
-            let reply = frame::encode_reply(framing, seq, cmd, &outcome.data, &status);
-            (reply, device::prints(config.protocol, cmd), frame::SYN)
-        }
-        Wire::Zfp => {
-            let cmd = cmd as u8;
+        Line::Tremol => {
             let reply = match zfp::execute(
                 &mut inner.state,
                 &faults,
@@ -487,10 +498,29 @@ fn handle<P: std::io::Write>(
                 data,
                 config.check_unp_serial,
             ) {
-                zfp::ZfpOutcome::Ack(a, b) => zfp_wire::encode_ack(seq, a, b),
-                zfp::ZfpOutcome::Data(d) => zfp_wire::encode_frame(seq, cmd, &d),
+                zfp::ZfpOutcome::Ack(a, b) => wire::tremol_ack(seq, a, b),
+                zfp::ZfpOutcome::Data(d) => wire::tremol_data(seq, cmd, &d),
             };
-            (reply, zfp::prints(cmd), zfp_wire::RETRY)
+            (reply, zfp::prints(cmd), wire::TREMOL_RETRY)
+        }
+        line => {
+            let mut outcome = device::execute(
+                &mut inner.state,
+                &faults,
+                cmd,
+                data,
+                config.check_unp_serial,
+            );
+            if config.bare_syntax_errors && outcome.fault == Some(Refusal::Syntax) {
+                outcome.data.clear();
+            }
+            let status = device::status_bytes(line, &inner.state, &faults, outcome.fault);
+            let reply = wire::datecs_reply(line, seq, cmd, &outcome.data, &status);
+            (
+                reply,
+                device::prints(config.protocol, cmd),
+                wire::DATECS_SYN,
+            )
         }
     };
     inner.cache = Some((seq, cmd, reply.clone()));
@@ -498,12 +528,28 @@ fn handle<P: std::io::Write>(
     if let Some(dir) = &config.state_dir
         && let Ok(bytes) = serde_json::to_vec_pretty(&inner.state)
     {
-        let _ = write_atomic(&state_path(dir, config.protocol), &bytes);
+        let _ = save_atomically(&state_path(dir, config.protocol), &bytes);
     }
     if let Some(n) = inner.power_loss_after.as_mut() {
         *n = n.saturating_sub(1);
         if *n == 0 {
+            if inner.state.open.is_some() {
+                inner.state.power_down_in_receipt = true;
+                if let Some(dir) = &config.state_dir
+                    && let Ok(bytes) = serde_json::to_vec_pretty(&inner.state)
+                {
+                    let _ = save_atomically(&state_path(dir, config.protocol), &bytes);
+                }
+            }
             return false;
+        }
+    }
+    if let Some(n) = inner.silent_after.as_mut() {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            inner.silent_after = None;
+            inner.no_reply = true;
+            return true;
         }
     }
     if inner.drop_replies > 0 {
