@@ -639,3 +639,92 @@ async fn bad_prices_are_refused_and_control_characters_removed() {
         "0.00"
     );
 }
+
+fn reads(sim: &ShopSimHandle) -> u64 {
+    let s = sim.stats();
+    s.requests - writes(sim)
+}
+
+#[tokio::test]
+async fn unchanged_runs_read_only_what_changed_and_still_see_edits_trash_and_deletes() {
+    let (sim, client) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let links = Ledger::open(dir.path()).unwrap();
+    let goods = many_goods("INC", 250);
+    export(&client, &links, goods.clone(), groups(), false).await;
+    // The next run lists what changed since the first one began: its own creates.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert!(
+        export(&client, &links, goods.clone(), groups(), false)
+            .await
+            .is_empty()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    sim.faults().reset_stats();
+    assert!(
+        export(&client, &links, goods.clone(), groups(), false)
+            .await
+            .is_empty()
+    );
+    assert_eq!(writes(&sim), 0);
+    assert_eq!(
+        reads(&sim),
+        3,
+        "modified products, modified trash, categories: {:?}",
+        sim.stats().by_route
+    );
+    // Ten goods change in the warehouse: one batch, the listings stay small.
+    let mut changed = goods.clone();
+    for g in changed.iter_mut().take(10) {
+        g.price = g.price + Money::from_cents(50);
+    }
+    sim.faults().reset_stats();
+    let items = export(&client, &links, changed.clone(), groups(), false).await;
+    assert_eq!(
+        count(&items, "product", ItemAction::Updated),
+        10,
+        "{items:#?}"
+    );
+    assert_eq!(sim.stats().count("POST products/batch"), 1);
+    assert_eq!(reads(&sim), 3);
+    // An edit by hand, a product moved to the trash, one deleted for good.
+    let edited = product_id(&sim, "INC-20");
+    let trashed = product_id(&sim, "INC-21");
+    let gone = product_id(&sim, "INC-22");
+    let edit: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"name": "Ръчно"}"#).unwrap();
+    assert!(sim.state().update_product(edited, &edit).status < 300);
+    assert!(sim.state().delete_product(trashed, false).status < 300);
+    assert!(sim.state().delete_product(gone, true).status < 300);
+    let items = export(&client, &links, changed.clone(), groups(), false).await;
+    assert_eq!(
+        sim.state().product(edited).unwrap()["name"],
+        "Стока 20",
+        "{items:#?}"
+    );
+    assert!(
+        detail_of(&items, "INC-21")[0].contains("кошчето"),
+        "{items:#?}"
+    );
+    // The trashed one is remembered as trashed by the runs that no longer list it.
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    let items = export(&client, &links, changed.clone(), groups(), false).await;
+    assert!(
+        detail_of(&items, "INC-21")[0].contains("кошчето"),
+        "{items:#?}"
+    );
+    assert!(
+        sim.state().product_by_sku("INC-21").is_none(),
+        "not re-created"
+    );
+    // The one deleted for good comes back (found missing when it needed a write, or by
+    // the daily full read).
+    let full = ExportSettings {
+        full_read_hours: 0,
+        ..ExportSettings::default()
+    };
+    sim.faults().reset_stats();
+    let items = export_with(&client, &links, changed, groups(), false, &full).await;
+    assert!(sim.state().product_by_sku("INC-22").is_some(), "{items:#?}");
+    assert!(reads(&sim) >= 4, "a full read lists every page");
+}

@@ -428,6 +428,9 @@ pub struct ExportSettings {
     /// Restore (publish again) a product the owner moved to the shop's trash instead of
     /// reporting it and leaving it there.
     pub restore_trashed: bool,
+    /// Hours between full reads of the shop's products; the runs in between read only
+    /// the products modified since (0: every run reads everything).
+    pub full_read_hours: u32,
     /// Read from configuration files of version 2 and older only (`true` becomes
     /// [`OpenOrders::Subtract`]); never written.
     #[serde(rename = "subtract_open_orders", skip_serializing)]
@@ -493,6 +496,7 @@ impl Default for ExportSettings {
             open_orders: OpenOrders::Auto,
             allow_zero_price: false,
             restore_trashed: false,
+            full_read_hours: 24,
             legacy_subtract_open_orders: false,
         }
     }

@@ -47,7 +47,7 @@ pub struct ExportGroup {
 }
 
 /// A product as the shop has it (only the fields the export compares).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopProductState {
     /// Product id.
     pub id: u64,
@@ -144,10 +144,54 @@ pub struct ProductLink {
     pub origin: LinkOrigin,
     /// When it was last written (Unix seconds).
     pub since: i64,
+    /// The product as the shop last answered or listed it; an incremental run takes a
+    /// product not modified since from here instead of reading it again.
+    pub answered_state: Option<ShopProductState>,
 }
 
 /// Product links by SKU in lower case (WooCommerce matches SKUs ignoring case).
 pub type ProductLinks = HashMap<String, ProductLink>;
+
+/// The shop as an incremental run sees it: the products `listed` (modified since the
+/// last read, live and trashed) plus, for every other linked product, the state the shop
+/// last answered (it has not changed since, or it would have been listed). Returns the
+/// live and the trashed products.
+pub fn remembered_view(
+    links: &ProductLinks,
+    listed: &[ShopProductState],
+    listed_trash: &[ShopProductState],
+) -> (Vec<ShopProductState>, Vec<ShopProductState>) {
+    let seen: std::collections::HashSet<u64> =
+        listed.iter().chain(listed_trash).map(|p| p.id).collect();
+    let mut live = listed.to_vec();
+    let mut trash = listed_trash.to_vec();
+    for state in links.values().filter_map(|l| l.answered_state.as_ref()) {
+        if state.id == 0 || seen.contains(&state.id) {
+            continue;
+        }
+        if state.status == "trash" {
+            trash.push(state.clone());
+        } else {
+            live.push(state.clone());
+        }
+    }
+    live.sort_by_key(|p| p.id);
+    live.dedup_by_key(|p| p.id);
+    trash.sort_by_key(|p| p.id);
+    trash.dedup_by_key(|p| p.id);
+    (live, trash)
+}
+
+/// Whether this run reads every product (rather than only those modified since the last
+/// read): the first run, when the product memory is empty, and once every `hours` (0:
+/// always), to catch what a modified-since listing misses (a product deleted for good).
+pub fn full_read_due(last_full: Option<i64>, now: i64, hours: u32, links: &ProductLinks) -> bool {
+    match last_full {
+        None => true,
+        Some(_) if hours == 0 || links.is_empty() => true,
+        Some(t) => now - t >= i64::from(hours) * 3600,
+    }
+}
 
 /// How long after a create with an unknown outcome the export waits before creating the
 /// SKU again when the shop still does not show it (a slow shop may still be working on
@@ -579,6 +623,7 @@ pub fn plan_export(
                         fingerprints: Fingerprints { sent, answered },
                         origin,
                         since: rules.now,
+                        answered_state: Some(p.clone()),
                     },
                 ));
             }
@@ -1078,6 +1123,7 @@ mod tests {
             },
             origin: LinkOrigin::Created,
             since: 0,
+            answered_state: Some(shop.clone()),
         }
     }
 
@@ -1220,6 +1266,7 @@ mod tests {
                 fingerprints: Fingerprints::default(),
                 origin: LinkOrigin::Unknown,
                 since: 1_000,
+                answered_state: None,
             },
         )]
         .into();

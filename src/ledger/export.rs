@@ -7,7 +7,56 @@ use rusqlite::params;
 use super::{Ledger, LedgerError};
 use crate::core::export::{CategoryLinks, Fingerprints, LinkOrigin, ProductLink, ProductLinks};
 
+/// Where an Export server's reading of the shop stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadMarks {
+    /// The latest `date_modified_gmt` seen (RFC 3339): the next incremental run lists the
+    /// products modified after it.
+    pub watermark: Option<String>,
+    /// When the last full read of the products was (Unix seconds).
+    pub last_full: Option<i64>,
+}
+
 impl Ledger {
+    /// Where Export server `server_id`'s reading of the shop stands.
+    pub fn read_marks(&self, server_id: &str) -> Result<ReadMarks, LedgerError> {
+        self.read(|c| {
+            let get = |key: String| -> Result<Option<String>, rusqlite::Error> {
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })
+            };
+            Ok(ReadMarks {
+                watermark: get(format!("export.{server_id}.watermark"))?,
+                last_full: get(format!("export.{server_id}.last_full"))?
+                    .and_then(|v| v.parse().ok()),
+            })
+        })
+    }
+
+    /// Stores `marks` for `server_id` in one transaction.
+    pub fn save_read_marks(&self, server_id: &str, marks: &ReadMarks) -> Result<(), LedgerError> {
+        self.tx(|tx| {
+            let mut put = tx.prepare(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            if let Some(w) = &marks.watermark {
+                put.execute(params![format!("export.{server_id}.watermark"), w])?;
+            }
+            if let Some(t) = marks.last_full {
+                put.execute(params![
+                    format!("export.{server_id}.last_full"),
+                    t.to_string()
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
     /// The category links of Export server `server_id`.
     pub fn category_links(&self, server_id: &str) -> Result<CategoryLinks, LedgerError> {
         self.read(|c| {
@@ -41,8 +90,8 @@ impl Ledger {
     pub fn product_links(&self, server_id: &str) -> Result<ProductLinks, LedgerError> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT sku, product_id, sent_fp, answered_fp, origin, since FROM product_links \
-                 WHERE server_id = ?1",
+                "SELECT sku, product_id, sent_fp, answered_fp, origin, since, answered_json \
+                 FROM product_links WHERE server_id = ?1",
             )?;
             let rows = st.query_map([server_id], |r| {
                 Ok((
@@ -55,6 +104,7 @@ impl Ledger {
                         },
                         origin: LinkOrigin::from_code(&r.get::<_, String>(4)?),
                         since: r.get(5)?,
+                        answered_state: serde_json::from_str(&r.get::<_, String>(6)?).ok(),
                     },
                 ))
             })?;
@@ -76,11 +126,12 @@ impl Ledger {
         self.tx(|tx| {
             let mut put = tx.prepare(
                 "INSERT INTO product_links \
-                 (server_id, sku, product_id, sent_fp, answered_fp, updated, origin, since) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 (server_id, sku, product_id, sent_fp, answered_fp, updated, origin, since, \
+                 answered_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                  ON CONFLICT (server_id, sku) DO UPDATE SET product_id = excluded.product_id, \
                  sent_fp = excluded.sent_fp, answered_fp = excluded.answered_fp, \
-                 updated = excluded.updated, origin = excluded.origin, since = excluded.since",
+                 updated = excluded.updated, origin = excluded.origin, since = excluded.since, \
+                 answered_json = excluded.answered_json",
             )?;
             let mut forget =
                 tx.prepare("DELETE FROM product_links WHERE server_id = ?1 AND sku = ?2")?;
@@ -95,7 +146,11 @@ impl Ledger {
                             l.fingerprints.answered,
                             now,
                             l.origin.code(),
-                            l.since
+                            l.since,
+                            l.answered_state
+                                .as_ref()
+                                .and_then(|s| serde_json::to_string(s).ok())
+                                .unwrap_or_default()
                         ])?;
                     }
                     None => {
@@ -169,6 +224,7 @@ mod tests {
             },
             origin,
             since: 77,
+            answered_state: None,
         };
         l.save_product_links(
             "e1",

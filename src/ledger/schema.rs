@@ -136,6 +136,7 @@ CREATE TABLE partners (
     r#"
 ALTER TABLE product_links ADD COLUMN origin TEXT NOT NULL DEFAULT 'adopted';
 ALTER TABLE product_links ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE product_links ADD COLUMN answered_json TEXT NOT NULL DEFAULT '';
 ALTER TABLE category_links ADD COLUMN sent_fp TEXT NOT NULL DEFAULT '';
 ALTER TABLE category_links ADD COLUMN answered_fp TEXT NOT NULL DEFAULT '';
 "#,

@@ -8,6 +8,7 @@ use crate::core::export::*;
 use crate::core::money::Money;
 use crate::core::window::{BatchKind, Concurrency};
 use crate::i18n::{Language, tr, tr_args};
+use crate::ledger::export::ReadMarks;
 use crate::runner::history::{ItemAction, ItemResult};
 use crate::runner::jobs::{JobEnv, item};
 use crate::runner::progress::Stage;
@@ -37,8 +38,9 @@ fn failed(kind: &str, key: &str, e: &crate::woo::ItemError) -> ItemResult {
     )
 }
 
-/// Fields read from the shop's products: only what the plan compares.
-pub const PRODUCT_FIELDS: [&str; 9] = [
+/// Fields read from the shop's products: only what the plan compares, and the time of
+/// the last change (for incremental reads).
+pub const PRODUCT_FIELDS: [&str; 10] = [
     "id",
     "sku",
     "name",
@@ -48,6 +50,7 @@ pub const PRODUCT_FIELDS: [&str; 9] = [
     "status",
     "categories",
     "total_sales",
+    "date_modified_gmt",
 ];
 
 fn to_state(p: &Product) -> ShopProductState {
@@ -222,23 +225,53 @@ pub async fn run_export(
 ) -> Result<(Vec<ItemResult>, bool), WooError> {
     let lang = env.lang;
     env.report(Stage::ReadingShop, 0, 0);
+    let server_id = env.server.id.0.as_str();
+    let product_links = env.ledger.product_links(server_id).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the product links");
+        ProductLinks::new()
+    });
+    let marks = env.ledger.read_marks(server_id).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the export's read marks");
+        ReadMarks::default()
+    });
+    let now = chrono::Utc::now().timestamp();
+    let since = marks
+        .watermark
+        .as_deref()
+        .and_then(crate::woo::parse_gmt)
+        .filter(|_| {
+            !full_read_due(
+                marks.last_full,
+                now,
+                settings.full_read_hours,
+                &product_links,
+            )
+        });
     let listing = |status: &str| ProductFilter {
         fields: PRODUCT_FIELDS.iter().map(|s| s.to_string()).collect(),
-        modified_after: None,
+        // Two seconds of overlap: dates have whole seconds.
+        modified_after: since.map(|t| t - chrono::Duration::seconds(2)),
         status: Some(status.into()),
     };
-    let products: Vec<ShopProductState> = client
-        .list_products(&listing("any"))
-        .await?
-        .iter()
-        .map(to_state)
-        .collect();
-    let trashed: Vec<ShopProductState> = client
-        .list_products(&listing("trash"))
-        .await?
-        .iter()
-        .map(to_state)
-        .collect();
+    client.take_shop_time();
+    let live = client.list_products(&listing("any")).await?;
+    let trash = client.list_products(&listing("trash")).await?;
+    // The next incremental run lists what changed after this listing began, by the
+    // shop's own clock (its `Date` header; our clock may differ from the shop's). A shop
+    // that sends no date: the latest modification seen instead.
+    let seen_until = client.take_shop_time().or_else(|| {
+        live.iter()
+            .chain(&trash)
+            .filter_map(|p| p.date_modified_gmt)
+            .max()
+    });
+    let listed: Vec<ShopProductState> = live.iter().map(to_state).collect();
+    let listed_trash: Vec<ShopProductState> = trash.iter().map(to_state).collect();
+    drop((live, trash));
+    let (products, trashed) = match since {
+        None => (listed.clone(), listed_trash.clone()),
+        Some(_) => remembered_view(&product_links, &listed, &listed_trash),
+    };
     let categories: Vec<Category> = client.list_categories().await?;
     let category_states: Vec<ShopCategoryState> = categories
         .iter()
@@ -248,7 +281,6 @@ pub async fn run_export(
             parent: c.parent,
         })
         .collect();
-    let server_id = env.server.id.0.as_str();
     let mut links = env.ledger.category_links(server_id).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "could not read the category links");
         CategoryLinks::default()
@@ -256,14 +288,10 @@ pub async fn run_export(
     links
         .by_group
         .retain(|_, id| categories.iter().any(|c| c.id == *id));
-    let product_links = env.ledger.product_links(server_id).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "could not read the product links");
-        ProductLinks::new()
-    });
     let rules = ExportRules {
         allow_zero_price: settings.allow_zero_price,
         restore_trashed: settings.restore_trashed,
-        now: chrono::Utc::now().timestamp(),
+        now,
         ..ExportRules::default()
     };
     let plan = plan_export(
@@ -292,6 +320,7 @@ pub async fn run_export(
         previous: &product_links,
     };
     memory.save(plan.record_links.clone());
+    memory.refresh_states(&listed, &listed_trash, &plan);
     for (code, fp) in &plan.record_category_fps {
         links.fingerprints.insert(code.clone(), fp.clone());
     }
@@ -302,6 +331,17 @@ pub async fn run_export(
     categories?;
     withdraw_duplicates(client, &plan, &memory, &mut items).await?;
     let stopped = apply_products(client, &plan, &links, &memory, &mut items, env).await?;
+    let marks = ReadMarks {
+        watermark: seen_until.map(crate::woo::format_gmt).or(marks.watermark),
+        last_full: if since.is_none() {
+            Some(now)
+        } else {
+            marks.last_full
+        },
+    };
+    if let Err(e) = env.ledger.save_read_marks(server_id, &marks) {
+        tracing::warn!(error = %e, "could not save the export's read marks");
+    }
     Ok((items, stopped))
 }
 
@@ -314,6 +354,37 @@ struct LinkWriter<'a, 'e> {
 }
 
 impl LinkWriter<'_, '_> {
+    /// Remembers the state of every linked product the listings showed differently from
+    /// what the ledger holds (a status the owner changed, a product moved to the trash),
+    /// so an incremental run that does not list it again still knows it. Links the plan
+    /// records or rewrites anyway are left to it.
+    fn refresh_states(
+        &self,
+        listed: &[ShopProductState],
+        listed_trash: &[ShopProductState],
+        plan: &ExportPlan,
+    ) {
+        let recorded: std::collections::HashSet<&str> =
+            plan.record_links.iter().map(|(k, _)| k.as_str()).collect();
+        let changes: Vec<(String, ProductLink)> = listed
+            .iter()
+            .chain(listed_trash)
+            .filter_map(|p| {
+                let key = p.sku.trim().to_lowercase();
+                let link = self.previous.get(&key)?;
+                (link.product_id == p.id
+                    && !recorded.contains(key.as_str())
+                    && link.answered_state.as_ref() != Some(p))
+                .then(|| {
+                    let mut l = link.clone();
+                    l.answered_state = Some(p.clone());
+                    (key, l)
+                })
+            })
+            .collect();
+        self.save(changes);
+    }
+
     fn save(&self, changes: Vec<(String, ProductLink)>) {
         let changes: Vec<(String, Option<ProductLink>)> =
             changes.into_iter().map(|(k, l)| (k, Some(l))).collect();
@@ -348,6 +419,7 @@ impl LinkWriter<'_, '_> {
                 origin_after_write(self.previous.get(&key), p.id)
             },
             since: chrono::Utc::now().timestamp(),
+            answered_state: Some(to_state(p)),
         };
         (key, link)
     }
@@ -380,6 +452,7 @@ impl LinkWriter<'_, '_> {
                         fingerprints: Fingerprints::default(),
                         origin: LinkOrigin::Unknown,
                         since: now,
+                        answered_state: None,
                     },
                 )
             })
@@ -946,6 +1019,17 @@ fn updated(
                     &u.target.sku,
                     ItemAction::Updated,
                     u.detail.clone(),
+                ));
+            }
+            // Deleted for good in the shop since it was last read: forgotten, so the
+            // next run creates it again.
+            Err(e) if e.code == "woocommerce_rest_product_invalid_id" => {
+                memory.write(&[(u.target.sku.to_lowercase(), None)]);
+                items.push(item(
+                    "product",
+                    &u.target.sku,
+                    ItemAction::Skipped,
+                    tr(memory.env.lang, "export.vanished"),
                 ));
             }
             Err(e) => items.push(failed("product", &u.target.sku, &e)),

@@ -641,6 +641,10 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     field_errors(ui, ctx, &errors, Field::PriceGroup);
                     ui.checkbox(&mut e.allow_zero_price, tr(lang, "form.allow_zero_price"));
                     ui.checkbox(&mut e.restore_trashed, tr(lang, "form.restore_trashed"));
+                    ui.horizontal(|ui| {
+                        ui.label(tr(lang, "form.full_read_hours"));
+                        ui.add(egui::DragValue::new(&mut e.full_read_hours).range(0..=168));
+                    });
                     ui.label(
                         RichText::new(tr(lang, "form.restore_trashed_hint"))
                             .small()

@@ -152,6 +152,9 @@ struct Inner {
     secret: Secret,
     mode: AuthMode,
     opts: ClientOptions,
+    /// The shop's clock (`Date` header) at the earliest answer since the last
+    /// [`WooClient::take_shop_time`].
+    shop_time: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 /// A WooCommerce REST v3 client for one shop; cheap to clone.
@@ -490,6 +493,7 @@ impl WooClient {
                 secret: secret.clone(),
                 mode,
                 opts,
+                shop_time: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -516,6 +520,16 @@ impl WooClient {
     /// The options in use.
     pub fn options(&self) -> &ClientOptions {
         &self.inner.opts
+    }
+
+    /// The shop's own time (its `Date` header, whole seconds) at the earliest answer
+    /// since the last call, and starts watching again; `None` when no answer had one.
+    pub fn take_shop_time(&self) -> Option<DateTime<Utc>> {
+        self.inner
+            .shop_time
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Sends one request to `path` (relative to the site, e.g. `/wp-json/wc/v3/products`)
@@ -621,6 +635,17 @@ impl WooClient {
             .map_err(|e| map_transport(&e, &url, false))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        if let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        {
+            let mut t = inner.shop_time.lock().unwrap_or_else(|e| e.into_inner());
+            let date = date.with_timezone(&Utc);
+            if t.is_none_or(|old| date < old) {
+                *t = Some(date);
+            }
+        }
         let bytes = resp
             .bytes()
             .await

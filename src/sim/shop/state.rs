@@ -830,6 +830,8 @@ impl ShopState {
             self.unindex_product(&p);
             let mut t = p.clone();
             t.insert("status".into(), json!("trash"));
+            // Trashing is a post update: WordPress bumps its modification time.
+            self.set_date(&mut t, "date_modified");
             self.index_product(&t);
             self.products.insert(id, t);
         }
