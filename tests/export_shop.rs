@@ -676,7 +676,7 @@ async fn unchanged_runs_read_only_what_changed_and_still_see_edits_trash_and_del
     // Ten goods change in the warehouse: one batch, the listings stay small.
     let mut changed = goods.clone();
     for g in changed.iter_mut().take(10) {
-        g.price = g.price + Money::from_cents(50);
+        g.price += Money::from_cents(50);
     }
     sim.faults().reset_stats();
     let items = export(&client, &links, changed.clone(), groups(), false).await;
