@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use egui::{Color32, RichText, Ui};
 
+use egui_extras::{Column, TableBuilder};
+
 use super::App;
 use super::dialogs::DialogPurpose;
+use super::status::ERROR_COLOR;
 use crate::config::{ServerId, ServerType};
 use crate::i18n::{Language, tr, tr_args};
 use crate::ledger::print::{PrintJob, PrintState};
@@ -255,6 +258,7 @@ impl App {
             Event::DatabaseChecked(result) => self.apply_probe_result(result),
             Event::DatabaseLists(lists) => self.apply_db_lists(lists),
             Event::SiteStatuses(result) => self.apply_statuses(result),
+            Event::Remembered(memory) => self.apply_memory(*memory),
         }
     }
 
@@ -286,27 +290,87 @@ impl App {
         }
     }
 
-    fn state_text(lang: Language, view: Option<&ServerView>) -> String {
+    /// A server's state in words and its colour: running, waiting until …, stopped, or
+    /// stopped after a failed last run.
+    fn state_text(
+        lang: Language,
+        view: Option<&ServerView>,
+        last: Option<&RunRecord>,
+        ui: &Ui,
+    ) -> (String, Color32) {
         match view.map(|v| &v.state) {
-            None | Some(WorkerState::Stopped) => tr(lang, "actions.stopped"),
-            Some(WorkerState::Running) => tr(lang, "actions.running"),
-            Some(WorkerState::Stopping) => tr(lang, "actions.stopping"),
-            Some(WorkerState::Waiting { next }) => tr_args(
-                lang,
-                "actions.waiting",
-                &[("time", &next.format("%d.%m %H:%M:%S").to_string())],
+            None | Some(WorkerState::Stopped) => match last {
+                Some(r) if !r.ok => (tr(lang, "actions.failed"), ERROR_COLOR),
+                _ => (tr(lang, "actions.stopped"), ui.visuals().weak_text_color()),
+            },
+            Some(WorkerState::Running) => (
+                tr(lang, "actions.running"),
+                Color32::from_rgb(0x20, 0x90, 0x40),
+            ),
+            Some(WorkerState::Stopping) => (
+                tr(lang, "actions.stopping"),
+                Color32::from_rgb(0xc0, 0x80, 0x00),
+            ),
+            Some(WorkerState::Waiting { next }) => (
+                tr_args(
+                    lang,
+                    "actions.waiting",
+                    &[("time", &next.format("%d.%m %H:%M:%S").to_string())],
+                ),
+                Color32::from_rgb(0x30, 0x70, 0xc0),
             ),
         }
+    }
+
+    /// The progress of a running server: a bar with counts, or a spinner and the stage
+    /// when the total is not known yet; elided to the cell, in full on hover.
+    fn progress_cell(ui: &mut Ui, lang: Language, view: Option<&ServerView>) {
+        match view.and_then(|v| v.progress) {
+            Some(p) if p.total > 0 => {
+                let text = tr_args(
+                    lang,
+                    p.stage.label_key(),
+                    &[
+                        ("done", &group_thousands(p.done)),
+                        ("total", &group_thousands(p.total)),
+                    ],
+                );
+                ui.add(
+                    egui::ProgressBar::new(p.done as f32 / p.total as f32)
+                        .desired_width(ui.available_width().min(80.0)),
+                )
+                .on_hover_text(text.clone());
+                ui.add(egui::Label::new(RichText::new(text).small()).truncate());
+            }
+            Some(p) => {
+                ui.spinner();
+                let text = tr_args(lang, p.stage.label_key(), &[("done", ""), ("total", "")]);
+                ui.add(egui::Label::new(text).truncate());
+            }
+            None => {}
+        }
+    }
+
+    /// True when the history holds at least one run (asked for when not there yet).
+    pub(super) fn actions_has_history(&mut self) -> bool {
+        self.load_history();
+        self.actions.history.as_ref().is_some_and(|h| !h.is_empty())
     }
 
     pub(super) fn actions_view(&mut self, ui: &mut Ui, lang: Language) {
         self.load_history();
         ui.heading(tr(lang, "actions.title"));
         let config = self.workspace.config().clone();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let can_start = !self.actions.active && !config.run_list.is_empty();
+            let why_not = if self.actions.active {
+                tr(lang, "actions.why_running")
+            } else {
+                tr(lang, "actions.empty_list")
+            };
             if ui
                 .add_enabled(can_start, egui::Button::new(tr(lang, "actions.start")))
+                .on_disabled_hover_text(why_not)
                 .clicked()
             {
                 self.start();
@@ -316,9 +380,13 @@ impl App {
                     self.actions.active,
                     egui::Button::new(tr(lang, "actions.stop")),
                 )
+                .on_disabled_hover_text(tr(lang, "actions.why_not_running"))
                 .clicked()
             {
                 self.stop();
+            }
+            if self.actions.active {
+                ui.label(RichText::new(tr(lang, "actions.why_running")).small().weak());
             }
         });
         if config.run_list.is_empty() {
@@ -326,104 +394,100 @@ impl App {
         }
         ui.separator();
         let mut run_request: Option<(ServerId, bool)> = None;
-        egui::Grid::new("actions_grid")
-            .striped(true)
-            .num_columns(6)
+        let idle = !self.actions.active;
+        let rows: Vec<_> = config
+            .run_list
+            .iter()
+            .filter_map(|id| config.server(id))
+            .collect();
+        let history = self.actions.history.clone().unwrap_or_default();
+        egui::ScrollArea::horizontal()
+            .id_salt("actions_table_scroll")
             .show(ui, |ui| {
-                for key in [
-                    "actions.server",
-                    "",
-                    "actions.type",
-                    "actions.state",
-                    "actions.progress",
-                    "actions.last_run",
-                ] {
-                    ui.label(
-                        RichText::new(if key.is_empty() {
-                            String::new()
-                        } else {
-                            tr(lang, key)
-                        })
-                        .strong(),
-                    );
-                }
-                ui.end_row();
-                for id in &config.run_list {
-                    let Some(s) = config.server(id) else { continue };
-                    let view = self.actions.views.get(id);
-                    ui.label(&s.name);
-                    ui.horizontal(|ui| {
-                        let idle = !self.actions.active;
-                        let mut button = |key: &str, dry: bool| {
-                            let text = tr_args(lang, key, &[("name", &s.name)]);
-                            if ui.add_enabled(idle, egui::Button::new(text)).clicked() {
-                                run_request = Some((id.clone(), dry));
-                            }
-                        };
-                        if s.server_type() == ServerType::EShop {
-                            button("actions.print_now", false);
-                        } else {
-                            button("actions.run_once", false);
-                            button("actions.dry_run", true);
-                        }
-                    });
-                    ui.label(tr(lang, s.server_type().label_key_short()));
-                    ui.label(Self::state_text(lang, view));
-                    match view.and_then(|v| v.progress) {
-                        Some(p) if p.total > 0 => {
-                            let text = tr_args(
-                                lang,
-                                p.stage.label_key(),
-                                &[
-                                    ("done", &group_thousands(p.done)),
-                                    ("total", &group_thousands(p.total)),
-                                ],
-                            );
-                            ui.add(
-                                egui::ProgressBar::new(p.done as f32 / p.total as f32)
-                                    .text(text)
-                                    .desired_width(220.0),
-                            );
-                        }
-                        Some(p) => {
-                            ui.horizontal(|ui| {
-                                ui.spinner();
-                                ui.label(tr_args(
-                                    lang,
-                                    p.stage.label_key(),
-                                    &[("done", ""), ("total", "")],
-                                ));
+                TableBuilder::new(ui)
+                    .id_salt("actions_table")
+                    .striped(true)
+                    .vscroll(false)
+                    .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                    .column(Column::initial(150.0).at_least(90.0).clip(true).resizable(true))
+                    .column(Column::auto())
+                    .column(Column::initial(130.0).at_least(90.0).clip(true).resizable(true))
+                    .column(Column::initial(230.0).at_least(140.0).clip(true).resizable(true))
+                    .column(Column::remainder().at_least(160.0).clip(true))
+                    .header(22.0, |mut header| {
+                        for key in [
+                            "actions.server",
+                            "actions.run",
+                            "actions.state",
+                            "actions.progress",
+                            "actions.last_run",
+                        ] {
+                            header.col(|ui| {
+                                ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
                             });
                         }
-                        None => {
-                            ui.label("");
+                    })
+                    .body(|mut body| {
+                        for s in rows {
+                            let id = &s.id;
+                            let view = self.actions.views.get(id);
+                            let last = history.iter().find(|r| r.server_id == id.0);
+                            body.row(28.0, |mut row| {
+                                row.col(|ui| {
+                                    ui.add(egui::Label::new(&s.name).truncate()).on_hover_text(
+                                        format!("{} · {}", s.name, tr(lang, s.server_type().label_key())),
+                                    );
+                                });
+                                row.col(|ui| {
+                                    let mut button = |key: &str, dry: bool| {
+                                        let text = tr_args(lang, key, &[("name", &s.name)]);
+                                        if ui
+                                            .add_enabled(idle, egui::Button::new(text))
+                                            .on_disabled_hover_text(tr(lang, "actions.why_running"))
+                                            .clicked()
+                                        {
+                                            run_request = Some((id.clone(), dry));
+                                        }
+                                    };
+                                    if s.server_type() == ServerType::EShop {
+                                        button("actions.print_now", false);
+                                    } else {
+                                        button("actions.run_once", false);
+                                        button("actions.dry_run", true);
+                                    }
+                                });
+                                row.col(|ui| {
+                                    let (text, color) = Self::state_text(lang, view, last, ui);
+                                    ui.add(egui::Label::new(RichText::new(text).color(color)).truncate());
+                                });
+                                row.col(|ui| Self::progress_cell(ui, lang, view));
+                                row.col(|ui| match last {
+                                    Some(r) => {
+                                        let when = r
+                                            .finished
+                                            .with_timezone(&chrono::Local)
+                                            .format("%d.%m %H:%M")
+                                            .to_string();
+                                        let text = format!("{when} · {}", run_summary(lang, r));
+                                        let text = if r.ok {
+                                            RichText::new(text)
+                                        } else {
+                                            RichText::new(text).color(ERROR_COLOR)
+                                        };
+                                        ui.add(egui::Label::new(text).truncate());
+                                    }
+                                    None => {
+                                        ui.add(
+                                            egui::Label::new(
+                                                RichText::new(tr(lang, "actions.never_run")).weak(),
+                                            )
+                                            .truncate(),
+                                        );
+                                    }
+                                });
+                            });
                         }
-                    }
-                    let last = self
-                        .actions
-                        .history
-                        .as_ref()
-                        .and_then(|h| h.iter().find(|r| r.server_id == id.0));
-                    match last {
-                        Some(r) => {
-                            let when = r
-                                .finished
-                                .with_timezone(&chrono::Local)
-                                .format("%d.%m %H:%M")
-                                .to_string();
-                            let text = format!("{when} · {}", run_summary(lang, r));
-                            if r.ok {
-                                ui.label(text);
-                            } else {
-                                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
-                            }
-                        }
-                        None => {
-                            ui.label(RichText::new(tr(lang, "actions.never_run")).weak());
-                        }
-                    }
-                    ui.end_row();
-                }
+                    });
             });
         if let Some((id, dry)) = run_request {
             self.run_once(&id, dry);
@@ -607,36 +671,62 @@ impl App {
             return;
         }
         ui.columns(2, |cols| {
-            egui::ScrollArea::vertical()
-                .id_salt("runs")
-                .max_height(360.0)
-                .show(&mut cols[0], |ui| {
-                    for (i, r) in runs.iter().enumerate() {
+            let selected = self.actions.selected_run;
+            let mut clicked = None;
+            TableBuilder::new(&mut cols[0])
+                .id_salt("runs_table")
+                .striped(true)
+                .sense(egui::Sense::click())
+                .max_scroll_height(360.0)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::auto())
+                .column(Column::initial(110.0).at_least(60.0).clip(true).resizable(true))
+                .column(Column::remainder().at_least(80.0).clip(true))
+                .header(20.0, |mut header| {
+                    for key in ["history.when", "actions.server", "history.result"] {
+                        header.col(|ui| {
+                            ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(22.0, runs.len(), |mut row| {
+                        let i = row.index();
+                        let r = &runs[i];
+                        row.set_selected(selected == Some(i));
                         let when = r
                             .started
                             .with_timezone(&chrono::Local)
                             .format("%d.%m %H:%M:%S")
                             .to_string();
                         let dry = if r.dry_run {
-                            format!(" · {}", tr(lang, "history.dry"))
+                            format!("{} · ", tr(lang, "history.dry"))
                         } else {
                             String::new()
                         };
-                        let text =
-                            format!("{when} · {}{dry} · {}", r.server_name, run_summary(lang, r));
-                        let text = if r.ok {
-                            RichText::new(text)
+                        let summary = format!("{dry}{}", run_summary(lang, r));
+                        let summary = if r.ok {
+                            RichText::new(summary)
                         } else {
-                            RichText::new(text).color(Color32::from_rgb(0xd0, 0x30, 0x30))
+                            RichText::new(summary).color(ERROR_COLOR)
                         };
-                        if ui
-                            .selectable_label(self.actions.selected_run == Some(i), text)
-                            .clicked()
-                        {
-                            self.actions.selected_run = Some(i);
+                        let mut hit = row.col(|ui| {
+                            ui.add(egui::Label::new(when).selectable(false));
+                        }).1.clicked();
+                        hit |= row.col(|ui| {
+                            ui.add(egui::Label::new(&r.server_name).truncate().selectable(false));
+                        }).1.clicked();
+                        hit |= row.col(|ui| {
+                            ui.add(egui::Label::new(summary).truncate().selectable(false));
+                        }).1.clicked();
+                        if hit || row.response().clicked() {
+                            clicked = Some(i);
                         }
-                    }
+                    });
                 });
+            if let Some(i) = clicked {
+                self.actions.selected_run = Some(i);
+            }
             let ui = &mut cols[1];
             ui.horizontal(|ui| {
                 let shown = match self.actions.action_filter {
@@ -673,26 +763,51 @@ impl App {
                 ui.label(RichText::new(tr(lang, "history.pick_run")).weak());
                 return;
             };
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!(
+                        "{} · {}",
+                        run.server_name,
+                        run_summary(lang, run)
+                    ))
+                    .strong(),
+                )
+                .wrap(),
+            );
             if let Some(e) = &run.error {
-                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e);
+                ui.add(egui::Label::new(RichText::new(e).color(ERROR_COLOR)).wrap());
             }
             let text = self.actions.text_filter.to_lowercase();
-            egui::ScrollArea::vertical()
-                .id_salt("items")
-                .max_height(320.0)
-                .show(ui, |ui| {
-                    egui::Grid::new("items_grid").striped(true).show(ui, |ui| {
-                        for item in run.items.iter().filter(|i| {
-                            self.actions.action_filter.is_none_or(|a| a == i.action)
-                                && (text.is_empty()
-                                    || i.key.to_lowercase().contains(&text)
-                                    || i.detail.to_lowercase().contains(&text))
-                        }) {
-                            ui.label(tr(lang, item.action.label_key()));
-                            ui.label(&item.key);
-                            ui.label(&item.detail);
-                            ui.end_row();
-                        }
+            let items: Vec<_> = run
+                .items
+                .iter()
+                .filter(|i| {
+                    self.actions.action_filter.is_none_or(|a| a == i.action)
+                        && (text.is_empty()
+                            || i.key.to_lowercase().contains(&text)
+                            || i.detail.to_lowercase().contains(&text))
+                })
+                .collect();
+            TableBuilder::new(ui)
+                .id_salt("items_table")
+                .striped(true)
+                .max_scroll_height(320.0)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::initial(110.0).at_least(60.0).clip(true).resizable(true))
+                .column(Column::initial(110.0).at_least(60.0).clip(true).resizable(true))
+                .column(Column::remainder().at_least(80.0).clip(true))
+                .body(|body| {
+                    body.rows(20.0, items.len(), |mut row| {
+                        let item = items[row.index()];
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(tr(lang, item.action.label_key())).truncate());
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(&item.key).truncate());
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(&item.detail).truncate());
+                        });
                     });
                 });
         });

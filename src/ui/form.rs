@@ -40,9 +40,25 @@ pub struct Draft {
     pub object_text: String,
     /// Problems found by the last Save.
     pub errors: Vec<FieldError>,
+    /// The server and the typed lists as the form opened, to tell unsaved changes.
+    original: (ServerDef, [String; 3]),
 }
 
 impl Draft {
+    /// True when something was changed since the form opened (or was last saved).
+    pub fn is_dirty(&self) -> bool {
+        let texts = [
+            self.object_groups_text.clone(),
+            self.goods_groups_text.clone(),
+            self.object_text.clone(),
+        ];
+        self.server != self.original.0
+            || texts != self.original.1
+            || !self.consumer_key.is_empty()
+            || !self.consumer_secret.is_empty()
+            || !self.operator_password.is_empty()
+    }
+
     /// A draft of an existing or new server.
     pub fn new(server: ServerDef, is_new: bool, stored: (bool, bool, bool)) -> Self {
         let (object_groups_text, goods_groups_text, object_text) = match &server.kind {
@@ -62,7 +78,16 @@ impl Draft {
             ),
             ServerKind::EShop(_) => (String::new(), String::new(), String::new()),
         };
+        let original = (
+            server.clone(),
+            [
+                object_groups_text.clone(),
+                goods_groups_text.clone(),
+                object_text.clone(),
+            ],
+        );
         Self {
+            original,
             server,
             is_new,
             consumer_key: String::new(),
@@ -148,6 +173,8 @@ pub fn toggle_in_list(list: &str, item: &str) -> String {
     items.join(", ")
 }
 
+/// A list of ids chosen by name: the chosen names (elided, in full on hover) and a menu
+/// that adds or removes one; the ids stay in `text`, each shown only as a tooltip.
 fn list_picker(
     ui: &mut Ui,
     lang: Language,
@@ -155,21 +182,104 @@ fn list_picker(
     text: &mut String,
     options: &[(String, String)],
 ) {
-    ui.menu_button(tr(lang, key), |ui| {
-        egui::ScrollArea::vertical()
-            .max_height(320.0)
-            .show(ui, |ui| {
-                for (value, name) in options {
-                    let chosen = text.split([',', ';', ' ']).any(|t| t.trim() == value);
+    let chosen: Vec<&str> = text
+        .split([',', ';', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let names: Vec<String> = chosen
+        .iter()
+        .map(|id| {
+            options
+                .iter()
+                .find(|(value, _)| value == id)
+                .map(|(_, name)| name.trim().to_string())
+                .unwrap_or_else(|| (*id).to_string())
+        })
+        .collect();
+    ui.vertical(|ui| {
+        ui.menu_button(tr(lang, key), |ui| {
+            egui::ScrollArea::vertical()
+                .max_height(320.0)
+                .show(ui, |ui| {
+                    for (value, name) in options {
+                        let on = text.split([',', ';', ' ']).any(|t| t.trim() == value);
+                        if ui
+                            .selectable_label(on, name)
+                            .on_hover_text(tr_args(lang, "form.id_tooltip", &[("id", value)]))
+                            .clicked()
+                        {
+                            *text = toggle_in_list(text, value);
+                        }
+                    }
+                });
+        });
+        let shown = if names.is_empty() {
+            tr(lang, "form.none_chosen")
+        } else {
+            names.join(", ")
+        };
+        ui.add(egui::Label::new(RichText::new(shown).weak()).truncate());
+    });
+}
+
+/// One id chosen by name from `options` (id, name); the id stays in `text`.
+fn one_picker(
+    ui: &mut Ui,
+    lang: Language,
+    id_salt: &str,
+    label: &str,
+    text: &mut String,
+    options: &[(i64, String)],
+) {
+    let current = text.trim().parse::<i64>().ok();
+    let shown = match current.and_then(|c| options.iter().find(|(id, _)| *id == c)) {
+        Some((_, name)) => name.clone(),
+        None if text.trim().is_empty() => tr(lang, "form.choose"),
+        None => text.clone(),
+    };
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        egui::ComboBox::from_id_salt(id_salt)
+            .selected_text(shown)
+            .width(300.0)
+            .show_ui(ui, |ui| {
+                for (id, name) in options {
                     if ui
-                        .selectable_label(chosen, format!("{name} [{value}]"))
+                        .selectable_label(current == Some(*id), name)
+                        .on_hover_text(tr_args(lang, "form.id_tooltip", &[("id", &id.to_string())]))
                         .clicked()
                     {
-                        *text = toggle_in_list(text, value);
+                        *text = id.to_string();
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(l.id);
     });
+}
+
+/// The shop's name of an order status; the standard ones in the window's language when
+/// the shop was not asked.
+fn status_name(lang: Language, slug: &str, site: &[(String, String)]) -> String {
+    let bare = slug.strip_prefix("wc-").unwrap_or(slug);
+    if let Some((_, name)) = site
+        .iter()
+        .find(|(s, _)| s == slug || s.strip_prefix("wc-").unwrap_or(s) == bare)
+    {
+        return name.clone();
+    }
+    let key = match bare {
+        "pending" => "order_status.pending",
+        "processing" => "order_status.processing",
+        "on-hold" => "order_status.on_hold",
+        "completed" => "order_status.completed",
+        "cancelled" => "order_status.cancelled",
+        "refunded" => "order_status.refunded",
+        "failed" => "order_status.failed",
+        _ => return slug.to_string(),
+    };
+    tr(lang, key)
 }
 
 /// What the form asks the app to do after drawing.
@@ -185,6 +295,8 @@ pub enum FormAction {
     RefreshPorts,
     /// Read the order statuses the shop offers.
     LoadStatuses,
+    /// Put this form aside and open a new e-Shop Connector (SUPTO needs one).
+    CreateConnector,
 }
 
 /// Context the form needs besides the draft.
@@ -389,24 +501,38 @@ fn status_row(
 ) {
     ui.horizontal(|ui| {
         let l = ui.label(label);
-        ui.add(egui::TextEdit::singleline(value).desired_width(200.0))
-            .labelled_by(l.id);
-        ui.menu_button(tr(lang, "form.pick_status"), |ui| {
-            if site.is_empty() {
-                for status in STANDARD_ORDER_STATUSES {
-                    if ui.button(status).clicked() {
-                        *value = status.to_string();
-                        ui.close();
-                    }
-                }
-            }
-            for (slug, name) in site {
-                if ui.button(format!("{name} ({slug})")).clicked() {
+        ui.add(egui::TextEdit::singleline(value).desired_width(140.0))
+            .labelled_by(l.id)
+            .on_hover_text(tr(lang, "form.status_slug_hint"));
+        let shown = if value.trim().is_empty() {
+            tr(lang, "form.choose")
+        } else {
+            status_name(lang, value.trim(), site)
+        };
+        ui.menu_button(shown, |ui| {
+            let standard: Vec<(String, String)>;
+            let options = if site.is_empty() {
+                standard = STANDARD_ORDER_STATUSES
+                    .iter()
+                    .map(|s| (s.to_string(), status_name(lang, s, &[])))
+                    .collect();
+                &standard
+            } else {
+                site
+            };
+            for (slug, name) in options {
+                if ui
+                    .button(name)
+                    .on_hover_text(tr_args(lang, "form.slug_tooltip", &[("slug", slug)]))
+                    .clicked()
+                {
                     *value = slug.clone();
                     ui.close();
                 }
             }
-        });
+        })
+        .response
+        .on_hover_text(tr_args(lang, "form.slug_tooltip", &[("slug", value.as_str())]));
     });
 }
 
@@ -554,23 +680,13 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         &KeyField::ALL,
                         KeyField::label_key,
                     );
-                    text_row(
-                        ui,
-                        &tr(lang, "form.object_groups"),
-                        &mut draft.object_groups_text,
-                        false,
-                    );
-                    ui.label(
-                        RichText::new(tr(lang, "form.object_groups_hint"))
-                            .small()
-                            .weak(),
-                    );
                     if let Some(lists) = ctx.lists {
                         let options: Vec<(String, String)> = lists
                             .object_groups
                             .iter()
                             .map(|(id, n)| (id.to_string(), n.clone()))
                             .collect();
+                        ui.label(tr(lang, "form.object_groups"));
                         list_picker(
                             ui,
                             lang,
@@ -578,24 +694,26 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             &mut draft.object_groups_text,
                             &options,
                         );
+                    } else {
+                        text_row(
+                            ui,
+                            &tr(lang, "form.object_groups"),
+                            &mut draft.object_groups_text,
+                            false,
+                        );
                     }
+                    ui.label(
+                        RichText::new(tr(lang, "form.object_groups_hint"))
+                            .small()
+                            .weak(),
+                    );
                     field_errors(ui, ctx, &errors, Field::ObjectGroups);
                     ui.checkbox(
                         &mut e.subtract_open_orders,
                         tr(lang, "form.subtract_open_orders"),
                     );
-                    text_row(
-                        ui,
-                        &tr(lang, "form.goods_groups"),
-                        &mut draft.goods_groups_text,
-                        false,
-                    );
-                    ui.label(
-                        RichText::new(tr(lang, "form.goods_groups_hint"))
-                            .small()
-                            .weak(),
-                    );
                     if let Some(lists) = ctx.lists {
+                        ui.label(tr(lang, "form.goods_groups"));
                         list_picker(
                             ui,
                             lang,
@@ -603,7 +721,19 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             &mut draft.goods_groups_text,
                             &lists.goods_groups,
                         );
+                    } else {
+                        text_row(
+                            ui,
+                            &tr(lang, "form.goods_groups"),
+                            &mut draft.goods_groups_text,
+                            false,
+                        );
                     }
+                    ui.label(
+                        RichText::new(tr(lang, "form.goods_groups_hint"))
+                            .small()
+                            .weak(),
+                    );
                     choice_row(
                         ui,
                         lang,
@@ -613,28 +743,24 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         &GoodsStatus::ALL,
                         GoodsStatus::label_key,
                     );
-                    ui.horizontal(|ui| {
-                        ui.label(tr(lang, "form.price_group"));
-                        ui.add(
-                            egui::DragValue::new(&mut e.price_group)
-                                .range(PRICE_GROUP_RANGE)
-                                .prefix("PriceOut"),
-                        );
-                    });
+                    price_group_row(ui, lang, &mut e.price_group);
                     field_errors(ui, ctx, &errors, Field::PriceGroup);
                 }
                 ServerKind::Import(i) => {
                     ui.separator();
-                    text_row(ui, &tr(lang, "form.object"), &mut draft.object_text, false);
-                    if let Some(lists) = ctx.lists {
-                        ui.menu_button(tr(lang, "form.pick_object"), |ui| {
-                            for (id, name) in &lists.objects {
-                                if ui.button(format!("{name} [{id}]")).clicked() {
-                                    draft.object_text = id.to_string();
-                                    ui.close();
-                                }
-                            }
-                        });
+                    match ctx.lists {
+                        Some(lists) => one_picker(
+                            ui,
+                            lang,
+                            "import_object",
+                            &tr(lang, "form.object_name"),
+                            &mut draft.object_text,
+                            &lists.objects,
+                        ),
+                        None => {
+                            text_row(ui, &tr(lang, "form.object"), &mut draft.object_text, false);
+                            ui.label(RichText::new(tr(lang, "form.object_hint")).small().weak());
+                        }
                     }
                     field_errors(ui, ctx, &errors, Field::Object);
                     choice_row(
@@ -696,7 +822,9 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             .weak(),
                     );
                     field_errors(ui, ctx, &errors, Field::OrderKeyPrefix);
-                    supto_section(ui, ctx, i, &errors);
+                    if supto_section(ui, ctx, i, &errors) {
+                        action = FormAction::CreateConnector;
+                    }
                 }
                 ServerKind::EShop(f) => {
                     choice_row(
@@ -784,15 +912,41 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
     action
 }
 
+/// The price groups by the names Warehouse Pro gives them (`PriceOut1` wholesale,
+/// `PriceOut2` retail, then price groups 1–8); the column only as a tooltip.
+fn price_group_row(ui: &mut Ui, lang: Language, value: &mut u8) {
+    let name = |n: u8| match n {
+        1 => tr(lang, "price_group.wholesale"),
+        2 => tr(lang, "price_group.retail"),
+        n => tr_args(lang, "price_group.other", &[("n", &(n - 2).to_string())]),
+    };
+    ui.horizontal(|ui| {
+        let l = ui.label(tr(lang, "form.price_group"));
+        egui::ComboBox::from_id_salt("price_group")
+            .selected_text(name(*value))
+            .width(220.0)
+            .show_ui(ui, |ui| {
+                for n in PRICE_GROUP_RANGE {
+                    ui.selectable_value(value, n, name(n))
+                        .on_hover_text(format!("PriceOut{n}"));
+                }
+            })
+            .response
+            .labelled_by(l.id)
+            .on_hover_text(format!("PriceOut{value}"));
+    });
+}
+
 /// The SUPTO setting of an Import form: the switch and its e-Shop Connector when the
 /// database supports SUPTO; otherwise why not, still showing a setting that is on so it
-/// can be turned off.
+/// can be turned off. True when „Създай e-Shop Connector“ was pressed.
 fn supto_section(
     ui: &mut Ui,
     ctx: &FormContext<'_>,
     i: &mut ImportSettings,
     errors: &[FieldError],
-) {
+) -> bool {
+    let mut create = false;
     let lang = ctx.lang;
     match ctx.db {
         Some(db) if db.supports_supto() => {
@@ -810,13 +964,20 @@ fn supto_section(
                 } else {
                     i.printing_module.clone()
                 };
-                egui::ComboBox::new("printing_module", tr(lang, "form.printing_module"))
-                    .selected_text(shown)
-                    .show_ui(ui, |ui| {
-                        for name in connectors {
-                            ui.selectable_value(&mut i.printing_module, name.clone(), name);
-                        }
-                    });
+                if connectors.is_empty() {
+                    ui.label(tr(lang, "form.no_connector"));
+                } else {
+                    egui::ComboBox::new("printing_module", tr(lang, "form.printing_module"))
+                        .selected_text(shown)
+                        .show_ui(ui, |ui| {
+                            for name in connectors {
+                                ui.selectable_value(&mut i.printing_module, name.clone(), name);
+                            }
+                        });
+                }
+                if ui.button(tr(lang, "form.create_connector")).clicked() {
+                    create = true;
+                }
                 field_errors(ui, ctx, errors, Field::PrintingModule);
             }
         }
@@ -842,4 +1003,5 @@ fn supto_section(
             }
         }
     }
+    create
 }
