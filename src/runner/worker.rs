@@ -91,6 +91,8 @@ pub enum Command {
         db: DatabaseConfig,
         /// The stored password, if any.
         password: Option<Secret>,
+        /// Whether to check the database too (false when none is configured).
+        check: bool,
     },
     /// Read the order statuses a shop offers (`Event::SiteStatuses`).
     LoadSiteStatuses {
@@ -395,10 +397,16 @@ impl Shared {
                 });
             }
             Command::CheckDatabase { db, password } => self.check_database(db, password),
-            Command::RecallDatabase { db, password } => {
+            Command::RecallDatabase {
+                db,
+                password,
+                check,
+            } => {
                 let memory = window::recall(&db, &self.ctx.data_dir);
                 self.emitter.emit(Event::Remembered(Box::new(memory)));
-                self.check_database(db, password);
+                if check {
+                    self.check_database(db, password);
+                }
             }
             Command::LoadSiteStatuses { shop, key, secret } => {
                 let emitter = self.emitter.clone();

@@ -189,9 +189,13 @@ impl App {
             .ok()
             .flatten();
         let Some(r) = self.runner() else { return };
+        r.send(Command::RecallDatabase {
+            db,
+            password,
+            check: configured,
+        });
+        self.recall_pending = true;
         if configured {
-            r.send(Command::RecallDatabase { db, password });
-            self.recall_pending = true;
             self.db_status = DbStatus::Checking;
         }
     }
@@ -282,7 +286,11 @@ impl App {
     }
 
     fn start_new(&mut self, server_type: ServerType) {
-        let config = self.workspace.config();
+        // A form put aside (not saved yet) keeps its id and name.
+        let mut config = self.workspace.config().clone();
+        config
+            .servers
+            .extend(self.parked.as_ref().map(|p| p.server.clone()));
         let lang = self.language();
         let base = match server_type {
             ServerType::EShop => server_type.default_name().to_string(),

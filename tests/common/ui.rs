@@ -1,11 +1,14 @@
 //! The window under egui_kittest, with file dialogs that answer at once with a fixed path
 //! (the only fake besides the keyring).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 
+use egui::{Key, Modifiers};
 use egui_kittest::Harness;
-use skladlink::config::Workspace;
+use egui_kittest::kittest::Queryable;
+use skladlink::config::{ConfigLocation, Workspace};
+use skladlink::secrets::{KeyringStore, Secrets};
 use skladlink::ui::App;
 use skladlink::ui::dialogs::{DialogAnswer, DialogPurpose, FileDialogs};
 
@@ -89,4 +92,107 @@ pub fn overlapping_texts(h: &Harness<'_, App>) -> Vec<String> {
         }
     }
     found
+}
+
+// Driving the window like a user (Bulgarian labels).
+
+#[allow(dead_code)]
+pub fn open_app(dir: &Path, keyring: &KeyringStore) -> Harness<'static, App> {
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir),
+        Secrets::with_keyring(keyring.clone()),
+    )
+    .unwrap();
+    window(ws, dir.join("backup.json"))
+}
+
+
+#[allow(dead_code)]
+pub fn click(h: &mut Harness<'_, App>, label: &str) {
+    h.get_by_label(label).click();
+    h.run();
+}
+
+
+#[allow(dead_code)]
+pub fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+
+#[allow(dead_code)]
+pub fn new_server(h: &mut Harness<'_, App>, type_label: &str) {
+    click(h, "Нов");
+    click(h, type_label);
+}
+
+
+#[allow(dead_code)]
+pub fn create_all_three(h: &mut Harness<'_, App>) {
+    new_server(h, "Connector WooCommerce — Експорт");
+    type_into(h, "Име", "Експорт магазин");
+    type_into(h, "Адрес", "https://магазин.example.bg");
+    type_into(h, "Потребител (Consumer key)", "ck_gui_key_123");
+    type_into(h, "Парола (Consumer secret)", "cs_gui_secret_456");
+    click(h, "Запази");
+
+    new_server(h, "e-Shop Connector (касови бележки)");
+    type_into(h, "Име", "Каса");
+    type_into(h, "Сериен порт", "/dev/ttyUSB0");
+    type_into(h, "Фискален номер", "DT279013");
+    type_into(h, "Код на оператора", "OP01");
+    type_into(h, "Парола на оператора", "0000");
+    click(h, "Запази");
+
+    new_server(h, "Connector WooCommerce — Импорт");
+    type_into(h, "Адрес", "http://127.0.0.1:8080");
+    type_into(h, "Обект (ID)", "2");
+    type_into(h, "Статус за обработка", "wc-paid");
+    click(h, "Запази");
+
+    click(h, "Списък на сървърите");
+    click(h, "Добави Импорт");
+    click(h, "Добави Експорт магазин");
+}
+
+
+#[allow(dead_code)]
+pub fn sqlite_warehouse(path: &Path, version: &str) -> String {
+    let cs = format!("Driver={{SQLite3}};Database={}", path.display());
+    let env = odbc_api::Environment::new().unwrap();
+    let conn = env
+        .connect_with_connection_string(&cs, odbc_api::ConnectionOptions::default())
+        .unwrap();
+    conn.execute(
+        "CREATE TABLE System (Version VARCHAR(20) PRIMARY KEY, ProductID INT, LastBackup DATETIME)",
+        (),
+        None,
+    )
+    .unwrap();
+    conn.execute(
+        &format!("INSERT INTO System (Version, ProductID) VALUES ('{version}', 0)"),
+        (),
+        None,
+    )
+    .unwrap();
+    cs
+}
+
+
+#[allow(dead_code)]
+pub fn connect_database(h: &mut Harness<'_, App>, cs: &str) {
+    click(h, "База данни");
+    type_into(h, "Низ за връзка", cs);
+    click(h, "Запази");
+    h.get_by_label("Провери връзката").click();
+    h.run_steps(2);
+    h.state_mut()
+        .wait_for_db_check(std::time::Duration::from_secs(20));
+    h.run();
+    click(h, "Сървъри");
 }
