@@ -30,6 +30,8 @@ pub struct ServerView {
     pub state: WorkerState,
     /// Progress of the current run.
     pub progress: Option<Progress>,
+    /// Stop was pressed since its last run started.
+    pub stop_asked: bool,
 }
 
 /// The Actions panel's state.
@@ -210,9 +212,15 @@ impl App {
                 let view = self.actions.views.entry(server).or_insert(ServerView {
                     state: WorkerState::Stopped,
                     progress: None,
+                    stop_asked: false,
                 });
                 if state != WorkerState::Running {
                     view.progress = None;
+                }
+                match state {
+                    WorkerState::Stopping => view.stop_asked = true,
+                    WorkerState::Running => view.stop_asked = false,
+                    _ => {}
                 }
                 view.state = state;
             }
@@ -301,6 +309,11 @@ impl App {
         match view.map(|v| &v.state) {
             None | Some(WorkerState::Stopped) => match last {
                 Some(r) if !r.ok => (tr(lang, "actions.failed"), ERROR_COLOR),
+                // Finished normally in this session (a run once, or Start's first run).
+                Some(_) if view.is_some_and(|v| !v.stop_asked) => (
+                    tr(lang, "actions.done"),
+                    Color32::from_rgb(0x20, 0x90, 0x40),
+                ),
                 _ => (tr(lang, "actions.stopped"), ui.visuals().weak_text_color()),
             },
             Some(WorkerState::Running) => (
@@ -315,7 +328,14 @@ impl App {
                 tr_args(
                     lang,
                     "actions.waiting",
-                    &[("time", &next.format("%d.%m %H:%M:%S").to_string())],
+                    &[(
+                        "time",
+                        &if next.date_naive() == chrono::Local::now().date_naive() {
+                            next.format("%H:%M:%S").to_string()
+                        } else {
+                            next.format("%d.%m %H:%M").to_string()
+                        },
+                    )],
                 ),
                 Color32::from_rgb(0x30, 0x70, 0xc0),
             ),
@@ -409,11 +429,11 @@ impl App {
                     .striped(true)
                     .vscroll(false)
                     .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                    .column(Column::initial(150.0).at_least(90.0).clip(true).resizable(true))
+                    .column(Column::initial(140.0).at_least(90.0).clip(true).resizable(true))
                     .column(Column::auto())
-                    .column(Column::initial(130.0).at_least(90.0).clip(true).resizable(true))
-                    .column(Column::initial(230.0).at_least(140.0).clip(true).resizable(true))
-                    .column(Column::remainder().at_least(160.0).clip(true))
+                    .column(Column::initial(120.0).at_least(80.0).clip(true).resizable(true))
+                    .column(Column::initial(190.0).at_least(120.0).clip(true).resizable(true))
+                    .column(Column::remainder().at_least(150.0).clip(true))
                     .header(22.0, |mut header| {
                         for key in [
                             "actions.server",
@@ -439,21 +459,30 @@ impl App {
                                     );
                                 });
                                 row.col(|ui| {
-                                    let mut button = |key: &str, dry: bool| {
-                                        let text = tr_args(lang, key, &[("name", &s.name)]);
-                                        if ui
-                                            .add_enabled(idle, egui::Button::new(text))
-                                            .on_disabled_hover_text(tr(lang, "actions.why_running"))
-                                            .clicked()
-                                        {
+                                    // A short text on the button; its full name (with the
+                                    // server's) for screen readers and as a tooltip.
+                                    let mut button = |short: &str, key: &str, dry: bool| {
+                                        let full = tr_args(lang, key, &[("name", &s.name)]);
+                                        let response = ui
+                                            .add_enabled(idle, egui::Button::new(tr(lang, short)))
+                                            .on_hover_text(full.clone())
+                                            .on_disabled_hover_text(tr(lang, "actions.why_running"));
+                                        response.widget_info(|| {
+                                            egui::WidgetInfo::labeled(
+                                                egui::Role::Button,
+                                                idle,
+                                                &full,
+                                            )
+                                        });
+                                        if response.clicked() {
                                             run_request = Some((id.clone(), dry));
                                         }
                                     };
                                     if s.server_type() == ServerType::EShop {
-                                        button("actions.print_now", false);
+                                        button("actions.print_short", "actions.print_now", false);
                                     } else {
-                                        button("actions.run_once", false);
-                                        button("actions.dry_run", true);
+                                        button("actions.run_short", "actions.run_once", false);
+                                        button("actions.dry_short", "actions.dry_run", true);
                                     }
                                 });
                                 row.col(|ui| {
@@ -549,6 +578,19 @@ impl App {
                 ("failed", &count(|s| matches!(s, PrintState::Failed { .. }))),
             ],
         ));
+        let printed: Vec<crate::core::money::Money> = jobs
+            .iter()
+            .filter(|j| matches!(j.state, PrintState::Printed { .. }))
+            .map(|j| j.content.total)
+            .collect();
+        if !printed.is_empty() {
+            let total: crate::core::money::Money = printed.into_iter().sum();
+            ui.label(tr_args(
+                lang,
+                "receipts.printed_total",
+                &[("amount", &euro(lang, &total.to_string()))],
+            ));
+        }
         let mut retry: Option<String> = None;
         egui::ScrollArea::vertical()
             .id_salt("receipts")
@@ -560,7 +602,7 @@ impl App {
                         for job in jobs.iter() {
                             ui.label(&job.unp);
                             ui.label(&job.order_key);
-                            ui.label(job.content.total.to_string());
+                            ui.label(euro(lang, &job.content.total.to_string()));
                             match &job.state {
                                 PrintState::Pending => {
                                     ui.label(tr(lang, "receipts.pending"));
@@ -733,7 +775,8 @@ impl App {
                     None => tr(lang, "history.all_actions"),
                     Some(a) => tr(lang, a.label_key()),
                 };
-                egui::ComboBox::new("history_action", tr(lang, "history.filter_action"))
+                let l = ui.label(tr(lang, "history.filter_action"));
+                egui::ComboBox::from_id_salt("history_action")
                     .selected_text(shown)
                     .show_ui(ui, |ui| {
                         ui.selectable_value(
@@ -748,7 +791,9 @@ impl App {
                                 tr(lang, a.label_key()),
                             );
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(l.id);
             });
             super::form::text_row(
                 ui,
@@ -856,3 +901,9 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
     }
     parts.join(", ")
 }
+
+/// An amount in euro, as the receipts are printed (Bulgaria's currency since 2026).
+fn euro(lang: Language, amount: &str) -> String {
+    tr_args(lang, "money.eur", &[("amount", amount)])
+}
+

@@ -357,7 +357,8 @@ fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interva
             Interval::EveryHours { .. } => tr(lang, "interval.every_hours"),
             Interval::Daily { .. } => tr(lang, "interval.daily"),
         };
-        egui::ComboBox::new(id_salt, label)
+        let l = ui.label(label);
+        egui::ComboBox::from_id_salt(id_salt)
             .selected_text(mode_label(interval))
             .show_ui(ui, |ui| {
                 for option in [
@@ -372,7 +373,9 @@ fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interva
                         *interval = option;
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(l.id);
         match interval {
             Interval::OnStart => {}
             Interval::EveryMinutes { minutes } => {
@@ -410,13 +413,18 @@ fn choice_row<T: Copy + PartialEq>(
     options: &[T],
     key: impl Fn(T) -> &'static str,
 ) {
-    egui::ComboBox::new(id_salt, label)
-        .selected_text(tr(lang, key(*value)))
-        .show_ui(ui, |ui| {
-            for option in options {
-                ui.selectable_value(value, *option, tr(lang, key(*option)));
-            }
-        });
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        egui::ComboBox::from_id_salt(id_salt)
+            .selected_text(tr(lang, key(*value)))
+            .show_ui(ui, |ui| {
+                for option in options {
+                    ui.selectable_value(value, *option, tr(lang, key(*option)));
+                }
+            })
+            .response
+            .labelled_by(l.id);
+    });
 }
 
 fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
@@ -448,18 +456,21 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
     field_errors(ui, ctx, &errors, Field::CollectInterval);
     ui.collapsing(tr(lang, "form.connection_advanced"), |ui| {
         ui.horizontal(|ui| {
-            ui.label(tr(lang, "form.connect_timeout"));
+            let seconds = tr(lang, "database.seconds_suffix");
+            let l = ui.label(tr(lang, "form.connect_timeout"));
             ui.add(
                 egui::DragValue::new(&mut shop.connect_timeout_secs)
                     .range(CONNECT_TIMEOUT_RANGE)
-                    .suffix(" s"),
-            );
-            ui.label(tr(lang, "form.request_timeout"));
+                    .suffix(seconds.clone()),
+            )
+            .labelled_by(l.id);
+            let l = ui.label(tr(lang, "form.request_timeout"));
             ui.add(
                 egui::DragValue::new(&mut shop.request_timeout_secs)
                     .range(REQUEST_TIMEOUT_RANGE)
-                    .suffix(" s"),
-            );
+                    .suffix(seconds),
+            )
+            .labelled_by(l.id);
         });
         text_row(ui, &tr(lang, "form.ca_file"), &mut shop.ca_file, false);
         ui.checkbox(
@@ -620,7 +631,7 @@ fn payment_table(ui: &mut Ui, lang: Language, f: &mut EShopSettings) {
         egui::Grid::new("payment_rules").show(ui, |ui| {
             for (i, row) in f.payment_rules.iter_mut().enumerate() {
                 let l = ui.label(format!("{}.", i + 1));
-                ui.add(egui::TextEdit::singleline(&mut row.method).desired_width(160.0))
+                ui.add(egui::TextEdit::singleline(&mut row.method).desired_width(220.0))
                     .labelled_by(l.id);
                 payment_choice(ui, lang, &mut row.payment);
                 if ui.button(tr(lang, "form.remove_row")).clicked() {
@@ -857,13 +868,18 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         }
                     });
                     field_errors(ui, ctx, &errors, Field::Port);
-                    egui::ComboBox::new("baud", tr(lang, "form.baud_rate"))
-                        .selected_text(f.baud_rate.to_string())
-                        .show_ui(ui, |ui| {
-                            for rate in BAUD_RATES {
-                                ui.selectable_value(&mut f.baud_rate, rate, rate.to_string());
-                            }
-                        });
+                    ui.horizontal(|ui| {
+                        let l = ui.label(tr(lang, "form.baud_rate"));
+                        egui::ComboBox::from_id_salt("baud")
+                            .selected_text(f.baud_rate.to_string())
+                            .show_ui(ui, |ui| {
+                                for rate in BAUD_RATES {
+                                    ui.selectable_value(&mut f.baud_rate, rate, rate.to_string());
+                                }
+                            })
+                            .response
+                            .labelled_by(l.id);
+                    });
                     field_errors(ui, ctx, &errors, Field::BaudRate);
                     text_row(
                         ui,
@@ -967,13 +983,18 @@ fn supto_section(
                 if connectors.is_empty() {
                     ui.label(tr(lang, "form.no_connector"));
                 } else {
-                    egui::ComboBox::new("printing_module", tr(lang, "form.printing_module"))
-                        .selected_text(shown)
-                        .show_ui(ui, |ui| {
-                            for name in connectors {
-                                ui.selectable_value(&mut i.printing_module, name.clone(), name);
-                            }
-                        });
+                    ui.horizontal(|ui| {
+                        let l = ui.label(tr(lang, "form.printing_module"));
+                        egui::ComboBox::from_id_salt("printing_module")
+                            .selected_text(shown)
+                            .show_ui(ui, |ui| {
+                                for name in connectors {
+                                    ui.selectable_value(&mut i.printing_module, name.clone(), name);
+                                }
+                            })
+                            .response
+                            .labelled_by(l.id);
+                    });
                 }
                 if ui.button(tr(lang, "form.create_connector")).clicked() {
                     create = true;

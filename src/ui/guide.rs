@@ -148,24 +148,22 @@ impl App {
         let mut chosen = None;
         ui.heading(tr(lang, "checklist.title"));
         ui.add(egui::Label::new(RichText::new(tr(lang, "checklist.hint")).weak()).wrap());
-        egui::Grid::new("checklist")
-            .num_columns(3)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                for (n, (done, text, button, step)) in steps.iter().enumerate() {
-                    let (mark, color) = if *done {
-                        ("✔", Color32::from_rgb(0x20, 0x90, 0x40))
-                    } else {
-                        ("○", ui.visuals().weak_text_color())
-                    };
-                    ui.label(RichText::new(format!("{}. {mark}", n + 1)).color(color));
-                    ui.add(egui::Label::new(tr(lang, text)).wrap());
-                    if ui.button(tr(lang, button)).clicked() {
-                        chosen = Some(*step);
-                    }
-                    ui.end_row();
+        for (n, (done, text, button, step)) in steps.iter().enumerate() {
+            let (mark, color) = if *done {
+                ("✔", Color32::from_rgb(0x20, 0x90, 0x40))
+            } else {
+                ("○", ui.visuals().weak_text_color())
+            };
+            // The button first, the step's text after it (elided to the width, in full
+            // on hover), so a narrow window never pushes the button out of sight.
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("{}. {mark}", n + 1)).color(color));
+                if ui.button(tr(lang, button)).clicked() {
+                    chosen = Some(*step);
                 }
+                ui.add(egui::Label::new(tr(lang, text)).truncate());
             });
+        }
         ui.separator();
         match chosen {
             Some(Step::Tab(tab)) => self.set_tab(tab),

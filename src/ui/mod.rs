@@ -731,14 +731,17 @@ impl App {
         egui::ScrollArea::vertical()
             .id_salt("server_list")
             .show(ui, |ui| {
-                for (id, name, server_type) in servers {
-                    let selected = self.selected.as_ref() == Some(&id);
-                    let text = format!("{name}  ·  {}", tr(lang, server_type.label_key_short()));
-                    let button = egui::Button::selectable(selected, text).truncate();
-                    if ui.add_sized([ui.available_width(), 20.0], button).clicked() && !selected {
-                        self.leave_form(guide::Leave::Edit(id));
+                ui.with_layout(egui::Layout::top_down_justified(egui::Align::Min), |ui| {
+                    for (id, name, server_type) in servers {
+                        let selected = self.selected.as_ref() == Some(&id);
+                        let text =
+                            format!("{name}  ·  {}", tr(lang, server_type.label_key_short()));
+                        let button = egui::Button::selectable(selected, text).truncate();
+                        if ui.add(button).clicked() && !selected {
+                            self.leave_form(guide::Leave::Edit(id));
+                        }
                     }
-                }
+                });
             });
     }
 
@@ -860,7 +863,10 @@ impl App {
         // width, in full on hover), so a long name never covers the other column.
         let entry = |ui: &mut Ui, s: &ServerDef, key: &str| {
             let button = egui::Button::new(tr_args(lang, key, &[("name", &s.name)])).truncate();
-            ui.add_sized([ui.available_width(), 22.0], button)
+            ui.with_layout(egui::Layout::top_down_justified(egui::Align::Min), |ui| {
+                ui.add(button)
+            })
+            .inner
                 .on_hover_text(format!(
                     "{}  ·  {}",
                     s.name,
@@ -1111,12 +1117,25 @@ pub fn list_serial_ports() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The smallest window the layout is made for (and tested at).
+pub const MIN_WINDOW_SIZE: [f32; 2] = [800.0, 600.0];
+
 /// Opens the window and runs until it is closed.
 pub fn run(workspace: Workspace) -> Result<(), eframe::Error> {
+    open_window(workspace, None)
+}
+
+/// Opens the window with a short guide above its views (the demo's), until it is closed.
+pub fn run_with_guide(workspace: Workspace, guide: String) -> Result<(), eframe::Error> {
+    open_window(workspace, Some(guide))
+}
+
+fn open_window(workspace: Workspace, guide: Option<String>) -> Result<(), eframe::Error> {
     let lang = workspace.config().language;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size(MIN_WINDOW_SIZE)
             .with_title(tr(lang, "app.title")),
         ..Default::default()
     };
@@ -1125,7 +1144,11 @@ pub fn run(workspace: Workspace) -> Result<(), eframe::Error> {
         options,
         Box::new(move |cc| {
             fonts::install(&cc.egui_ctx);
-            Ok(Box::new(App::new(workspace)))
+            let app = App::new(workspace);
+            Ok(Box::new(match guide {
+                Some(g) => app.with_guide(g),
+                None => app,
+            }))
         }),
     )
 }
