@@ -486,7 +486,10 @@ fn pickers_offer_the_objects_and_groups_of_the_connected_database() {
     assert!(h.query_by_label("Обект (ID)").is_none(), "no id field");
     click(&mut h, "Обект");
     click(&mut h, &object.name);
-    assert_eq!(h.state().draft().unwrap().object_text, object.id.to_string());
+    assert_eq!(
+        h.state().draft().unwrap().object_text,
+        object.id.to_string()
+    );
     assert_eq!(
         h.get_by_label("Обект").value(),
         Some(object.name.clone()),

@@ -26,7 +26,10 @@ const TOP_BAR: [&str; 7] = [
 
 /// A demo set-up (warehouse, shop simulator, fiscal device) with one more server whose
 /// name is far longer than any column.
-fn demo_app(dir: &std::path::Path, with_device: bool) -> (
+fn demo_app(
+    dir: &std::path::Path,
+    with_device: bool,
+) -> (
     App,
     skladlink::demo::DemoShop,
     Option<skladlink::demo::DemoDevice>,
@@ -83,20 +86,20 @@ fn every_view_fits_at_800_by_600_and_at_1400_by_900() {
         let (app, _shop, _device) = demo_app(dir.path(), false);
         let mut h = common::ui::window_with(app, egui::vec2(w, hgt));
         h.state_mut().wait_for_db_check(Duration::from_secs(30));
-        h.run();
+        h.run_steps(8);
         for tab in TOP_BAR[..4].iter() {
             h.get_all_by_label(tab).next().unwrap().click();
-            h.run();
+            h.run_steps(8);
             assert_layout(&h, &format!("{w}×{hgt}, {tab}"));
         }
         // A server's form, the Export one with its pickers.
         h.get_by_label("Сървъри").click();
-        h.run();
+        h.run_steps(8);
         h.get_all_by_label_contains("Експорт към много дълго")
             .next()
             .unwrap()
             .click();
-        h.run();
+        h.run_steps(8);
         assert_layout(&h, &format!("{w}×{hgt}, Export form"));
         std::fs::remove_dir_all(dir.path().join("demo")).unwrap();
     }
@@ -108,7 +111,7 @@ fn texts_do_not_overlap_while_a_run_is_shown_at_800_by_600() {
     let (app, _shop, _device) = demo_app(dir.path(), true);
     let mut h = common::ui::window_with(app, egui::vec2(800.0, 600.0));
     h.get_by_label("Действия").click();
-    h.run();
+    h.run_steps(8);
     h.get_by_label("Старт").click();
     h.step();
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -120,11 +123,13 @@ fn texts_do_not_overlap_while_a_run_is_shown_at_800_by_600() {
         let overlaps = common::ui::overlapping_texts(&h);
         assert!(overlaps.is_empty(), "during a run: {overlaps:#?}");
         let app = h.state();
-        if app.workspace().config().run_list.iter().any(|id| {
-            app.server_view(id)
-                .and_then(|v| v.progress)
-                .is_some()
-        }) {
+        if app
+            .workspace()
+            .config()
+            .run_list
+            .iter()
+            .any(|id| app.server_view(id).and_then(|v| v.progress).is_some())
+        {
             frames_with_progress += 1;
         }
         let history = h.state_mut().history().len();

@@ -31,11 +31,13 @@ fn supto_is_visible_after_a_restart_without_pressing_the_check() {
     std::fs::remove_file(&db).unwrap();
     std::fs::create_dir(&db).unwrap();
     let mut h = open_app(dir.path(), &keyring);
-    h.state_mut()
-        .wait_for_db_check(Duration::from_secs(20));
+    h.state_mut().wait_for_db_check(Duration::from_secs(20));
     h.run();
     assert!(
-        matches!(h.state().db_status(), skladlink::ui::DbStatus::Failed { .. }),
+        matches!(
+            h.state().db_status(),
+            skladlink::ui::DbStatus::Failed { .. }
+        ),
         "the background check ran and failed: {:?}",
         h.state().db_status()
     );
@@ -72,13 +74,15 @@ fn the_pickers_show_names_after_a_restart() {
         connect_database(&mut h, &cs);
     }
     let mut h = open_app(dir.path(), &keyring);
-    h.state_mut()
-        .wait_for_db_check(Duration::from_secs(20));
+    h.state_mut().wait_for_db_check(Duration::from_secs(20));
     h.run();
     new_server(&mut h, "Connector WooCommerce — Импорт");
     click(&mut h, "Обект");
     click(&mut h, &object.name);
-    assert_eq!(h.state().draft().unwrap().object_text, object.id.to_string());
+    assert_eq!(
+        h.state().draft().unwrap().object_text,
+        object.id.to_string()
+    );
 }
 
 #[test]
@@ -100,7 +104,10 @@ fn an_empty_configuration_shows_the_guide_as_a_checklist_that_ticks_itself_off()
     drop(h);
     // Opened again, with no form open: the Export step is ticked.
     let mut h = open_app(dir.path(), &KeyringStore::in_memory());
-    assert!(h.query_by_label("2. ✔").is_some(), "the Export step is done");
+    assert!(
+        h.query_by_label("2. ✔").is_some(),
+        "the Export step is done"
+    );
     assert!(h.query_by_label("1. ○").is_some(), "no database yet");
     click(&mut h, "Към „База данни“");
     assert!(h.query_by_label("Провери връзката").is_some());
@@ -117,7 +124,10 @@ fn leaving_an_unsaved_form_asks_and_an_import_without_object_is_not_saved() {
         h.query_by_label("Полето е задължително.").is_some(),
         "the object is required"
     );
-    assert!(h.state().workspace().config().servers.is_empty(), "not saved");
+    assert!(
+        h.state().workspace().config().servers.is_empty(),
+        "not saved"
+    );
 
     // Nothing is thrown away without a word.
     new_server(&mut h, "Connector WooCommerce — Експорт");
@@ -206,7 +216,10 @@ fn a_file_dialog_that_cannot_be_shown_asks_for_a_typed_path() {
     type_into(&mut h, "Файл за запис", &path.display().to_string());
     click(&mut h, "Използвай този път");
     assert!(path.exists(), "written to the typed path");
-    assert!(h.query_by_label_contains("не може да бъде показан").is_none());
+    assert!(
+        h.query_by_label_contains("не може да бъде показан")
+            .is_none()
+    );
 }
 
 #[test]
@@ -221,7 +234,9 @@ fn a_database_error_is_said_in_words_with_the_driver_text_folded_and_kept() {
         "in words"
     );
     assert!(
-        h.query_all_by_label_contains("No Such Driver").next().is_none(),
+        h.query_all_by_label_contains("No Such Driver")
+            .next()
+            .is_none(),
         "the raw text is folded"
     );
     click(&mut h, "Подробности");

@@ -406,7 +406,11 @@ impl App {
                 self.stop();
             }
             if self.actions.active {
-                ui.label(RichText::new(tr(lang, "actions.why_running")).small().weak());
+                ui.label(
+                    RichText::new(tr(lang, "actions.why_running"))
+                        .small()
+                        .weak(),
+                );
             }
         });
         if config.run_list.is_empty() {
@@ -429,10 +433,25 @@ impl App {
                     .striped(true)
                     .vscroll(false)
                     .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                    .column(Column::initial(140.0).at_least(90.0).clip(true).resizable(true))
+                    .column(
+                        Column::initial(140.0)
+                            .at_least(90.0)
+                            .clip(true)
+                            .resizable(true),
+                    )
                     .column(Column::auto())
-                    .column(Column::initial(120.0).at_least(80.0).clip(true).resizable(true))
-                    .column(Column::initial(190.0).at_least(120.0).clip(true).resizable(true))
+                    .column(
+                        Column::initial(120.0)
+                            .at_least(80.0)
+                            .clip(true)
+                            .resizable(true),
+                    )
+                    .column(
+                        Column::initial(190.0)
+                            .at_least(120.0)
+                            .clip(true)
+                            .resizable(true),
+                    )
                     .column(Column::remainder().at_least(150.0).clip(true))
                     .header(22.0, |mut header| {
                         for key in [
@@ -443,7 +462,10 @@ impl App {
                             "actions.last_run",
                         ] {
                             header.col(|ui| {
-                                ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
+                                ui.add(
+                                    egui::Label::new(RichText::new(tr(lang, key)).strong())
+                                        .truncate(),
+                                );
                             });
                         }
                     })
@@ -455,7 +477,11 @@ impl App {
                             body.row(28.0, |mut row| {
                                 row.col(|ui| {
                                     ui.add(egui::Label::new(&s.name).truncate()).on_hover_text(
-                                        format!("{} · {}", s.name, tr(lang, s.server_type().label_key())),
+                                        format!(
+                                            "{} · {}",
+                                            s.name,
+                                            tr(lang, s.server_type().label_key())
+                                        ),
                                     );
                                 });
                                 row.col(|ui| {
@@ -466,7 +492,10 @@ impl App {
                                         let response = ui
                                             .add_enabled(idle, egui::Button::new(tr(lang, short)))
                                             .on_hover_text(full.clone())
-                                            .on_disabled_hover_text(tr(lang, "actions.why_running"));
+                                            .on_disabled_hover_text(tr(
+                                                lang,
+                                                "actions.why_running",
+                                            ));
                                         response.widget_info(|| {
                                             egui::WidgetInfo::labeled(
                                                 egui::Role::Button,
@@ -487,7 +516,10 @@ impl App {
                                 });
                                 row.col(|ui| {
                                     let (text, color) = Self::state_text(lang, view, last, ui);
-                                    ui.add(egui::Label::new(RichText::new(text).color(color)).truncate());
+                                    ui.add(
+                                        egui::Label::new(RichText::new(text).color(color))
+                                            .truncate(),
+                                    );
                                 });
                                 row.col(|ui| Self::progress_cell(ui, lang, view));
                                 row.col(|ui| match last {
@@ -722,12 +754,19 @@ impl App {
                 .max_scroll_height(360.0)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(Column::auto())
-                .column(Column::initial(110.0).at_least(60.0).clip(true).resizable(true))
+                .column(
+                    Column::initial(110.0)
+                        .at_least(60.0)
+                        .clip(true)
+                        .resizable(true),
+                )
                 .column(Column::remainder().at_least(80.0).clip(true))
                 .header(20.0, |mut header| {
                     for key in ["history.when", "actions.server", "history.result"] {
                         header.col(|ui| {
-                            ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
+                            ui.add(
+                                egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate(),
+                            );
                         });
                     }
                 })
@@ -752,15 +791,28 @@ impl App {
                         } else {
                             RichText::new(summary).color(ERROR_COLOR)
                         };
-                        let mut hit = row.col(|ui| {
-                            ui.add(egui::Label::new(when).selectable(false));
-                        }).1.clicked();
-                        hit |= row.col(|ui| {
-                            ui.add(egui::Label::new(&r.server_name).truncate().selectable(false));
-                        }).1.clicked();
-                        hit |= row.col(|ui| {
-                            ui.add(egui::Label::new(summary).truncate().selectable(false));
-                        }).1.clicked();
+                        let mut hit = row
+                            .col(|ui| {
+                                ui.add(egui::Label::new(when).selectable(false));
+                            })
+                            .1
+                            .clicked();
+                        hit |= row
+                            .col(|ui| {
+                                ui.add(
+                                    egui::Label::new(&r.server_name)
+                                        .truncate()
+                                        .selectable(false),
+                                );
+                            })
+                            .1
+                            .clicked();
+                        hit |= row
+                            .col(|ui| {
+                                ui.add(egui::Label::new(summary).truncate().selectable(false));
+                            })
+                            .1
+                            .clicked();
                         if hit || row.response().clicked() {
                             clicked = Some(i);
                         }
@@ -810,12 +862,8 @@ impl App {
             };
             ui.add(
                 egui::Label::new(
-                    RichText::new(format!(
-                        "{} · {}",
-                        run.server_name,
-                        run_summary(lang, run)
-                    ))
-                    .strong(),
+                    RichText::new(format!("{} · {}", run.server_name, run_summary(lang, run)))
+                        .strong(),
                 )
                 .wrap(),
             );
@@ -838,8 +886,18 @@ impl App {
                 .striped(true)
                 .max_scroll_height(320.0)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(Column::initial(110.0).at_least(60.0).clip(true).resizable(true))
-                .column(Column::initial(110.0).at_least(60.0).clip(true).resizable(true))
+                .column(
+                    Column::initial(110.0)
+                        .at_least(60.0)
+                        .clip(true)
+                        .resizable(true),
+                )
+                .column(
+                    Column::initial(110.0)
+                        .at_least(60.0)
+                        .clip(true)
+                        .resizable(true),
+                )
                 .column(Column::remainder().at_least(80.0).clip(true))
                 .body(|body| {
                     body.rows(20.0, items.len(), |mut row| {
@@ -906,4 +964,3 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
 fn euro(lang: Language, amount: &str) -> String {
     tr_args(lang, "money.eur", &[("amount", amount)])
 }
-

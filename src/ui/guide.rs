@@ -37,7 +37,11 @@ impl App {
     fn go(&mut self, leave: Leave) {
         let lang = self.language();
         self.parked = None;
-        if self.notice.as_ref().is_some_and(|n| n.tab == Some(Tab::Servers)) {
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.tab == Some(Tab::Servers))
+        {
             self.notice = None;
         }
         match leave {

@@ -612,7 +612,11 @@ impl App {
     fn set_tab(&mut self, tab: Tab) {
         if self.tab != tab {
             self.tab = tab;
-            if self.notice.as_ref().is_some_and(|n| n.tab.is_some_and(|t| t != tab)) {
+            if self
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.tab.is_some_and(|t| t != tab))
+            {
                 self.notice = None;
             }
         }
@@ -672,10 +676,7 @@ impl App {
                 "notifications.button_one",
                 "notifications.button_other",
             );
-            if ui
-                .selectable_label(self.show_notifications, text)
-                .clicked()
-            {
+            if ui.selectable_label(self.show_notifications, text).clicked() {
                 self.show_notifications = !self.show_notifications;
             }
         });
@@ -785,7 +786,11 @@ impl App {
     /// Drops the open form's changes: back to the saved server, or to the form put aside
     /// for this one; a message about the form goes with it.
     fn cancel_draft(&mut self) {
-        if self.notice.as_ref().is_some_and(|n| n.tab == Some(Tab::Servers)) {
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.tab == Some(Tab::Servers))
+        {
             self.notice = None;
         }
         let id = self.draft.take().map(|d| d.server.id);
@@ -867,12 +872,12 @@ impl App {
                 ui.add(button)
             })
             .inner
-                .on_hover_text(format!(
-                    "{}  ·  {}",
-                    s.name,
-                    tr(lang, s.server_type().label_key())
-                ))
-                .clicked()
+            .on_hover_text(format!(
+                "{}  ·  {}",
+                s.name,
+                tr(lang, s.server_type().label_key())
+            ))
+            .clicked()
         };
         ui.columns(2, |cols| {
             cols[0].label(RichText::new(tr(lang, "run_list.defined")).strong());
@@ -887,9 +892,14 @@ impl App {
                 }
             }
             cols[1].label(RichText::new(tr(lang, "run_list.on_list")).strong());
-            cols[1].label(RichText::new(tr(lang, "run_list.remove_hint")).small().weak());
+            cols[1].label(
+                RichText::new(tr(lang, "run_list.remove_hint"))
+                    .small()
+                    .weak(),
+            );
             if config.run_list.is_empty() {
-                cols[1].add(egui::Label::new(RichText::new(tr(lang, "run_list.empty")).weak()).wrap());
+                cols[1]
+                    .add(egui::Label::new(RichText::new(tr(lang, "run_list.empty")).weak()).wrap());
             }
             for id in &config.run_list {
                 if let Some(s) = config.server(id)

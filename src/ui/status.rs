@@ -68,14 +68,27 @@ impl Notice {
 pub fn database_reason_key(raw: &str) -> &'static str {
     let lower = raw.to_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    if has(&["can't open lib", "data source name not found", "im002", "im003"]) {
+    if has(&[
+        "can't open lib",
+        "data source name not found",
+        "im002",
+        "im003",
+    ]) {
         "database.reason_driver"
     } else if has(&["1045", "access denied", "28000", "login failed"]) {
         "database.reason_login"
     } else if has(&["1049", "unknown database", "cannot open database"]) {
         "database.reason_no_database"
-    } else if has(&["2002", "2003", "2005", "can't connect", "08001", "08s01", "timeout", "hyt00"])
-    {
+    } else if has(&[
+        "2002",
+        "2003",
+        "2005",
+        "can't connect",
+        "08001",
+        "08s01",
+        "timeout",
+        "hyt00",
+    ]) {
         "database.reason_unreachable"
     } else {
         "database.reason_other"
@@ -113,9 +126,7 @@ impl App {
             match &self.notice {
                 Some(n) => {
                     if n.is_error {
-                        ui.add(
-                            egui::Label::new(RichText::new(&n.text).color(ERROR_COLOR)).wrap(),
-                        );
+                        ui.add(egui::Label::new(RichText::new(&n.text).color(ERROR_COLOR)).wrap());
                         if ui
                             .small_button("✖")
                             .on_hover_text(tr(lang, "notifications.dismiss"))

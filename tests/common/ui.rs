@@ -106,13 +106,11 @@ pub fn open_app(dir: &Path, keyring: &KeyringStore) -> Harness<'static, App> {
     window(ws, dir.join("backup.json"))
 }
 
-
 #[allow(dead_code)]
 pub fn click(h: &mut Harness<'_, App>, label: &str) {
     h.get_by_label(label).click();
     h.run();
 }
-
 
 #[allow(dead_code)]
 pub fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
@@ -124,13 +122,11 @@ pub fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
     h.run();
 }
 
-
 #[allow(dead_code)]
 pub fn new_server(h: &mut Harness<'_, App>, type_label: &str) {
     click(h, "Нов");
     click(h, type_label);
 }
-
 
 #[allow(dead_code)]
 pub fn create_all_three(h: &mut Harness<'_, App>) {
@@ -160,7 +156,6 @@ pub fn create_all_three(h: &mut Harness<'_, App>) {
     click(h, "Добави Експорт магазин");
 }
 
-
 #[allow(dead_code)]
 pub fn sqlite_warehouse(path: &Path, version: &str) -> String {
     let cs = format!("Driver={{SQLite3}};Database={}", path.display());
@@ -182,7 +177,6 @@ pub fn sqlite_warehouse(path: &Path, version: &str) -> String {
     .unwrap();
     cs
 }
-
 
 #[allow(dead_code)]
 pub fn connect_database(h: &mut Harness<'_, App>, cs: &str) {
