@@ -324,7 +324,7 @@ pub struct FormContext<'a> {
 
 /// A row: `label` in the left column, `control` (given the label's id, to name the control
 /// for screen readers and tests) in the right one.
-fn row<R>(ui: &mut Ui, label: &str, control: impl FnOnce(&mut Ui, egui::Id) -> R) -> R {
+pub fn row<R>(ui: &mut Ui, label: &str, control: impl FnOnce(&mut Ui, egui::Id) -> R) -> R {
     // A long label wraps in its column instead of pushing the controls out of sight.
     let l = ui
         .horizontal(|ui| {
@@ -339,7 +339,7 @@ fn row<R>(ui: &mut Ui, label: &str, control: impl FnOnce(&mut Ui, egui::Id) -> R
 
 /// A row with nothing on the left: `content` in the right column (collapsible tables,
 /// buttons that belong to the field above).
-fn wide_row<R>(ui: &mut Ui, content: impl FnOnce(&mut Ui) -> R) -> R {
+pub fn wide_row<R>(ui: &mut Ui, content: impl FnOnce(&mut Ui) -> R) -> R {
     ui.label("");
     let r = ui.vertical(content).inner;
     ui.end_row();
@@ -347,7 +347,7 @@ fn wide_row<R>(ui: &mut Ui, content: impl FnOnce(&mut Ui) -> R) -> R {
 }
 
 /// A hint under the field above, readable (not small).
-fn hint_row(ui: &mut Ui, text: &str) {
+pub fn hint_row(ui: &mut Ui, text: &str) {
     wide_row(ui, |ui| {
         ui.set_max_width(field_width(ui));
         ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
@@ -360,7 +360,7 @@ fn check_row(ui: &mut Ui, value: &mut bool, text: String) -> egui::Response {
 }
 
 /// A one-line text field as a row of the form's grid.
-fn text_field(ui: &mut Ui, label: &str, value: &mut String, password: bool) -> egui::Response {
+pub fn text_field(ui: &mut Ui, label: &str, value: &mut String, password: bool) -> egui::Response {
     row(ui, label, |ui, l| {
         ui.add(
             egui::TextEdit::singleline(value)
