@@ -25,8 +25,16 @@ fn fixed_setup(dir: &std::path::Path) -> Harness<'static, App> {
     )
     .unwrap();
     let mut ws = ws;
-    let mut export = ServerDef::new(ServerId("s1".into()), "Магазин (експорт)".into(), ServerType::Export);
-    let mut import = ServerDef::new(ServerId("s2".into()), "Магазин (импорт)".into(), ServerType::Import);
+    let mut export = ServerDef::new(
+        ServerId("s1".into()),
+        "Магазин (експорт)".into(),
+        ServerType::Export,
+    );
+    let mut import = ServerDef::new(
+        ServerId("s2".into()),
+        "Магазин (импорт)".into(),
+        ServerType::Import,
+    );
     if let ServerKind::Export(e) = &mut export.kind {
         e.shop.address = "https://магазин.example.bg".into();
     }
@@ -103,7 +111,8 @@ fn readme_screenshots() {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         assert!(Instant::now() < deadline, "no progress was shown");
-        h.state_mut().wait_for_runner_event(Duration::from_millis(50));
+        h.state_mut()
+            .wait_for_runner_event(Duration::from_millis(50));
         h.step();
         let app = h.state();
         let half_way = app.workspace().config().run_list.iter().any(|id| {
