@@ -433,41 +433,23 @@ impl App {
                     .striped(true)
                     .vscroll(false)
                     .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                    .column(
-                        Column::initial(140.0)
-                            .at_least(90.0)
-                            .clip(true)
-                            .resizable(true),
-                    )
+                    .column(text_column(140.0, 90.0))
                     .column(Column::auto())
-                    .column(
-                        Column::initial(120.0)
-                            .at_least(80.0)
-                            .clip(true)
-                            .resizable(true),
-                    )
-                    .column(
-                        Column::initial(190.0)
-                            .at_least(120.0)
-                            .clip(true)
-                            .resizable(true),
-                    )
+                    .column(text_column(120.0, 80.0))
+                    .column(text_column(190.0, 120.0))
                     .column(Column::remainder().at_least(150.0).clip(true))
-                    .header(22.0, |mut header| {
-                        for key in [
-                            "actions.server",
-                            "actions.run",
-                            "actions.state",
-                            "actions.progress",
-                            "actions.last_run",
-                        ] {
-                            header.col(|ui| {
-                                ui.add(
-                                    egui::Label::new(RichText::new(tr(lang, key)).strong())
-                                        .truncate(),
-                                );
-                            });
-                        }
+                    .header(22.0, |header| {
+                        header_row(
+                            header,
+                            lang,
+                            &[
+                                "actions.server",
+                                "actions.run",
+                                "actions.state",
+                                "actions.progress",
+                                "actions.last_run",
+                            ],
+                        )
                     })
                     .body(|mut body| {
                         for s in rows {
@@ -754,21 +736,14 @@ impl App {
                 .max_scroll_height(360.0)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(Column::auto())
-                .column(
-                    Column::initial(110.0)
-                        .at_least(60.0)
-                        .clip(true)
-                        .resizable(true),
-                )
+                .column(text_column(110.0, 60.0))
                 .column(Column::remainder().at_least(80.0).clip(true))
-                .header(20.0, |mut header| {
-                    for key in ["history.when", "actions.server", "history.result"] {
-                        header.col(|ui| {
-                            ui.add(
-                                egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate(),
-                            );
-                        });
-                    }
+                .header(20.0, |header| {
+                    header_row(
+                        header,
+                        lang,
+                        &["history.when", "actions.server", "history.result"],
+                    )
                 })
                 .body(|body| {
                     body.rows(22.0, runs.len(), |mut row| {
@@ -886,18 +861,8 @@ impl App {
                 .striped(true)
                 .max_scroll_height(320.0)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(
-                    Column::initial(110.0)
-                        .at_least(60.0)
-                        .clip(true)
-                        .resizable(true),
-                )
-                .column(
-                    Column::initial(110.0)
-                        .at_least(60.0)
-                        .clip(true)
-                        .resizable(true),
-                )
+                .column(text_column(110.0, 60.0))
+                .column(text_column(110.0, 60.0))
                 .column(Column::remainder().at_least(80.0).clip(true))
                 .body(|body| {
                     body.rows(20.0, items.len(), |mut row| {
@@ -963,4 +928,22 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
 /// An amount in euro, as the receipts are printed (Bulgaria's currency since 2026).
 fn euro(lang: Language, amount: &str) -> String {
     tr_args(lang, "money.eur", &[("amount", amount)])
+}
+
+/// A table column of text that is elided to its width (in full on hover) and can be
+/// widened by dragging.
+fn text_column(initial: f32, at_least: f32) -> Column {
+    Column::initial(initial)
+        .at_least(at_least)
+        .clip(true)
+        .resizable(true)
+}
+
+/// A table's header: each key's text, strong, elided to its column.
+fn header_row(mut header: egui_extras::TableRow<'_, '_>, lang: Language, keys: &[&str]) {
+    for key in keys {
+        header.col(|ui| {
+            ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
+        });
+    }
 }
