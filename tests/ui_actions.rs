@@ -158,6 +158,16 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         "{csv}"
     );
     assert!(csv.contains("WEB#") || csv.contains(",order,"), "{csv}");
+
+    // An item of the run is shown in full under the table when chosen.
+    let shown = |h: &Harness<'_, App>| h.query_all_by_label_contains("Продажба").count();
+    let before = shown(&h);
+    h.get_all_by_label_contains("Продажба")
+        .next()
+        .expect("the items are listed")
+        .click();
+    h.run();
+    assert!(shown(&h) > before, "the chosen item is shown in full");
 }
 
 #[test]

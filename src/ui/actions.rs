@@ -49,6 +49,8 @@ pub struct ActionsState {
     history_asked: bool,
     print_jobs_asked: bool,
     selected_run: Option<usize>,
+    /// The item of the chosen run shown in full (an index into the filtered items).
+    selected_item: Option<usize>,
     action_filter: Option<ItemAction>,
     text_filter: String,
     active: bool,
@@ -726,6 +728,7 @@ impl App {
             ui.label(RichText::new(tr(lang, "history.empty")).weak());
             return;
         }
+        let mut clicked_item = None;
         ui.columns(2, |cols| {
             let selected = self.actions.selected_run;
             let mut clicked = None;
@@ -795,6 +798,7 @@ impl App {
                 });
             if let Some(i) = clicked {
                 self.actions.selected_run = Some(i);
+                self.actions.selected_item = None;
             }
             let ui = &mut cols[1];
             ui.horizontal(|ui| {
@@ -846,6 +850,7 @@ impl App {
                 ui.add(egui::Label::new(RichText::new(e).color(ERROR_COLOR)).wrap());
             }
             let text = self.actions.text_filter.to_lowercase();
+            let selected_item = self.actions.selected_item;
             let items: Vec<_> = run
                 .items
                 .iter()
@@ -859,6 +864,7 @@ impl App {
             TableBuilder::new(ui)
                 .id_salt("items_table")
                 .striped(true)
+                .sense(egui::Sense::click())
                 .max_scroll_height(320.0)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(text_column(110.0, 60.0))
@@ -866,19 +872,47 @@ impl App {
                 .column(Column::remainder().at_least(80.0).clip(true))
                 .body(|body| {
                     body.rows(20.0, items.len(), |mut row| {
-                        let item = items[row.index()];
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(tr(lang, item.action.label_key())).truncate());
-                        });
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(&item.key).truncate());
-                        });
-                        row.col(|ui| {
-                            ui.add(egui::Label::new(&item.detail).truncate());
-                        });
+                        let i = row.index();
+                        let item = items[i];
+                        row.set_selected(selected_item == Some(i));
+                        let mut hit = false;
+                        for text in [
+                            tr(lang, item.action.label_key()),
+                            item.key.clone(),
+                            item.detail.clone(),
+                        ] {
+                            hit |= row
+                                .col(|ui| {
+                                    ui.add(egui::Label::new(text).truncate().selectable(false));
+                                })
+                                .1
+                                .clicked();
+                        }
+                        if hit || row.response().clicked() {
+                            clicked_item = Some(i);
+                        }
                     });
                 });
+            // The chosen item in full, wrapped.
+            if let Some(item) = selected_item.and_then(|i| items.get(i)) {
+                ui.separator();
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!(
+                            "{} · {}",
+                            tr(lang, item.action.label_key()),
+                            item.key
+                        ))
+                        .strong(),
+                    )
+                    .wrap(),
+                );
+                ui.add(egui::Label::new(&item.detail).wrap());
+            }
         });
+        if let Some(i) = clicked_item {
+            self.actions.selected_item = Some(i);
+        }
     }
 }
 
