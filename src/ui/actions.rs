@@ -362,7 +362,7 @@ impl App {
                         .desired_width(ui.available_width().min(80.0)),
                 )
                 .on_hover_text(text.clone());
-                ui.add(egui::Label::new(RichText::new(text).small()).truncate());
+                ui.add(egui::Label::new(text).truncate());
             }
             Some(p) => {
                 ui.spinner();
