@@ -231,3 +231,37 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::database_reason_key;
+
+    #[test]
+    fn driver_texts_are_told_apart() {
+        for (raw, key) in [
+            (
+                "[unixODBC][Driver Manager]Can't open lib 'NoSuch' : file not found",
+                "database.reason_driver",
+            ),
+            (
+                "State: IM002, Native error: 0, Message: Data source name not found",
+                "database.reason_driver",
+            ),
+            (
+                "State: 28000, Native error: 1045, Message: Access denied for user 'x'@'localhost'",
+                "database.reason_login",
+            ),
+            (
+                "State: 42000, Native error: 1049, Message: Unknown database 'warehouse'",
+                "database.reason_no_database",
+            ),
+            (
+                "ODBC emitted an error calling 'SQLDriverConnect': State: HY000, Native error: 2002, Message: Can't connect to server on '127.0.0.1' (115)",
+                "database.reason_unreachable",
+            ),
+            ("something else entirely", "database.reason_other"),
+        ] {
+            assert_eq!(database_reason_key(raw), key, "{raw}");
+        }
+    }
+}
