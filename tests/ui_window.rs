@@ -267,3 +267,46 @@ fn errors_stay_in_the_messages_list_after_the_status_line_moves_on() {
             .is_some()
     );
 }
+
+/// The viewport commands the window sent in its last frame.
+fn commands(h: &egui_kittest::Harness<'_, App>) -> Vec<egui::ViewportCommand> {
+    h.output()
+        .viewport_output
+        .get(&egui::ViewportId::ROOT)
+        .map(|v| v.commands.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn closing_the_window_with_an_unsaved_form_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "Connector WooCommerce — Експорт");
+    type_into(&mut h, "Адрес", "https://shop.bg");
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    h.step();
+    assert!(
+        commands(&h).contains(&egui::ViewportCommand::CancelClose),
+        "the close is held back"
+    );
+    h.run();
+    assert!(
+        h.query_by_label_contains("има незаписани промени")
+            .is_some()
+    );
+    h.get_by_label("Откажи промените").click();
+    h.step();
+    assert!(
+        commands(&h).contains(&egui::ViewportCommand::Close),
+        "then the window closes"
+    );
+    assert!(
+        h.state().workspace().config().servers.is_empty(),
+        "nothing saved"
+    );
+}

@@ -16,6 +16,8 @@ pub enum Leave {
     Edit(ServerId),
     /// A copy of a saved server.
     Duplicate(ServerId),
+    /// Closing the window.
+    Quit,
 }
 
 impl App {
@@ -52,6 +54,24 @@ impl App {
                 Ok(None) => {}
                 Err(e) => self.error(e.message(lang)),
             },
+            Leave::Quit => {
+                // Answered for: the form goes, and the close is sent again.
+                self.draft = None;
+                self.quitting = true;
+            }
+        }
+    }
+
+    /// A close of the window while the form has unsaved changes is held back and asked
+    /// about; once answered (or with nothing unsaved) the window closes.
+    pub(super) fn guard_close(&mut self, ctx: &egui::Context) {
+        if self.quitting {
+            self.quitting = false;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        } else if ctx.input(|i| i.viewport().close_requested()) && self.has_unsaved_changes() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.pending_leave = Some(Leave::Quit);
+            self.set_tab(Tab::Servers);
         }
     }
 

@@ -110,6 +110,8 @@ pub struct App {
     parked: Option<Draft>,
     /// The demo's short guide, shown in the window.
     guide: Option<String>,
+    /// The close asked for is to be sent again (its unsaved form was answered for).
+    quitting: bool,
 }
 
 impl App {
@@ -163,6 +165,7 @@ impl App {
             pending_leave: None,
             parked: None,
             guide: None,
+            quitting: false,
         };
         app.recall_database();
         app
@@ -606,6 +609,7 @@ impl App {
         self.leave_dialog(ui, lang);
         self.typed_path_dialog(ui, lang);
         self.notifications_window(ui, lang);
+        self.guard_close(ui.ctx());
     }
 
     /// Switches the view; a message that belonged to the view left is dropped.
