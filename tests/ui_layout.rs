@@ -34,10 +34,22 @@ fn demo_app(
     skladlink::demo::DemoShop,
     Option<skladlink::demo::DemoDevice>,
 ) {
+    demo_app_in(dir, with_device, Language::Bg)
+}
+
+/// The same in `lang`.
+fn demo_app_in(
+    dir: &std::path::Path,
+    with_device: bool,
+    lang: Language,
+) -> (
+    App,
+    skladlink::demo::DemoShop,
+    Option<skladlink::demo::DemoDevice>,
+) {
     let shop = skladlink::demo::start_shop().unwrap();
     let device = with_device.then(|| skladlink::demo::start_device().unwrap());
-    let mut ws =
-        skladlink::demo::prepare(&dir.join("demo"), &shop, device.as_ref(), Language::Bg).unwrap();
+    let mut ws = skladlink::demo::prepare(&dir.join("demo"), &shop, device.as_ref(), lang).unwrap();
     let mut long = ServerDef::new(
         ws.config().fresh_id(),
         "Експорт към много дълго наименован онлайн магазин на фирма ЕООД".into(),
@@ -57,8 +69,12 @@ fn demo_app(
 }
 
 fn assert_layout(h: &Harness<'_, App>, what: &str) {
+    assert_layout_of(h, what, &TOP_BAR, "Действия");
+}
+
+fn assert_layout_of(h: &Harness<'_, App>, what: &str, top_bar: &[&str], actions: &str) {
     let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, h.ctx.content_rect().size());
-    for entry in TOP_BAR {
+    for &entry in top_bar {
         // The top bar's entry is the highest one of that name.
         let rect = h
             .query_all_by_label(entry)
@@ -72,7 +88,7 @@ fn assert_layout(h: &Harness<'_, App>, what: &str) {
     }
     let texts = common::ui::drawn_texts(h);
     assert!(
-        texts.len() > 10 && texts.iter().any(|(t, _)| t == "Действия"),
+        texts.len() > 10 && texts.iter().any(|(t, _)| t == actions),
         "{what}: the laid-out texts were read: {texts:?}"
     );
     let overlaps = common::ui::overlapping_texts(h);
@@ -141,4 +157,27 @@ fn texts_do_not_overlap_while_a_run_is_shown_at_800_by_600() {
     h.get_by_label("Стоп").click();
     h.run_steps(3);
     assert_layout(&h, "after the run");
+}
+
+#[test]
+fn the_english_window_fits_at_800_by_600() {
+    const EN_TOP_BAR: [&str; 7] = [
+        "Servers",
+        "Servers list",
+        "Actions",
+        "Database",
+        "Language",
+        "Backup",
+        "Messages (0)",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _shop, _device) = demo_app_in(dir.path(), false, Language::En);
+    let mut h = common::ui::window_with(app, egui::vec2(800.0, 600.0));
+    h.state_mut().wait_for_db_check(Duration::from_secs(30));
+    h.run_steps(8);
+    for tab in EN_TOP_BAR[..4].iter() {
+        h.get_all_by_label(tab).next().unwrap().click();
+        h.run_steps(8);
+        assert_layout_of(&h, &format!("English, {tab}"), &EN_TOP_BAR, "Actions");
+    }
 }
