@@ -769,29 +769,11 @@ impl App {
                         } else {
                             RichText::new(summary).color(ERROR_COLOR)
                         };
-                        let mut hit = row
-                            .col(|ui| {
-                                ui.add(egui::Label::new(when).selectable(false));
-                            })
-                            .1
-                            .clicked();
-                        hit |= row
-                            .col(|ui| {
-                                ui.add(
-                                    egui::Label::new(&r.server_name)
-                                        .truncate()
-                                        .selectable(false),
-                                );
-                            })
-                            .1
-                            .clicked();
-                        hit |= row
-                            .col(|ui| {
-                                ui.add(egui::Label::new(summary).truncate().selectable(false));
-                            })
-                            .1
-                            .clicked();
-                        if hit || row.response().clicked() {
+                        let hit = clickable_cells(
+                            &mut row,
+                            [RichText::new(when), RichText::new(&r.server_name), summary],
+                        );
+                        if hit {
                             clicked = Some(i);
                         }
                     });
@@ -875,20 +857,15 @@ impl App {
                         let i = row.index();
                         let item = items[i];
                         row.set_selected(selected_item == Some(i));
-                        let mut hit = false;
-                        for text in [
-                            tr(lang, item.action.label_key()),
-                            item.key.clone(),
-                            item.detail.clone(),
-                        ] {
-                            hit |= row
-                                .col(|ui| {
-                                    ui.add(egui::Label::new(text).truncate().selectable(false));
-                                })
-                                .1
-                                .clicked();
-                        }
-                        if hit || row.response().clicked() {
+                        let hit = clickable_cells(
+                            &mut row,
+                            [
+                                RichText::new(tr(lang, item.action.label_key())),
+                                RichText::new(&item.key),
+                                RichText::new(&item.detail),
+                            ],
+                        );
+                        if hit {
                             clicked_item = Some(i);
                         }
                     });
@@ -980,4 +957,21 @@ fn header_row(mut header: egui_extras::TableRow<'_, '_>, lang: Language, keys: &
             ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
         });
     }
+}
+
+/// A table row of texts elided to their cells; true when the row was clicked anywhere.
+fn clickable_cells<const N: usize>(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    texts: [RichText; N],
+) -> bool {
+    let mut hit = false;
+    for text in texts {
+        hit |= row
+            .col(|ui| {
+                ui.add(egui::Label::new(text).truncate().selectable(false));
+            })
+            .1
+            .clicked();
+    }
+    hit || row.response().clicked()
 }
