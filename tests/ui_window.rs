@@ -310,3 +310,50 @@ fn closing_the_window_with_an_unsaved_form_asks_first() {
         "nothing saved"
     );
 }
+
+#[test]
+fn a_failed_run_is_kept_in_the_messages() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = skladlink::demo::prepare(
+        &dir.path().join("demo"),
+        &shop,
+        None,
+        skladlink::i18n::Language::Bg,
+    )
+    .unwrap();
+    // The export's shop is not there: its run fails.
+    let mut config = ws.config().clone();
+    for s in &mut config.servers {
+        if let ServerKind::Export(e) = &mut s.kind {
+            e.shop.address = "http://127.0.0.1:9".into();
+            e.shop.connect_timeout_secs = 2;
+        }
+    }
+    let ws = Workspace::with_config(ws.location().clone(), ws.secrets().clone(), config);
+    let mut h = common::ui::window(ws, dir.path().join("unused.csv"));
+    click(&mut h, "Действия");
+    h.get_by_label("Изпълни Магазин (експорт) сега").click();
+    h.step();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while h.state().is_running() && std::time::Instant::now() < deadline {
+        h.state_mut()
+            .wait_for_runner_event(Duration::from_millis(100));
+        h.step();
+    }
+    assert!(!h.state().is_running(), "the run ended");
+    let failed: Vec<_> = h
+        .state()
+        .notifications()
+        .iter()
+        .filter(|n| n.text.contains("„Магазин (експорт)“ завърши с грешки"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", h.state().notifications());
+    h.run_steps(3);
+    click(&mut h, "Съобщения (1)");
+    assert!(
+        h.query_all_by_label_contains("завърши с грешки")
+            .next()
+            .is_some()
+    );
+}

@@ -231,7 +231,20 @@ impl App {
                     view.progress = Some(progress);
                 }
             }
-            Event::Finished { .. } => {
+            Event::Finished { record, .. } => {
+                if !record.ok {
+                    // A failed run is kept in Messages until it is read.
+                    let lang = self.language();
+                    let text = tr_args(
+                        lang,
+                        "notifications.run_failed",
+                        &[
+                            ("name", &record.server_name),
+                            ("summary", &run_summary(lang, &record)),
+                        ],
+                    );
+                    self.error(text);
+                }
                 if self.actions.history_page == 0
                     && let Some(sel) = self.actions.selected_run.as_mut()
                 {
