@@ -256,11 +256,16 @@ fn errors_stay_in_the_messages_list_after_the_status_line_moves_on() {
     type_into(&mut h, "Адрес", "shop.bg");
     click(&mut h, "Запази");
     assert!(h.state().notice().is_some_and(|n| n.is_error));
-    // Cancel takes the form's message with it…
+    // Leaving the view takes the form's message with it, and so does Cancel…
+    click(&mut h, "Действия");
+    assert!(h.state().notice().is_none(), "{:?}", h.state().notice());
+    click(&mut h, "Сървъри");
+    click(&mut h, "Запази");
+    assert!(h.state().notice().is_some_and(|n| n.is_error));
     click(&mut h, "Отказ");
     assert!(h.state().notice().is_none(), "{:?}", h.state().notice());
     // …and the list keeps it to be read again.
-    click(&mut h, "Съобщения (1)");
+    click(&mut h, "Съобщения (2)");
     assert!(
         h.query_all_by_label("Има грешки в полетата; нищо не е записано.")
             .next()
@@ -354,6 +359,27 @@ fn a_failed_run_is_kept_in_the_messages() {
     assert!(
         h.query_all_by_label_contains("завърши с грешки")
             .next()
+            .is_some()
+    );
+}
+
+#[test]
+fn the_demo_shows_its_guide_inside_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir.path()),
+        Secrets::with_keyring(KeyringStore::in_memory()),
+    )
+    .unwrap();
+    let guide = skladlink::i18n::tr_args(
+        skladlink::i18n::Language::Bg,
+        "demo.guide",
+        &[("shop", "http://127.0.0.1:8080")],
+    );
+    let app = App::with_dialogs(ws, Box::new(common::ui::NoDialogs)).with_guide(guide);
+    let h = common::ui::window_with(app, egui::vec2(800.0, 600.0));
+    assert!(
+        h.query_by_label_contains("Демо: склад с примерни стоки, магазин на http://127.0.0.1:8080")
             .is_some()
     );
 }
