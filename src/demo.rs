@@ -277,7 +277,8 @@ pub fn run(location: &ConfigLocation) -> ExitCode {
             &[("shop", &shop.url), ("dir", &dir.display().to_string())]
         )
     );
-    let result = crate::ui::run(workspace);
+    let guide = tr_args(lang, "demo.guide", &[("shop", &shop.url)]);
+    let result = crate::ui::run_with_guide(workspace, guide);
     drop(device);
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),

@@ -207,7 +207,8 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
             | Event::Duplicate(_)
             | Event::DatabaseChecked(_)
             | Event::DatabaseLists(_)
-            | Event::SiteStatuses(_) => {}
+            | Event::SiteStatuses(_)
+            | Event::Remembered(_) => {}
         }
     }
     ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })

@@ -142,8 +142,9 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
     assert!(processing.is_empty());
 
     // The import run's items, filtered, go to CSV through the file dialog.
-    h.get_all_by_label_contains("· Магазин (импорт) ·")
-        .next()
+    // (the first of the name is the Actions table's row, the others the history's)
+    h.get_all_by_label("Магазин (импорт)")
+        .nth(1)
         .expect("the import run is listed")
         .click();
     h.run();
@@ -157,6 +158,16 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         "{csv}"
     );
     assert!(csv.contains("WEB#") || csv.contains(",order,"), "{csv}");
+
+    // An item of the run is shown in full under the table when chosen.
+    let shown = |h: &Harness<'_, App>| h.query_all_by_label_contains("Продажба").count();
+    let before = shown(&h);
+    h.get_all_by_label_contains("Продажба")
+        .next()
+        .expect("the items are listed")
+        .click();
+    h.run();
+    assert!(shown(&h) > before, "the chosen item is shown in full");
 }
 
 #[test]
@@ -226,13 +237,38 @@ fn the_import_form_offers_the_statuses_of_the_site() {
     h.run();
     let notice = h.state().notice().cloned().unwrap();
     assert!(notice.text.starts_with("Заредени са"), "{notice:?}");
-    h.get_all_by_label("Избери…").next().unwrap().click();
+    // The statuses by the shop's own names, the slug kept inside.
+    h.get_by_label("Processing").click();
     h.run();
-    h.get_by_label_contains("(on-hold)").click();
+    h.get_by_label("On hold").click();
     h.run();
     assert_eq!(
         h.get_by_label("Статус за обработка").value().as_deref(),
         Some("on-hold")
+    );
+    assert!(h.query_by_label("On hold").is_some(), "shown by its name");
+    drop(h);
+
+    // A restarted window remembers the shop's names without asking it again.
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir.path()),
+        skladlink::secrets::Secrets::with_keyring(skladlink::secrets::KeyringStore::in_memory()),
+    )
+    .unwrap();
+    let mut h = harness(ws, dir.path().join("unused.csv"));
+    h.state_mut().wait_for_db_check(Duration::from_secs(10));
+    h.get_by_label("Нов").click();
+    h.run();
+    h.get_by_label("Connector WooCommerce — Импорт").click();
+    h.run();
+    assert!(
+        h.query_by_label("Обработва се").is_some(),
+        "standard statuses in the window's language before the address is known"
+    );
+    type_into(&mut h, "Адрес", &shop.url);
+    assert!(
+        h.query_by_label("Processing").is_some(),
+        "the shop's own name, remembered"
     );
 }
 

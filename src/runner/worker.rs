@@ -18,7 +18,7 @@ use crate::ledger::print::PrintJob;
 use crate::runner::history::RunRecord;
 use crate::runner::jobs;
 use crate::runner::progress::Progress;
-use crate::runner::window::{self, DbLists, NativeDialogs, StatusesResult};
+use crate::runner::window::{self, DbLists, NativeDialogs, StatusesResult, WindowMemory};
 use crate::secrets::{Secret, Secrets};
 use crate::warehouse::probe::{DbInfo, ProbeError};
 
@@ -83,6 +83,16 @@ pub enum Command {
         db: DatabaseConfig,
         /// The password to log in with, if any.
         password: Option<Secret>,
+    },
+    /// Send what the database `db` points at and the shops said last (`Event::Remembered`),
+    /// then check the database again in the background as `CheckDatabase` does.
+    RecallDatabase {
+        /// The saved connection settings.
+        db: DatabaseConfig,
+        /// The stored password, if any.
+        password: Option<Secret>,
+        /// Whether to check the database too (false when none is configured).
+        check: bool,
     },
     /// Read the order statuses a shop offers (`Event::SiteStatuses`).
     LoadSiteStatuses {
@@ -161,6 +171,8 @@ pub enum Event {
     DatabaseLists(Option<DbLists>),
     /// The order statuses a shop offers, or the translated error.
     SiteStatuses(StatusesResult),
+    /// What the database and the shops said last, as remembered from earlier starts.
+    Remembered(Box<WindowMemory>),
 }
 
 /// Why the runner could not start.
@@ -384,23 +396,43 @@ impl Shared {
                     this.emitter.emit(Event::Duplicate(result));
                 });
             }
-            Command::CheckDatabase { db, password } => {
-                let emitter = self.emitter.clone();
-                tokio::task::spawn_blocking(move || {
-                    window::check_database(&db, password.as_ref(), |e| emitter.emit(e));
-                });
+            Command::CheckDatabase { db, password } => self.check_database(db, password),
+            Command::RecallDatabase {
+                db,
+                password,
+                check,
+            } => {
+                let memory = window::recall(&db, &self.ctx.data_dir);
+                self.emitter.emit(Event::Remembered(Box::new(memory)));
+                if check {
+                    self.check_database(db, password);
+                }
             }
             Command::LoadSiteStatuses { shop, key, secret } => {
                 let emitter = self.emitter.clone();
                 let lang = self.ctx.language;
+                let data_dir = self.ctx.data_dir.clone();
                 tokio::spawn(async move {
                     let result =
                         window::site_statuses(&shop, key.as_ref(), secret.as_ref(), lang).await;
+                    if let Ok(list) = &result {
+                        window::remember_statuses(&data_dir, &shop.address, list);
+                    }
                     emitter.emit(Event::SiteStatuses(result));
                 });
             }
             Command::Start { .. } | Command::RunOnce { .. } | Command::Stop => {}
         }
+    }
+}
+
+impl Shared {
+    fn check_database(&self, db: DatabaseConfig, password: Option<Secret>) {
+        let emitter = self.emitter.clone();
+        let data_dir = self.ctx.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            window::check_database(&db, password.as_ref(), &data_dir, |e| emitter.emit(e));
+        });
     }
 }
 

@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use egui::{Color32, RichText, Ui};
 
+use egui_extras::{Column, TableBuilder};
+
 use super::App;
 use super::dialogs::DialogPurpose;
+use super::status::ERROR_COLOR;
 use crate::config::{ServerId, ServerType};
 use crate::i18n::{Language, tr, tr_args};
 use crate::ledger::print::{PrintJob, PrintState};
@@ -27,6 +30,8 @@ pub struct ServerView {
     pub state: WorkerState,
     /// Progress of the current run.
     pub progress: Option<Progress>,
+    /// Stop was pressed since its last run started.
+    pub stop_asked: bool,
 }
 
 /// The Actions panel's state.
@@ -44,6 +49,8 @@ pub struct ActionsState {
     history_asked: bool,
     print_jobs_asked: bool,
     selected_run: Option<usize>,
+    /// The item of the chosen run shown in full (an index into the filtered items).
+    selected_item: Option<usize>,
     action_filter: Option<ItemAction>,
     text_filter: String,
     active: bool,
@@ -207,9 +214,15 @@ impl App {
                 let view = self.actions.views.entry(server).or_insert(ServerView {
                     state: WorkerState::Stopped,
                     progress: None,
+                    stop_asked: false,
                 });
                 if state != WorkerState::Running {
                     view.progress = None;
+                }
+                match state {
+                    WorkerState::Stopping => view.stop_asked = true,
+                    WorkerState::Running => view.stop_asked = false,
+                    _ => {}
                 }
                 view.state = state;
             }
@@ -218,7 +231,20 @@ impl App {
                     view.progress = Some(progress);
                 }
             }
-            Event::Finished { .. } => {
+            Event::Finished { record, .. } => {
+                if !record.ok {
+                    // A failed run is kept in Messages until it is read.
+                    let lang = self.language();
+                    let text = tr_args(
+                        lang,
+                        "notifications.run_failed",
+                        &[
+                            ("name", &record.server_name),
+                            ("summary", &run_summary(lang, &record)),
+                        ],
+                    );
+                    self.error(text);
+                }
                 if self.actions.history_page == 0
                     && let Some(sel) = self.actions.selected_run.as_mut()
                 {
@@ -255,6 +281,7 @@ impl App {
             Event::DatabaseChecked(result) => self.apply_probe_result(result),
             Event::DatabaseLists(lists) => self.apply_db_lists(lists),
             Event::SiteStatuses(result) => self.apply_statuses(result),
+            Event::Remembered(memory) => self.apply_memory(*memory),
         }
     }
 
@@ -286,27 +313,99 @@ impl App {
         }
     }
 
-    fn state_text(lang: Language, view: Option<&ServerView>) -> String {
+    /// A server's state in words and its colour: running, waiting until …, stopped, or
+    /// stopped after a failed last run.
+    fn state_text(
+        lang: Language,
+        view: Option<&ServerView>,
+        last: Option<&RunRecord>,
+        ui: &Ui,
+    ) -> (String, Color32) {
         match view.map(|v| &v.state) {
-            None | Some(WorkerState::Stopped) => tr(lang, "actions.stopped"),
-            Some(WorkerState::Running) => tr(lang, "actions.running"),
-            Some(WorkerState::Stopping) => tr(lang, "actions.stopping"),
-            Some(WorkerState::Waiting { next }) => tr_args(
-                lang,
-                "actions.waiting",
-                &[("time", &next.format("%d.%m %H:%M:%S").to_string())],
+            None | Some(WorkerState::Stopped) => match last {
+                Some(r) if !r.ok => (tr(lang, "actions.failed"), ERROR_COLOR),
+                // Finished normally in this session (a run once, or Start's first run).
+                Some(_) if view.is_some_and(|v| !v.stop_asked) => (
+                    tr(lang, "actions.done"),
+                    Color32::from_rgb(0x20, 0x90, 0x40),
+                ),
+                _ => (tr(lang, "actions.stopped"), ui.visuals().weak_text_color()),
+            },
+            Some(WorkerState::Running) => (
+                tr(lang, "actions.running"),
+                Color32::from_rgb(0x20, 0x90, 0x40),
+            ),
+            Some(WorkerState::Stopping) => (
+                tr(lang, "actions.stopping"),
+                Color32::from_rgb(0xc0, 0x80, 0x00),
+            ),
+            Some(WorkerState::Waiting { next }) => (
+                tr_args(
+                    lang,
+                    "actions.waiting",
+                    &[(
+                        "time",
+                        &if next.date_naive() == chrono::Local::now().date_naive() {
+                            next.format("%H:%M:%S").to_string()
+                        } else {
+                            next.format("%d.%m %H:%M").to_string()
+                        },
+                    )],
+                ),
+                Color32::from_rgb(0x30, 0x70, 0xc0),
             ),
         }
+    }
+
+    /// The progress of a running server: a bar with counts, or a spinner and the stage
+    /// when the total is not known yet; elided to the cell, in full on hover.
+    fn progress_cell(ui: &mut Ui, lang: Language, view: Option<&ServerView>) {
+        match view.and_then(|v| v.progress) {
+            Some(p) if p.total > 0 => {
+                let text = tr_args(
+                    lang,
+                    p.stage.label_key(),
+                    &[
+                        ("done", &group_thousands(p.done)),
+                        ("total", &group_thousands(p.total)),
+                    ],
+                );
+                ui.add(
+                    egui::ProgressBar::new(p.done as f32 / p.total as f32)
+                        .desired_width(ui.available_width().min(80.0)),
+                )
+                .on_hover_text(text.clone());
+                ui.add(egui::Label::new(text).truncate());
+            }
+            Some(p) => {
+                ui.spinner();
+                let text = tr_args(lang, p.stage.label_key(), &[("done", ""), ("total", "")]);
+                ui.add(egui::Label::new(text).truncate());
+            }
+            None => {}
+        }
+    }
+
+    /// True when the history holds at least one run (asked for when not there yet).
+    pub(super) fn actions_has_history(&mut self) -> bool {
+        self.load_history();
+        self.actions.history.as_ref().is_some_and(|h| !h.is_empty())
     }
 
     pub(super) fn actions_view(&mut self, ui: &mut Ui, lang: Language) {
         self.load_history();
         ui.heading(tr(lang, "actions.title"));
         let config = self.workspace.config().clone();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let can_start = !self.actions.active && !config.run_list.is_empty();
+            let why_not = if self.actions.active {
+                tr(lang, "actions.why_running")
+            } else {
+                tr(lang, "actions.empty_list")
+            };
             if ui
                 .add_enabled(can_start, egui::Button::new(tr(lang, "actions.start")))
+                .on_disabled_hover_text(why_not)
                 .clicked()
             {
                 self.start();
@@ -316,9 +415,17 @@ impl App {
                     self.actions.active,
                     egui::Button::new(tr(lang, "actions.stop")),
                 )
+                .on_disabled_hover_text(tr(lang, "actions.why_not_running"))
                 .clicked()
             {
                 self.stop();
+            }
+            if self.actions.active {
+                ui.label(
+                    RichText::new(tr(lang, "actions.why_running"))
+                        .small()
+                        .weak(),
+                );
             }
         });
         if config.run_list.is_empty() {
@@ -326,104 +433,119 @@ impl App {
         }
         ui.separator();
         let mut run_request: Option<(ServerId, bool)> = None;
-        egui::Grid::new("actions_grid")
-            .striped(true)
-            .num_columns(6)
+        let idle = !self.actions.active;
+        let rows: Vec<_> = config
+            .run_list
+            .iter()
+            .filter_map(|id| config.server(id))
+            .collect();
+        let history = self.actions.history.clone().unwrap_or_default();
+        egui::ScrollArea::horizontal()
+            .id_salt("actions_table_scroll")
             .show(ui, |ui| {
-                for key in [
-                    "actions.server",
-                    "",
-                    "actions.type",
-                    "actions.state",
-                    "actions.progress",
-                    "actions.last_run",
-                ] {
-                    ui.label(
-                        RichText::new(if key.is_empty() {
-                            String::new()
-                        } else {
-                            tr(lang, key)
-                        })
-                        .strong(),
-                    );
-                }
-                ui.end_row();
-                for id in &config.run_list {
-                    let Some(s) = config.server(id) else { continue };
-                    let view = self.actions.views.get(id);
-                    ui.label(&s.name);
-                    ui.horizontal(|ui| {
-                        let idle = !self.actions.active;
-                        let mut button = |key: &str, dry: bool| {
-                            let text = tr_args(lang, key, &[("name", &s.name)]);
-                            if ui.add_enabled(idle, egui::Button::new(text)).clicked() {
-                                run_request = Some((id.clone(), dry));
-                            }
-                        };
-                        if s.server_type() == ServerType::EShop {
-                            button("actions.print_now", false);
-                        } else {
-                            button("actions.run_once", false);
-                            button("actions.dry_run", true);
-                        }
-                    });
-                    ui.label(tr(lang, s.server_type().label_key_short()));
-                    ui.label(Self::state_text(lang, view));
-                    match view.and_then(|v| v.progress) {
-                        Some(p) if p.total > 0 => {
-                            let text = tr_args(
-                                lang,
-                                p.stage.label_key(),
-                                &[
-                                    ("done", &group_thousands(p.done)),
-                                    ("total", &group_thousands(p.total)),
-                                ],
-                            );
-                            ui.add(
-                                egui::ProgressBar::new(p.done as f32 / p.total as f32)
-                                    .text(text)
-                                    .desired_width(220.0),
-                            );
-                        }
-                        Some(p) => {
-                            ui.horizontal(|ui| {
-                                ui.spinner();
-                                ui.label(tr_args(
-                                    lang,
-                                    p.stage.label_key(),
-                                    &[("done", ""), ("total", "")],
-                                ));
+                TableBuilder::new(ui)
+                    .id_salt("actions_table")
+                    .striped(true)
+                    .vscroll(false)
+                    .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                    .column(text_column(140.0, 90.0))
+                    .column(Column::auto())
+                    .column(text_column(120.0, 80.0))
+                    .column(text_column(190.0, 120.0))
+                    .column(Column::remainder().at_least(150.0).clip(true))
+                    .header(22.0, |header| {
+                        header_row(
+                            header,
+                            lang,
+                            &[
+                                "actions.server",
+                                "actions.run",
+                                "actions.state",
+                                "actions.progress",
+                                "actions.last_run",
+                            ],
+                        )
+                    })
+                    .body(|mut body| {
+                        for s in rows {
+                            let id = &s.id;
+                            let view = self.actions.views.get(id);
+                            let last = history.iter().find(|r| r.server_id == id.0);
+                            body.row(28.0, |mut row| {
+                                row.col(|ui| {
+                                    ui.add(egui::Label::new(&s.name).truncate()).on_hover_text(
+                                        format!(
+                                            "{} · {}",
+                                            s.name,
+                                            tr(lang, s.server_type().label_key())
+                                        ),
+                                    );
+                                });
+                                row.col(|ui| {
+                                    // A short text on the button; its full name (with the
+                                    // server's) for screen readers and as a tooltip.
+                                    let mut button = |short: &str, key: &str, dry: bool| {
+                                        let full = tr_args(lang, key, &[("name", &s.name)]);
+                                        let response = ui
+                                            .add_enabled(idle, egui::Button::new(tr(lang, short)))
+                                            .on_hover_text(full.clone())
+                                            .on_disabled_hover_text(tr(
+                                                lang,
+                                                "actions.why_running",
+                                            ));
+                                        response.widget_info(|| {
+                                            egui::WidgetInfo::labeled(
+                                                egui::Role::Button,
+                                                idle,
+                                                &full,
+                                            )
+                                        });
+                                        if response.clicked() {
+                                            run_request = Some((id.clone(), dry));
+                                        }
+                                    };
+                                    if s.server_type() == ServerType::EShop {
+                                        button("actions.print_short", "actions.print_now", false);
+                                    } else {
+                                        button("actions.run_short", "actions.run_once", false);
+                                        button("actions.dry_short", "actions.dry_run", true);
+                                    }
+                                });
+                                row.col(|ui| {
+                                    let (text, color) = Self::state_text(lang, view, last, ui);
+                                    ui.add(
+                                        egui::Label::new(RichText::new(text).color(color))
+                                            .truncate(),
+                                    );
+                                });
+                                row.col(|ui| Self::progress_cell(ui, lang, view));
+                                row.col(|ui| match last {
+                                    Some(r) => {
+                                        let when = r
+                                            .finished
+                                            .with_timezone(&chrono::Local)
+                                            .format("%d.%m %H:%M")
+                                            .to_string();
+                                        let text = format!("{when} · {}", run_summary(lang, r));
+                                        let text = if r.ok {
+                                            RichText::new(text)
+                                        } else {
+                                            RichText::new(text).color(ERROR_COLOR)
+                                        };
+                                        ui.add(egui::Label::new(text).truncate());
+                                    }
+                                    None => {
+                                        ui.add(
+                                            egui::Label::new(
+                                                RichText::new(tr(lang, "actions.never_run")).weak(),
+                                            )
+                                            .truncate(),
+                                        );
+                                    }
+                                });
                             });
                         }
-                        None => {
-                            ui.label("");
-                        }
-                    }
-                    let last = self
-                        .actions
-                        .history
-                        .as_ref()
-                        .and_then(|h| h.iter().find(|r| r.server_id == id.0));
-                    match last {
-                        Some(r) => {
-                            let when = r
-                                .finished
-                                .with_timezone(&chrono::Local)
-                                .format("%d.%m %H:%M")
-                                .to_string();
-                            let text = format!("{when} · {}", run_summary(lang, r));
-                            if r.ok {
-                                ui.label(text);
-                            } else {
-                                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
-                            }
-                        }
-                        None => {
-                            ui.label(RichText::new(tr(lang, "actions.never_run")).weak());
-                        }
-                    }
-                    ui.end_row();
-                }
+                    });
             });
         if let Some((id, dry)) = run_request {
             self.run_once(&id, dry);
@@ -485,6 +607,19 @@ impl App {
                 ("failed", &count(|s| matches!(s, PrintState::Failed { .. }))),
             ],
         ));
+        let printed: Vec<crate::core::money::Money> = jobs
+            .iter()
+            .filter(|j| matches!(j.state, PrintState::Printed { .. }))
+            .map(|j| j.content.total)
+            .collect();
+        if !printed.is_empty() {
+            let total: crate::core::money::Money = printed.into_iter().sum();
+            ui.label(tr_args(
+                lang,
+                "receipts.printed_total",
+                &[("amount", &euro(lang, &total.to_string()))],
+            ));
+        }
         let mut retry: Option<String> = None;
         egui::ScrollArea::vertical()
             .id_salt("receipts")
@@ -496,7 +631,7 @@ impl App {
                         for job in jobs.iter() {
                             ui.label(&job.unp);
                             ui.label(&job.order_key);
-                            ui.label(job.content.total.to_string());
+                            ui.label(euro(lang, &job.content.total.to_string()));
                             match &job.state {
                                 PrintState::Pending => {
                                     ui.label(tr(lang, "receipts.pending"));
@@ -606,44 +741,68 @@ impl App {
             ui.label(RichText::new(tr(lang, "history.empty")).weak());
             return;
         }
+        let mut clicked_item = None;
         ui.columns(2, |cols| {
-            egui::ScrollArea::vertical()
-                .id_salt("runs")
-                .max_height(360.0)
-                .show(&mut cols[0], |ui| {
-                    for (i, r) in runs.iter().enumerate() {
+            let selected = self.actions.selected_run;
+            let mut clicked = None;
+            TableBuilder::new(&mut cols[0])
+                .id_salt("runs_table")
+                .striped(true)
+                .sense(egui::Sense::click())
+                .max_scroll_height(360.0)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::auto())
+                .column(text_column(110.0, 60.0))
+                .column(Column::remainder().at_least(80.0).clip(true))
+                .header(20.0, |header| {
+                    header_row(
+                        header,
+                        lang,
+                        &["history.when", "actions.server", "history.result"],
+                    )
+                })
+                .body(|body| {
+                    body.rows(22.0, runs.len(), |mut row| {
+                        let i = row.index();
+                        let r = &runs[i];
+                        row.set_selected(selected == Some(i));
                         let when = r
                             .started
                             .with_timezone(&chrono::Local)
                             .format("%d.%m %H:%M:%S")
                             .to_string();
                         let dry = if r.dry_run {
-                            format!(" · {}", tr(lang, "history.dry"))
+                            format!("{} · ", tr(lang, "history.dry"))
                         } else {
                             String::new()
                         };
-                        let text =
-                            format!("{when} · {}{dry} · {}", r.server_name, run_summary(lang, r));
-                        let text = if r.ok {
-                            RichText::new(text)
+                        let summary = format!("{dry}{}", run_summary(lang, r));
+                        let summary = if r.ok {
+                            RichText::new(summary)
                         } else {
-                            RichText::new(text).color(Color32::from_rgb(0xd0, 0x30, 0x30))
+                            RichText::new(summary).color(ERROR_COLOR)
                         };
-                        if ui
-                            .selectable_label(self.actions.selected_run == Some(i), text)
-                            .clicked()
-                        {
-                            self.actions.selected_run = Some(i);
+                        let hit = clickable_cells(
+                            &mut row,
+                            [RichText::new(when), RichText::new(&r.server_name), summary],
+                        );
+                        if hit {
+                            clicked = Some(i);
                         }
-                    }
+                    });
                 });
+            if let Some(i) = clicked {
+                self.actions.selected_run = Some(i);
+                self.actions.selected_item = None;
+            }
             let ui = &mut cols[1];
             ui.horizontal(|ui| {
                 let shown = match self.actions.action_filter {
                     None => tr(lang, "history.all_actions"),
                     Some(a) => tr(lang, a.label_key()),
                 };
-                egui::ComboBox::new("history_action", tr(lang, "history.filter_action"))
+                let l = ui.label(tr(lang, "history.filter_action"));
+                egui::ComboBox::from_id_salt("history_action")
                     .selected_text(shown)
                     .show_ui(ui, |ui| {
                         ui.selectable_value(
@@ -658,7 +817,9 @@ impl App {
                                 tr(lang, a.label_key()),
                             );
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(l.id);
             });
             super::form::text_row(
                 ui,
@@ -673,29 +834,75 @@ impl App {
                 ui.label(RichText::new(tr(lang, "history.pick_run")).weak());
                 return;
             };
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{} · {}", run.server_name, run_summary(lang, run)))
+                        .strong(),
+                )
+                .wrap(),
+            );
             if let Some(e) = &run.error {
-                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e);
+                ui.add(egui::Label::new(RichText::new(e).color(ERROR_COLOR)).wrap());
             }
             let text = self.actions.text_filter.to_lowercase();
-            egui::ScrollArea::vertical()
-                .id_salt("items")
-                .max_height(320.0)
-                .show(ui, |ui| {
-                    egui::Grid::new("items_grid").striped(true).show(ui, |ui| {
-                        for item in run.items.iter().filter(|i| {
-                            self.actions.action_filter.is_none_or(|a| a == i.action)
-                                && (text.is_empty()
-                                    || i.key.to_lowercase().contains(&text)
-                                    || i.detail.to_lowercase().contains(&text))
-                        }) {
-                            ui.label(tr(lang, item.action.label_key()));
-                            ui.label(&item.key);
-                            ui.label(&item.detail);
-                            ui.end_row();
+            let selected_item = self.actions.selected_item;
+            let items: Vec<_> = run
+                .items
+                .iter()
+                .filter(|i| {
+                    self.actions.action_filter.is_none_or(|a| a == i.action)
+                        && (text.is_empty()
+                            || i.key.to_lowercase().contains(&text)
+                            || i.detail.to_lowercase().contains(&text))
+                })
+                .collect();
+            TableBuilder::new(ui)
+                .id_salt("items_table")
+                .striped(true)
+                .sense(egui::Sense::click())
+                .max_scroll_height(320.0)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(text_column(110.0, 60.0))
+                .column(text_column(110.0, 60.0))
+                .column(Column::remainder().at_least(80.0).clip(true))
+                .body(|body| {
+                    body.rows(20.0, items.len(), |mut row| {
+                        let i = row.index();
+                        let item = items[i];
+                        row.set_selected(selected_item == Some(i));
+                        let hit = clickable_cells(
+                            &mut row,
+                            [
+                                RichText::new(tr(lang, item.action.label_key())),
+                                RichText::new(&item.key),
+                                RichText::new(&item.detail),
+                            ],
+                        );
+                        if hit {
+                            clicked_item = Some(i);
                         }
                     });
                 });
+            // The chosen item in full, wrapped.
+            if let Some(item) = selected_item.and_then(|i| items.get(i)) {
+                ui.separator();
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!(
+                            "{} · {}",
+                            tr(lang, item.action.label_key()),
+                            item.key
+                        ))
+                        .strong(),
+                    )
+                    .wrap(),
+                );
+                ui.add(egui::Label::new(&item.detail).wrap());
+            }
         });
+        if let Some(i) = clicked_item {
+            self.actions.selected_item = Some(i);
+        }
     }
 }
 
@@ -740,4 +947,44 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
         parts.push(tr(lang, "history.nothing_changed"));
     }
     parts.join(", ")
+}
+
+/// An amount in euro, as the receipts are printed (Bulgaria's currency since 2026).
+fn euro(lang: Language, amount: &str) -> String {
+    tr_args(lang, "money.eur", &[("amount", amount)])
+}
+
+/// A table column of text that is elided to its width (in full on hover) and can be
+/// widened by dragging.
+fn text_column(initial: f32, at_least: f32) -> Column {
+    Column::initial(initial)
+        .at_least(at_least)
+        .clip(true)
+        .resizable(true)
+}
+
+/// A table's header: each key's text, strong, elided to its column.
+fn header_row(mut header: egui_extras::TableRow<'_, '_>, lang: Language, keys: &[&str]) {
+    for key in keys {
+        header.col(|ui| {
+            ui.add(egui::Label::new(RichText::new(tr(lang, key)).strong()).truncate());
+        });
+    }
+}
+
+/// A table row of texts elided to their cells; true when the row was clicked anywhere.
+fn clickable_cells<const N: usize>(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    texts: [RichText; N],
+) -> bool {
+    let mut hit = false;
+    for text in texts {
+        hit |= row
+            .col(|ui| {
+                ui.add(egui::Label::new(text).truncate().selectable(false));
+            })
+            .1
+            .clicked();
+    }
+    hit || row.response().clicked()
 }

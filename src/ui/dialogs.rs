@@ -16,8 +16,33 @@ pub enum DialogPurpose {
     ExportHistoryCsv,
 }
 
+/// How a file dialog ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogAnswer {
+    /// A file was chosen.
+    Chosen(PathBuf),
+    /// The dialog was closed without choosing.
+    Cancelled,
+    /// No dialog could be shown (no dialog service on the system); the window asks for
+    /// a typed path instead.
+    Unavailable,
+}
+
 /// Opens file dialogs; answers arrive later through the returned receiver.
 pub trait FileDialogs {
-    /// Starts a dialog; the receiver yields the chosen path, or `None` when cancelled.
-    fn open(&self, purpose: DialogPurpose) -> Receiver<Option<PathBuf>>;
+    /// Starts a dialog; the receiver yields how it ended.
+    fn open(&self, purpose: DialogPurpose) -> Receiver<DialogAnswer>;
+}
+
+/// The path a typed-path prompt starts with: the usual file name in the home directory.
+pub fn default_path(purpose: DialogPurpose) -> String {
+    let name = match purpose {
+        DialogPurpose::ExportBackup | DialogPurpose::ImportBackup => "skladlink-backup.json",
+        DialogPurpose::ExportHistoryCsv => "skladlink-history.csv",
+    };
+    directories::UserDirs::new()
+        .map(|u| u.home_dir().join(name))
+        .unwrap_or_else(|| PathBuf::from(name))
+        .display()
+        .to_string()
 }

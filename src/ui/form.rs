@@ -40,9 +40,25 @@ pub struct Draft {
     pub object_text: String,
     /// Problems found by the last Save.
     pub errors: Vec<FieldError>,
+    /// The server and the typed lists as the form opened, to tell unsaved changes.
+    original: (ServerDef, [String; 3]),
 }
 
 impl Draft {
+    /// True when something was changed since the form opened (or was last saved).
+    pub fn is_dirty(&self) -> bool {
+        let texts = [
+            self.object_groups_text.clone(),
+            self.goods_groups_text.clone(),
+            self.object_text.clone(),
+        ];
+        self.server != self.original.0
+            || texts != self.original.1
+            || !self.consumer_key.is_empty()
+            || !self.consumer_secret.is_empty()
+            || !self.operator_password.is_empty()
+    }
+
     /// A draft of an existing or new server.
     pub fn new(server: ServerDef, is_new: bool, stored: (bool, bool, bool)) -> Self {
         let (object_groups_text, goods_groups_text, object_text) = match &server.kind {
@@ -62,7 +78,16 @@ impl Draft {
             ),
             ServerKind::EShop(_) => (String::new(), String::new(), String::new()),
         };
+        let original = (
+            server.clone(),
+            [
+                object_groups_text.clone(),
+                goods_groups_text.clone(),
+                object_text.clone(),
+            ],
+        );
         Self {
+            original,
             server,
             is_new,
             consumer_key: String::new(),
@@ -148,28 +173,113 @@ pub fn toggle_in_list(list: &str, item: &str) -> String {
     items.join(", ")
 }
 
+/// A list of ids chosen by name: the chosen names (elided, in full on hover) and a menu
+/// that adds or removes one; the ids stay in `text`, each shown only as a tooltip.
 fn list_picker(
     ui: &mut Ui,
     lang: Language,
+    label: &str,
     key: &str,
     text: &mut String,
     options: &[(String, String)],
 ) {
-    ui.menu_button(tr(lang, key), |ui| {
-        egui::ScrollArea::vertical()
-            .max_height(320.0)
-            .show(ui, |ui| {
-                for (value, name) in options {
-                    let chosen = text.split([',', ';', ' ']).any(|t| t.trim() == value);
+    let chosen: Vec<&str> = text
+        .split([',', ';', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let names: Vec<String> = chosen
+        .iter()
+        .map(|id| {
+            options
+                .iter()
+                .find(|(value, _)| value == id)
+                .map(|(_, name)| name.trim().to_string())
+                .unwrap_or_else(|| (*id).to_string())
+        })
+        .collect();
+    row(ui, label, |ui, _| {
+        ui.menu_button(tr(lang, key), |ui| {
+            egui::ScrollArea::vertical()
+                .max_height(320.0)
+                .show(ui, |ui| {
+                    for (value, name) in options {
+                        let on = text.split([',', ';', ' ']).any(|t| t.trim() == value);
+                        if ui
+                            .selectable_label(on, name)
+                            .on_hover_text(tr_args(lang, "form.id_tooltip", &[("id", value)]))
+                            .clicked()
+                        {
+                            *text = toggle_in_list(text, value);
+                        }
+                    }
+                });
+        });
+        let shown = if names.is_empty() {
+            tr(lang, "form.none_chosen")
+        } else {
+            names.join(", ")
+        };
+        ui.add(egui::Label::new(RichText::new(shown).weak()).truncate());
+    });
+}
+
+/// One id chosen by name from `options` (id, name); the id stays in `text`.
+fn one_picker(
+    ui: &mut Ui,
+    lang: Language,
+    id_salt: &str,
+    label: &str,
+    text: &mut String,
+    options: &[(i64, String)],
+) {
+    let current = text.trim().parse::<i64>().ok();
+    let shown = match current.and_then(|c| options.iter().find(|(id, _)| *id == c)) {
+        Some((_, name)) => name.clone(),
+        None if text.trim().is_empty() => tr(lang, "form.choose"),
+        None => text.clone(),
+    };
+    row(ui, label, |ui, l| {
+        egui::ComboBox::from_id_salt(id_salt)
+            .selected_text(shown)
+            .width(field_width(ui) - 30.0)
+            .show_ui(ui, |ui| {
+                for (id, name) in options {
                     if ui
-                        .selectable_label(chosen, format!("{name} [{value}]"))
+                        .selectable_label(current == Some(*id), name)
+                        .on_hover_text(tr_args(lang, "form.id_tooltip", &[("id", &id.to_string())]))
                         .clicked()
                     {
-                        *text = toggle_in_list(text, value);
+                        *text = id.to_string();
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(l);
     });
+}
+
+/// The shop's name of an order status; the standard ones in the window's language when
+/// the shop was not asked.
+fn status_name(lang: Language, slug: &str, site: &[(String, String)]) -> String {
+    let bare = slug.strip_prefix("wc-").unwrap_or(slug);
+    if let Some((_, name)) = site
+        .iter()
+        .find(|(s, _)| s == slug || s.strip_prefix("wc-").unwrap_or(s) == bare)
+    {
+        return name.clone();
+    }
+    let key = match bare {
+        "pending" => "order_status.pending",
+        "processing" => "order_status.processing",
+        "on-hold" => "order_status.on_hold",
+        "completed" => "order_status.completed",
+        "cancelled" => "order_status.cancelled",
+        "refunded" => "order_status.refunded",
+        "failed" => "order_status.failed",
+        _ => return slug.to_string(),
+    };
+    tr(lang, key)
 }
 
 /// What the form asks the app to do after drawing.
@@ -185,6 +295,8 @@ pub enum FormAction {
     RefreshPorts,
     /// Read the order statuses the shop offers.
     LoadStatuses,
+    /// Put this form aside and open a new e-Shop Connector (SUPTO needs one).
+    CreateConnector,
 }
 
 /// Context the form needs besides the draft.
@@ -205,9 +317,85 @@ pub struct FormContext<'a> {
     pub lists: Option<&'a DbLists>,
 }
 
+// The form is one egui `Grid` of two columns: the label left, the control right, a hint
+// or an error under the control in the right column. Every field is added through one of
+// the row helpers below (`row`, `text_field`, `check_row`, `hint_row`, `wide_row`), so a
+// new field keeps the grid by using one of them.
+
+/// A row: `label` in the left column, `control` (given the label's id, to name the control
+/// for screen readers and tests) in the right one.
+pub fn row<R>(ui: &mut Ui, label: &str, control: impl FnOnce(&mut Ui, egui::Id) -> R) -> R {
+    // A long label wraps in its column instead of pushing the controls out of sight.
+    let l = ui
+        .horizontal(|ui| {
+            ui.set_max_width(LABEL_WIDTH);
+            ui.add(egui::Label::new(label).wrap())
+        })
+        .inner;
+    let r = ui.horizontal(|ui| control(ui, l.id)).inner;
+    ui.end_row();
+    r
+}
+
+/// A row with nothing on the left: `content` in the right column (collapsible tables,
+/// buttons that belong to the field above).
+pub fn wide_row<R>(ui: &mut Ui, content: impl FnOnce(&mut Ui) -> R) -> R {
+    ui.label("");
+    let r = ui.vertical(content).inner;
+    ui.end_row();
+    r
+}
+
+/// A hint under the field above, readable (not small).
+pub fn hint_row(ui: &mut Ui, text: &str) {
+    wide_row(ui, |ui| {
+        ui.set_max_width(field_width(ui));
+        ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
+    });
+}
+
+/// A checkbox in the right column, its text beside it.
+fn check_row(ui: &mut Ui, value: &mut bool, text: String) -> egui::Response {
+    wide_row(ui, |ui| ui.checkbox(value, text))
+}
+
+/// A one-line text field as a row of the form's grid.
+pub fn text_field(ui: &mut Ui, label: &str, value: &mut String, password: bool) -> egui::Response {
+    row(ui, label, |ui, l| {
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .password(password)
+                .desired_width(field_width(ui)),
+        )
+        .labelled_by(l)
+    })
+}
+
+/// The widest the labels' column gets; longer labels wrap.
+const LABEL_WIDTH: f32 = 210.0;
+
+/// The width of text fields and pickers: wide enough for an address or a name.
+const FIELD_WIDTH: f32 = 340.0;
+
+/// [`FIELD_WIDTH`], or less when the window is narrower (a little room kept for the
+/// scroll bar).
+fn field_width(ui: &Ui) -> f32 {
+    (ui.available_width() - 12.0).clamp(120.0, FIELD_WIDTH)
+}
+
+/// The errors found for `field`, under it.
 fn field_errors(ui: &mut Ui, ctx: &FormContext<'_>, errors: &[FieldError], field: Field) {
-    for e in errors.iter().filter(|e| e.field == field) {
-        ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e.message(ctx.lang));
+    let found: Vec<String> = errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message(ctx.lang))
+        .collect();
+    if !found.is_empty() {
+        wide_row(ui, |ui| {
+            for text in found {
+                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
+            }
+        });
     }
 }
 
@@ -226,7 +414,7 @@ pub fn text_row(ui: &mut Ui, label: &str, value: &mut String, password: bool) ->
 }
 
 fn secret_row(ui: &mut Ui, ctx: &FormContext<'_>, label: &str, value: &mut String, stored: bool) {
-    text_row(ui, label, value, true);
+    text_field(ui, label, value, true);
     let hint = if !ctx.can_store_secrets {
         tr(ctx.lang, "form.secret_no_keyring")
     } else if stored {
@@ -234,18 +422,18 @@ fn secret_row(ui: &mut Ui, ctx: &FormContext<'_>, label: &str, value: &mut Strin
     } else {
         tr(ctx.lang, "form.secret_not_stored")
     };
-    ui.label(RichText::new(hint).small().weak());
+    hint_row(ui, &hint);
 }
 
 fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interval: &mut Interval) {
-    ui.horizontal(|ui| {
+    row(ui, label, |ui, l| {
         let mode_label = |i: &Interval| match i {
             Interval::OnStart => tr(lang, "interval.on_start"),
             Interval::EveryMinutes { .. } => tr(lang, "interval.every_minutes"),
             Interval::EveryHours { .. } => tr(lang, "interval.every_hours"),
             Interval::Daily { .. } => tr(lang, "interval.daily"),
         };
-        egui::ComboBox::new(id_salt, label)
+        egui::ComboBox::from_id_salt(id_salt)
             .selected_text(mode_label(interval))
             .show_ui(ui, |ui| {
                 for option in [
@@ -260,7 +448,9 @@ fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interva
                         *interval = option;
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(l);
         match interval {
             Interval::OnStart => {}
             Interval::EveryMinutes { minutes } => {
@@ -298,13 +488,18 @@ fn choice_row<T: Copy + PartialEq>(
     options: &[T],
     key: impl Fn(T) -> &'static str,
 ) {
-    egui::ComboBox::new(id_salt, label)
-        .selected_text(tr(lang, key(*value)))
-        .show_ui(ui, |ui| {
-            for option in options {
-                ui.selectable_value(value, *option, tr(lang, key(*option)));
-            }
-        });
+    row(ui, label, |ui, l| {
+        egui::ComboBox::from_id_salt(id_salt)
+            .selected_text(tr(lang, key(*value)))
+            .width(field_width(ui) - 30.0)
+            .show_ui(ui, |ui| {
+                for option in options {
+                    ui.selectable_value(value, *option, tr(lang, key(*option)));
+                }
+            })
+            .response
+            .labelled_by(l);
+    });
 }
 
 fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
@@ -315,8 +510,8 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
         ServerKind::Import(i) => &mut i.shop,
         ServerKind::EShop(_) => return,
     };
-    text_row(ui, &tr(lang, "form.address"), &mut shop.address, false);
-    ui.label(RichText::new(tr(lang, "form.address_hint")).small().weak());
+    text_field(ui, &tr(lang, "form.address"), &mut shop.address, false);
+    hint_row(ui, &tr(lang, "form.address_hint"));
     field_errors(ui, ctx, &errors, Field::Address);
     interval_row(
         ui,
@@ -334,39 +529,45 @@ fn shop_fields(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) {
         &mut shop.collect_interval,
     );
     field_errors(ui, ctx, &errors, Field::CollectInterval);
-    ui.collapsing(tr(lang, "form.connection_advanced"), |ui| {
-        ui.horizontal(|ui| {
-            ui.label(tr(lang, "form.connect_timeout"));
-            ui.add(
-                egui::DragValue::new(&mut shop.connect_timeout_secs)
-                    .range(CONNECT_TIMEOUT_RANGE)
-                    .suffix(" s"),
+    wide_row(ui, |ui| {
+        ui.collapsing(tr(lang, "form.connection_advanced"), |ui| {
+            ui.horizontal(|ui| {
+                let seconds = tr(lang, "database.seconds_suffix");
+                let l = ui.label(tr(lang, "form.connect_timeout"));
+                ui.add(
+                    egui::DragValue::new(&mut shop.connect_timeout_secs)
+                        .range(CONNECT_TIMEOUT_RANGE)
+                        .suffix(seconds.clone()),
+                )
+                .labelled_by(l.id);
+                let l = ui.label(tr(lang, "form.request_timeout"));
+                ui.add(
+                    egui::DragValue::new(&mut shop.request_timeout_secs)
+                        .range(REQUEST_TIMEOUT_RANGE)
+                        .suffix(seconds),
+                )
+                .labelled_by(l.id);
+            });
+            text_row(ui, &tr(lang, "form.ca_file"), &mut shop.ca_file, false);
+            ui.checkbox(
+                &mut shop.accept_invalid_certs,
+                tr(lang, "form.accept_invalid_certs"),
             );
-            ui.label(tr(lang, "form.request_timeout"));
-            ui.add(
-                egui::DragValue::new(&mut shop.request_timeout_secs)
-                    .range(REQUEST_TIMEOUT_RANGE)
-                    .suffix(" s"),
-            );
-        });
-        ui.horizontal(|ui| {
-            ui.label(tr(lang, "form.max_batches_in_flight"));
-            ui.add(
-                egui::DragValue::new(&mut shop.max_batches_in_flight)
-                    .range(BATCHES_IN_FLIGHT_RANGE),
-            );
-        });
-        text_row(ui, &tr(lang, "form.ca_file"), &mut shop.ca_file, false);
-        ui.checkbox(
-            &mut shop.accept_invalid_certs,
-            tr(lang, "form.accept_invalid_certs"),
-        );
-        if shop.accept_invalid_certs {
-            ui.colored_label(
-                Color32::from_rgb(0xd0, 0x80, 0x00),
-                tr(lang, "form.accept_invalid_certs_warning"),
-            );
-        }
+            ui.horizontal(|ui| {
+                let l = ui.label(tr(lang, "form.max_batches_in_flight"));
+                ui.add(
+                    egui::DragValue::new(&mut shop.max_batches_in_flight)
+                        .range(BATCHES_IN_FLIGHT_RANGE),
+                )
+                .labelled_by(l.id);
+            });
+            if shop.accept_invalid_certs {
+                ui.colored_label(
+                    Color32::from_rgb(0xd0, 0x80, 0x00),
+                    tr(lang, "form.accept_invalid_certs_warning"),
+                );
+            }
+        })
     });
     field_errors(ui, ctx, &errors, Field::ConnectTimeout);
     field_errors(ui, ctx, &errors, Field::RequestTimeout);
@@ -394,26 +595,43 @@ fn status_row(
     value: &mut String,
     site: &[(String, String)],
 ) {
-    ui.horizontal(|ui| {
-        let l = ui.label(label);
-        ui.add(egui::TextEdit::singleline(value).desired_width(200.0))
-            .labelled_by(l.id);
-        ui.menu_button(tr(lang, "form.pick_status"), |ui| {
-            if site.is_empty() {
-                for status in STANDARD_ORDER_STATUSES {
-                    if ui.button(status).clicked() {
-                        *value = status.to_string();
-                        ui.close();
-                    }
-                }
-            }
-            for (slug, name) in site {
-                if ui.button(format!("{name} ({slug})")).clicked() {
+    row(ui, label, |ui, l| {
+        ui.add(egui::TextEdit::singleline(value).desired_width(140.0))
+            .labelled_by(l)
+            .on_hover_text(tr(lang, "form.status_slug_hint"));
+        let shown = if value.trim().is_empty() {
+            tr(lang, "form.choose")
+        } else {
+            status_name(lang, value.trim(), site)
+        };
+        ui.menu_button(shown, |ui| {
+            let standard: Vec<(String, String)>;
+            let options = if site.is_empty() {
+                standard = STANDARD_ORDER_STATUSES
+                    .iter()
+                    .map(|s| (s.to_string(), status_name(lang, s, &[])))
+                    .collect();
+                &standard
+            } else {
+                site
+            };
+            for (slug, name) in options {
+                if ui
+                    .button(name)
+                    .on_hover_text(tr_args(lang, "form.slug_tooltip", &[("slug", slug)]))
+                    .clicked()
+                {
                     *value = slug.clone();
                     ui.close();
                 }
             }
-        });
+        })
+        .response
+        .on_hover_text(tr_args(
+            lang,
+            "form.slug_tooltip",
+            &[("slug", value.as_str())],
+        ));
     });
 }
 
@@ -501,7 +719,7 @@ fn payment_table(ui: &mut Ui, lang: Language, f: &mut EShopSettings) {
         egui::Grid::new("payment_rules").show(ui, |ui| {
             for (i, row) in f.payment_rules.iter_mut().enumerate() {
                 let l = ui.label(format!("{}.", i + 1));
-                ui.add(egui::TextEdit::singleline(&mut row.method).desired_width(160.0))
+                ui.add(egui::TextEdit::singleline(&mut row.method).desired_width(220.0))
                     .labelled_by(l.id);
                 payment_choice(ui, lang, &mut row.payment);
                 if ui.button(tr(lang, "form.remove_row")).clicked() {
@@ -545,260 +763,267 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
         .auto_shrink([false, true])
         .max_height(ui.available_height() - 48.0)
         .show(ui, |ui| {
-            text_row(ui, &tr(lang, "form.name"), &mut draft.server.name, false);
-            field_errors(ui, ctx, &draft.errors.clone(), Field::Name);
-            shop_fields(ui, ctx, draft);
-            let errors = draft.errors.clone();
-            match &mut draft.server.kind {
-                ServerKind::Export(e) => {
-                    ui.separator();
-                    choice_row(
-                        ui,
-                        lang,
-                        "key_field",
-                        &tr(lang, "form.key_field"),
-                        &mut e.key_field,
-                        &KeyField::ALL,
-                        KeyField::label_key,
-                    );
-                    text_row(
-                        ui,
-                        &tr(lang, "form.object_groups"),
-                        &mut draft.object_groups_text,
-                        false,
-                    );
-                    ui.label(
-                        RichText::new(tr(lang, "form.object_groups_hint"))
-                            .small()
-                            .weak(),
-                    );
-                    if let Some(lists) = ctx.lists {
-                        let options: Vec<(String, String)> = lists
-                            .object_groups
-                            .iter()
-                            .map(|(id, n)| (id.to_string(), n.clone()))
-                            .collect();
-                        list_picker(
-                            ui,
-                            lang,
-                            "form.pick_object_groups",
-                            &mut draft.object_groups_text,
-                            &options,
-                        );
-                    }
-                    field_errors(ui, ctx, &errors, Field::ObjectGroups);
-                    choice_row(
-                        ui,
-                        lang,
-                        "open_orders",
-                        &tr(lang, "form.open_orders"),
-                        &mut e.open_orders,
-                        &OpenOrders::ALL,
-                        OpenOrders::label_key,
-                    );
-                    ui.label(
-                        RichText::new(tr(lang, "form.open_orders_hint"))
-                            .small()
-                            .weak(),
-                    );
-                    text_row(
-                        ui,
-                        &tr(lang, "form.goods_groups"),
-                        &mut draft.goods_groups_text,
-                        false,
-                    );
-                    ui.label(
-                        RichText::new(tr(lang, "form.goods_groups_hint"))
-                            .small()
-                            .weak(),
-                    );
-                    if let Some(lists) = ctx.lists {
-                        list_picker(
-                            ui,
-                            lang,
-                            "form.pick_goods_groups",
-                            &mut draft.goods_groups_text,
-                            &lists.goods_groups,
-                        );
-                    }
-                    choice_row(
-                        ui,
-                        lang,
-                        "goods_status",
-                        &tr(lang, "form.goods_status"),
-                        &mut e.status,
-                        &GoodsStatus::ALL,
-                        GoodsStatus::label_key,
-                    );
-                    ui.horizontal(|ui| {
-                        ui.label(tr(lang, "form.price_group"));
-                        ui.add(
-                            egui::DragValue::new(&mut e.price_group)
-                                .range(PRICE_GROUP_RANGE)
-                                .prefix("PriceOut"),
-                        );
-                    });
-                    field_errors(ui, ctx, &errors, Field::PriceGroup);
-                    ui.checkbox(&mut e.allow_zero_price, tr(lang, "form.allow_zero_price"));
-                    ui.checkbox(&mut e.restore_trashed, tr(lang, "form.restore_trashed"));
-                    ui.horizontal(|ui| {
-                        ui.label(tr(lang, "form.full_read_hours"));
-                        ui.add(egui::DragValue::new(&mut e.full_read_hours).range(0..=168));
-                    });
-                    ui.label(
-                        RichText::new(tr(lang, "form.restore_trashed_hint"))
-                            .small()
-                            .weak(),
-                    );
-                }
-                ServerKind::Import(i) => {
-                    ui.separator();
-                    text_row(ui, &tr(lang, "form.object"), &mut draft.object_text, false);
-                    if let Some(lists) = ctx.lists {
-                        ui.menu_button(tr(lang, "form.pick_object"), |ui| {
-                            for (id, name) in &lists.objects {
-                                if ui.button(format!("{name} [{id}]")).clicked() {
-                                    draft.object_text = id.to_string();
-                                    ui.close();
-                                }
+            egui::Grid::new("form_grid")
+                .num_columns(2)
+                .spacing([12.0, 5.0])
+                .show(ui, |ui| {
+                    text_field(ui, &tr(lang, "form.name"), &mut draft.server.name, false);
+                    field_errors(ui, ctx, &draft.errors.clone(), Field::Name);
+                    shop_fields(ui, ctx, draft);
+                    let errors = draft.errors.clone();
+                    match &mut draft.server.kind {
+                        ServerKind::Export(e) => {
+                            wide_row(ui, |ui| ui.separator());
+                            choice_row(
+                                ui,
+                                lang,
+                                "key_field",
+                                &tr(lang, "form.key_field"),
+                                &mut e.key_field,
+                                &KeyField::ALL,
+                                KeyField::label_key,
+                            );
+                            if let Some(lists) = ctx.lists {
+                                let options: Vec<(String, String)> = lists
+                                    .object_groups
+                                    .iter()
+                                    .map(|(id, n)| (id.to_string(), n.clone()))
+                                    .collect();
+                                list_picker(
+                                    ui,
+                                    lang,
+                                    &tr(lang, "form.object_groups"),
+                                    "form.pick_object_groups",
+                                    &mut draft.object_groups_text,
+                                    &options,
+                                );
+                            } else {
+                                text_field(
+                                    ui,
+                                    &tr(lang, "form.object_groups"),
+                                    &mut draft.object_groups_text,
+                                    false,
+                                );
                             }
-                        });
-                    }
-                    field_errors(ui, ctx, &errors, Field::Object);
-                    choice_row(
-                        ui,
-                        lang,
-                        "import_key_field",
-                        &tr(lang, "form.import_key_field"),
-                        &mut i.key_field,
-                        &KeyField::ALL,
-                        KeyField::label_key,
-                    );
-                    choice_row(
-                        ui,
-                        lang,
-                        "invalid_goods",
-                        &tr(lang, "form.invalid_goods"),
-                        &mut i.invalid_goods,
-                        &InvalidGoods::ALL,
-                        InvalidGoods::label_key,
-                    );
-                    ui.checkbox(&mut i.invoice_shipping, tr(lang, "form.invoice_shipping"));
-                    ui.checkbox(&mut i.order_note, tr(lang, "form.order_note"));
-                    ui.label(
-                        RichText::new(tr(lang, "form.order_note_hint"))
-                            .small()
-                            .weak(),
-                    );
-                    choice_row(
-                        ui,
-                        lang,
-                        "document_type",
-                        &tr(lang, "form.document_type"),
-                        &mut i.document_type,
-                        &DocumentType::ALL,
-                        DocumentType::label_key,
-                    );
-                    status_row(
-                        ui,
-                        lang,
-                        &tr(lang, "form.status_for_processing"),
-                        &mut i.status_for_processing,
-                        ctx.site_statuses,
-                    );
-                    field_errors(ui, ctx, &errors, Field::StatusForProcessing);
-                    status_row(
-                        ui,
-                        lang,
-                        &tr(lang, "form.status_after_processing"),
-                        &mut i.status_after_processing,
-                        ctx.site_statuses,
-                    );
-                    if ui.button(tr(lang, "form.load_statuses")).clicked() {
-                        action = FormAction::LoadStatuses;
-                    }
-                    field_errors(ui, ctx, &errors, Field::StatusAfterProcessing);
-                    text_row(
-                        ui,
-                        &tr(lang, "form.order_key_prefix"),
-                        &mut i.order_key_prefix,
-                        false,
-                    );
-                    ui.label(
-                        RichText::new(tr(lang, "form.order_key_prefix_hint"))
-                            .small()
-                            .weak(),
-                    );
-                    field_errors(ui, ctx, &errors, Field::OrderKeyPrefix);
-                    supto_section(ui, ctx, i, &errors);
-                }
-                ServerKind::EShop(f) => {
-                    choice_row(
-                        ui,
-                        lang,
-                        "protocol",
-                        &tr(lang, "form.driver"),
-                        &mut f.protocol,
-                        &FiscalProtocol::ALL,
-                        FiscalProtocol::label_key,
-                    );
-                    text_row(ui, &tr(lang, "form.model"), &mut f.model, false);
-                    ui.horizontal(|ui| {
-                        let l = ui.label(tr(lang, "form.port"));
-                        ui.add(egui::TextEdit::singleline(&mut f.port).desired_width(200.0))
-                            .labelled_by(l.id);
-                        ui.menu_button(tr(lang, "form.pick_port"), |ui| {
-                            if ctx.ports.is_empty() {
-                                ui.label(tr(lang, "form.no_ports"));
+                            hint_row(ui, &tr(lang, "form.object_groups_hint"));
+                            field_errors(ui, ctx, &errors, Field::ObjectGroups);
+                            choice_row(
+                                ui,
+                                lang,
+                                "open_orders",
+                                &tr(lang, "form.open_orders"),
+                                &mut e.open_orders,
+                                &OpenOrders::ALL,
+                                OpenOrders::label_key,
+                            );
+                            hint_row(ui, &tr(lang, "form.open_orders_hint"));
+                            if let Some(lists) = ctx.lists {
+                                list_picker(
+                                    ui,
+                                    lang,
+                                    &tr(lang, "form.goods_groups"),
+                                    "form.pick_goods_groups",
+                                    &mut draft.goods_groups_text,
+                                    &lists.goods_groups,
+                                );
+                            } else {
+                                text_field(
+                                    ui,
+                                    &tr(lang, "form.goods_groups"),
+                                    &mut draft.goods_groups_text,
+                                    false,
+                                );
                             }
-                            for port in ctx.ports {
-                                if ui.button(port).clicked() {
-                                    f.port = port.clone();
-                                    ui.close();
-                                }
-                            }
-                        });
-                        if ui.button(tr(lang, "form.refresh_ports")).clicked() {
-                            action = FormAction::RefreshPorts;
+                            hint_row(ui, &tr(lang, "form.goods_groups_hint"));
+                            choice_row(
+                                ui,
+                                lang,
+                                "goods_status",
+                                &tr(lang, "form.goods_status"),
+                                &mut e.status,
+                                &GoodsStatus::ALL,
+                                GoodsStatus::label_key,
+                            );
+                            price_group_row(ui, lang, &mut e.price_group);
+                            field_errors(ui, ctx, &errors, Field::PriceGroup);
+                            check_row(
+                                ui,
+                                &mut e.allow_zero_price,
+                                tr(lang, "form.allow_zero_price"),
+                            );
+                            check_row(ui, &mut e.restore_trashed, tr(lang, "form.restore_trashed"));
+                            hint_row(ui, &tr(lang, "form.restore_trashed_hint"));
+                            row(ui, &tr(lang, "form.full_read_hours"), |ui, l| {
+                                ui.add(egui::DragValue::new(&mut e.full_read_hours).range(0..=168))
+                                    .labelled_by(l);
+                            });
                         }
-                    });
-                    field_errors(ui, ctx, &errors, Field::Port);
-                    egui::ComboBox::new("baud", tr(lang, "form.baud_rate"))
-                        .selected_text(f.baud_rate.to_string())
-                        .show_ui(ui, |ui| {
-                            for rate in BAUD_RATES {
-                                ui.selectable_value(&mut f.baud_rate, rate, rate.to_string());
+                        ServerKind::Import(i) => {
+                            wide_row(ui, |ui| ui.separator());
+                            match ctx.lists {
+                                Some(lists) => one_picker(
+                                    ui,
+                                    lang,
+                                    "import_object",
+                                    &tr(lang, "form.object_name"),
+                                    &mut draft.object_text,
+                                    &lists.objects,
+                                ),
+                                None => {
+                                    text_field(
+                                        ui,
+                                        &tr(lang, "form.object"),
+                                        &mut draft.object_text,
+                                        false,
+                                    );
+                                    hint_row(ui, &tr(lang, "form.object_hint"));
+                                }
                             }
-                        });
-                    field_errors(ui, ctx, &errors, Field::BaudRate);
-                    text_row(
-                        ui,
-                        &tr(lang, "form.fiscal_number"),
-                        &mut f.fiscal_number,
-                        false,
-                    );
-                    field_errors(ui, ctx, &errors, Field::FiscalNumber);
-                    text_row(
-                        ui,
-                        &tr(lang, "form.operator_code"),
-                        &mut f.operator_code,
-                        false,
-                    );
-                    field_errors(ui, ctx, &errors, Field::OperatorCode);
-                    let stored = draft.stored.2;
-                    secret_row(
-                        ui,
-                        ctx,
-                        &tr(lang, "form.operator_password"),
-                        &mut draft.operator_password,
-                        stored,
-                    );
-                    tax_group_table(ui, lang, f);
-                    field_errors(ui, ctx, &errors, Field::TaxGroups);
-                    payment_table(ui, lang, f);
-                    field_errors(ui, ctx, &errors, Field::PaymentRules);
-                }
-            }
+                            field_errors(ui, ctx, &errors, Field::Object);
+                            choice_row(
+                                ui,
+                                lang,
+                                "import_key_field",
+                                &tr(lang, "form.import_key_field"),
+                                &mut i.key_field,
+                                &KeyField::ALL,
+                                KeyField::label_key,
+                            );
+                            choice_row(
+                                ui,
+                                lang,
+                                "invalid_goods",
+                                &tr(lang, "form.invalid_goods"),
+                                &mut i.invalid_goods,
+                                &InvalidGoods::ALL,
+                                InvalidGoods::label_key,
+                            );
+                            check_row(
+                                ui,
+                                &mut i.invoice_shipping,
+                                tr(lang, "form.invoice_shipping"),
+                            );
+                            check_row(ui, &mut i.order_note, tr(lang, "form.order_note"));
+                            hint_row(ui, &tr(lang, "form.order_note_hint"));
+                            choice_row(
+                                ui,
+                                lang,
+                                "document_type",
+                                &tr(lang, "form.document_type"),
+                                &mut i.document_type,
+                                &DocumentType::ALL,
+                                DocumentType::label_key,
+                            );
+                            status_row(
+                                ui,
+                                lang,
+                                &tr(lang, "form.status_for_processing"),
+                                &mut i.status_for_processing,
+                                ctx.site_statuses,
+                            );
+                            field_errors(ui, ctx, &errors, Field::StatusForProcessing);
+                            status_row(
+                                ui,
+                                lang,
+                                &tr(lang, "form.status_after_processing"),
+                                &mut i.status_after_processing,
+                                ctx.site_statuses,
+                            );
+                            if wide_row(ui, |ui| {
+                                ui.button(tr(lang, "form.load_statuses")).clicked()
+                            }) {
+                                action = FormAction::LoadStatuses;
+                            }
+                            field_errors(ui, ctx, &errors, Field::StatusAfterProcessing);
+                            text_field(
+                                ui,
+                                &tr(lang, "form.order_key_prefix"),
+                                &mut i.order_key_prefix,
+                                false,
+                            );
+                            hint_row(ui, &tr(lang, "form.order_key_prefix_hint"));
+                            field_errors(ui, ctx, &errors, Field::OrderKeyPrefix);
+                            if supto_section(ui, ctx, i, &errors) {
+                                action = FormAction::CreateConnector;
+                            }
+                        }
+                        ServerKind::EShop(f) => {
+                            choice_row(
+                                ui,
+                                lang,
+                                "protocol",
+                                &tr(lang, "form.driver"),
+                                &mut f.protocol,
+                                &FiscalProtocol::ALL,
+                                FiscalProtocol::label_key,
+                            );
+                            text_field(ui, &tr(lang, "form.model"), &mut f.model, false);
+                            row(ui, &tr(lang, "form.port"), |ui, l| {
+                                ui.add(
+                                    egui::TextEdit::singleline(&mut f.port).desired_width(200.0),
+                                )
+                                .labelled_by(l);
+                                ui.menu_button(tr(lang, "form.pick_port"), |ui| {
+                                    if ctx.ports.is_empty() {
+                                        ui.label(tr(lang, "form.no_ports"));
+                                    }
+                                    for port in ctx.ports {
+                                        if ui.button(port).clicked() {
+                                            f.port = port.clone();
+                                            ui.close();
+                                        }
+                                    }
+                                });
+                                if ui.button(tr(lang, "form.refresh_ports")).clicked() {
+                                    action = FormAction::RefreshPorts;
+                                }
+                            });
+                            field_errors(ui, ctx, &errors, Field::Port);
+                            row(ui, &tr(lang, "form.baud_rate"), |ui, l| {
+                                egui::ComboBox::from_id_salt("baud")
+                                    .selected_text(f.baud_rate.to_string())
+                                    .show_ui(ui, |ui| {
+                                        for rate in BAUD_RATES {
+                                            ui.selectable_value(
+                                                &mut f.baud_rate,
+                                                rate,
+                                                rate.to_string(),
+                                            );
+                                        }
+                                    })
+                                    .response
+                                    .labelled_by(l);
+                            });
+                            field_errors(ui, ctx, &errors, Field::BaudRate);
+                            text_field(
+                                ui,
+                                &tr(lang, "form.fiscal_number"),
+                                &mut f.fiscal_number,
+                                false,
+                            );
+                            field_errors(ui, ctx, &errors, Field::FiscalNumber);
+                            text_field(
+                                ui,
+                                &tr(lang, "form.operator_code"),
+                                &mut f.operator_code,
+                                false,
+                            );
+                            field_errors(ui, ctx, &errors, Field::OperatorCode);
+                            let stored = draft.stored.2;
+                            secret_row(
+                                ui,
+                                ctx,
+                                &tr(lang, "form.operator_password"),
+                                &mut draft.operator_password,
+                                stored,
+                            );
+                            wide_row(ui, |ui| tax_group_table(ui, lang, f));
+                            field_errors(ui, ctx, &errors, Field::TaxGroups);
+                            wide_row(ui, |ui| payment_table(ui, lang, f));
+                            field_errors(ui, ctx, &errors, Field::PaymentRules);
+                        }
+                    }
+                });
         });
     ui.separator();
     ui.horizontal(|ui| {
@@ -818,19 +1043,44 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
     action
 }
 
+/// The price groups by the names Warehouse Pro gives them (`PriceOut1` wholesale,
+/// `PriceOut2` retail, then price groups 1–8); the column only as a tooltip.
+fn price_group_row(ui: &mut Ui, lang: Language, value: &mut u8) {
+    let name = |n: u8| match n {
+        1 => tr(lang, "price_group.wholesale"),
+        2 => tr(lang, "price_group.retail"),
+        n => tr_args(lang, "price_group.other", &[("n", &(n - 2).to_string())]),
+    };
+    row(ui, &tr(lang, "form.price_group"), |ui, l| {
+        egui::ComboBox::from_id_salt("price_group")
+            .selected_text(name(*value))
+            .width(220.0)
+            .show_ui(ui, |ui| {
+                for n in PRICE_GROUP_RANGE {
+                    ui.selectable_value(value, n, name(n))
+                        .on_hover_text(format!("PriceOut{n}"));
+                }
+            })
+            .response
+            .labelled_by(l)
+            .on_hover_text(format!("PriceOut{value}"));
+    });
+}
+
 /// The SUPTO setting of an Import form: the switch and its e-Shop Connector when the
 /// database supports SUPTO; otherwise why not, still showing a setting that is on so it
-/// can be turned off.
+/// can be turned off. True when „Създай e-Shop Connector“ was pressed.
 fn supto_section(
     ui: &mut Ui,
     ctx: &FormContext<'_>,
     i: &mut ImportSettings,
     errors: &[FieldError],
-) {
+) -> bool {
+    let mut create = false;
     let lang = ctx.lang;
     match ctx.db {
         Some(db) if db.supports_supto() => {
-            ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+            check_row(ui, &mut i.supto_mode, tr(lang, "form.supto_mode"));
             if i.supto_mode {
                 let connectors: Vec<String> = ctx
                     .config
@@ -844,13 +1094,26 @@ fn supto_section(
                 } else {
                     i.printing_module.clone()
                 };
-                egui::ComboBox::new("printing_module", tr(lang, "form.printing_module"))
-                    .selected_text(shown)
-                    .show_ui(ui, |ui| {
-                        for name in connectors {
-                            ui.selectable_value(&mut i.printing_module, name.clone(), name);
-                        }
+                if connectors.is_empty() {
+                    hint_row(ui, &tr(lang, "form.no_connector"));
+                } else {
+                    row(ui, &tr(lang, "form.printing_module"), |ui, l| {
+                        egui::ComboBox::from_id_salt("printing_module")
+                            .selected_text(shown)
+                            .show_ui(ui, |ui| {
+                                for name in connectors {
+                                    ui.selectable_value(&mut i.printing_module, name.clone(), name);
+                                }
+                            })
+                            .response
+                            .labelled_by(l);
                     });
+                }
+                if wide_row(ui, |ui| {
+                    ui.button(tr(lang, "form.create_connector")).clicked()
+                }) {
+                    create = true;
+                }
                 field_errors(ui, ctx, errors, Field::PrintingModule);
             }
         }
@@ -858,22 +1121,30 @@ fn supto_section(
             // A SUPTO setting that is on is always shown, with why the run
             // refuses it, so it can be turned off.
             if i.supto_mode {
-                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
+                check_row(ui, &mut i.supto_mode, tr(lang, "form.supto_mode"));
             }
             let text = crate::i18n::tr_args(lang, "form.supto_old_db", &[("version", &db.version)]);
             if i.supto_mode {
-                ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), text);
+                wide_row(ui, |ui| {
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(text).color(Color32::from_rgb(0xd0, 0x30, 0x30)),
+                        )
+                        .wrap(),
+                    )
+                });
             } else {
-                ui.label(RichText::new(text).weak());
+                hint_row(ui, &text);
             }
         }
         None => {
             if i.supto_mode {
-                ui.checkbox(&mut i.supto_mode, tr(lang, "form.supto_mode"));
-                ui.label(RichText::new(tr(lang, "form.supto_on_unchecked")).weak());
+                check_row(ui, &mut i.supto_mode, tr(lang, "form.supto_mode"));
+                hint_row(ui, &tr(lang, "form.supto_on_unchecked"));
             } else {
-                ui.label(RichText::new(tr(lang, "form.supto_no_db")).weak());
+                hint_row(ui, &tr(lang, "form.supto_no_db"));
             }
         }
     }
+    create
 }
