@@ -108,6 +108,9 @@ pub fn open_app(dir: &Path, keyring: &KeyringStore) -> Harness<'static, App> {
 
 #[allow(dead_code)]
 pub fn click(h: &mut Harness<'_, App>, label: &str) {
+    // A control below the fold of a scrolled form is scrolled to first, as a user would.
+    h.get_by_label(label).scroll_to_me();
+    h.run();
     h.get_by_label(label).click();
     h.run();
 }
