@@ -1,7 +1,15 @@
-//! Export and import against the shop simulator with 50 ms of latency per request:
-//! 10,000 goods into an empty shop, the same again unchanged, then 1,000 orders imported.
-//! Prints requests, writes, bytes, wall time and a lower bound (requests × latency ÷
-//! concurrency), and the share of the import spent in SkladLink's own ledger.
+//! Export and import through the runner against a shop simulator that costs what a real
+//! WooCommerce costs (`sim::shop::cost`: server time per request and per item, a fixed
+//! number of PHP workers *k*, every cost scaled by `SKLADLINK_BENCH_SCALE`, default 0.02).
+//! For each phase it prints requests, writes, bytes, wall time, the floor (total server
+//! work ÷ k: no client can be faster) and wall ÷ floor:
+//! - export of the goods into an empty shop at k = 2 and k = 4;
+//! - the run after it (it reads back what the first run wrote), an unchanged run, an
+//!   incremental run with 10 goods changed in the warehouse;
+//! - import of the orders with order notes and without;
+//! - a one-request-per-item baseline (create, then update, of 1 000 goods) beside the
+//!   batches the export sends, on the same simulated shop.
+//!
 //! `cargo bench --bench sync_bench`; `-- --small` runs a quick size.
 
 use std::sync::Arc;
@@ -9,15 +17,30 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use skladlink::config::*;
+use skladlink::core::money::Money;
 use skladlink::i18n::Language;
 use skladlink::runner::{Command, Event, Runner, RunnerContext};
 use skladlink::secrets::*;
+use skladlink::sim::shop::cost::CostModel;
 use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions, SimStats};
 use skladlink::warehouse::demo::{DemoSpec, create_demo_db_with, sqlite_connection_string};
+use skladlink::woo::{ClientOptions, ProductWrite, WooClient};
 
-const LATENCY: Duration = Duration::from_millis(50);
-/// Batches the client sends at once (its default).
-const CONCURRENCY: u64 = 2;
+fn scale() -> f64 {
+    std::env::var("SKLADLINK_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.02)
+}
+
+/// One simulated shop with its runner and configuration.
+struct Bench {
+    sim: ShopSimHandle,
+    runner: Runner,
+    config: AppConfig,
+    workers: usize,
+    _data: tempfile::TempDir,
+}
 
 fn run_once(runner: &Runner, config: &AppConfig, server: &str) -> (Duration, bool) {
     let started = Instant::now();
@@ -28,7 +51,7 @@ fn run_once(runner: &Runner, config: &AppConfig, server: &str) -> (Duration, boo
     });
     let mut ok = false;
     loop {
-        match runner.wait(Duration::from_secs(600)) {
+        match runner.wait(Duration::from_secs(900)) {
             Some(Event::Finished { record, .. }) => ok = record.ok,
             Some(Event::AllIdle) | None => break,
             _ => {}
@@ -37,130 +60,124 @@ fn run_once(runner: &Runner, config: &AppConfig, server: &str) -> (Duration, boo
     (started.elapsed(), ok)
 }
 
-fn delta(before: &SimStats, after: &SimStats) -> (u64, u64, u64, u64) {
-    let writes = |s: &SimStats| {
-        s.by_route
-            .iter()
-            .filter(|(k, _)| !k.starts_with("GET"))
-            .map(|(_, v)| *v)
-            .sum::<u64>()
-    };
-    (
-        after.requests - before.requests,
-        writes(after) - writes(before),
-        after.bytes_in - before.bytes_in,
-        after.bytes_out - before.bytes_out,
-    )
+fn writes(s: &SimStats) -> u64 {
+    s.by_route
+        .iter()
+        .filter(|(k, _)| !k.starts_with("GET"))
+        .map(|(_, v)| *v)
+        .sum()
 }
 
-fn report(title: &str, sim: &ShopSimHandle, before: &SimStats, wall: Duration, ok: bool) {
-    let (requests, writes, bytes_in, bytes_out) = delta(before, &sim.stats());
-    let bound = LATENCY * (requests as u32) / CONCURRENCY as u32;
+fn header() {
     println!(
-        "{title:<34} ok={ok:<5} requests={requests:<6} writes={writes:<6} sent={:>8.1} KiB received={:>8.1} KiB wall={:>7.2} s lower bound={:>6.2} s",
-        bytes_in as f64 / 1024.0,
-        bytes_out as f64 / 1024.0,
-        wall.as_secs_f64(),
-        bound.as_secs_f64()
+        "{:<44} {:>5} {:>8} {:>7} {:>9} {:>10} {:>8} {:>8} {:>6}",
+        "phase", "ok", "requests", "writes", "sent KiB", "recv KiB", "wall s", "floor s", "ratio"
     );
 }
 
-fn main() {
-    let small = std::env::args().any(|a| a == "--small");
-    let (goods, orders) = if small { (500, 50) } else { (10_000, 1_000) };
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.sqlite");
-    let t = Instant::now();
-    create_demo_db_with(&db, &DemoSpec { goods, seed: 99 }).unwrap();
-    println!(
-        "demo warehouse with {goods} goods created in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = rt
-        .block_on(ShopSim::start(SimOptions {
-            latency: LATENCY,
-            ..SimOptions::default()
-        }))
-        .unwrap();
-    let secrets = Secrets::with_keyring(KeyringStore::in_memory());
-    let mut config = AppConfig::default();
-    config.database.connection_string = sqlite_connection_string(&db);
-    let object_id = skladlink::warehouse::Warehouse::connect(&config.database.connection_string)
-        .unwrap()
-        .objects()
-        .unwrap()[0]
-        .id;
-    let mut export = ServerDef::new(ServerId("e".into()), "Export".into(), ServerType::Export);
-    if let ServerKind::Export(e) = &mut export.kind {
-        e.shop.address = sim.url().into();
-    }
-    let mut import = ServerDef::new(ServerId("i".into()), "Import".into(), ServerType::Import);
-    if let ServerKind::Import(i) = &mut import.kind {
-        i.shop.address = sim.url().into();
-        i.object_id = Some(object_id);
-    }
-    for s in [&export, &import] {
-        secrets
-            .set(
-                &SecretKey::server(&s.id, SecretKind::ConsumerKey),
-                &Secret::new(sim.consumer_key()),
-            )
+impl Bench {
+    fn start(rt: &tokio::runtime::Runtime, db: &std::path::Path, workers: usize) -> Bench {
+        let sim = rt
+            .block_on(ShopSim::start(SimOptions {
+                cost: Some(CostModel {
+                    workers,
+                    scale: scale(),
+                    ..CostModel::default()
+                }),
+                ..SimOptions::default()
+            }))
             .unwrap();
-        secrets
-            .set(
-                &SecretKey::server(&s.id, SecretKind::ConsumerSecret),
-                &Secret::new(sim.consumer_secret()),
-            )
-            .unwrap();
+        let secrets = Secrets::with_keyring(KeyringStore::in_memory());
+        let mut config = AppConfig::default();
+        config.database.connection_string = sqlite_connection_string(db);
+        let object_id =
+            skladlink::warehouse::Warehouse::connect(&config.database.connection_string)
+                .unwrap()
+                .objects()
+                .unwrap()[0]
+                .id;
+        let mut export = ServerDef::new(ServerId("e".into()), "Export".into(), ServerType::Export);
+        if let ServerKind::Export(e) = &mut export.kind {
+            e.shop.address = sim.url().into();
+            e.open_orders = OpenOrders::Ignore;
+        }
+        let mut servers = vec![export];
+        for (id, notes) in [("i", true), ("q", false)] {
+            let mut import = ServerDef::new(ServerId(id.into()), id.into(), ServerType::Import);
+            if let ServerKind::Import(i) = &mut import.kind {
+                i.shop.address = sim.url().into();
+                i.object_id = Some(object_id);
+                i.order_note = notes;
+                i.order_key_prefix = format!("{}#", id.to_uppercase());
+            }
+            servers.push(import);
+        }
+        for s in &servers {
+            for (kind, value) in [
+                (SecretKind::ConsumerKey, sim.consumer_key()),
+                (SecretKind::ConsumerSecret, sim.consumer_secret()),
+            ] {
+                secrets
+                    .set(&SecretKey::server(&s.id, kind), &Secret::new(value))
+                    .unwrap();
+            }
+        }
+        config.servers = servers;
+        let data = tempfile::tempdir().unwrap();
+        let runner = Runner::spawn(RunnerContext {
+            secrets,
+            data_dir: data.path().into(),
+            language: Language::En,
+            notify: Arc::new(|| {}),
+        })
+        .unwrap();
+        Bench {
+            sim,
+            runner,
+            config,
+            workers,
+            _data: data,
+        }
     }
-    config.servers = vec![export, import];
-    let data = tempfile::tempdir().unwrap();
-    let runner = Runner::spawn(RunnerContext {
-        secrets,
-        data_dir: data.path().into(),
-        language: Language::En,
-        notify: Arc::new(|| {}),
-    })
-    .unwrap();
 
-    let before = sim.stats();
-    let (wall, ok) = run_once(&runner, &config, "e");
-    report(
-        &format!("export {goods} goods, empty shop"),
-        &sim,
-        &before,
-        wall,
-        ok,
-    );
-    let before = sim.stats();
-    let (wall, ok) = run_once(&runner, &config, "e");
-    report(
-        &format!("export {goods} goods, unchanged"),
-        &sim,
-        &before,
-        wall,
-        ok,
-    );
+    /// Runs `server` once and prints the phase's line.
+    fn phase(&self, title: &str, server: &str) {
+        self.measure(title, || run_once(&self.runner, &self.config, server));
+    }
 
-    let skus: Vec<String> = {
-        let state = sim.state();
-        let snap = state.snapshot();
-        snap["products"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .take(50)
-            .map(|p| p["sku"].as_str().unwrap().to_string())
-            .collect()
-    };
-    {
-        let mut state = sim.state();
+    fn measure(&self, title: &str, f: impl FnOnce() -> (Duration, bool)) {
+        let before = self.sim.stats();
+        let work_before = self.sim.server_work();
+        let (wall, ok) = f();
+        let after = self.sim.stats();
+        let floor = (self.sim.server_work() - work_before) / self.workers as u32;
+        println!(
+            "{:<44} {:>5} {:>8} {:>7} {:>9.1} {:>10.1} {:>8.2} {:>8.2} {:>6.2}",
+            format!("{title} (k={})", self.workers),
+            ok,
+            after.requests - before.requests,
+            writes(&after) - writes(&before),
+            (after.bytes_in - before.bytes_in) as f64 / 1024.0,
+            (after.bytes_out - before.bytes_out) as f64 / 1024.0,
+            wall.as_secs_f64(),
+            floor.as_secs_f64(),
+            wall.as_secs_f64() / floor.as_secs_f64().max(1e-9)
+        );
+    }
+
+    fn place_orders(&self, orders: usize) {
+        let skus: Vec<String> = {
+            let state = self.sim.state();
+            let snap = state.snapshot();
+            snap["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .take(50)
+                .map(|p| p["sku"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut state = self.sim.state();
         for n in 0..orders {
             let order = json!({
                 "status": "processing",
@@ -172,17 +189,163 @@ fn main() {
             state.create_order(order.as_object().unwrap());
         }
     }
-    let before = sim.stats();
+}
+
+/// The one-request-per-item baseline beside batches of 100, `n` goods, on `bench`'s shop.
+fn baseline(rt: &tokio::runtime::Runtime, bench: &Bench, n: usize) {
+    let client = WooClient::new(
+        bench.sim.url(),
+        &Secret::new(bench.sim.consumer_key()),
+        &Secret::new(bench.sim.consumer_secret()),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let goods = |prefix: &str| -> Vec<ProductWrite> {
+        (0..n)
+            .map(|i| ProductWrite {
+                name: Some(format!("Baseline {i}")),
+                sku: Some(format!("{prefix}-{i:05}")),
+                regular_price: Some(Money::from_cents(100 + i as i64)),
+                manage_stock: Some(true),
+                stock_quantity: Some(5),
+                ..ProductWrite::default()
+            })
+            .collect()
+    };
+    let one_by_one = |writes: Vec<ProductWrite>, update: bool| {
+        let client = client.clone();
+        rt.block_on(async move {
+            let started = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            let mut ok = true;
+            for w in writes {
+                while set.len() >= 2 {
+                    ok &= matches!(set.join_next().await, Some(Ok(Ok(_))));
+                }
+                let c = client.clone();
+                set.spawn(async move {
+                    match w.id {
+                        Some(id) if update => c.update_product(id, &w).await,
+                        _ => c.create_product(&w).await,
+                    }
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                ok &= matches!(r, Ok(Ok(_)));
+            }
+            (started.elapsed(), ok)
+        })
+    };
+    let batched = |create: Vec<ProductWrite>, update: Vec<ProductWrite>| {
+        let client = client.clone();
+        rt.block_on(async move {
+            let started = Instant::now();
+            let out = client.batch_products(create, update, vec![]).await;
+            let ok = out.is_ok_and(|o| o.create.iter().chain(&o.update).all(|r| r.is_ok()));
+            (started.elapsed(), ok)
+        })
+    };
+    let ids = |prefix: &str| -> Vec<ProductWrite> {
+        let state = bench.sim.state();
+        (0..n)
+            .filter_map(|i| state.product_by_sku(&format!("{prefix}-{i:05}")))
+            .map(|p| ProductWrite {
+                id: p["id"].as_u64(),
+                stock_quantity: Some(7),
+                ..ProductWrite::default()
+            })
+            .collect()
+    };
+    let mut walls = Vec::new();
+    for (title, prefix) in [("one request per item", "ONE"), ("batches of 100", "BAT")] {
+        let mut wall = Duration::ZERO;
+        bench.measure(&format!("baseline: create {n}, {title}"), || {
+            let r = if prefix == "ONE" {
+                one_by_one(goods(prefix), false)
+            } else {
+                batched(goods(prefix), vec![])
+            };
+            wall += r.0;
+            r
+        });
+        let updates = ids(prefix);
+        bench.measure(&format!("baseline: update {n}, {title}"), || {
+            let r = if prefix == "ONE" {
+                one_by_one(updates, true)
+            } else {
+                batched(vec![], updates)
+            };
+            wall += r.0;
+            r
+        });
+        walls.push(wall);
+    }
+    println!(
+        "  batches are {:.2}× faster than one request per item (create + update)",
+        walls[0].as_secs_f64() / walls[1].as_secs_f64().max(1e-9)
+    );
+}
+
+fn change_prices(config: &AppConfig, n: usize) {
+    let wh = skladlink::warehouse::Warehouse::connect(&config.database.connection_string).unwrap();
+    let goods = wh.t(skladlink::warehouse::Table::Goods);
+    wh.execute_script(&format!(
+        "UPDATE {goods} SET PriceOut2 = PriceOut2 + 1 WHERE ID IN (SELECT ID FROM {goods} ORDER BY ID LIMIT {n})"
+    ))
+    .unwrap();
+}
+
+fn main() {
+    let small = std::env::args().any(|a| a == "--small");
+    let (goods, orders, base) = if small {
+        (500, 50, 100)
+    } else {
+        (10_000, 1_000, 1_000)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.sqlite");
+    let t = Instant::now();
+    create_demo_db_with(&db, &DemoSpec { goods, seed: 99 }).unwrap();
+    println!(
+        "demo warehouse with {goods} goods created in {:.1} s; shop costs scaled by {}",
+        t.elapsed().as_secs_f64(),
+        scale()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    header();
+    let four = Bench::start(&rt, &db, 4);
+    four.phase(&format!("export {goods} goods, empty shop"), "e");
+    drop(four);
+
+    let two = Bench::start(&rt, &db, 2);
+    two.phase(&format!("export {goods} goods, empty shop"), "e");
+    // Dates have whole seconds: let the next listing start in a later one.
+    std::thread::sleep(Duration::from_millis(2_100));
+    two.phase("run after it (reads back its writes)", "e");
+    std::thread::sleep(Duration::from_millis(2_100));
+    two.phase("unchanged run", "e");
+    change_prices(&two.config, 10);
+    std::thread::sleep(Duration::from_millis(1_100));
+    two.phase("incremental run, 10 goods changed", "e");
+
+    two.place_orders(orders);
     let ledger_before = skladlink::ledger::stats();
-    let (wall, ok) = run_once(&runner, &config, "i");
-    report(&format!("import {orders} orders"), &sim, &before, wall, ok);
+    let started = Instant::now();
+    two.phase(&format!("import {orders} orders, with notes"), "i");
+    let wall = started.elapsed();
     let ledger = skladlink::ledger::stats().since(&ledger_before);
     println!(
-        "{:<34} transactions={} reads={} time={:.3} s = {:.1} % of the run (target: under 5 %)",
-        "  of which in the ledger",
+        "  of which in the ledger: transactions={} reads={} time={:.3} s = {:.1} % of the run (target: under 5 %)",
         ledger.transactions,
         ledger.reads,
         ledger.busy.as_secs_f64(),
         100.0 * ledger.busy.as_secs_f64() / wall.as_secs_f64()
     );
+    two.place_orders(orders);
+    two.phase(&format!("import {orders} orders, no notes"), "q");
+    baseline(&rt, &two, base);
 }
