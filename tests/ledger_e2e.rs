@@ -1006,6 +1006,7 @@ fn refunds_queued_as_stornos_print_once_under_the_sales_unp_even_when_cut_off() 
             lines: vec![one],
             shipping: None,
             payment_method: part.content.payment_method.clone(),
+            currency: part.content.currency.clone(),
         };
         let refunds = [
             ("s1:whole:1", whole, whole.content.clone()),

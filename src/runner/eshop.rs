@@ -402,6 +402,16 @@ impl Printer {
 
     /// The receipt of `content` under the УНП `unp`.
     fn receipt_of(&self, unp: &str, content: &PrintContent) -> Result<Receipt, String> {
+        // Amounts go to the device in its main currency; a receipt in another is refused,
+        // never printed at a wrong amount.
+        let device = crate::runner::currency::device_currency(self.settings.device_currency);
+        if let Err((receipt, device)) = content.printable_on(device) {
+            return Err(tr_args(
+                self.lang,
+                "euro.receipt_refused",
+                &[("receipt", receipt.code()), ("device", device.code())],
+            ));
+        }
         let unp = crate::core::unp::Unp::parse(unp).map_err(|e| e.to_string())?;
         let shipping_text = tr(self.lang, "jobs.shipping_good");
         let lines = planned_lines(content, &self.rates)
