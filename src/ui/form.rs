@@ -289,7 +289,8 @@ fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interva
     });
 }
 
-fn choice_row<T: Copy + PartialEq>(
+/// A combo box choosing one of `options`, each shown by its locale key.
+pub(crate) fn choice_row<T: Copy + PartialEq>(
     ui: &mut Ui,
     lang: Language,
     id_salt: &str,
@@ -641,6 +642,7 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     field_errors(ui, ctx, &errors, Field::PriceGroup);
                     ui.checkbox(&mut e.allow_zero_price, tr(lang, "form.allow_zero_price"));
                     ui.checkbox(&mut e.restore_trashed, tr(lang, "form.restore_trashed"));
+                    ui.checkbox(&mut e.convert_lev, tr(lang, "euro.convert_lev"));
                     ui.label(
                         RichText::new(tr(lang, "form.restore_trashed_hint"))
                             .small()
@@ -681,6 +683,7 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     );
                     ui.checkbox(&mut i.invoice_shipping, tr(lang, "form.invoice_shipping"));
                     ui.checkbox(&mut i.order_note, tr(lang, "form.order_note"));
+                    ui.checkbox(&mut i.convert_lev, tr(lang, "euro.convert_lev"));
                     ui.label(
                         RichText::new(tr(lang, "form.order_note_hint"))
                             .small()
@@ -781,6 +784,15 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                         false,
                     );
                     field_errors(ui, ctx, &errors, Field::OperatorCode);
+                    choice_row(
+                        ui,
+                        lang,
+                        "device_currency",
+                        &tr(lang, "euro.device_currency"),
+                        &mut f.device_currency,
+                        &DeviceCurrencySetting::ALL,
+                        DeviceCurrencySetting::label_key,
+                    );
                     let stored = draft.stored.2;
                     secret_row(
                         ui,

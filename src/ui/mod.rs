@@ -803,6 +803,15 @@ impl App {
             )
             .labelled_by(label.id);
         });
+        form::choice_row(
+            ui,
+            lang,
+            "warehouse_currency",
+            &tr(lang, "euro.warehouse_currency"),
+            &mut self.db_draft.config.currency,
+            &WarehouseCurrency::ALL,
+            WarehouseCurrency::label_key,
+        );
         for e in &self.db_draft.errors {
             ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e.message(lang));
         }
