@@ -295,7 +295,10 @@ impl ImportRun<'_, '_> {
             let detail = tr_args(
                 lang,
                 "euro.order_currency_differs",
-                &[("order", theirs.code()), ("shop", self.shop_currency.code())],
+                &[
+                    ("order", theirs.code()),
+                    ("shop", self.shop_currency.code()),
+                ],
             );
             self.items
                 .push(item("order", &number, ItemAction::Skipped, detail));

@@ -122,7 +122,8 @@ pub fn receipt_number_update(
 pub fn base_currency_of(rows: &[(i64, String, String, String)]) -> Option<String> {
     let live = |d: &str| d.trim().parse::<i64>().map(|v| v == 0).unwrap_or(true);
     let rate_one = |r: &str| {
-        crate::core::money::Money::parse(r).is_ok_and(|m| m == crate::core::money::Money::from_cents(100))
+        crate::core::money::Money::parse(r)
+            .is_ok_and(|m| m == crate::core::money::Money::from_cents(100))
     };
     rows.iter()
         .find(|(_, code, rate, deleted)| live(deleted) && rate_one(rate) && !code.trim().is_empty())
