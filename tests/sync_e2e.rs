@@ -936,6 +936,7 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     assert!(run.ok, "{run:#?}");
     let stats = s.sim.stats();
     assert_eq!(stats.count("POST orders/batch"), 1, "{:?}", stats.by_route);
+    assert_eq!(stats.count("GET system_status"), 1, "{:?}", stats.by_route);
     assert_eq!(
         stats.count("POST orders/{id}/notes"),
         0,
@@ -944,8 +945,8 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     );
     assert_eq!(
         stats.requests,
-        stats.count("GET orders") + 1,
-        "one listing and one status batch: {:?}",
+        stats.count("GET orders") + stats.count("GET system_status") + 1,
+        "the shop's currency, one listing and one status batch: {:?}",
         stats.by_route
     );
     for id in ids {

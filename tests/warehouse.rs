@@ -166,6 +166,7 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
             dsn: String::new(),
             user: String::new(),
             timeout_secs: 30,
+            ..DatabaseConfig::default()
         };
         let info = skladlink::warehouse::check(&config, None).unwrap();
         assert_eq!(info.version, "3.07");
@@ -181,6 +182,7 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
         dsn: String::new(),
         user: "nobody".into(),
         timeout_secs: 30,
+        ..DatabaseConfig::default()
     };
     let secret = Secret::new("p4ss-w0rd-xyz".to_string());
     let err = skladlink::warehouse::check(&config, Some(&secret)).unwrap_err();
