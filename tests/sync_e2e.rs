@@ -1132,6 +1132,11 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
     place_order(&s.client(), &[(&sku, 1)], "a@example.bg").await;
     assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
 
+    // A dry run says so too, and sends nothing to the device.
+    let dry = s.run("s3", true).await;
+    assert_eq!(dry.count(ItemAction::Skipped), 1, "{dry:#?}");
+    assert!(dry.items[0].detail.contains("BGN"), "{dry:#?}");
+
     let run = s.run("s3", false).await;
     let failed: Vec<_> = run
         .items
