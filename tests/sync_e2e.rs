@@ -1159,3 +1159,28 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
     assert!(device.issued.is_empty() && device.open.is_none());
     emulator.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_in_another_currency_than_the_shops_is_skipped() {
+    let s = setup(Backend::Sqlite, 5, DocumentType::Order).await;
+    assert!(s.run(EXPORT, false).await.ok);
+    let sku = sku_of(&s.sim, 0);
+    let client = s.client();
+    s.sim.state().currency = "USD".into();
+    let (usd_id, usd_no) = place_order(&client, &[(&sku, 1)], "usd@example.bg").await;
+    s.sim.state().currency = "EUR".into();
+    let (_, eur_no) = place_order(&client, &[(&sku, 1)], "eur@example.bg").await;
+    let run = s.run(IMPORT, false).await;
+    assert!(run.ok, "{run:#?}");
+    let skipped: Vec<_> = run
+        .items
+        .iter()
+        .filter(|i| i.action == ItemAction::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{run:#?}");
+    assert_eq!(skipped[0].key, usd_no);
+    assert!(skipped[0].detail.contains("USD"), "{run:#?}");
+    assert!(s.documents_for(&usd_no).is_empty());
+    assert_eq!(s.documents_for(&eur_no).len(), 1);
+    assert_eq!(client.get_order(usd_id).await.unwrap().status, "processing");
+}
