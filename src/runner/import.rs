@@ -105,6 +105,7 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         Ok(c) => c,
         Err(e) => return JobOutcome::failed(e),
     };
+    // `conversion_of` has refused a shop that states no currency.
     let shop_currency = shop_currency.unwrap_or(Currency::Eur);
     if printing.is_some() {
         // SUPTO needs Warehouse Pro 3.07.100 or newer: no УНП is issued on an older one.
@@ -289,21 +290,6 @@ impl ImportRun<'_, '_> {
         } else {
             None
         };
-        if let Some(theirs) = Currency::from_code(&order.currency)
-            && theirs != self.shop_currency
-        {
-            let detail = tr_args(
-                lang,
-                "euro.order_currency_differs",
-                &[
-                    ("order", theirs.code()),
-                    ("shop", self.shop_currency.code()),
-                ],
-            );
-            self.items
-                .push(item("order", &number, ItemAction::Skipped, detail));
-            return Ok(false);
-        }
         let mapped = self.map(order, self.conversion);
         match decide(known, in_warehouse, &mapped) {
             Step::AlreadyWritten => Ok(false),
@@ -336,6 +322,23 @@ impl ImportRun<'_, '_> {
                 Ok(true)
             }
             Step::Write => {
+                // A new document is written only for an order in the shop's own currency
+                // (the one the run's currencies were checked against).
+                if let Some(theirs) = Currency::from_code(&order.currency)
+                    && theirs != self.shop_currency
+                {
+                    let detail = tr_args(
+                        lang,
+                        "euro.order_currency_differs",
+                        &[
+                            ("order", theirs.code()),
+                            ("shop", self.shop_currency.code()),
+                        ],
+                    );
+                    self.items
+                        .push(item("order", &number, ItemAction::Skipped, detail));
+                    return Ok(false);
+                }
                 let draft = mapped.map_err(|e| e.to_string())?;
                 if self.env.dry_run {
                     let currency = self.document_currency();
