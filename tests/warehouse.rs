@@ -1595,6 +1595,8 @@ fn check_demo(wh: &Warehouse, goods: usize) {
     assert!(snap.goods.iter().any(|g| g.group_path.len() == 3));
     assert!(snap.goods.iter().any(|g| g.vat_rate_bp == 900));
     assert!(snap.goods.iter().all(|g| g.price > 0));
+    // The demo is a database converted at the euro changeover.
+    assert_eq!(wh.base_currency().unwrap().as_deref(), Some("EUR"));
     let tree = wh.goods_groups().unwrap();
     assert!(tree.len() >= 5);
     let groups = wh.object_groups().unwrap();
@@ -1670,5 +1672,13 @@ fn process_killed_mid_write_leaves_nothing() {
                 .acct(),
             1
         );
+    });
+}
+
+#[test]
+fn a_blank_database_keeps_leva_as_its_base_currency() {
+    on_both(|db| {
+        let wh = db.connect();
+        assert_eq!(wh.base_currency().unwrap().as_deref(), Some("BGN"));
     });
 }
