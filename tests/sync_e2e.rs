@@ -1007,6 +1007,11 @@ fn set_prices(s: &Setup, prices: &[&str]) -> Vec<String> {
     codes
 }
 
+/// The items of `run` with `action`.
+fn items_with(run: &RunRecord, action: ItemAction) -> Vec<&skladlink::runner::history::ItemResult> {
+    run.items.iter().filter(|i| i.action == action).collect()
+}
+
 fn set_convert_lev(s: &mut Setup, on: bool) {
     for srv in &mut s.config.servers {
         match &mut srv.kind {
@@ -1138,11 +1143,7 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
     assert!(dry.items[0].detail.contains("BGN"), "{dry:#?}");
 
     let run = s.run("s3", false).await;
-    let failed: Vec<_> = run
-        .items
-        .iter()
-        .filter(|i| i.action == ItemAction::Failed)
-        .collect();
+    let failed = items_with(&run, ItemAction::Failed);
     assert_eq!(failed.len(), 1, "{run:#?}");
     assert!(
         failed[0].detail.contains("EUR") && failed[0].detail.contains("BGN"),
@@ -1172,11 +1173,7 @@ async fn an_order_in_another_currency_than_the_shops_is_skipped() {
     let (_, eur_no) = place_order(&client, &[(&sku, 1)], "eur@example.bg").await;
     let run = s.run(IMPORT, false).await;
     assert!(run.ok, "{run:#?}");
-    let skipped: Vec<_> = run
-        .items
-        .iter()
-        .filter(|i| i.action == ItemAction::Skipped)
-        .collect();
+    let skipped = items_with(&run, ItemAction::Skipped);
     assert_eq!(skipped.len(), 1, "{run:#?}");
     assert_eq!(skipped[0].key, usd_no);
     assert!(skipped[0].detail.contains("USD"), "{run:#?}");
