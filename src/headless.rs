@@ -228,9 +228,13 @@ fn receipt_line(lang: Language, job: &crate::ledger::print::PrintJob) -> String 
         }
         PrintState::NotDue => tr(lang, "receipts.not_needed"),
     };
+    let total = match crate::core::currency::Currency::from_code(&job.content.currency) {
+        Some(c) => crate::core::currency::with_currency(job.content.total, &c),
+        None => job.content.total.to_string(),
+    };
     format!(
         "{}  {}  {}  {}  {}",
-        job.unp, job.connector, job.order_key, job.content.total, state
+        job.unp, job.connector, job.order_key, total, state
     )
 }
 
@@ -339,8 +343,10 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
                 Err(e) => return fail(e.to_string(), EXIT_FAILED),
             };
             let mut ok = true;
+            let mut shop_currency = None;
             match rt.block_on(crate::woo::check_connection(&shop, &key, &secret_)) {
                 Ok(report) => {
+                    shop_currency = crate::core::currency::Currency::from_code(&report.currency);
                     println!(
                         "{}",
                         tr_args(
@@ -385,15 +391,31 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
                 }
             }
             let password = ws.secrets().get(&SecretKey::database()).ok().flatten();
+            let mut warehouse_currency = None;
             match crate::warehouse::probe::probe(&config.database, password.as_ref()) {
-                Ok(info) => println!(
-                    "{}",
-                    tr_args(
-                        lang,
-                        "database.connected",
-                        &[("version", &info.version), ("dbms", &info.dbms)]
-                    )
-                ),
+                Ok(info) => {
+                    println!(
+                        "{}",
+                        tr_args(
+                            lang,
+                            "database.connected",
+                            &[("version", &info.version), ("dbms", &info.dbms)]
+                        )
+                    );
+                    let cs = crate::warehouse::probe::connection_string(
+                        &config.database,
+                        password.as_ref(),
+                    );
+                    warehouse_currency = crate::warehouse::Warehouse::connect(&cs)
+                        .and_then(|w| {
+                            crate::runner::currency::warehouse_currency(
+                                &w,
+                                config.database.currency,
+                            )
+                        })
+                        .ok()
+                        .flatten();
+                }
                 Err(crate::warehouse::probe::ProbeError::NotConfigured) => {
                     println!("{}", tr(lang, "database.not_configured"))
                 }
@@ -409,9 +431,32 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
                     ok = false;
                 }
             }
+            let convert_lev = match &server.kind {
+                ServerKind::Export(e) => e.convert_lev,
+                ServerKind::Import(i) => i.convert_lev,
+                ServerKind::EShop(_) => false,
+            };
+            println!(
+                "{}",
+                crate::runner::currency::check_line(
+                    lang,
+                    shop_currency.as_ref(),
+                    warehouse_currency.as_ref(),
+                    convert_lev,
+                )
+            );
+            if let ServerKind::Import(i) = &server.kind
+                && i.supto_mode
+                && let Some(ServerKind::EShop(f)) = config
+                    .server_by_name(i.printing_module.trim())
+                    .map(|s| &s.kind)
+            {
+                println!("{}", device_currency_line(lang, f));
+            }
             ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILED })
         }
         ServerKind::EShop(settings) => {
+            println!("{}", device_currency_line(lang, settings));
             let password = secret(SecretKind::OperatorPassword).unwrap_or_default();
             match crate::fiscal::check_device(settings, &password) {
                 Ok(status) => {
@@ -449,6 +494,17 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
             }
         }
     }
+}
+
+/// The line `check` prints about a fiscal device's main currency (from its setting: no
+/// protocol family documents a way to read the currency mode).
+fn device_currency_line(lang: Language, settings: &crate::config::EShopSettings) -> String {
+    let currency = crate::runner::currency::device_currency(settings.device_currency).currency();
+    tr_args(
+        lang,
+        "euro.check_device_currency",
+        &[("currency", currency.code())],
+    )
 }
 
 /// `skladlink demo-db PATH`: creates a demo warehouse database.

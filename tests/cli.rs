@@ -126,6 +126,33 @@ async fn check_reports_the_shop_or_the_diagnosis() {
         "{out}"
     );
     assert!(out.contains("Свързано: Склад Pro"), "{out}");
+    assert!(
+        out.contains("Валути: магазин EUR, склад EUR — съвпадат"),
+        "{out}"
+    );
+
+    // A warehouse still in leva is named, with what a run would do.
+    let wh = skladlink::warehouse::Warehouse::connect(
+        &skladlink::warehouse::demo::sqlite_connection_string(&db),
+    )
+    .unwrap();
+    let currencies = wh.t(skladlink::warehouse::Table::Currencies);
+    wh.exec(
+        &format!("UPDATE {currencies} SET Currency = 'BGN' WHERE ID = 1"),
+        &[],
+    )
+    .unwrap();
+    let lev = skladlink_async(
+        dir.path().into(),
+        vec!["check".into(), "Експорт".into()],
+        keys(&sim, sim.consumer_secret()),
+    )
+    .await;
+    let out = String::from_utf8_lossy(&lev.stdout);
+    assert!(
+        out.contains("Валути: магазин EUR, склад BGN — не съвпадат"),
+        "{out}"
+    );
 
     let bad = skladlink_async(
         dir.path().into(),
@@ -209,6 +236,10 @@ fn check_reads_the_fiscal_device_of_an_eshop_connector() {
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{ok:?}");
     assert!(out.contains("DT279013"), "{out}");
+    assert!(
+        out.contains("Основна валута на фискалното устройство: EUR"),
+        "{out}"
+    );
 
     let wrong = skladlink(dir.path(), &["check", "Грешна каса"], &[]);
     assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");

@@ -62,6 +62,7 @@ fn full_config() -> AppConfig {
         dsn: "Склад".into(),
         user: "sa".into(),
         timeout_secs: 30,
+        currency: WarehouseCurrency::Bgn,
     };
     config
 }

@@ -936,6 +936,7 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     assert!(run.ok, "{run:#?}");
     let stats = s.sim.stats();
     assert_eq!(stats.count("POST orders/batch"), 1, "{:?}", stats.by_route);
+    assert_eq!(stats.count("GET system_status"), 1, "{:?}", stats.by_route);
     assert_eq!(
         stats.count("POST orders/{id}/notes"),
         0,
@@ -944,8 +945,8 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     );
     assert_eq!(
         stats.requests,
-        stats.count("GET orders") + 1,
-        "one listing and one status batch: {:?}",
+        stats.count("GET orders") + stats.count("GET system_status") + 1,
+        "the shop's currency, one listing and one status batch: {:?}",
         stats.by_route
     );
     for id in ids {
@@ -969,4 +970,214 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     }
     let again = s.run(IMPORT, false).await;
     assert!(again.items.is_empty(), "{again:#?}");
+}
+
+/// Turns the demo warehouse (a euro database) back into one still kept in leva.
+fn make_lev_warehouse(s: &Setup) {
+    let wh = s.db.connect();
+    let table = wh.t(skladlink::warehouse::Table::Currencies);
+    wh.exec(
+        &format!("UPDATE {table} SET Currency = 'BGN' WHERE ID = 1"),
+        &[],
+    )
+    .unwrap();
+}
+
+/// Sets the retail price (PriceOut2) of the first goods and returns their codes.
+fn set_prices(s: &Setup, prices: &[&str]) -> Vec<String> {
+    let wh = s.db.connect();
+    let goods = wh.t(skladlink::warehouse::Table::Goods);
+    let codes: Vec<String> = wh
+        .query(
+            &format!("SELECT Code FROM {goods} WHERE ID > 1 AND Deleted = 0 ORDER BY ID"),
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .take(prices.len())
+        .map(|r| r[0].clone().unwrap_or_default().trim().to_string())
+        .collect();
+    for (code, price) in codes.iter().zip(prices) {
+        wh.exec(
+            &format!("UPDATE {goods} SET PriceOut2 = {price} WHERE Code = ?"),
+            &[skladlink::warehouse::db::text(code.as_str())],
+        )
+        .unwrap();
+    }
+    codes
+}
+
+/// The items of `run` with `action`.
+fn items_with(run: &RunRecord, action: ItemAction) -> Vec<&skladlink::runner::history::ItemResult> {
+    run.items.iter().filter(|i| i.action == action).collect()
+}
+
+fn set_convert_lev(s: &mut Setup, on: bool) {
+    for srv in &mut s.config.servers {
+        match &mut srv.kind {
+            ServerKind::Export(e) => e.convert_lev = on,
+            ServerKind::Import(i) => i.convert_lev = on,
+            ServerKind::EShop(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
+    use skladlink::core::money::Money;
+    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+    make_lev_warehouse(&s);
+    let codes = set_prices(&s, &["9.99", "1.00", "19.56"]);
+
+    // Without conversion the export stops before writing, naming both currencies.
+    let refused = s.run(EXPORT, false).await;
+    assert!(!refused.ok, "{refused:#?}");
+    let error = refused.error.clone().unwrap_or_default();
+    assert!(error.contains("EUR") && error.contains("BGN"), "{error}");
+    assert_eq!(s.sim.state().product_count(), 0);
+    assert_eq!(s.writes(), 0, "nothing was sent to the shop");
+
+    // With conversion the shop gets euro prices rounded half away from zero.
+    set_convert_lev(&mut s, true);
+    let run = s.run(EXPORT, false).await;
+    assert!(run.ok, "{run:#?}");
+    for (code, eur) in codes.iter().zip(["5.11", "0.51", "10.00"]) {
+        let product = s
+            .sim
+            .state()
+            .product_by_sku(code)
+            .unwrap_or_else(|| panic!("{code}: {run:#?}"));
+        assert_eq!(product["regular_price"], eur, "{code}: {product}");
+    }
+
+    // An order without conversion on the Import server is refused: no document, the
+    // order stays in processing.
+    set_convert_lev(&mut s, false);
+    if let Some(ServerKind::Export(e)) = s.config.servers.first_mut().map(|s| &mut s.kind) {
+        e.convert_lev = true;
+    }
+    let client = s.client();
+    let lines: Vec<(&str, u32)> = vec![(&codes[0], 3), (&codes[1], 1), (&codes[2], 2)];
+    let (id, no) = place_order(&client, &lines, "lev@example.bg").await;
+    let refused = s.run(IMPORT, false).await;
+    assert!(!refused.ok, "{refused:#?}");
+    assert!(
+        refused.error.clone().unwrap_or_default().contains("BGN"),
+        "{refused:#?}"
+    );
+    assert!(s.documents_for(&no).is_empty());
+    assert_eq!(client.get_order(id).await.unwrap().status, "processing");
+
+    // With conversion the document is in leva and its total converts back exactly.
+    set_convert_lev(&mut s, true);
+    let run = s.run(IMPORT, false).await;
+    assert!(run.ok, "{run:#?}");
+    assert_eq!(run.count(ItemAction::Created), 1, "{run:#?}");
+    let order = client.get_order(id).await.unwrap();
+    let eur_total = order.total.unwrap();
+    // 3 × 5.11 + 0.51 + 2 × 10.00 + 5.99 shipping = 41.83 €.
+    assert_eq!(eur_total, Money::parse("41.83").unwrap());
+    let bgn_total = skladlink::core::currency::eur_to_bgn(eur_total);
+    assert_eq!(bgn_total, Money::parse("81.81").unwrap());
+    let accts = s.documents_for(&no);
+    assert_eq!(accts.len(), 1);
+    let wh = s.db.connect();
+    let payments = wh.t(skladlink::warehouse::Table::Payments);
+    let due = wh
+        .query(
+            &format!("SELECT Qtty FROM {payments} WHERE Acct = ? AND OperType = ? AND Mode = -1"),
+            &[
+                skladlink::warehouse::db::text(accts[0].trim()),
+                skladlink::warehouse::db::Param::Int(skladlink::warehouse::write::OPER_SALE),
+            ],
+        )
+        .unwrap();
+    let due = Money::parse(due[0][0].as_deref().unwrap().trim()).unwrap();
+    assert_eq!(
+        due, bgn_total,
+        "the document total is the order total in leva"
+    );
+    assert_eq!(skladlink::core::currency::bgn_to_eur(due), eur_total);
+    let detail = &run.items.iter().find(|i| i.kind == "order").unwrap().detail;
+    assert!(
+        detail.contains("41.83 EUR") && detail.contains("81.81 BGN"),
+        "{detail}"
+    );
+    assert!(!detail.contains("внимание"), "no total mismatch: {detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
+    use skladlink::ledger::print::PrintState;
+    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+    let mut config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
+    config.serial = Some("DT279013".into());
+    let emulator = skladlink::sim::fiscal::FiscalEmulator::start(config).unwrap();
+    let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
+    if let ServerKind::EShop(f) = &mut eshop.kind {
+        f.port = emulator.port_path().to_string();
+        f.fiscal_number = "DT279013".into();
+        f.device_currency = DeviceCurrencySetting::Leva;
+    }
+    s.config.servers.push(eshop);
+    for srv in &mut s.config.servers {
+        if let ServerKind::Import(i) = &mut srv.kind {
+            i.supto_mode = true;
+            i.printing_module = "Каса".into();
+        }
+    }
+    s.secrets
+        .set(
+            &SecretKey::server(&ServerId("s3".into()), SecretKind::OperatorPassword),
+            &Secret::new(emulator.state().operator_password.clone()),
+        )
+        .unwrap();
+    assert!(s.run(EXPORT, false).await.ok);
+    let sku = sku_of(&s.sim, 0);
+    place_order(&s.client(), &[(&sku, 1)], "a@example.bg").await;
+    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
+
+    // A dry run says so too, and sends nothing to the device.
+    let dry = s.run("s3", true).await;
+    assert_eq!(dry.count(ItemAction::Skipped), 1, "{dry:#?}");
+    assert!(dry.items[0].detail.contains("BGN"), "{dry:#?}");
+
+    let run = s.run("s3", false).await;
+    let failed = items_with(&run, ItemAction::Failed);
+    assert_eq!(failed.len(), 1, "{run:#?}");
+    assert!(
+        failed[0].detail.contains("EUR") && failed[0].detail.contains("BGN"),
+        "{run:#?}"
+    );
+    let jobs = Ledger::open(s.data.path()).unwrap().print_jobs(10).unwrap();
+    assert!(
+        matches!(jobs[0].state, PrintState::Failed { .. }),
+        "{:?}",
+        jobs[0].state
+    );
+    let device = emulator.state();
+    assert_eq!(device.fiscal_receipts, 0, "nothing was printed");
+    assert!(device.issued.is_empty() && device.open.is_none());
+    emulator.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_in_another_currency_than_the_shops_is_skipped() {
+    let s = setup(Backend::Sqlite, 5, DocumentType::Order).await;
+    assert!(s.run(EXPORT, false).await.ok);
+    let sku = sku_of(&s.sim, 0);
+    let client = s.client();
+    s.sim.state().currency = "USD".into();
+    let (usd_id, usd_no) = place_order(&client, &[(&sku, 1)], "usd@example.bg").await;
+    s.sim.state().currency = "EUR".into();
+    let (_, eur_no) = place_order(&client, &[(&sku, 1)], "eur@example.bg").await;
+    let run = s.run(IMPORT, false).await;
+    assert!(run.ok, "{run:#?}");
+    let skipped = items_with(&run, ItemAction::Skipped);
+    assert_eq!(skipped.len(), 1, "{run:#?}");
+    assert_eq!(skipped[0].key, usd_no);
+    assert!(skipped[0].detail.contains("USD"), "{run:#?}");
+    assert!(s.documents_for(&usd_no).is_empty());
+    assert_eq!(s.documents_for(&eur_no).len(), 1);
+    assert_eq!(client.get_order(usd_id).await.unwrap().status, "processing");
 }

@@ -565,3 +565,22 @@ fn run_summaries_count_in_the_right_plural_form() {
         "2 отпечатани касови бележки, 1 запис ще бъде създаден"
     );
 }
+
+#[test]
+fn the_database_tab_states_the_warehouse_currency() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = KeyringStore::in_memory();
+    {
+        let mut h = open_app(dir.path(), &keyring);
+        click(&mut h, "База данни");
+        click(&mut h, "Валута на склада");
+        click(&mut h, "Лев (BGN)");
+        click(&mut h, "Запази");
+    }
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir.path()),
+        Secrets::with_keyring(keyring),
+    )
+    .unwrap();
+    assert_eq!(ws.config().database.currency, WarehouseCurrency::Bgn);
+}

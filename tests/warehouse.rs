@@ -166,6 +166,7 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
             dsn: String::new(),
             user: String::new(),
             timeout_secs: 30,
+            ..DatabaseConfig::default()
         };
         let info = skladlink::warehouse::check(&config, None).unwrap();
         assert_eq!(info.version, "3.07");
@@ -181,6 +182,7 @@ fn check_uses_the_saved_settings_and_keeps_the_password_out() {
         dsn: String::new(),
         user: "nobody".into(),
         timeout_secs: 30,
+        ..DatabaseConfig::default()
     };
     let secret = Secret::new("p4ss-w0rd-xyz".to_string());
     let err = skladlink::warehouse::check(&config, Some(&secret)).unwrap_err();
@@ -1593,6 +1595,8 @@ fn check_demo(wh: &Warehouse, goods: usize) {
     assert!(snap.goods.iter().any(|g| g.group_path.len() == 3));
     assert!(snap.goods.iter().any(|g| g.vat_rate_bp == 900));
     assert!(snap.goods.iter().all(|g| g.price > 0));
+    // The demo is a database converted at the euro changeover.
+    assert_eq!(wh.base_currency().unwrap().as_deref(), Some("EUR"));
     let tree = wh.goods_groups().unwrap();
     assert!(tree.len() >= 5);
     let groups = wh.object_groups().unwrap();
@@ -1668,5 +1672,13 @@ fn process_killed_mid_write_leaves_nothing() {
                 .acct(),
             1
         );
+    });
+}
+
+#[test]
+fn a_blank_database_keeps_leva_as_its_base_currency() {
+    on_both(|db| {
+        let wh = db.connect();
+        assert_eq!(wh.base_currency().unwrap().as_deref(), Some("BGN"));
     });
 }

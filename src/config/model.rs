@@ -431,6 +431,9 @@ pub struct ExportSettings {
     /// Hours between full reads of the shop's products; the runs in between read only
     /// the products modified since (0: every run reads everything).
     pub full_read_hours: u32,
+    /// The warehouse keeps leva and the shop sells in euro: prices are converted at the
+    /// fixed rate (without it such a pair is refused).
+    pub convert_lev: bool,
     /// Read from configuration files of version 2 and older only (`true` becomes
     /// [`OpenOrders::Subtract`]); never written.
     #[serde(rename = "subtract_open_orders", skip_serializing)]
@@ -497,6 +500,7 @@ impl Default for ExportSettings {
             allow_zero_price: false,
             restore_trashed: false,
             full_read_hours: 24,
+            convert_lev: false,
             legacy_subtract_open_orders: false,
         }
     }
@@ -582,6 +586,9 @@ pub struct ImportSettings {
     /// document number is written into the order's `skladlink_document` custom field
     /// with the status change either way.
     pub order_note: bool,
+    /// The warehouse keeps leva and the shop sells in euro: orders are converted into
+    /// leva at the fixed rate (without it such a pair is refused).
+    pub convert_lev: bool,
 }
 
 /// The order key prefix of the first Import server (and of every earlier version).
@@ -629,6 +636,7 @@ impl Default for ImportSettings {
             printing_module: String::new(),
             order_key_prefix: DEFAULT_ORDER_KEY_PREFIX.to_string(),
             order_note: true,
+            convert_lev: false,
         }
     }
 }
@@ -705,6 +713,33 @@ pub struct EShopSettings {
     pub payment_rules: Vec<PaymentRule>,
     /// Payment type for a method the table does not list (`None`: no receipt).
     pub payment_fallback: ReceiptPayment,
+    /// The device's main currency (no protocol family documents a way to read it).
+    pub device_currency: DeviceCurrencySetting,
+}
+
+/// A fiscal device's main currency, as its currency mode sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceCurrencySetting {
+    /// Mode 2 (euro, leva second) or 3 (euro only).
+    #[default]
+    Euro,
+    /// Mode 0 (leva only) or 1 (leva, euro second).
+    Leva,
+}
+
+impl DeviceCurrencySetting {
+    /// Every choice, in display order.
+    pub const ALL: [DeviceCurrencySetting; 2] =
+        [DeviceCurrencySetting::Euro, DeviceCurrencySetting::Leva];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            DeviceCurrencySetting::Euro => "euro.device_currency.euro",
+            DeviceCurrencySetting::Leva => "euro.device_currency.leva",
+        }
+    }
 }
 
 impl Default for EShopSettings {
@@ -747,6 +782,7 @@ impl Default for EShopSettings {
                 rule("mypos_virtual", ReceiptPayment::Card),
             ],
             payment_fallback: ReceiptPayment::Card,
+            device_currency: DeviceCurrencySetting::Euro,
         }
     }
 }
@@ -830,6 +866,39 @@ pub struct DatabaseConfig {
     /// Seconds to wait for the database to log in or answer a statement before the run
     /// stops with a clear message (a frozen or unreachable server).
     pub timeout_secs: u32,
+    /// The warehouse's base currency: read from the database, or stated by hand.
+    pub currency: WarehouseCurrency,
+}
+
+/// How the warehouse's base currency is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarehouseCurrency {
+    /// Read from the database (`Currencies`, see `warehouse::guess`).
+    #[default]
+    Detect,
+    /// The database keeps euro (converted at the changeover).
+    Eur,
+    /// The database still keeps leva.
+    Bgn,
+}
+
+impl WarehouseCurrency {
+    /// Every choice, in display order.
+    pub const ALL: [WarehouseCurrency; 3] = [
+        WarehouseCurrency::Detect,
+        WarehouseCurrency::Eur,
+        WarehouseCurrency::Bgn,
+    ];
+
+    /// Locale key of the display name.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            WarehouseCurrency::Detect => "euro.warehouse_currency.detect",
+            WarehouseCurrency::Eur => "euro.warehouse_currency.eur",
+            WarehouseCurrency::Bgn => "euro.warehouse_currency.bgn",
+        }
+    }
 }
 
 /// Seconds a database may take to answer, by default.
@@ -846,6 +915,7 @@ impl Default for DatabaseConfig {
             dsn: String::new(),
             user: String::new(),
             timeout_secs: DEFAULT_DB_TIMEOUT_SECS,
+            currency: WarehouseCurrency::Detect,
         }
     }
 }

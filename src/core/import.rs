@@ -2,6 +2,7 @@
 //! up exactly to the order's amounts, fees spread over the goods, the shipping line, the
 //! customer and the payment. Pure; the runner feeds it shop orders and writes the result.
 
+use crate::core::currency::Conversion;
 use crate::core::money::Money;
 
 /// The warehouse key of a shop order number under an Import server's prefix
@@ -246,6 +247,42 @@ pub fn map_order(
     })
 }
 
+/// The order with every amount in the warehouse's currency under `conversion`: each line,
+/// the shipping, each fee and the total converted and rounded half away from zero; the
+/// rounding difference between the converted parts and the converted sum of the parts is
+/// added as one more fee (spread over the goods by [`map_order`]), so the document total
+/// equals the converted order total whenever the order's own amounts add up (a mismatch
+/// the order had stays visible to [`DocumentDraft::total_mismatch`]).
+pub fn convert_order(order: &OrderIn, conversion: Conversion) -> OrderIn {
+    let to = |m: Money| conversion.to_warehouse(m);
+    let lines: Vec<OrderLineIn> = order
+        .lines
+        .iter()
+        .map(|l| OrderLineIn {
+            amount: to(l.amount),
+            ..l.clone()
+        })
+        .collect();
+    let mut fees: Vec<Money> = order.fees.iter().map(|f| to(*f)).collect();
+    let shipping = to(order.shipping);
+    let parts = order.lines.iter().map(|l| l.amount).sum::<Money>()
+        + order.shipping
+        + order.fees.iter().copied().sum::<Money>();
+    let converted_parts =
+        lines.iter().map(|l| l.amount).sum::<Money>() + shipping + fees.iter().copied().sum();
+    let rounding = to(parts) - converted_parts;
+    if !rounding.is_zero() {
+        fees.push(rounding);
+    }
+    OrderIn {
+        total: to(order.total),
+        shipping,
+        fees,
+        lines,
+        ..order.clone()
+    }
+}
+
 /// What SkladLink's ledger knows of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Known {
@@ -426,6 +463,45 @@ mod tests {
         )
         .unwrap();
         assert!(!d.total_mismatch(), "within ±0.01");
+    }
+
+    #[test]
+    fn a_euro_order_becomes_a_lev_document_whose_total_converts_exactly() {
+        let c = Conversion::LevWarehouseEuroShop;
+        // 3 × 5.11 € + 1 × 0.51 € + 4.99 € shipping − 1.00 € discount = 19.83 €.
+        let eur = order(
+            vec![line("A", 3, 1533), line("B", 1, 51)],
+            499,
+            vec![-100],
+            1983,
+        );
+        let bgn = convert_order(&eur, c);
+        assert_eq!(bgn.total, c.to_warehouse(Money::from_cents(1983)));
+        assert_eq!(bgn.total.cents(), 3878);
+        let d = map_order(&bgn, true, "WEB#").unwrap();
+        assert_eq!(d.total, bgn.total);
+        assert_eq!(d.expected_total, bgn.total);
+        assert!(!d.total_mismatch());
+        assert_eq!(d.shipping, Some(Money::from_cents(976)));
+        let goods: i64 = d.lines.iter().map(|l| l.qty * l.unit_price.cents()).sum();
+        assert_eq!(goods + 976, 3878);
+        // Without shipping on the document the goods still add up to the converted rest.
+        let d = map_order(&bgn, false, "WEB#").unwrap();
+        assert!(!d.total_mismatch());
+        // An order whose own amounts do not add up stays a mismatch after conversion.
+        let wrong = order(vec![line("A", 1, 1000)], 0, vec![], 1200);
+        let d = map_order(&convert_order(&wrong, c), true, "WEB#").unwrap();
+        assert!(d.total_mismatch());
+    }
+
+    #[test]
+    fn many_small_lines_convert_without_a_rounding_difference() {
+        let c = Conversion::LevWarehouseEuroShop;
+        let lines = (0..9).map(|i| line(&format!("S{i}"), 1, 1)).collect();
+        let eur = order(lines, 0, vec![], 9);
+        let d = map_order(&convert_order(&eur, c), true, "WEB#").unwrap();
+        assert_eq!(d.total, c.to_warehouse(Money::from_cents(9)));
+        assert!(!d.total_mismatch());
     }
 
     #[test]

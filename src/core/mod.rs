@@ -1,5 +1,6 @@
 //! Pure logic with no I/O: mapping, planning, rounding, versions, УНП.
 
+pub mod currency;
 pub mod export;
 pub mod import;
 pub mod money;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::currency::{Currency, DeviceCurrency, receipt_allowed};
 use super::import::DocumentDraft;
 use super::money::Money;
 
@@ -37,10 +38,24 @@ pub struct PrintContent {
     pub payment_method: String,
     /// Document total.
     pub total: Money,
+    /// ISO code of the currency the amounts are in (the order's); empty for jobs queued
+    /// before currencies were recorded, which are taken as the device's own.
+    #[serde(default)]
+    pub currency: String,
 }
 
-/// The receipt content of the sale `draft` paid with `payment_method`.
-pub fn content_of(draft: &DocumentDraft, payment_method: &str) -> PrintContent {
+impl PrintContent {
+    /// Whether this receipt may be printed on a device of main currency `device`:
+    /// `Err((receipt's, device's))` when the currencies differ (see
+    /// [`crate::core::currency::receipt_allowed`]).
+    pub fn printable_on(&self, device: DeviceCurrency) -> Result<(), (Currency, Currency)> {
+        receipt_allowed(Currency::from_code(&self.currency).as_ref(), device)
+    }
+}
+
+/// The receipt content of the sale `draft` paid with `payment_method`, its amounts in
+/// `currency`.
+pub fn content_of(draft: &DocumentDraft, payment_method: &str, currency: &str) -> PrintContent {
     PrintContent {
         lines: draft
             .lines
@@ -55,6 +70,7 @@ pub fn content_of(draft: &DocumentDraft, payment_method: &str) -> PrintContent {
         shipping: draft.shipping,
         payment_method: payment_method.to_string(),
         total: draft.total,
+        currency: currency.trim().to_ascii_uppercase(),
     }
 }
 
@@ -127,6 +143,7 @@ mod tests {
             shipping: Some(Money::from_cents(599)),
             payment_method: "cod".into(),
             total: Money::from_cents(1899),
+            currency: "EUR".into(),
         };
         let rates = HashMap::from([("A".to_string(), 900)]);
         let lines = planned_lines(&content, &rates);

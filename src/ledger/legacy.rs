@@ -152,6 +152,7 @@ fn import_one(tx: &rusqlite::Transaction<'_>, item: &Legacy) -> Result<(), Ledge
                         shipping: j.shipping,
                         payment_method: j.payment_method,
                         total: j.total,
+                        currency: String::new(),
                     },
                     due,
                 };

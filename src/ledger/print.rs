@@ -388,6 +388,7 @@ pub(crate) mod tests_support {
                 shipping: Some(Money::from_cents(599)),
                 payment_method: "cod".into(),
                 total: Money::from_cents(1499),
+                currency: "EUR".into(),
             },
             due: true,
         }

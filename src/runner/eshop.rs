@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use crate::config::{EShopSettings, ServerKind};
+use crate::core::currency::{Currency, DeviceCurrency, with_currency};
 use crate::core::receipt::{PlannedLine, planned_lines};
 use crate::fiscal::payment_rules::PaymentRules;
 use crate::fiscal::receipt::{
@@ -46,7 +47,8 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
         return JobOutcome::default();
     }
     if env.dry_run {
-        let sales = to_print.iter().map(|j| would_print(lang, j));
+        let device = crate::runner::currency::device_currency(settings.device_currency);
+        let sales = to_print.iter().map(|j| would_print(lang, j, device));
         let refunds = stornos.iter().map(|j| would_storno(lang, j));
         return JobOutcome {
             items: sales.chain(refunds).collect(),
@@ -136,7 +138,17 @@ fn key_column_of(env: &JobEnv<'_>) -> &'static str {
         .column()
 }
 
-fn would_print(lang: Language, job: &PrintJob) -> ItemResult {
+/// What a dry run lists for a receipt: printed (total with its currency), or refused when
+/// its currency is not the device's main one.
+fn would_print(lang: Language, job: &PrintJob, device: DeviceCurrency) -> ItemResult {
+    if let Err((receipt, device)) = job.content.printable_on(device) {
+        let detail = currency_refusal(lang, &receipt, &device);
+        return item("receipt", &job.unp, ItemAction::Skipped, detail);
+    }
+    let total = match Currency::from_code(&job.content.currency) {
+        Some(c) => with_currency(job.content.total, &c),
+        None => job.content.total.to_string(),
+    };
     item(
         "receipt",
         &job.unp,
@@ -144,11 +156,17 @@ fn would_print(lang: Language, job: &PrintJob) -> ItemResult {
         tr_args(
             lang,
             "jobs.would_print",
-            &[
-                ("order", &job.order_key),
-                ("total", &job.content.total.to_string()),
-            ],
+            &[("order", &job.order_key), ("total", &total)],
         ),
+    )
+}
+
+/// The translated refusal of a receipt in `receipt` on a device in `device`.
+fn currency_refusal(lang: Language, receipt: &Currency, device: &Currency) -> String {
+    tr_args(
+        lang,
+        "euro.receipt_refused",
+        &[("receipt", receipt.code()), ("device", device.code())],
     )
 }
 
@@ -402,6 +420,12 @@ impl Printer {
 
     /// The receipt of `content` under the УНП `unp`.
     fn receipt_of(&self, unp: &str, content: &PrintContent) -> Result<Receipt, String> {
+        // Amounts go to the device in its main currency; a receipt in another is refused,
+        // never printed at a wrong amount.
+        let device = crate::runner::currency::device_currency(self.settings.device_currency);
+        if let Err((receipt, device)) = content.printable_on(device) {
+            return Err(currency_refusal(self.lang, &receipt, &device));
+        }
         let unp = crate::core::unp::Unp::parse(unp).map_err(|e| e.to_string())?;
         let shipping_text = tr(self.lang, "jobs.shipping_good");
         let lines = planned_lines(content, &self.rates)

@@ -5,9 +5,10 @@
 //! in the ledger (one transaction), then the steps on the site (see `runner::site`).
 
 use crate::config::{DocumentType, ImportSettings, ServerKind};
+use crate::core::currency::{Conversion, Currency, with_currency};
 use crate::core::import::{
-    BuyerIn, DocumentDraft, Known, OrderIn, OrderLineIn, PaymentKind, Step, decide, map_order,
-    needs_warehouse_lookup, order_key,
+    BuyerIn, DocumentDraft, Known, OrderIn, OrderLineIn, PaymentKind, Step, convert_order, decide,
+    map_order, needs_warehouse_lookup, order_key,
 };
 use crate::core::money::Money;
 use crate::fiscal::payment_rules::PaymentRules;
@@ -48,6 +49,10 @@ struct ImportRun<'a, 'e> {
     items: Vec<ItemResult>,
     /// Orders recorded by this run (their history item is already there).
     fresh: std::collections::HashSet<u64>,
+    /// The shop's currency: that of its orders and of their receipts.
+    shop_currency: Currency,
+    /// Set when the shop's euro orders are written into a lev warehouse.
+    conversion: Option<Conversion>,
 }
 
 /// Runs an Import server once.
@@ -65,6 +70,10 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         Err(e) => return JobOutcome::failed(e),
     };
     env.report(Stage::ReadingShop, 0, 0);
+    let shop_currency = match crate::runner::currency::shop_currency(&client).await {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e.message(lang)),
+    };
     let filter = OrderFilter {
         statuses: vec![settings.status_for_processing.trim().to_string()],
         ..OrderFilter::default()
@@ -78,6 +87,26 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         Ok(wh) => wh,
         Err(e) => return JobOutcome::failed(e),
     };
+    // The warehouse's currency against the shop's, before any order is written.
+    let stated = env.config.database.currency;
+    let wh_currency = match wh
+        .call(move |w| crate::runner::currency::warehouse_currency(w, stated))
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e.message(lang)),
+    };
+    let conversion = match crate::runner::currency::conversion_of(
+        lang,
+        shop_currency.clone(),
+        wh_currency,
+        settings.convert_lev,
+    ) {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    // `conversion_of` has refused a shop that states no currency.
+    let shop_currency = shop_currency.unwrap_or(Currency::Eur);
     if printing.is_some() {
         // SUPTO needs Warehouse Pro 3.07.100 or newer: no УНП is issued on an older one.
         match wh.call(|w| w.info()).await {
@@ -109,6 +138,8 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         },
         items: Vec::new(),
         fresh: Default::default(),
+        shop_currency,
+        conversion,
     };
     let error = run.orders(&orders).await;
     if !env.dry_run
@@ -164,6 +195,31 @@ fn order_number(o: &Order) -> String {
 impl ImportRun<'_, '_> {
     fn server_id(&self) -> &str {
         &self.env.server.id.0
+    }
+
+    /// The document `order` becomes, its amounts converted by `conversion` when set.
+    fn map(
+        &self,
+        order: &Order,
+        conversion: Option<Conversion>,
+    ) -> Result<DocumentDraft, crate::core::import::MapError> {
+        let input = order_in(order);
+        let input = match conversion {
+            Some(c) => convert_order(&input, c),
+            None => input,
+        };
+        map_order(
+            &input,
+            self.settings.invoice_shipping,
+            &self.settings.order_key_prefix,
+        )
+    }
+
+    /// The currency of the documents this run writes.
+    fn document_currency(&self) -> Currency {
+        self.conversion
+            .map(|c| c.warehouse_currency())
+            .unwrap_or_else(|| self.shop_currency.clone())
     }
 
     fn ledger_err(&self, e: crate::ledger::LedgerError) -> String {
@@ -234,11 +290,7 @@ impl ImportRun<'_, '_> {
         } else {
             None
         };
-        let mapped = map_order(
-            &order_in(order),
-            self.settings.invoice_shipping,
-            &self.settings.order_key_prefix,
-        );
+        let mapped = self.map(order, self.conversion);
         match decide(known, in_warehouse, &mapped) {
             Step::AlreadyWritten => Ok(false),
             Step::Refuse(e) => {
@@ -270,9 +322,28 @@ impl ImportRun<'_, '_> {
                 Ok(true)
             }
             Step::Write => {
+                // A new document is written only for an order in the shop's own currency
+                // (the one the run's currencies were checked against).
+                if let Some(theirs) = Currency::from_code(&order.currency)
+                    && theirs != self.shop_currency
+                {
+                    let detail = tr_args(
+                        lang,
+                        "euro.order_currency_differs",
+                        &[
+                            ("order", theirs.code()),
+                            ("shop", self.shop_currency.code()),
+                        ],
+                    );
+                    self.items
+                        .push(item("order", &number, ItemAction::Skipped, detail));
+                    return Ok(false);
+                }
                 let draft = mapped.map_err(|e| e.to_string())?;
                 if self.env.dry_run {
-                    self.items.push(would_write(lang, &number, &draft));
+                    let currency = self.document_currency();
+                    self.items
+                        .push(would_write(lang, &number, &draft, &currency));
                     return Ok(false);
                 }
                 self.write(order, &number, &draft).await
@@ -438,14 +509,25 @@ impl ImportRun<'_, '_> {
     ) -> Result<(), String> {
         let lang = self.env.lang;
         let key = order_key(&self.settings.order_key_prefix, number);
-        let job = match (&self.printing, &written.unp, draft) {
-            (Some(p), Some(unp), Some(draft)) if written.oper_type == OPER_SALE => {
+        // The receipt states the order's own amounts, in the shop's currency, even when
+        // the document was converted into leva.
+        let receipt_draft = match (self.conversion, draft) {
+            (Some(_), Some(_)) => self.map(order, None).ok(),
+            (None, d) => d.cloned(),
+            (Some(_), None) => None,
+        };
+        let job = match (&self.printing, &written.unp, &receipt_draft) {
+            (Some(p), Some(unp), Some(receipt)) if written.oper_type == OPER_SALE => {
                 Some(NewPrintJob {
                     unp: unp.clone(),
                     connector: p.connector.clone(),
                     order_key: key.clone(),
                     acct: written.acct,
-                    content: crate::core::receipt::content_of(draft, &order.payment_method),
+                    content: crate::core::receipt::content_of(
+                        receipt,
+                        &order.payment_method,
+                        self.shop_currency.code(),
+                    ),
                     due: self.rules.needs_receipt(&order.payment_method),
                 })
             }
@@ -460,15 +542,19 @@ impl ImportRun<'_, '_> {
             written.detail.push_str("; ");
             written.detail.push_str(&text);
         }
+        let currency = self.document_currency();
         if let Some(d) = draft.filter(|d| d.total_mismatch()) {
             written.detail.push_str("; ");
-            written.detail.push_str(&tr_args(
+            written.detail.push_str(&mismatch_text(lang, d, &currency));
+        }
+        if let (Some(d), Some(_)) = (draft, self.conversion) {
+            written.detail.push_str("; ");
+            written.detail.push_str(&converted_text(
                 lang,
-                "jobs.total_mismatch",
-                &[
-                    ("document", &d.total.to_string()),
-                    ("order", &d.expected_total.to_string()),
-                ],
+                order.total.unwrap_or_default(),
+                &self.shop_currency,
+                d.total,
+                &currency,
             ));
         }
         let sid = self.server_id().to_string();
@@ -504,26 +590,54 @@ impl ImportRun<'_, '_> {
     }
 }
 
-/// What a dry run lists for an order it would write.
-fn would_write(lang: crate::i18n::Language, number: &str, draft: &DocumentDraft) -> ItemResult {
+/// The warning that a document's total differs from its order's, both with `currency`.
+fn mismatch_text(lang: crate::i18n::Language, d: &DocumentDraft, currency: &Currency) -> String {
+    tr_args(
+        lang,
+        "jobs.total_mismatch",
+        &[
+            ("document", &with_currency(d.total, currency)),
+            ("order", &with_currency(d.expected_total, currency)),
+        ],
+    )
+}
+
+/// The note that an order's total was converted into the document's currency.
+fn converted_text(
+    lang: crate::i18n::Language,
+    from: Money,
+    from_currency: &Currency,
+    to: Money,
+    to_currency: &Currency,
+) -> String {
+    tr_args(
+        lang,
+        "euro.converted",
+        &[
+            ("from", &with_currency(from, from_currency)),
+            ("to", &with_currency(to, to_currency)),
+        ],
+    )
+}
+
+/// What a dry run lists for an order it would write (amounts in `currency`).
+fn would_write(
+    lang: crate::i18n::Language,
+    number: &str,
+    draft: &DocumentDraft,
+    currency: &Currency,
+) -> ItemResult {
     let mut detail = tr_args(
         lang,
         "jobs.would_import",
         &[
             ("lines", &draft.lines.len().to_string()),
-            ("total", &draft.total.to_string()),
+            ("total", &with_currency(draft.total, currency)),
         ],
     );
     if draft.total_mismatch() {
         detail.push_str("; ");
-        detail.push_str(&tr_args(
-            lang,
-            "jobs.total_mismatch",
-            &[
-                ("document", &draft.total.to_string()),
-                ("order", &draft.expected_total.to_string()),
-            ],
-        ));
+        detail.push_str(&mismatch_text(lang, draft, currency));
     }
     item("order", number, ItemAction::WouldCreate, detail)
 }

@@ -169,6 +169,10 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
         Ok(c) => c,
         Err(e) => return JobOutcome::failed(e),
     };
+    let shop_currency = match crate::runner::currency::shop_currency(&client).await {
+        Ok(c) => c,
+        Err(e) => return JobOutcome::failed(e.message(env.lang)),
+    };
     env.report(Stage::ReadingWarehouse, 0, 0);
     let wh = match env.warehouse().await {
         Ok(wh) => wh,
@@ -176,14 +180,32 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
     };
     let settings_ = settings.clone();
     let subtract = env.config.subtracts_open_orders(settings);
-    let input = match wh
-        .call(move |w| read_export_input(w, &settings_, subtract))
+    let stated = env.config.database.currency;
+    let (mut input, wh_currency) = match wh
+        .call(move |w| {
+            let currency = crate::runner::currency::warehouse_currency(w, stated)?;
+            Ok((read_export_input(w, &settings_, subtract)?, currency))
+        })
         .await
     {
-        Ok(input) => input,
+        Ok(read) => read,
         Err(e) => return JobOutcome::failed(e.message(env.lang)),
     };
     drop(wh);
+    // A lev warehouse's prices go to a euro shop converted; other mismatches stop here.
+    match crate::runner::currency::conversion_of(
+        env.lang,
+        shop_currency,
+        wh_currency,
+        settings.convert_lev,
+    ) {
+        Ok(Some(conversion)) => input
+            .goods
+            .iter_mut()
+            .for_each(|g| g.price = conversion.to_shop(g.price)),
+        Ok(None) => {}
+        Err(e) => return JobOutcome::failed(e),
+    }
     let n = input.goods.len() as u64;
     env.report(Stage::ReadingWarehouse, n, n);
     if env.stop.is_set() {

@@ -2,6 +2,7 @@
 //! and an event channel out; the runner is the only owner of the ledger and does the
 //! window's slow work (database checks, shop statuses, file dialogs) on its runtime.
 
+pub mod currency;
 pub mod eshop;
 pub mod export;
 pub mod history;

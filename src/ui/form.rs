@@ -479,7 +479,8 @@ fn interval_row(ui: &mut Ui, lang: Language, id_salt: &str, label: &str, interva
     });
 }
 
-fn choice_row<T: Copy + PartialEq>(
+/// A combo box choosing one of `options`, each shown by its locale key.
+pub(crate) fn choice_row<T: Copy + PartialEq>(
     ui: &mut Ui,
     lang: Language,
     id_salt: &str,
@@ -853,6 +854,7 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             );
                             check_row(ui, &mut e.restore_trashed, tr(lang, "form.restore_trashed"));
                             hint_row(ui, &tr(lang, "form.restore_trashed_hint"));
+                            check_row(ui, &mut e.convert_lev, tr(lang, "euro.convert_lev"));
                             row(ui, &tr(lang, "form.full_read_hours"), |ui, l| {
                                 ui.add(egui::DragValue::new(&mut e.full_read_hours).range(0..=168))
                                     .labelled_by(l);
@@ -905,6 +907,7 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                             );
                             check_row(ui, &mut i.order_note, tr(lang, "form.order_note"));
                             hint_row(ui, &tr(lang, "form.order_note_hint"));
+                            check_row(ui, &mut i.convert_lev, tr(lang, "euro.convert_lev"));
                             choice_row(
                                 ui,
                                 lang,
@@ -1009,6 +1012,15 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                                 false,
                             );
                             field_errors(ui, ctx, &errors, Field::OperatorCode);
+                            choice_row(
+                                ui,
+                                lang,
+                                "device_currency",
+                                &tr(lang, "euro.device_currency"),
+                                &mut f.device_currency,
+                                &DeviceCurrencySetting::ALL,
+                                DeviceCurrencySetting::label_key,
+                            );
                             let stored = draft.stored.2;
                             secret_row(
                                 ui,

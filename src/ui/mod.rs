@@ -1036,6 +1036,15 @@ impl App {
                     )
                     .labelled_by(label);
                 });
+                form::choice_row(
+                    ui,
+                    lang,
+                    "warehouse_currency",
+                    &tr(lang, "euro.warehouse_currency"),
+                    &mut d.config.currency,
+                    &WarehouseCurrency::ALL,
+                    WarehouseCurrency::label_key,
+                );
             });
         for e in &self.db_draft.errors {
             ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e.message(lang));

@@ -435,6 +435,15 @@ pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, War
             ),
             &[],
         )?;
+        // The demo is a database converted at the euro changeover: its base currency
+        // (currency 1, rate 1) is the euro and its prices are euro prices.
+        wh.exec(
+            &format!(
+                "UPDATE {} SET Currency = 'EUR', Description = 'Евро' WHERE ID = 1",
+                wh.t(Table::Currencies)
+            ),
+            &[],
+        )?;
         // Object groups and objects.
         let og = wh.t(Table::ObjectsGroups);
         wh.exec(

@@ -50,6 +50,8 @@ pub enum Table {
     EcrReceipts,
     /// `CashBook`.
     CashBook,
+    /// `Currencies`.
+    Currencies,
 }
 
 impl Table {
@@ -70,6 +72,7 @@ impl Table {
             Table::NextAcct => "NextAcct",
             Table::EcrReceipts => "ECRReceipts",
             Table::CashBook => "CashBook",
+            Table::Currencies => "Currencies",
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | "In use" | not deleted and (stock ≠ 0 or in a document) | L (our choice) |
 //! | New partner `Type` | `0`, as every sample row | L |
 //! | УНП record | `ECRReceipts` row, `ReceiptType = 8`, УНП in `Description` | L |
+//! | Base currency | `Currencies`: the first row not deleted with `ExchangeRate` 1, else `ID = 1` | L |
 
 use super::db::{Param, text};
 use super::dialect::{Dialect, Table};
@@ -114,7 +115,43 @@ pub fn receipt_number_update(
     (sql, params)
 }
 
+/// The base currency among `Currencies` rows (`ID`, `Currency`, `ExchangeRate`,
+/// `Deleted`), ordered by `ID`: the first not deleted whose rate is 1, else that of ID 1.
+/// A blank 3.07 database holds `(1, 'BGN', 1, 0)`; a database converted at the changeover
+/// is taken to hold its new base currency (EUR) at rate 1 (EURO.md: unconfirmed).
+pub fn base_currency_of(rows: &[(i64, String, String, String)]) -> Option<String> {
+    let live = |d: &str| d.trim().parse::<i64>().map(|v| v == 0).unwrap_or(true);
+    let rate_one = |r: &str| {
+        crate::core::money::Money::parse(r)
+            .is_ok_and(|m| m == crate::core::money::Money::from_cents(100))
+    };
+    rows.iter()
+        .find(|(_, code, rate, deleted)| live(deleted) && rate_one(rate) && !code.trim().is_empty())
+        .or_else(|| rows.iter().find(|(id, ..)| *id == 1))
+        .map(|(_, code, ..)| code.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+}
+
 impl super::db::Warehouse {
+    /// The database's base currency code (`BGN`, `EUR`), `None` when `Currencies` names
+    /// none.
+    pub fn base_currency(&self) -> Result<Option<String>, super::WarehouseError> {
+        let sql = format!(
+            "SELECT ID, Currency, ExchangeRate, Deleted FROM {} ORDER BY ID",
+            self.t(Table::Currencies)
+        );
+        let rows: Vec<(i64, String, String, String)> = self
+            .query(&sql, &[])?
+            .into_iter()
+            .filter_map(|r| {
+                let cell = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+                let id = super::db::int_of(&cell(0))?;
+                Some((id, cell(1), cell(2), cell(3)))
+            })
+            .collect();
+        Ok(base_currency_of(&rows))
+    }
+
     /// The УНП recorded with document (`oper_type`, `acct`), if any.
     pub fn unp_of(
         &self,
@@ -138,5 +175,30 @@ impl super::db::Warehouse {
             .next()
             .and_then(|r| r.into_iter().next().flatten())
             .map(|t| t.trim().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, code: &str, rate: &str, deleted: &str) -> (i64, String, String, String) {
+        (id, code.into(), rate.into(), deleted.into())
+    }
+
+    #[test]
+    fn the_base_currency_is_the_live_one_at_rate_one() {
+        // A blank 3.07 database.
+        assert_eq!(
+            base_currency_of(&[row(1, "BGN", "1", "0")]).as_deref(),
+            Some("BGN")
+        );
+        // Converted: the euro at rate 1, the lev kept as a foreign currency.
+        let converted = [row(1, "BGN", "0.511292", "0"), row(2, "eur", "1.0", "0")];
+        assert_eq!(base_currency_of(&converted).as_deref(), Some("EUR"));
+        // A deleted row at rate 1 is not the base; without any, currency 1 is.
+        let odd = [row(1, "BGN", "0.5", "0"), row(2, "EUR", "1", "-1")];
+        assert_eq!(base_currency_of(&odd).as_deref(), Some("BGN"));
+        assert_eq!(base_currency_of(&[]), None);
     }
 }
