@@ -26,8 +26,9 @@ use crate::warehouse::write::{
 use crate::warehouse::{UnpRecord, WarehouseError};
 use crate::woo::{Order, OrderFilter, WooClient};
 
-/// Orders written between two passes over the site steps.
-const SITE_BATCH: usize = 50;
+/// Orders written between two passes over the site steps: one status batch request
+/// (the shop takes 100 items per batch).
+const SITE_BATCH: usize = 100;
 
 /// Where an Import server's SUPTO sales are numbered and printed.
 struct Printing {

@@ -800,10 +800,16 @@ impl ShopState {
         };
         match self.apply_product(&mut p, input, id) {
             Ok(()) => {
-                if let Some(old) = self.products.get(&id).cloned() {
+                // Re-indexed only when its SKU, slug or trash state changed (unindexing
+                // looks for another holder of the SKU: O(catalogue)).
+                if let Some(old) = self.products.get(&id).cloned()
+                    && (old["sku"] != p["sku"]
+                        || old["slug"] != p["slug"]
+                        || (old["status"] == "trash") != (p["status"] == "trash"))
+                {
                     self.unindex_product(&old);
+                    self.index_product(&p);
                 }
-                self.index_product(&p);
                 self.products.insert(id, p.clone());
                 Reply::json(200, self.render_product(&p))
             }
