@@ -108,6 +108,7 @@ async fn export_with(
         goods,
         groups,
         skipped: vec![],
+        currency: "EUR".into(),
     };
     let config = skladlink::config::AppConfig::default();
     let server = skladlink::config::ServerDef::new(
@@ -199,6 +200,12 @@ async fn changes_renames_and_moves_are_reflected() {
         count(&items, "category", ItemAction::Created),
         0,
         "no duplicate category"
+    );
+    assert!(
+        detail_of(&items, "BG-001")
+            .iter()
+            .any(|d| d.contains("8.99 EUR → 9.49 EUR")),
+        "amounts say their currency: {items:#?}"
     );
 
     {

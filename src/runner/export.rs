@@ -26,6 +26,8 @@ pub struct ExportInput {
     pub groups: Vec<ExportGroup>,
     /// Goods the warehouse reader already left out (empty or duplicate key field).
     pub skipped: Vec<Skipped>,
+    /// The shop's currency code ("EUR"), shown with the amounts in the history.
+    pub currency: String,
 }
 
 /// A failed batch item, with the shop's error code and message.
@@ -76,12 +78,22 @@ const SKU_TAKEN: [&str; 2] = [
     "woocommerce_rest_product_not_created",
 ];
 
-fn money(m: Option<Money>) -> String {
-    m.map(|m| m.to_string()).unwrap_or_else(|| "—".into())
+/// An amount with the shop's currency code ("12.50 EUR"; bare when the shop named none).
+fn price_text(m: Money, currency: &str) -> String {
+    if currency.is_empty() {
+        m.to_string()
+    } else {
+        format!("{m} {currency}")
+    }
+}
+
+fn money(m: Option<Money>, currency: &str) -> String {
+    m.map(|m| price_text(m, currency))
+        .unwrap_or_else(|| "—".into())
 }
 
 /// "name: a → b; price: 1.00 → 2.00; …" for a product update.
-pub fn describe_update(lang: Language, u: &ProductUpdate) -> String {
+pub fn describe_update(lang: Language, currency: &str, u: &ProductUpdate) -> String {
     let b = &u.before;
     let a = &u.after;
     let mut parts = Vec::new();
@@ -97,8 +109,8 @@ pub fn describe_update(lang: Language, u: &ProductUpdate) -> String {
         parts.push(format!(
             "{}: {} → {}",
             tr(lang, "export.field_price"),
-            money(b.regular_price),
-            a.regular_price
+            money(b.regular_price, currency),
+            price_text(a.regular_price, currency)
         ));
     }
     if b.stock_quantity != Some(a.stock_quantity) || !b.manage_stock {
@@ -126,12 +138,12 @@ pub fn describe_update(lang: Language, u: &ProductUpdate) -> String {
 }
 
 /// "name, price, stock" for a product to create.
-pub fn describe_create(lang: Language, t: &ProductTarget) -> String {
+pub fn describe_create(lang: Language, currency: &str, t: &ProductTarget) -> String {
     let mut text = format!(
         "{}; {}: {}; {}: {}",
         t.name,
         tr(lang, "export.field_price"),
-        t.regular_price,
+        price_text(t.regular_price, currency),
         tr(lang, "export.field_stock"),
         t.stock_quantity
     );
@@ -309,13 +321,15 @@ pub async fn run_export(
         &rules,
     );
     let mut items = report_items(lang, &input, &plan);
+    let input_currency = input.currency.clone();
     drop(input);
     if env.dry_run {
-        items.extend(dry_run_items(lang, &plan));
+        items.extend(dry_run_items(lang, &input_currency, &plan));
         return Ok((items, false));
     }
     let memory = LinkWriter {
         env,
+        currency: &input_currency,
         server_id,
         previous: &product_links,
     };
@@ -349,6 +363,8 @@ pub async fn run_export(
 /// logged: the next run then compares values directly, which is only slower).
 struct LinkWriter<'a, 'e> {
     env: &'a JobEnv<'e>,
+    /// The shop's currency code, for the amounts in the history.
+    currency: &'a str,
     server_id: &'a str,
     previous: &'a ProductLinks,
 }
@@ -498,7 +514,7 @@ async fn withdraw_duplicates(
 }
 
 /// What a dry run lists: every category and product that would be created or updated.
-fn dry_run_items(lang: Language, plan: &ExportPlan) -> Vec<ItemResult> {
+fn dry_run_items(lang: Language, currency: &str, plan: &ExportPlan) -> Vec<ItemResult> {
     let mut items = Vec::new();
     for c in &plan.create_categories {
         items.push(item(
@@ -521,7 +537,7 @@ fn dry_run_items(lang: Language, plan: &ExportPlan) -> Vec<ItemResult> {
             "product",
             &p.sku,
             ItemAction::WouldCreate,
-            describe_create(lang, p),
+            describe_create(lang, currency, p),
         ));
     }
     for u in &plan.update_products {
@@ -529,7 +545,7 @@ fn dry_run_items(lang: Language, plan: &ExportPlan) -> Vec<ItemResult> {
             "product",
             &u.after.sku,
             ItemAction::WouldUpdate,
-            describe_update(lang, u),
+            describe_update(lang, currency, u),
         ));
     }
     for w in &plan.withdraw {
@@ -776,7 +792,7 @@ async fn apply_products(
         .map(|u| Update {
             id: u.id,
             target: &u.after,
-            detail: describe_update(lang, u),
+            detail: describe_update(lang, memory.currency, u),
             restore: u.restore,
         })
         .collect();
@@ -958,7 +974,7 @@ fn created<'p>(
                     "product",
                     &t.sku,
                     ItemAction::Created,
-                    format!("#{} {}", p.id, describe_create(lang, t)),
+                    format!("#{} {}", p.id, describe_create(lang, memory.currency, t)),
                 ));
             }
             // Stays "unknown" in the ledger: not created again before it is settled.

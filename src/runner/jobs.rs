@@ -161,6 +161,7 @@ pub fn read_export_input(
         goods,
         groups,
         skipped,
+        currency: String::new(),
     })
 }
 
@@ -193,6 +194,10 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
     };
     drop(wh);
     // A lev warehouse's prices go to a euro shop converted; other mismatches stop here.
+    let shop_code = shop_currency
+        .as_ref()
+        .map(|c| c.code().to_string())
+        .unwrap_or_default();
     match crate::runner::currency::conversion_of(
         env.lang,
         shop_currency,
@@ -206,6 +211,7 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
         Ok(None) => {}
         Err(e) => return JobOutcome::failed(e),
     }
+    input.currency = shop_code;
     let n = input.goods.len() as u64;
     env.report(Stage::ReadingWarehouse, n, n);
     if env.stop.is_set() {
