@@ -906,6 +906,11 @@ async fn goods_of_orders_imported_as_orders_are_not_put_back_into_the_shop() {
     let export = s.run(EXPORT, false).await;
     assert!(export.ok, "{export:#?}");
     assert_eq!(stock(&s), before - 2, "not put back: {export:#?}");
+    assert_eq!(
+        (export.currency.as_str(), import.currency.as_str()),
+        ("EUR", "EUR"),
+        "each run records its currency (the CSV export has a column for it)"
+    );
     // Told to ignore open orders, the export would sell them twice.
     if let ServerKind::Export(e) = &mut s.config.servers[0].kind {
         e.open_orders = OpenOrders::Ignore;

@@ -539,6 +539,7 @@ fn run_summaries_count_in_the_right_plural_form() {
         ok: true,
         error: None,
         items,
+        currency: "EUR".into(),
     };
     let r = record(vec![
         item("product", ItemAction::Created),

@@ -35,7 +35,7 @@ pub(crate) fn insert_run(
     record: &RunRecord,
 ) -> Result<i64, LedgerError> {
     tx.execute(
-        "INSERT INTO runs (server_id, server_name, started, finished, dry_run, ok, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO runs (server_id, server_name, started, finished, dry_run, ok, error, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             record.server_id,
             record.server_name,
@@ -43,7 +43,8 @@ pub(crate) fn insert_run(
             time_text(&record.finished),
             record.dry_run as i64,
             record.ok as i64,
-            record.error
+            record.error,
+            record.currency
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -73,7 +74,7 @@ impl Ledger {
     pub fn runs_page(&self, page: usize, per_page: usize) -> Result<Vec<RunRecord>, LedgerError> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT id, server_id, server_name, started, finished, dry_run, ok, error FROM runs \
+                "SELECT id, server_id, server_name, started, finished, dry_run, ok, error, currency FROM runs \
                  ORDER BY started DESC, id DESC LIMIT ?1 OFFSET ?2",
             )?;
             let heads = st
@@ -94,6 +95,7 @@ impl Ledger {
                             ok: r.get::<_, i64>(6)? != 0,
                             error: r.get(7)?,
                             items: Vec::new(),
+                            currency: r.get(8)?,
                         },
                     ))
                 })?
@@ -165,6 +167,10 @@ mod tests {
         l.append_run(&record("Втори", "2026-11-29T10:00:00Z", 0))
             .unwrap();
         let page = l.runs_page(0, 2).unwrap();
+        assert!(
+            page.iter().all(|r| r.currency == "EUR"),
+            "the currency is kept"
+        );
         let names: Vec<&str> = page.iter().map(|r| r.server_name.as_str()).collect();
         assert_eq!(names, vec!["Втори", "Първи"]);
         assert_eq!(page[1], record("Първи", "2026-11-28T10:00:00Z", 3));

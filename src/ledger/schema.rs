@@ -157,6 +157,10 @@ CREATE TABLE storno_jobs (
 );
 CREATE INDEX storno_jobs_state ON storno_jobs (connector, state);
 "#,
+    // 5: the currency of each run's amounts.
+    r#"
+ALTER TABLE runs ADD COLUMN currency TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// The schema version this program writes.

@@ -53,6 +53,7 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
         return JobOutcome {
             items: sales.chain(refunds).collect(),
             error: None,
+            ..JobOutcome::default()
         };
     }
     let wh = match env.warehouse().await {
@@ -61,7 +62,11 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
     };
     let mut items = record_numbers(&wh, env.ledger, &to_record, lang).await;
     if to_print.is_empty() && stornos.is_empty() {
-        return JobOutcome { items, error: None };
+        return JobOutcome {
+            items,
+            error: None,
+            ..JobOutcome::default()
+        };
     }
     let password = match env.secret(SecretKind::OperatorPassword) {
         Ok(p) => p,
@@ -69,6 +74,7 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
             return JobOutcome {
                 items,
                 error: Some(e),
+                ..JobOutcome::default()
             };
         }
     };
@@ -85,6 +91,7 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
             return JobOutcome {
                 items,
                 error: Some(e.message(lang)),
+                ..JobOutcome::default()
             };
         }
     };
@@ -111,11 +118,16 @@ pub async fn eshop_job(env: &JobEnv<'_>, settings: &EShopSettings) -> JobOutcome
     match result {
         Ok((printed, error)) => {
             items.extend(printed);
-            JobOutcome { items, error }
+            JobOutcome {
+                items,
+                error,
+                ..JobOutcome::default()
+            }
         }
         Err(e) => JobOutcome {
             items,
             error: Some(e.to_string()),
+            ..JobOutcome::default()
         },
     }
 }

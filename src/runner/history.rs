@@ -78,6 +78,9 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Per-item results.
     pub items: Vec<ItemResult>,
+    /// The currency of the run's amounts ("EUR"; "" when unknown).
+    #[serde(default)]
+    pub currency: String,
 }
 
 impl RunRecord {
@@ -98,7 +101,7 @@ fn csv_field(text: &str) -> String {
 /// The items of `runs` as CSV (UTF-8 with a byte-order mark, so spreadsheet programs on
 /// Windows read Cyrillic correctly); `filter` keeps only matching items.
 pub fn to_csv(runs: &[RunRecord], filter: impl Fn(&RunRecord, &ItemResult) -> bool) -> String {
-    let mut out = String::from("\u{feff}started,server,dry_run,kind,key,action,detail\n");
+    let mut out = String::from("\u{feff}started,server,dry_run,kind,key,action,detail,currency\n");
     for run in runs {
         for item in run.items.iter().filter(|i| filter(run, i)) {
             let action = serde_json::to_value(item.action)
@@ -112,6 +115,7 @@ pub fn to_csv(runs: &[RunRecord], filter: impl Fn(&RunRecord, &ItemResult) -> bo
                 item.key.clone(),
                 action.unwrap_or_default(),
                 item.detail.clone(),
+                run.currency.clone(),
             ];
             out.push_str(
                 &row.iter()
@@ -141,6 +145,7 @@ pub(crate) fn test_record(name: &str, started: &str, items: Vec<ItemResult>) -> 
         ok: true,
         error: None,
         items,
+        currency: "EUR".into(),
     }
 }
 
@@ -174,9 +179,10 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(lines[0].starts_with('\u{feff}'));
+        assert!(lines[0].ends_with(",currency"), "{}", lines[0]);
         assert_eq!(
             lines[1],
-            "2026-11-28T10:00:00+00:00,Експорт,false,product,A1,updated,\"цена 1.00 → 2.00, \"\"ново\"\"\""
+            "2026-11-28T10:00:00+00:00,Експорт,false,product,A1,updated,\"цена 1.00 → 2.00, \"\"ново\"\"\",EUR"
         );
     }
 }

@@ -149,11 +149,13 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         return JobOutcome {
             items: run.items,
             error: Some(error.unwrap_or(e)),
+            currency: run.shop_currency.code().to_string(),
         };
     }
     JobOutcome {
         items: run.items,
         error,
+        currency: run.shop_currency.code().to_string(),
     }
 }
 

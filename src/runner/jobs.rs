@@ -25,6 +25,8 @@ pub struct JobOutcome {
     pub items: Vec<ItemResult>,
     /// The error that stopped the run early, translated.
     pub error: Option<String>,
+    /// The currency of the run's amounts (the shop's or the device's code; "" unknown).
+    pub currency: String,
 }
 
 impl JobOutcome {
@@ -33,6 +35,7 @@ impl JobOutcome {
         JobOutcome {
             items: Vec::new(),
             error: Some(error),
+            ..JobOutcome::default()
         }
     }
 }
@@ -102,7 +105,14 @@ pub async fn run_server(env: &JobEnv<'_>) -> JobOutcome {
     match &env.server.kind {
         ServerKind::Export(settings) => export_job(env, settings).await,
         ServerKind::Import(settings) => crate::runner::import::import_job(env, settings).await,
-        ServerKind::EShop(settings) => crate::runner::eshop::eshop_job(env, settings).await,
+        ServerKind::EShop(settings) => {
+            let mut outcome = crate::runner::eshop::eshop_job(env, settings).await;
+            outcome.currency = crate::runner::currency::device_currency(settings.device_currency)
+                .currency()
+                .code()
+                .to_string();
+            outcome
+        }
     }
 }
 
@@ -211,19 +221,22 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
         Ok(None) => {}
         Err(e) => return JobOutcome::failed(e),
     }
-    input.currency = shop_code;
+    input.currency = shop_code.clone();
     let n = input.goods.len() as u64;
     env.report(Stage::ReadingWarehouse, n, n);
     if env.stop.is_set() {
         return JobOutcome::failed(env.stopped());
     }
-    match run_export(&client, input, env, settings).await {
+    let mut outcome = match run_export(&client, input, env, settings).await {
         Ok((items, stopped)) => JobOutcome {
             items,
             error: stopped.then(|| env.stopped()),
+            ..JobOutcome::default()
         },
         Err(e) => JobOutcome::failed(e.message(env.lang)),
-    }
+    };
+    outcome.currency = shop_code;
+    outcome
 }
 
 /// A history item of kind `kind`.

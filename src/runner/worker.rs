@@ -630,6 +630,7 @@ impl WorkerJob {
                     .any(|i| i.action == crate::runner::history::ItemAction::Failed),
             error: outcome.error,
             items: outcome.items,
+            currency: outcome.currency,
         };
         // A look at an empty print queue is not worth a history line.
         let idle_poll = matches!(self.server.kind, ServerKind::EShop(_))

@@ -607,17 +607,24 @@ impl App {
                 ("failed", &count(|s| matches!(s, PrintState::Failed { .. }))),
             ],
         ));
-        let printed: Vec<crate::core::money::Money> = jobs
+        // Printed totals per currency (a device still in leva prints leva).
+        let mut totals: std::collections::BTreeMap<&str, crate::core::money::Money> =
+            std::collections::BTreeMap::new();
+        for j in jobs
             .iter()
             .filter(|j| matches!(j.state, PrintState::Printed { .. }))
-            .map(|j| j.content.total)
-            .collect();
-        if !printed.is_empty() {
-            let total: crate::core::money::Money = printed.into_iter().sum();
+        {
+            *totals.entry(j.content.currency.as_str()).or_default() += j.content.total;
+        }
+        if !totals.is_empty() {
+            let amounts: Vec<String> = totals
+                .iter()
+                .map(|(currency, total)| amount_in(lang, currency, &total.to_string()))
+                .collect();
             ui.label(tr_args(
                 lang,
                 "receipts.printed_total",
-                &[("amount", &euro(lang, &total.to_string()))],
+                &[("amount", &amounts.join(" + "))],
             ));
         }
         let mut retry: Option<String> = None;
@@ -631,7 +638,11 @@ impl App {
                         for job in jobs.iter() {
                             ui.label(&job.unp);
                             ui.label(&job.order_key);
-                            ui.label(euro(lang, &job.content.total.to_string()));
+                            ui.label(amount_in(
+                                lang,
+                                &job.content.currency,
+                                &job.content.total.to_string(),
+                            ));
                             match &job.state {
                                 PrintState::Pending => {
                                     ui.label(tr(lang, "receipts.pending"));
@@ -949,9 +960,14 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
     parts.join(", ")
 }
 
-/// An amount in euro, as the receipts are printed (Bulgaria's currency since 2026).
-fn euro(lang: Language, amount: &str) -> String {
-    tr_args(lang, "money.eur", &[("amount", amount)])
+/// An amount in the receipt's currency: euro (Bulgaria's currency since 2026, and what
+/// jobs queued before currencies were recorded hold), leva, or another code as given.
+fn amount_in(lang: Language, currency: &str, amount: &str) -> String {
+    match currency {
+        "" | "EUR" => tr_args(lang, "money.eur", &[("amount", amount)]),
+        "BGN" => tr_args(lang, "money.bgn", &[("amount", amount)]),
+        other => format!("{amount} {other}"),
+    }
 }
 
 /// A table column of text that is elided to its width (in full on hover) and can be
