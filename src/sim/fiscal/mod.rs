@@ -4,9 +4,9 @@
 //! switches (paper out, cover open, fiscal memory full, no reply, lost replies, power loss).
 //!
 //! It is written from the protocol documents (the fiscal research notes, PROTOCOLS.md, and
-//! the manufacturers' documents they summarise) and shares no code with the SkladLink
-//! client in `crate::fiscal`: its own frame parser and builder (`wire`), command table and
-//! refusals (`device`), field formats (`fields`). `tests/architecture.rs` keeps it so.
+//! the manufacturers' documents they summarise) and shares no code with SkladLink's own
+//! fiscal client: its own frame parser and builder (`wire`), command table and refusals
+//! (`device`), field formats (`fields`). `tests/architecture.rs` keeps it so.
 
 #![cfg_attr(not(unix), allow(dead_code))]
 
