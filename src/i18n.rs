@@ -37,12 +37,18 @@ pub fn tr(lang: Language, key: &str) -> String {
 }
 
 /// The text of `key` in `lang` with `%{name}` placeholders replaced by `args`.
+///
+/// A value that is itself a message with a raw detail ([`with_detail`]) gives its sentence
+/// to the text and its detail to the end, so the detail still follows the whole sentence.
 pub fn tr_args(lang: Language, key: &str, args: &[(&str, &str)]) -> String {
     let mut text = tr(lang, key);
+    let mut details = Vec::new();
     for (name, value) in args {
-        text = text.replace(&format!("%{{{name}}}"), value);
+        let (sentence, detail) = split_detail(value);
+        details.extend(detail);
+        text = text.replace(&format!("%{{{name}}}"), sentence);
     }
-    text
+    with_detail(text, &details.join("\n"))
 }
 
 /// The plural form of `count` in `lang` (CLDR rules through `icu_plurals`): true for the
@@ -79,8 +85,53 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
+/// What separates a translated sentence from the raw detail it is about (a driver's, a
+/// server's or a device's own words): a new line, then an invisible separator, so a
+/// message still reads as two plain lines in a log or on the command line.
+const DETAIL_MARK: &str = "\n\u{2063}";
+
+/// A translated sentence with the raw detail behind it, kept in one string so it travels
+/// through run records and events as any message does; the window folds the detail
+/// under „Подробности“ ([`split_detail`]). An empty detail adds nothing.
+pub fn with_detail(sentence: String, detail: &str) -> String {
+    let detail = detail.trim();
+    if detail.is_empty() {
+        sentence
+    } else {
+        format!("{sentence}{DETAIL_MARK}{detail}")
+    }
+}
+
+/// The sentence of a message and its raw detail, if [`with_detail`] gave it one.
+pub fn split_detail(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(DETAIL_MARK) {
+        Some((sentence, detail)) => (sentence, Some(detail)),
+        None => (text, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_detail_is_split_off_the_sentence_and_an_empty_one_is_not_added() {
+        let text = super::with_detail("Няма връзка.".into(), "  State: 08001  ");
+        assert_eq!(
+            super::split_detail(&text),
+            ("Няма връзка.", Some("State: 08001"))
+        );
+        assert_eq!(super::with_detail("Готово.".into(), " "), "Готово.");
+        assert_eq!(super::split_detail("Готово."), ("Готово.", None));
+        // Put into another message, the detail goes to the end of the whole.
+        let outer = super::tr_args(
+            super::Language::En,
+            "notifications.run_failed",
+            &[("name", "Shop"), ("summary", &text)],
+        );
+        let (sentence, detail) = super::split_detail(&outer);
+        assert!(sentence.ends_with("Няма връзка."), "{sentence}");
+        assert_eq!(detail, Some("State: 08001"));
+    }
+
     use super::*;
 
     #[test]

@@ -314,11 +314,17 @@ impl Secrets {
             },
             Err(e) => {
                 tracing::warn!(error = %e, "no OS keyring reachable; secrets only from environment variables");
-                Self {
-                    keyring: None,
-                    keyring_problem: Some(e),
-                }
+                Self::without_keyring(e)
             }
+        }
+    }
+
+    /// Only environment variables, no keyring being reachable for `problem` (as on a
+    /// system without a secret service); the window shows the problem with what to do.
+    pub fn without_keyring(problem: SecretError) -> Self {
+        Self {
+            keyring: None,
+            keyring_problem: Some(problem),
         }
     }
 

@@ -316,17 +316,14 @@ fn closing_the_window_with_an_unsaved_form_asks_first() {
     );
 }
 
-#[test]
-fn a_failed_run_is_kept_in_the_messages() {
-    let shop = skladlink::demo::start_shop().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ws = skladlink::demo::prepare(
-        &dir.path().join("demo"),
-        &shop,
-        None,
-        skladlink::i18n::Language::Bg,
-    )
-    .unwrap();
+/// The demo's configuration with its Export pointed at a port nobody listens on, in a
+/// window on the Actions view, after that export's run has ended.
+fn window_after_a_failed_export(
+    dir: &std::path::Path,
+    shop: &skladlink::demo::DemoShop,
+) -> egui_kittest::Harness<'static, App> {
+    let ws = skladlink::demo::prepare(&dir.join("demo"), shop, None, skladlink::i18n::Language::Bg)
+        .unwrap();
     // The export's shop is not there: its run fails.
     let mut config = ws.config().clone();
     for s in &mut config.servers {
@@ -336,7 +333,7 @@ fn a_failed_run_is_kept_in_the_messages() {
         }
     }
     let ws = Workspace::with_config(ws.location().clone(), ws.secrets().clone(), config);
-    let mut h = common::ui::window(ws, dir.path().join("unused.csv"));
+    let mut h = common::ui::window(ws, dir.join("unused.csv"));
     click(&mut h, "Действия");
     h.get_by_label("Изпълни Магазин (експорт) сега").click();
     h.step();
@@ -347,6 +344,15 @@ fn a_failed_run_is_kept_in_the_messages() {
         h.step();
     }
     assert!(!h.state().is_running(), "the run ended");
+    h.run_steps(3);
+    h
+}
+
+#[test]
+fn a_failed_run_is_kept_in_the_messages() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = window_after_a_failed_export(dir.path(), &shop);
     let failed: Vec<_> = h
         .state()
         .notifications()
@@ -354,12 +360,48 @@ fn a_failed_run_is_kept_in_the_messages() {
         .filter(|n| n.text.contains("„Магазин (експорт)“ завърши с грешки"))
         .collect();
     assert_eq!(failed.len(), 1, "{:?}", h.state().notifications());
-    h.run_steps(3);
     click(&mut h, "Съобщения (1)");
     assert!(
         h.query_all_by_label_contains("завърши с грешки")
             .next()
             .is_some()
+    );
+}
+
+#[test]
+fn a_shop_error_is_said_in_words_with_the_transport_text_folded() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = window_after_a_failed_export(dir.path(), &shop);
+    let notice = h
+        .state()
+        .notice()
+        .cloned()
+        .expect("the failed run is shown");
+    assert!(notice.is_error);
+    assert!(
+        notice.text.contains("никой не приема връзки"),
+        "in words: {}",
+        notice.text
+    );
+    let detail = notice
+        .detail
+        .clone()
+        .expect("the transport's own text is kept");
+    assert!(
+        detail.to_lowercase().contains("refused"),
+        "the raw text: {detail}"
+    );
+    assert!(!notice.text.contains(&detail), "{}", notice.text);
+    // In the window the raw text is folded until „Подробности“ is opened.
+    assert!(
+        h.query_all_by_label_contains(&detail).next().is_none(),
+        "folded"
+    );
+    click(&mut h, "Подробности");
+    assert!(
+        h.query_all_by_label_contains(&detail).next().is_some(),
+        "unfolded"
     );
 }
 
@@ -382,4 +424,89 @@ fn the_demo_shows_its_guide_inside_the_window() {
         h.query_by_label_contains("Демо: склад с примерни стоки, магазин на http://127.0.0.1:8080")
             .is_some()
     );
+}
+
+#[test]
+fn without_a_keyring_the_window_says_in_full_what_to_do_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = "The name org.freedesktop.secrets was not provided by any .service files";
+    let ws = Workspace::open(
+        ConfigLocation::in_dir(dir.path()),
+        Secrets::without_keyring(SecretError::Unavailable(raw.into())),
+    )
+    .unwrap();
+    let mut h = common::ui::window(ws, dir.path().join("backup.json"));
+    h.run();
+    // The whole advice is on screen, not cut before the part that says what to do.
+    assert!(
+        h.query_by_label_contains(
+            "Няма достъп до хранилището за пароли на системата. Ключовете и паролите могат \
+             да се зададат чрез променливи на средата SKLADLINK_… (вижте README и „skladlink servers“)."
+        )
+        .is_some(),
+        "the warning in full"
+    );
+    assert!(
+        h.query_all_by_label_contains("org.freedesktop.secrets")
+            .next()
+            .is_none(),
+        "the system's own text is folded"
+    );
+    click(&mut h, "Подробности");
+    assert!(
+        h.query_all_by_label_contains("org.freedesktop.secrets")
+            .next()
+            .is_some()
+    );
+    // Moving on does not lose it: it stays until dismissed, and in Messages.
+    click(&mut h, "Действия");
+    click(&mut h, "Сървъри");
+    assert!(h.state().notice().is_some_and(|n| n.is_error));
+    click(&mut h, "Съобщения (1)");
+    assert!(h.query_all_by_label_contains("skladlink servers").count() >= 1);
+}
+
+#[test]
+fn loading_a_backup_over_an_unsaved_form_asks_first() {
+    let shop = skladlink::demo::start_shop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = skladlink::demo::prepare(
+        &dir.path().join("demo"),
+        &shop,
+        None,
+        skladlink::i18n::Language::Bg,
+    )
+    .unwrap();
+    let backup = dir.path().join("backup.json");
+    export_backup(demo.config(), &backup).unwrap();
+    let mut h = open_app(dir.path(), &KeyringStore::in_memory());
+    new_server(&mut h, "Connector WooCommerce — Експорт");
+    type_into(&mut h, "Адрес", "https://shop.bg");
+    click(&mut h, "Архив");
+    click(&mut h, "Зареди настройки от файл…");
+    assert!(
+        h.query_by_label_contains("има незаписани промени")
+            .is_some(),
+        "asked first"
+    );
+    click(&mut h, "Остани във формата");
+    assert!(h.state().has_unsaved_changes(), "the form is kept");
+    assert!(h.state().workspace().config().servers.is_empty());
+    click(&mut h, "Архив");
+    click(&mut h, "Зареди настройки от файл…");
+    click(&mut h, "Откажи промените");
+    // The fixed file dialog answers with the backup's path.
+    for _ in 0..50 {
+        if !h.state().workspace().config().servers.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        h.run();
+    }
+    assert_eq!(
+        h.state().workspace().config().servers.len(),
+        demo.config().servers.len(),
+        "then the backup is loaded"
+    );
+    assert!(!h.state().has_unsaved_changes());
 }

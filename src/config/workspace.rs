@@ -4,7 +4,7 @@
 use super::model::*;
 use super::store::{ConfigError, ConfigLocation};
 use super::validate::{FieldError, validate_database, validate_server};
-use crate::i18n::{Language, tr, tr_args};
+use crate::i18n::{Language, tr, tr_args, with_detail};
 use crate::secrets::{Secret, SecretError, SecretKey, SecretKind, Secrets};
 
 /// New values for a server's secrets; `None` keeps what is stored.
@@ -59,9 +59,9 @@ impl SaveError {
 /// The translated message for a secret-store error.
 pub fn secret_error_message(error: &SecretError, lang: Language) -> String {
     match error {
-        SecretError::Unavailable(why) => tr_args(lang, "secrets.unavailable", &[("error", why)]),
-        SecretError::AccessDenied(why) => tr_args(lang, "secrets.access_denied", &[("error", why)]),
-        SecretError::Platform(why) => tr_args(lang, "secrets.failed", &[("error", why)]),
+        SecretError::Unavailable(why) => with_detail(tr(lang, "secrets.unavailable"), why),
+        SecretError::AccessDenied(why) => with_detail(tr(lang, "secrets.access_denied"), why),
+        SecretError::Platform(why) => with_detail(tr(lang, "secrets.failed"), why),
         SecretError::ReadOnly => tr(lang, "secrets.read_only"),
     }
 }

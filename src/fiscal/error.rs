@@ -1,7 +1,7 @@
 //! Typed fiscal-device errors and status conditions, with translated messages.
 
 use crate::core::unp::UnpError;
-use crate::i18n::{Language, tr, tr_args};
+use crate::i18n::{Language, tr, tr_args, with_detail};
 
 /// A refusal or fault reported by the device itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -283,24 +283,43 @@ pub enum FiscalError {
     Unsupported(String),
 }
 
+/// The message key saying in words why a serial port did not open, from the system's text
+/// (Linux errno texts and the Windows ones the serial crate passes on).
+fn port_reason_key(detail: &str) -> &'static str {
+    let d = detail.to_ascii_lowercase();
+    if d.contains("no such file") || d.contains("not found") || d.contains("cannot find") {
+        "fiscal.reason.port_missing"
+    } else if d.contains("permission denied") || d.contains("access is denied") {
+        "fiscal.reason.port_denied"
+    } else if d.contains("busy") || d.contains("in use") || d.contains("being used") {
+        "fiscal.reason.port_busy"
+    } else {
+        "fiscal.reason.port_other"
+    }
+}
+
 impl FiscalError {
     /// A clear translated message (never contains a password).
     pub fn message(&self, lang: Language) -> String {
         match self {
-            FiscalError::PortOpen { port, detail } => tr_args(
-                lang,
-                "fiscal.error.port_open",
-                &[("port", port), ("detail", detail)],
+            FiscalError::PortOpen { port, detail } => with_detail(
+                tr_args(
+                    lang,
+                    "fiscal.error.port_open",
+                    &[
+                        ("port", port),
+                        ("reason", &tr(lang, port_reason_key(detail))),
+                    ],
+                ),
+                detail,
             ),
-            FiscalError::Disconnected(d) => {
-                tr_args(lang, "fiscal.error.disconnected", &[("detail", d)])
-            }
+            FiscalError::Disconnected(d) => with_detail(tr(lang, "fiscal.error.disconnected"), d),
             FiscalError::NoReply { attempts } => tr_args(
                 lang,
                 "fiscal.error.no_reply",
                 &[("attempts", &attempts.to_string())],
             ),
-            FiscalError::BadReply(d) => tr_args(lang, "fiscal.error.bad_reply", &[("detail", d)]),
+            FiscalError::BadReply(d) => with_detail(tr(lang, "fiscal.error.bad_reply"), d),
             FiscalError::Device(f) => {
                 tr_args(lang, "fiscal.error.device", &[("fault", &f.message(lang))])
             }
@@ -315,10 +334,9 @@ impl FiscalError {
                 "fiscal.error.unp_device",
                 &[("unp", unp), ("device", device)],
             ),
-            FiscalError::Storage { path, detail } => tr_args(
-                lang,
-                "fiscal.error.storage",
-                &[("path", path), ("detail", detail)],
+            FiscalError::Storage { path, detail } => with_detail(
+                tr_args(lang, "fiscal.error.storage", &[("path", path)]),
+                detail,
             ),
             FiscalError::NoTaxGroup(rate) => {
                 tr_args(lang, "fiscal.error.no_tax_group", &[("rate", rate)])
@@ -409,6 +427,35 @@ impl From<crate::sim::fiscal::SimError> for FiscalError {
             crate::sim::fiscal::SimError::State { path, detail } => {
                 FiscalError::Storage { path, detail }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FiscalError;
+    use crate::i18n::{Language, split_detail};
+
+    #[test]
+    fn a_port_that_does_not_open_is_said_in_words_with_the_systems_text_as_detail() {
+        for (raw, words) in [
+            ("No such file or directory (os error 2)", "няма такъв порт"),
+            ("Permission denied (os error 13)", "dialout"),
+            (
+                "Device or resource busy (os error 16)",
+                "зает от друга програма",
+            ),
+        ] {
+            let text = FiscalError::PortOpen {
+                port: "COM3".into(),
+                detail: raw.into(),
+            }
+            .message(Language::Bg);
+            let (sentence, detail) = split_detail(&text);
+            assert!(sentence.contains(words), "{sentence}");
+            assert!(sentence.contains("COM3"), "{sentence}");
+            assert!(!sentence.contains("os error"), "{sentence}");
+            assert_eq!(detail, Some(raw));
         }
     }
 }

@@ -265,7 +265,8 @@ impl ImportRun<'_, '_> {
             "jobs.not_attempted_one",
             "jobs.not_attempted_other",
         );
-        format!("{error} {rest}")
+        let (sentence, detail) = crate::i18n::split_detail(&error);
+        crate::i18n::with_detail(format!("{sentence} {rest}"), detail.unwrap_or_default())
     }
 
     /// One order: decide its step and carry it out. `Ok(true)` when a document was

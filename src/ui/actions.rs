@@ -11,9 +11,9 @@ use egui_extras::{Column, TableBuilder};
 
 use super::App;
 use super::dialogs::DialogPurpose;
-use super::status::ERROR_COLOR;
+use super::status::{ERROR_COLOR, details};
 use crate::config::{ServerId, ServerType};
-use crate::i18n::{Language, tr, tr_args};
+use crate::i18n::{Language, split_detail, tr, tr_args};
 use crate::ledger::print::{PrintJob, PrintState};
 use crate::runner::history::{ItemAction, RunRecord, to_csv};
 use crate::runner::progress::{Progress, group_thousands};
@@ -243,7 +243,12 @@ impl App {
                             ("summary", &run_summary(lang, &record)),
                         ],
                     );
-                    self.error(text);
+                    let detail = record
+                        .error
+                        .as_deref()
+                        .and_then(|e| split_detail(e).1)
+                        .map(str::to_string);
+                    self.error_with_detail(text, detail);
                 }
                 if self.actions.history_page == 0
                     && let Some(sel) = self.actions.selected_run.as_mut()
@@ -661,7 +666,11 @@ impl App {
                                     ui.label(tr(lang, "receipts.not_needed"));
                                 }
                                 PrintState::Failed { error } => {
-                                    ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), error);
+                                    let (sentence, detail) = split_detail(error);
+                                    ui.vertical(|ui| {
+                                        ui.colored_label(ERROR_COLOR, sentence);
+                                        details(ui, lang, detail);
+                                    });
                                     if ui
                                         .button(tr_args(
                                             lang,
@@ -853,7 +862,9 @@ impl App {
                 .wrap(),
             );
             if let Some(e) = &run.error {
-                ui.add(egui::Label::new(RichText::new(e).color(ERROR_COLOR)).wrap());
+                let (sentence, detail) = split_detail(e);
+                ui.add(egui::Label::new(RichText::new(sentence).color(ERROR_COLOR)).wrap());
+                details(ui, lang, detail);
             }
             let text = self.actions.text_filter.to_lowercase();
             let selected_item = self.actions.selected_item;
@@ -886,7 +897,7 @@ impl App {
                             [
                                 RichText::new(tr(lang, item.action.label_key())),
                                 RichText::new(&item.key),
-                                RichText::new(&item.detail),
+                                RichText::new(split_detail(&item.detail).0),
                             ],
                         );
                         if hit {
@@ -908,7 +919,9 @@ impl App {
                     )
                     .wrap(),
                 );
-                ui.add(egui::Label::new(&item.detail).wrap());
+                let (sentence, detail) = split_detail(&item.detail);
+                ui.add(egui::Label::new(sentence).wrap());
+                details(ui, lang, detail);
             }
         });
         if let Some(i) = clicked_item {
@@ -952,7 +965,7 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
         .map(|((one, other), n)| crate::i18n::tr_count(lang, n, one, other))
         .collect();
     if let Some(e) = &r.error {
-        parts.push(e.clone());
+        parts.push(split_detail(e).0.to_string());
     }
     if parts.is_empty() {
         parts.push(tr(lang, "history.nothing_changed"));

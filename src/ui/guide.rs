@@ -16,6 +16,8 @@ pub enum Leave {
     Edit(ServerId),
     /// A copy of a saved server.
     Duplicate(ServerId),
+    /// Loading a backup, which replaces the whole configuration and the open form.
+    LoadBackup,
     /// Closing the window.
     Quit,
 }
@@ -54,6 +56,11 @@ impl App {
                 Ok(None) => {}
                 Err(e) => self.error(e.message(lang)),
             },
+            Leave::LoadBackup => {
+                // Answered for: the form goes with the configuration it belonged to.
+                self.draft = None;
+                self.open_dialog(super::dialogs::DialogPurpose::ImportBackup);
+            }
             Leave::Quit => {
                 // Answered for: the form goes, and the close is sent again.
                 self.draft = None;

@@ -134,10 +134,11 @@ impl App {
             password: String::new(),
             errors: Vec::new(),
         };
-        let notice = workspace
-            .secrets()
-            .keyring_problem()
-            .map(|e| Notice::error(secret_error_message(e, workspace.config().language), None));
+        let notice = workspace.secrets().keyring_problem().map(|e| {
+            let text = secret_error_message(e, workspace.config().language);
+            let (sentence, detail) = crate::i18n::split_detail(&text);
+            Notice::error(sentence.to_string(), detail.map(str::to_string))
+        });
         let mut app = Self {
             workspace,
             tab: Tab::Servers,
@@ -261,8 +262,12 @@ impl App {
         self.notice = Some(Notice::info(text).in_tab(self.tab));
     }
 
+    /// An error; a message that carries a raw detail ([`crate::i18n::with_detail`]) has
+    /// it folded under „Подробности“.
     fn error(&mut self, text: String) {
-        self.error_with_detail(text, None);
+        let (sentence, detail) = crate::i18n::split_detail(&text);
+        let detail = detail.map(str::to_string);
+        self.error_with_detail(sentence.to_string(), detail);
     }
 
     /// An error in words, with the raw detail (a driver's or a server's text) folded.
@@ -483,7 +488,7 @@ impl App {
                 message: tr_args(
                     lang,
                     "database.connect_failed_words",
-                    &[("reason", &tr(lang, status::database_reason_key(&e)))],
+                    &[("reason", &tr(lang, crate::warehouse::error::reason_key(&e)))],
                 ),
                 detail: Some(e),
             },
@@ -668,7 +673,7 @@ impl App {
                     ui.close();
                 }
                 if ui.button(tr(lang, "backup.import")).clicked() {
-                    self.open_dialog(DialogPurpose::ImportBackup);
+                    self.leave_form(guide::Leave::LoadBackup);
                     ui.close();
                 }
                 ui.label(RichText::new(tr(lang, "backup.no_secrets")).small().weak());

@@ -63,38 +63,6 @@ impl Notice {
     }
 }
 
-/// The message key saying in words why a database connection failed, from the driver's
-/// text (MySQL/MariaDB error numbers, SQLSTATEs and unixODBC's own messages).
-pub fn database_reason_key(raw: &str) -> &'static str {
-    let lower = raw.to_lowercase();
-    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    if has(&[
-        "can't open lib",
-        "data source name not found",
-        "im002",
-        "im003",
-    ]) {
-        "database.reason_driver"
-    } else if has(&["1045", "access denied", "28000", "login failed"]) {
-        "database.reason_login"
-    } else if has(&["1049", "unknown database", "cannot open database"]) {
-        "database.reason_no_database"
-    } else if has(&[
-        "2002",
-        "2003",
-        "2005",
-        "can't connect",
-        "08001",
-        "08s01",
-        "timeout",
-        "hyt00",
-    ]) {
-        "database.reason_unreachable"
-    } else {
-        "database.reason_other"
-    }
-}
-
 /// The raw detail of an error, folded under „Подробности“, selectable for copying.
 pub fn details(ui: &mut Ui, lang: Language, detail: Option<&str>) {
     if let Some(detail) = detail {
@@ -228,40 +196,6 @@ impl App {
             }
             Some(false) => self.typed_path = None,
             None => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::database_reason_key;
-
-    #[test]
-    fn driver_texts_are_told_apart() {
-        for (raw, key) in [
-            (
-                "[unixODBC][Driver Manager]Can't open lib 'NoSuch' : file not found",
-                "database.reason_driver",
-            ),
-            (
-                "State: IM002, Native error: 0, Message: Data source name not found",
-                "database.reason_driver",
-            ),
-            (
-                "State: 28000, Native error: 1045, Message: Access denied for user 'x'@'localhost'",
-                "database.reason_login",
-            ),
-            (
-                "State: 42000, Native error: 1049, Message: Unknown database 'warehouse'",
-                "database.reason_no_database",
-            ),
-            (
-                "ODBC emitted an error calling 'SQLDriverConnect': State: HY000, Native error: 2002, Message: Can't connect to server on '127.0.0.1' (115)",
-                "database.reason_unreachable",
-            ),
-            ("something else entirely", "database.reason_other"),
-        ] {
-            assert_eq!(database_reason_key(raw), key, "{raw}");
         }
     }
 }

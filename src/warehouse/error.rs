@@ -1,6 +1,6 @@
 //! Errors of the warehouse adapter, with translated messages.
 
-use crate::i18n::{Language, tr, tr_args};
+use crate::i18n::{Language, tr, tr_args, with_detail};
 
 /// Why a warehouse database operation failed. Messages never hold a password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,14 +54,24 @@ impl WarehouseError {
     pub fn message(&self, lang: Language) -> String {
         match self {
             WarehouseError::NotConfigured => tr(lang, "warehouse.error.not_configured"),
-            WarehouseError::Connect(d) => {
-                tr_args(lang, "warehouse.error.connect", &[("details", d)])
-            }
-            WarehouseError::Database(d) => {
-                tr_args(lang, "warehouse.error.database", &[("details", d)])
-            }
+            WarehouseError::Connect(d) => with_detail(
+                tr_args(
+                    lang,
+                    "warehouse.error.connect",
+                    &[("reason", &tr(lang, reason_key(d)))],
+                ),
+                d,
+            ),
+            WarehouseError::Database(d) => with_detail(
+                tr_args(
+                    lang,
+                    "warehouse.error.database",
+                    &[("reason", &tr(lang, reason_key(d)))],
+                ),
+                d,
+            ),
             WarehouseError::NotWarehouse(d) => {
-                tr_args(lang, "warehouse.error.not_warehouse", &[("details", d)])
+                with_detail(tr(lang, "warehouse.error.not_warehouse"), d)
             }
             WarehouseError::UnknownObject(id) => tr_args(
                 lang,
@@ -87,10 +97,8 @@ impl WarehouseError {
                 "warehouse.error.numbering",
                 &[("attempts", &n.to_string())],
             ),
-            WarehouseError::Busy(d) => tr_args(lang, "warehouse.error.busy", &[("details", d)]),
-            WarehouseError::Aborted(d) => {
-                tr_args(lang, "warehouse.error.aborted", &[("details", d)])
-            }
+            WarehouseError::Busy(d) => with_detail(tr(lang, "warehouse.error.busy"), d),
+            WarehouseError::Aborted(d) => with_detail(tr(lang, "warehouse.error.aborted"), d),
             WarehouseError::Demo(d) => tr_args(lang, "warehouse.error.demo", &[("details", d)]),
             WarehouseError::DemoExists(p) => {
                 tr_args(lang, "warehouse.error.demo_exists", &[("path", p)])
@@ -104,6 +112,44 @@ impl WarehouseError {
             WarehouseError::Database(d) | WarehouseError::Busy(d) => is_transient_text(d),
             _ => false,
         }
+    }
+}
+
+/// The message key saying in words why a database connection or statement failed, from
+/// the driver's text (MySQL/MariaDB error numbers, SQLSTATEs and unixODBC's own messages).
+pub fn reason_key(raw: &str) -> &'static str {
+    let lower = raw.to_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+    if has(&[
+        "can't open lib",
+        "data source name not found",
+        "im002",
+        "im003",
+    ]) {
+        "database.reason_driver"
+    } else if has(&["1045", "access denied", "28000", "login failed"]) {
+        "database.reason_login"
+    } else if has(&["1049", "unknown database", "cannot open database"]) {
+        "database.reason_no_database"
+    } else if is_transient_text(raw) {
+        "database.reason_busy"
+    } else if has(&[
+        "2002",
+        "2003",
+        "2005",
+        "2006",
+        "2013",
+        "can't connect",
+        "gone away",
+        "lost connection",
+        "08001",
+        "08s01",
+        "timeout",
+        "hyt00",
+    ]) {
+        "database.reason_unreachable"
+    } else {
+        "database.reason_other"
     }
 }
 
@@ -122,5 +168,59 @@ pub(crate) fn is_transient_text(text: &str) -> bool {
 impl From<odbc_api::Error> for WarehouseError {
     fn from(e: odbc_api::Error) -> Self {
         WarehouseError::Database(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WarehouseError, reason_key};
+    use crate::i18n::{Language, split_detail};
+
+    #[test]
+    fn driver_texts_are_told_apart() {
+        for (raw, key) in [
+            (
+                "[unixODBC][Driver Manager]Can't open lib 'NoSuch' : file not found",
+                "database.reason_driver",
+            ),
+            (
+                "State: IM002, Native error: 0, Message: Data source name not found",
+                "database.reason_driver",
+            ),
+            (
+                "State: 28000, Native error: 1045, Message: Access denied for user 'x'@'localhost'",
+                "database.reason_login",
+            ),
+            (
+                "State: 42000, Native error: 1049, Message: Unknown database 'warehouse'",
+                "database.reason_no_database",
+            ),
+            (
+                "ODBC emitted an error calling 'SQLDriverConnect': State: HY000, Native error: 2002, Message: Can't connect to server on '127.0.0.1' (115)",
+                "database.reason_unreachable",
+            ),
+            (
+                "State: HY000, Native error: 2013, Message: Lost connection to server during query",
+                "database.reason_unreachable",
+            ),
+            (
+                "State: HY000, Native error: 1205, Message: Lock wait timeout exceeded",
+                "database.reason_busy",
+            ),
+            ("database is locked", "database.reason_busy"),
+            ("something else entirely", "database.reason_other"),
+        ] {
+            assert_eq!(reason_key(raw), key, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_driver_error_is_a_sentence_with_the_drivers_text_as_its_detail() {
+        let raw = "State: 28000, Native error: 1045, Message: Access denied for user 'shop'";
+        let text = WarehouseError::Connect(raw.into()).message(Language::Bg);
+        let (sentence, detail) = split_detail(&text);
+        assert!(sentence.contains("отказа потребителя"), "{sentence}");
+        assert!(!sentence.contains("1045"), "{sentence}");
+        assert_eq!(detail, Some(raw));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::i18n::{Language, tr, tr_args};
+use crate::i18n::{Language, tr, tr_args, with_detail};
 
 /// Everything that can go wrong talking to a WooCommerce shop.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,6 +210,29 @@ fn tls_problem_key(detail: &str) -> &'static str {
     }
 }
 
+/// The message key saying in words why a connection failed, from the transport's text.
+fn connect_reason_key(detail: &str) -> &'static str {
+    let d = detail.to_ascii_lowercase();
+    if d.contains("refused") {
+        "woo.reason.refused"
+    } else if d.contains("unreachable") || d.contains("no route") {
+        "woo.reason.unreachable"
+    } else {
+        "woo.reason.other"
+    }
+}
+
+/// The message key saying in words what an HTTP error status of the REST API means.
+fn api_reason_key(status: u16) -> &'static str {
+    match status {
+        400 | 409 | 422 => "woo.reason.rejected",
+        401 | 403 => "woo.reason.forbidden",
+        404 | 410 => "woo.reason.not_found",
+        500..=599 => "woo.reason.server",
+        _ => "woo.reason.api_other",
+    }
+}
+
 impl WooError {
     /// True when repeating the same request later may succeed.
     pub fn is_transient(&self) -> bool {
@@ -245,21 +268,25 @@ impl WooError {
             WooError::InvalidAddress { address } => {
                 tr_args(lang, "woo.error.invalid_address", &[("address", address)])
             }
-            WooError::CaFile { path, detail } => tr_args(
-                lang,
-                "woo.error.ca_file",
-                &[("path", path), ("detail", detail)],
+            WooError::CaFile { path, detail } => with_detail(
+                tr_args(lang, "woo.error.ca_file", &[("path", path)]),
+                detail,
             ),
             WooError::Dns { host } => tr_args(lang, "woo.error.dns", &[("host", host)]),
-            WooError::Connect { url, detail } => tr_args(
-                lang,
-                "woo.error.connect",
-                &[("url", url), ("detail", detail)],
+            WooError::Connect { url, detail } => with_detail(
+                tr_args(
+                    lang,
+                    "woo.error.connect",
+                    &[
+                        ("url", url),
+                        ("reason", &tr(lang, connect_reason_key(detail))),
+                    ],
+                ),
+                detail,
             ),
-            WooError::Tls { url, detail } => tr_args(
-                lang,
-                tls_problem_key(detail),
-                &[("url", url), ("detail", detail)],
+            WooError::Tls { url, detail } => with_detail(
+                tr_args(lang, tls_problem_key(detail), &[("url", url)]),
+                detail,
             ),
             WooError::Timeout { url } => tr_args(lang, "woo.error.timeout", &[("url", url)]),
             WooError::ConnectionDropped { url, .. } => {
@@ -271,7 +298,7 @@ impl WooError {
             WooError::ReadOnlyKey => tr(lang, "woo.error.read_only_key"),
             WooError::ClockSkew => tr(lang, "woo.error.clock_skew"),
             WooError::AuthRefused { message, .. } => {
-                tr_args(lang, "woo.error.auth_refused", &[("message", message)])
+                with_detail(tr(lang, "woo.error.auth_refused"), message)
             }
             WooError::WooCommerceInactive => tr(lang, "woo.error.wc_inactive"),
             WooError::NoPrettyPermalinks => tr(lang, "woo.error.no_permalinks"),
@@ -299,23 +326,33 @@ impl WooError {
                 code,
                 message,
                 ..
-            } => tr_args(
-                lang,
-                "woo.error.api",
-                &[
-                    ("status", &status.to_string()),
-                    ("code", code),
-                    ("message", message),
-                ],
+            } => with_detail(
+                tr_args(
+                    lang,
+                    "woo.error.api",
+                    &[
+                        ("status", &status.to_string()),
+                        ("reason", &tr(lang, api_reason_key(*status))),
+                    ],
+                ),
+                &format!("{code}: {message}"),
             ),
             WooError::RateLimited { .. } => tr(lang, "woo.error.rate_limited"),
             WooError::BatchTooLarge { message } => {
-                tr_args(lang, "woo.error.batch_too_large", &[("message", message)])
+                with_detail(tr(lang, "woo.error.batch_too_large"), message)
             }
-            WooError::BadResponse { status, detail, .. } => tr_args(
-                lang,
-                "woo.error.bad_response",
-                &[("status", &status.to_string()), ("detail", detail)],
+            WooError::BadResponse {
+                status,
+                detail,
+                snippet,
+                ..
+            } => with_detail(
+                tr_args(
+                    lang,
+                    "woo.error.bad_response",
+                    &[("status", &status.to_string())],
+                ),
+                &format!("{detail}\n{snippet}"),
             ),
             WooError::Redirected { location, .. } => {
                 tr_args(lang, "woo.error.redirected", &[("location", location)])
