@@ -94,7 +94,8 @@ impl App {
             match &self.notice {
                 Some(n) => {
                     if n.is_error {
-                        ui.add(egui::Label::new(RichText::new(&n.text).color(ERROR_COLOR)).wrap());
+                        // The dismiss button first: a long wrapped message never pushes it
+                        // off the window.
                         if ui
                             .small_button("✖")
                             .on_hover_text(tr(lang, "notifications.dismiss"))
@@ -102,6 +103,7 @@ impl App {
                         {
                             dismiss = true;
                         }
+                        ui.add(egui::Label::new(RichText::new(&n.text).color(ERROR_COLOR)).wrap());
                     } else {
                         ui.add(egui::Label::new(&n.text).wrap());
                     }

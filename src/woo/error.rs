@@ -210,6 +210,19 @@ fn tls_problem_key(detail: &str) -> &'static str {
     }
 }
 
+/// The shop's address as a person typed it (scheme, host, port and the site's own path)
+/// out of a request URL, for a sentence; the whole URL goes to the detail.
+fn site_of(url: &str) -> &str {
+    if let Some(i) = url.find("/wp-json").or_else(|| url.find("/?rest_route")) {
+        return &url[..i];
+    }
+    let host = url.find("://").map_or(0, |i| i + 3);
+    match url[host..].find(['/', '?']) {
+        Some(i) => &url[..host + i],
+        None => url,
+    }
+}
+
 /// The message key saying in words why a connection failed, from the transport's text.
 fn connect_reason_key(detail: &str) -> &'static str {
     let d = detail.to_ascii_lowercase();
@@ -278,20 +291,24 @@ impl WooError {
                     lang,
                     "woo.error.connect",
                     &[
-                        ("url", url),
+                        ("url", site_of(url)),
                         ("reason", &tr(lang, connect_reason_key(detail))),
                     ],
                 ),
                 detail,
             ),
             WooError::Tls { url, detail } => with_detail(
-                tr_args(lang, tls_problem_key(detail), &[("url", url)]),
-                detail,
+                tr_args(lang, tls_problem_key(detail), &[("url", site_of(url))]),
+                &format!("{url}\n{detail}"),
             ),
-            WooError::Timeout { url } => tr_args(lang, "woo.error.timeout", &[("url", url)]),
-            WooError::ConnectionDropped { url, .. } => {
-                tr_args(lang, "woo.error.dropped", &[("url", url)])
-            }
+            WooError::Timeout { url } => with_detail(
+                tr_args(lang, "woo.error.timeout", &[("url", site_of(url))]),
+                url,
+            ),
+            WooError::ConnectionDropped { url, .. } => with_detail(
+                tr_args(lang, "woo.error.dropped", &[("url", site_of(url))]),
+                url,
+            ),
             WooError::WrongKey => tr(lang, "woo.error.wrong_key"),
             WooError::WrongSecret => tr(lang, "woo.error.wrong_secret"),
             WooError::BadSignature => tr(lang, "woo.error.bad_signature"),
@@ -372,6 +389,31 @@ impl WooError {
                 "woo.error.batch_mismatch",
                 &[("sent", &sent.to_string()), ("got", &got.to_string())],
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    #[test]
+    fn a_sentence_names_the_site_not_the_request() {
+        for (url, site) in [
+            (
+                "http://127.0.0.1:9/wp-json/wc/v3/system_status?oauth_consumer_key=***",
+                "http://127.0.0.1:9",
+            ),
+            (
+                "https://example.bg/shop/wp-json/wc/v3/products?page=2",
+                "https://example.bg/shop",
+            ),
+            (
+                "http://example.bg/?rest_route=/wc/v3/orders",
+                "http://example.bg",
+            ),
+            ("https://example.bg/index.php", "https://example.bg"),
+            ("https://example.bg", "https://example.bg"),
+        ] {
+            assert_eq!(super::site_of(url), site, "{url}");
         }
     }
 }
