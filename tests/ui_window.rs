@@ -222,6 +222,19 @@ fn a_file_dialog_that_cannot_be_shown_asks_for_a_typed_path() {
     );
 }
 
+/// Asserts that `raw` is nowhere on screen until „Подробности“ is opened, then shown.
+fn folded_until_details_are_opened(h: &mut egui_kittest::Harness<'_, App>, raw: &str) {
+    assert!(
+        h.query_all_by_label_contains(raw).next().is_none(),
+        "the raw text is folded: {raw}"
+    );
+    click(h, "Подробности");
+    assert!(
+        h.query_all_by_label_contains(raw).next().is_some(),
+        "and shown once unfolded: {raw}"
+    );
+}
+
 #[test]
 fn a_database_error_is_said_in_words_with_the_driver_text_folded_and_kept() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,19 +246,7 @@ fn a_database_error_is_said_in_words_with_the_driver_text_folded_and_kept() {
             .is_some(),
         "in words"
     );
-    assert!(
-        h.query_all_by_label_contains("No Such Driver")
-            .next()
-            .is_none(),
-        "the raw text is folded"
-    );
-    click(&mut h, "Подробности");
-    assert!(
-        h.query_all_by_label_contains("No Such Driver")
-            .next()
-            .is_some(),
-        "and can be unfolded"
-    );
+    folded_until_details_are_opened(&mut h, "No Such Driver");
 }
 
 #[test]
@@ -393,16 +394,7 @@ fn a_shop_error_is_said_in_words_with_the_transport_text_folded() {
         "the raw text: {detail}"
     );
     assert!(!notice.text.contains(&detail), "{}", notice.text);
-    // In the window the raw text is folded until „Подробности“ is opened.
-    assert!(
-        h.query_all_by_label_contains(&detail).next().is_none(),
-        "folded"
-    );
-    click(&mut h, "Подробности");
-    assert!(
-        h.query_all_by_label_contains(&detail).next().is_some(),
-        "unfolded"
-    );
+    folded_until_details_are_opened(&mut h, &detail);
 }
 
 #[test]
@@ -446,18 +438,7 @@ fn without_a_keyring_the_window_says_in_full_what_to_do_and_keeps_it() {
         .is_some(),
         "the warning in full"
     );
-    assert!(
-        h.query_all_by_label_contains("org.freedesktop.secrets")
-            .next()
-            .is_none(),
-        "the system's own text is folded"
-    );
-    click(&mut h, "Подробности");
-    assert!(
-        h.query_all_by_label_contains("org.freedesktop.secrets")
-            .next()
-            .is_some()
-    );
+    folded_until_details_are_opened(&mut h, "org.freedesktop.secrets");
     // Moving on does not lose it: it stays until dismissed, and in Messages.
     click(&mut h, "Действия");
     click(&mut h, "Сървъри");
