@@ -609,9 +609,9 @@ impl FiscalDevice for ZfpDevice {
     }
 
     fn vat_rates(&mut self) -> Result<Option<Vec<Option<u32>>>, FiscalError> {
-        // "ReadVATrates": the rate of each group А–З as `##.##%`. GUESS: command 0x62 (the
-        // library names the command, not its code; Tremol reads with the lower-case letter
-        // of the write, as 0x68/0x48 for the clock); a group that is not a rate below
+        // "ReadVATrates", command 62h ('b'): the rate of each group А–З as 7 symbols
+        // `##.##%` (Tremol's ZFP protocol description, BG, 2019-10-21, §2.5.3). GUESS: the
+        // document does not say how a disabled group answers; one that is not a rate below
         // 100 % is taken as disabled.
         let text = self.data(0x62, "")?;
         let rates: Vec<Option<u32>> = text

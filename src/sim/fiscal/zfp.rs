@@ -40,9 +40,8 @@ const DUPLICATE: u8 = 0x3A;
 const SET_CLOCK: u8 = 0x48;
 /// Device and fiscal memory numbers.
 const NUMBERS: u8 = 0x60;
-/// VAT rates. GUESS: Tremol's library names the command ("ReadVATrates") and its answer
-/// (8 rates as `##.##%`) but its code was not found; 0x62 follows Tremol's pattern of a
-/// lower-case read for an upper-case write (0x48 set / 0x68 read date).
+/// VAT rates: "ReadVATrates", 62h ('b'), answering the 8 rates А–З as `##.##%` (Tremol's
+/// ZFP protocol description, BG, 2019-10-21, §2.5.3).
 const VAT_RATES: u8 = 0x62;
 /// Read date and time.
 const CLOCK: u8 = 0x68;
