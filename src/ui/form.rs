@@ -773,266 +773,27 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
                     shop_fields(ui, ctx, draft);
                     let errors = draft.errors.clone();
                     match &mut draft.server.kind {
-                        ServerKind::Export(e) => {
-                            wide_row(ui, |ui| ui.separator());
-                            choice_row(
-                                ui,
-                                lang,
-                                "key_field",
-                                &tr(lang, "form.key_field"),
-                                &mut e.key_field,
-                                &KeyField::ALL,
-                                KeyField::label_key,
-                            );
-                            if let Some(lists) = ctx.lists {
-                                let options: Vec<(String, String)> = lists
-                                    .object_groups
-                                    .iter()
-                                    .map(|(id, n)| (id.to_string(), n.clone()))
-                                    .collect();
-                                list_picker(
-                                    ui,
-                                    lang,
-                                    &tr(lang, "form.object_groups"),
-                                    "form.pick_object_groups",
-                                    &mut draft.object_groups_text,
-                                    &options,
-                                );
-                            } else {
-                                text_field(
-                                    ui,
-                                    &tr(lang, "form.object_groups"),
-                                    &mut draft.object_groups_text,
-                                    false,
-                                );
-                            }
-                            hint_row(ui, &tr(lang, "form.object_groups_hint"));
-                            field_errors(ui, ctx, &errors, Field::ObjectGroups);
-                            choice_row(
-                                ui,
-                                lang,
-                                "open_orders",
-                                &tr(lang, "form.open_orders"),
-                                &mut e.open_orders,
-                                &OpenOrders::ALL,
-                                OpenOrders::label_key,
-                            );
-                            hint_row(ui, &tr(lang, "form.open_orders_hint"));
-                            if let Some(lists) = ctx.lists {
-                                list_picker(
-                                    ui,
-                                    lang,
-                                    &tr(lang, "form.goods_groups"),
-                                    "form.pick_goods_groups",
-                                    &mut draft.goods_groups_text,
-                                    &lists.goods_groups,
-                                );
-                            } else {
-                                text_field(
-                                    ui,
-                                    &tr(lang, "form.goods_groups"),
-                                    &mut draft.goods_groups_text,
-                                    false,
-                                );
-                            }
-                            hint_row(ui, &tr(lang, "form.goods_groups_hint"));
-                            choice_row(
-                                ui,
-                                lang,
-                                "goods_status",
-                                &tr(lang, "form.goods_status"),
-                                &mut e.status,
-                                &GoodsStatus::ALL,
-                                GoodsStatus::label_key,
-                            );
-                            price_group_row(ui, lang, &mut e.price_group);
-                            field_errors(ui, ctx, &errors, Field::PriceGroup);
-                            check_row(
-                                ui,
-                                &mut e.allow_zero_price,
-                                tr(lang, "form.allow_zero_price"),
-                            );
-                            check_row(ui, &mut e.restore_trashed, tr(lang, "form.restore_trashed"));
-                            hint_row(ui, &tr(lang, "form.restore_trashed_hint"));
-                            check_row(ui, &mut e.convert_lev, tr(lang, "euro.convert_lev"));
-                            row(ui, &tr(lang, "form.full_read_hours"), |ui, l| {
-                                ui.add(egui::DragValue::new(&mut e.full_read_hours).range(0..=168))
-                                    .labelled_by(l);
-                            });
-                        }
+                        ServerKind::Export(e) => export_fields(
+                            ui,
+                            ctx,
+                            e,
+                            &mut draft.object_groups_text,
+                            &mut draft.goods_groups_text,
+                            &errors,
+                        ),
                         ServerKind::Import(i) => {
-                            wide_row(ui, |ui| ui.separator());
-                            match ctx.lists {
-                                Some(lists) => one_picker(
-                                    ui,
-                                    lang,
-                                    "import_object",
-                                    &tr(lang, "form.object_name"),
-                                    &mut draft.object_text,
-                                    &lists.objects,
-                                ),
-                                None => {
-                                    text_field(
-                                        ui,
-                                        &tr(lang, "form.object"),
-                                        &mut draft.object_text,
-                                        false,
-                                    );
-                                    hint_row(ui, &tr(lang, "form.object_hint"));
-                                }
-                            }
-                            field_errors(ui, ctx, &errors, Field::Object);
-                            choice_row(
-                                ui,
-                                lang,
-                                "import_key_field",
-                                &tr(lang, "form.import_key_field"),
-                                &mut i.key_field,
-                                &KeyField::ALL,
-                                KeyField::label_key,
-                            );
-                            choice_row(
-                                ui,
-                                lang,
-                                "invalid_goods",
-                                &tr(lang, "form.invalid_goods"),
-                                &mut i.invalid_goods,
-                                &InvalidGoods::ALL,
-                                InvalidGoods::label_key,
-                            );
-                            check_row(
-                                ui,
-                                &mut i.invoice_shipping,
-                                tr(lang, "form.invoice_shipping"),
-                            );
-                            check_row(ui, &mut i.order_note, tr(lang, "form.order_note"));
-                            hint_row(ui, &tr(lang, "form.order_note_hint"));
-                            check_row(ui, &mut i.convert_lev, tr(lang, "euro.convert_lev"));
-                            choice_row(
-                                ui,
-                                lang,
-                                "document_type",
-                                &tr(lang, "form.document_type"),
-                                &mut i.document_type,
-                                &DocumentType::ALL,
-                                DocumentType::label_key,
-                            );
-                            status_row(
-                                ui,
-                                lang,
-                                &tr(lang, "form.status_for_processing"),
-                                &mut i.status_for_processing,
-                                ctx.site_statuses,
-                            );
-                            field_errors(ui, ctx, &errors, Field::StatusForProcessing);
-                            status_row(
-                                ui,
-                                lang,
-                                &tr(lang, "form.status_after_processing"),
-                                &mut i.status_after_processing,
-                                ctx.site_statuses,
-                            );
-                            if wide_row(ui, |ui| {
-                                ui.button(tr(lang, "form.load_statuses")).clicked()
-                            }) {
-                                action = FormAction::LoadStatuses;
-                            }
-                            field_errors(ui, ctx, &errors, Field::StatusAfterProcessing);
-                            text_field(
-                                ui,
-                                &tr(lang, "form.order_key_prefix"),
-                                &mut i.order_key_prefix,
-                                false,
-                            );
-                            hint_row(ui, &tr(lang, "form.order_key_prefix_hint"));
-                            field_errors(ui, ctx, &errors, Field::OrderKeyPrefix);
-                            if supto_section(ui, ctx, i, &errors) {
-                                action = FormAction::CreateConnector;
-                            }
+                            action = import_fields(ui, ctx, i, &mut draft.object_text, &errors);
                         }
                         ServerKind::EShop(f) => {
-                            choice_row(
-                                ui,
-                                lang,
-                                "protocol",
-                                &tr(lang, "form.driver"),
-                                &mut f.protocol,
-                                &FiscalProtocol::ALL,
-                                FiscalProtocol::label_key,
-                            );
-                            text_field(ui, &tr(lang, "form.model"), &mut f.model, false);
-                            row(ui, &tr(lang, "form.port"), |ui, l| {
-                                ui.add(
-                                    egui::TextEdit::singleline(&mut f.port).desired_width(200.0),
-                                )
-                                .labelled_by(l);
-                                ui.menu_button(tr(lang, "form.pick_port"), |ui| {
-                                    if ctx.ports.is_empty() {
-                                        ui.label(tr(lang, "form.no_ports"));
-                                    }
-                                    for port in ctx.ports {
-                                        if ui.button(port).clicked() {
-                                            f.port = port.clone();
-                                            ui.close();
-                                        }
-                                    }
-                                });
-                                if ui.button(tr(lang, "form.refresh_ports")).clicked() {
-                                    action = FormAction::RefreshPorts;
-                                }
-                            });
-                            field_errors(ui, ctx, &errors, Field::Port);
-                            row(ui, &tr(lang, "form.baud_rate"), |ui, l| {
-                                egui::ComboBox::from_id_salt("baud")
-                                    .selected_text(f.baud_rate.to_string())
-                                    .show_ui(ui, |ui| {
-                                        for rate in BAUD_RATES {
-                                            ui.selectable_value(
-                                                &mut f.baud_rate,
-                                                rate,
-                                                rate.to_string(),
-                                            );
-                                        }
-                                    })
-                                    .response
-                                    .labelled_by(l);
-                            });
-                            field_errors(ui, ctx, &errors, Field::BaudRate);
-                            text_field(
-                                ui,
-                                &tr(lang, "form.fiscal_number"),
-                                &mut f.fiscal_number,
-                                false,
-                            );
-                            field_errors(ui, ctx, &errors, Field::FiscalNumber);
-                            text_field(
-                                ui,
-                                &tr(lang, "form.operator_code"),
-                                &mut f.operator_code,
-                                false,
-                            );
-                            field_errors(ui, ctx, &errors, Field::OperatorCode);
-                            choice_row(
-                                ui,
-                                lang,
-                                "device_currency",
-                                &tr(lang, "euro.device_currency"),
-                                &mut f.device_currency,
-                                &DeviceCurrencySetting::ALL,
-                                DeviceCurrencySetting::label_key,
-                            );
                             let stored = draft.stored.2;
-                            secret_row(
+                            action = eshop_fields(
                                 ui,
                                 ctx,
-                                &tr(lang, "form.operator_password"),
+                                f,
                                 &mut draft.operator_password,
                                 stored,
+                                &errors,
                             );
-                            wide_row(ui, |ui| tax_group_table(ui, lang, f));
-                            field_errors(ui, ctx, &errors, Field::TaxGroups);
-                            wide_row(ui, |ui| payment_table(ui, lang, f));
-                            field_errors(ui, ctx, &errors, Field::PaymentRules);
                         }
                     }
                 });
@@ -1052,6 +813,276 @@ pub fn show(ui: &mut Ui, ctx: &FormContext<'_>, draft: &mut Draft) -> FormAction
             );
         }
     });
+    action
+}
+
+/// The Export server's own rows of the form grid.
+fn export_fields(
+    ui: &mut Ui,
+    ctx: &FormContext<'_>,
+    e: &mut ExportSettings,
+    groups_text: &mut String,
+    goods_text: &mut String,
+    errors: &[FieldError],
+) {
+    let lang = ctx.lang;
+    wide_row(ui, |ui| ui.separator());
+    choice_row(
+        ui,
+        lang,
+        "key_field",
+        &tr(lang, "form.key_field"),
+        &mut e.key_field,
+        &KeyField::ALL,
+        KeyField::label_key,
+    );
+    if let Some(lists) = ctx.lists {
+        let options: Vec<(String, String)> = lists
+            .object_groups
+            .iter()
+            .map(|(id, n)| (id.to_string(), n.clone()))
+            .collect();
+        list_picker(
+            ui,
+            lang,
+            &tr(lang, "form.object_groups"),
+            "form.pick_object_groups",
+            groups_text,
+            &options,
+        );
+    } else {
+        text_field(ui, &tr(lang, "form.object_groups"), groups_text, false);
+    }
+    hint_row(ui, &tr(lang, "form.object_groups_hint"));
+    field_errors(ui, ctx, errors, Field::ObjectGroups);
+    choice_row(
+        ui,
+        lang,
+        "open_orders",
+        &tr(lang, "form.open_orders"),
+        &mut e.open_orders,
+        &OpenOrders::ALL,
+        OpenOrders::label_key,
+    );
+    hint_row(ui, &tr(lang, "form.open_orders_hint"));
+    if let Some(lists) = ctx.lists {
+        list_picker(
+            ui,
+            lang,
+            &tr(lang, "form.goods_groups"),
+            "form.pick_goods_groups",
+            goods_text,
+            &lists.goods_groups,
+        );
+    } else {
+        text_field(ui, &tr(lang, "form.goods_groups"), goods_text, false);
+    }
+    hint_row(ui, &tr(lang, "form.goods_groups_hint"));
+    choice_row(
+        ui,
+        lang,
+        "goods_status",
+        &tr(lang, "form.goods_status"),
+        &mut e.status,
+        &GoodsStatus::ALL,
+        GoodsStatus::label_key,
+    );
+    price_group_row(ui, lang, &mut e.price_group);
+    field_errors(ui, ctx, errors, Field::PriceGroup);
+    check_row(
+        ui,
+        &mut e.allow_zero_price,
+        tr(lang, "form.allow_zero_price"),
+    );
+    check_row(ui, &mut e.restore_trashed, tr(lang, "form.restore_trashed"));
+    hint_row(ui, &tr(lang, "form.restore_trashed_hint"));
+    check_row(ui, &mut e.convert_lev, tr(lang, "euro.convert_lev"));
+    row(ui, &tr(lang, "form.full_read_hours"), |ui, l| {
+        ui.add(egui::DragValue::new(&mut e.full_read_hours).range(0..=168))
+            .labelled_by(l);
+    });
+}
+
+/// The Import server's own rows of the form grid; the action a button asked for.
+fn import_fields(
+    ui: &mut Ui,
+    ctx: &FormContext<'_>,
+    i: &mut ImportSettings,
+    object_text: &mut String,
+    errors: &[FieldError],
+) -> FormAction {
+    let lang = ctx.lang;
+    let mut action = FormAction::None;
+    wide_row(ui, |ui| ui.separator());
+    match ctx.lists {
+        Some(lists) => one_picker(
+            ui,
+            lang,
+            "import_object",
+            &tr(lang, "form.object_name"),
+            object_text,
+            &lists.objects,
+        ),
+        None => {
+            text_field(ui, &tr(lang, "form.object"), object_text, false);
+            hint_row(ui, &tr(lang, "form.object_hint"));
+        }
+    }
+    field_errors(ui, ctx, errors, Field::Object);
+    choice_row(
+        ui,
+        lang,
+        "import_key_field",
+        &tr(lang, "form.import_key_field"),
+        &mut i.key_field,
+        &KeyField::ALL,
+        KeyField::label_key,
+    );
+    choice_row(
+        ui,
+        lang,
+        "invalid_goods",
+        &tr(lang, "form.invalid_goods"),
+        &mut i.invalid_goods,
+        &InvalidGoods::ALL,
+        InvalidGoods::label_key,
+    );
+    check_row(
+        ui,
+        &mut i.invoice_shipping,
+        tr(lang, "form.invoice_shipping"),
+    );
+    check_row(ui, &mut i.order_note, tr(lang, "form.order_note"));
+    hint_row(ui, &tr(lang, "form.order_note_hint"));
+    check_row(ui, &mut i.convert_lev, tr(lang, "euro.convert_lev"));
+    choice_row(
+        ui,
+        lang,
+        "document_type",
+        &tr(lang, "form.document_type"),
+        &mut i.document_type,
+        &DocumentType::ALL,
+        DocumentType::label_key,
+    );
+    status_row(
+        ui,
+        lang,
+        &tr(lang, "form.status_for_processing"),
+        &mut i.status_for_processing,
+        ctx.site_statuses,
+    );
+    field_errors(ui, ctx, errors, Field::StatusForProcessing);
+    status_row(
+        ui,
+        lang,
+        &tr(lang, "form.status_after_processing"),
+        &mut i.status_after_processing,
+        ctx.site_statuses,
+    );
+    if wide_row(ui, |ui| ui.button(tr(lang, "form.load_statuses")).clicked()) {
+        action = FormAction::LoadStatuses;
+    }
+    field_errors(ui, ctx, errors, Field::StatusAfterProcessing);
+    text_field(
+        ui,
+        &tr(lang, "form.order_key_prefix"),
+        &mut i.order_key_prefix,
+        false,
+    );
+    hint_row(ui, &tr(lang, "form.order_key_prefix_hint"));
+    field_errors(ui, ctx, errors, Field::OrderKeyPrefix);
+    if supto_section(ui, ctx, i, errors) {
+        action = FormAction::CreateConnector;
+    }
+    action
+}
+
+/// The e-Shop Connector's own rows of the form grid; the action a button asked for.
+fn eshop_fields(
+    ui: &mut Ui,
+    ctx: &FormContext<'_>,
+    f: &mut EShopSettings,
+    operator_password: &mut String,
+    stored: bool,
+    errors: &[FieldError],
+) -> FormAction {
+    let lang = ctx.lang;
+    let mut action = FormAction::None;
+    choice_row(
+        ui,
+        lang,
+        "protocol",
+        &tr(lang, "form.driver"),
+        &mut f.protocol,
+        &FiscalProtocol::ALL,
+        FiscalProtocol::label_key,
+    );
+    text_field(ui, &tr(lang, "form.model"), &mut f.model, false);
+    row(ui, &tr(lang, "form.port"), |ui, l| {
+        ui.add(egui::TextEdit::singleline(&mut f.port).desired_width(200.0))
+            .labelled_by(l);
+        ui.menu_button(tr(lang, "form.pick_port"), |ui| {
+            if ctx.ports.is_empty() {
+                ui.label(tr(lang, "form.no_ports"));
+            }
+            for port in ctx.ports {
+                if ui.button(port).clicked() {
+                    f.port = port.clone();
+                    ui.close();
+                }
+            }
+        });
+        if ui.button(tr(lang, "form.refresh_ports")).clicked() {
+            action = FormAction::RefreshPorts;
+        }
+    });
+    field_errors(ui, ctx, errors, Field::Port);
+    row(ui, &tr(lang, "form.baud_rate"), |ui, l| {
+        egui::ComboBox::from_id_salt("baud")
+            .selected_text(f.baud_rate.to_string())
+            .show_ui(ui, |ui| {
+                for rate in BAUD_RATES {
+                    ui.selectable_value(&mut f.baud_rate, rate, rate.to_string());
+                }
+            })
+            .response
+            .labelled_by(l);
+    });
+    field_errors(ui, ctx, errors, Field::BaudRate);
+    text_field(
+        ui,
+        &tr(lang, "form.fiscal_number"),
+        &mut f.fiscal_number,
+        false,
+    );
+    field_errors(ui, ctx, errors, Field::FiscalNumber);
+    text_field(
+        ui,
+        &tr(lang, "form.operator_code"),
+        &mut f.operator_code,
+        false,
+    );
+    field_errors(ui, ctx, errors, Field::OperatorCode);
+    choice_row(
+        ui,
+        lang,
+        "device_currency",
+        &tr(lang, "euro.device_currency"),
+        &mut f.device_currency,
+        &DeviceCurrencySetting::ALL,
+        DeviceCurrencySetting::label_key,
+    );
+    secret_row(
+        ui,
+        ctx,
+        &tr(lang, "form.operator_password"),
+        operator_password,
+        stored,
+    );
+    wide_row(ui, |ui| tax_group_table(ui, lang, f));
+    field_errors(ui, ctx, errors, Field::TaxGroups);
+    wide_row(ui, |ui| payment_table(ui, lang, f));
+    field_errors(ui, ctx, errors, Field::PaymentRules);
     action
 }
 

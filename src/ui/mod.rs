@@ -936,121 +936,7 @@ impl App {
         let stored = *self
             .db_password_stored
             .get_or_insert_with(|| self.workspace.has_secret(&SecretKey::database()));
-        let d = &mut self.db_draft;
-        let odbc = &mut self.odbc;
-        // The same grid as the servers' forms: label left, control right, hint under it.
-        egui::Grid::new("database_grid")
-            .num_columns(2)
-            .spacing([12.0, 5.0])
-            .show(ui, |ui| {
-                form::wide_row(ui, |ui| {
-                    ui.horizontal_wrapped(|ui| {
-                        ui.radio_value(
-                            &mut d.config.mode,
-                            DbConnectMode::ConnectionString,
-                            tr(lang, "database.mode_string"),
-                        );
-                        ui.radio_value(
-                            &mut d.config.mode,
-                            DbConnectMode::Dsn,
-                            tr(lang, "database.mode_dsn"),
-                        );
-                    });
-                });
-                match d.config.mode {
-                    DbConnectMode::ConnectionString => {
-                        // As wide as the window: a connection string is long.
-                        form::row(ui, &tr(lang, "database.connection_string"), |ui, label| {
-                            ui.add(
-                                egui::TextEdit::singleline(&mut d.config.connection_string)
-                                    .desired_width((ui.available_width() - 12.0).max(340.0)),
-                            )
-                            .labelled_by(label)
-                        });
-                        form::wide_row(ui, |ui| {
-                            ui.menu_button(tr(lang, "database.pick_driver"), |ui| {
-                                match odbc.get_or_insert_with(crate::warehouse::list_odbc) {
-                                    Ok(catalog) if !catalog.drivers.is_empty() => {
-                                        for driver in catalog.drivers.clone() {
-                                            if ui.button(&driver).clicked() {
-                                                d.config.connection_string =
-                                                    driver_template(&driver);
-                                                ui.close();
-                                            }
-                                        }
-                                    }
-                                    Ok(_) => {
-                                        ui.label(tr(lang, "database.no_drivers"));
-                                    }
-                                    Err(e) => {
-                                        ui.label(e.message(lang));
-                                    }
-                                }
-                            });
-                        });
-                        form::hint_row(ui, &tr(lang, "database.connection_string_hint"));
-                    }
-                    DbConnectMode::Dsn => {
-                        form::text_field(ui, &tr(lang, "database.dsn"), &mut d.config.dsn, false);
-                        form::wide_row(ui, |ui| {
-                            ui.menu_button(tr(lang, "database.pick_dsn"), |ui| {
-                                match odbc.get_or_insert_with(crate::warehouse::list_odbc) {
-                                    Ok(catalog) if !catalog.data_sources.is_empty() => {
-                                        for source in catalog.data_sources.clone() {
-                                            if ui
-                                                .button(format!(
-                                                    "{} ({})",
-                                                    source.name, source.driver
-                                                ))
-                                                .clicked()
-                                            {
-                                                d.config.dsn = source.name;
-                                                ui.close();
-                                            }
-                                        }
-                                    }
-                                    Ok(_) => {
-                                        ui.label(tr(lang, "database.no_dsns"));
-                                    }
-                                    Err(e) => {
-                                        ui.label(e.message(lang));
-                                    }
-                                }
-                            });
-                        });
-                    }
-                }
-                form::text_field(ui, &tr(lang, "database.user"), &mut d.config.user, false);
-                form::text_field(ui, &tr(lang, "database.password"), &mut d.password, true);
-                form::hint_row(
-                    ui,
-                    &tr(
-                        lang,
-                        if stored {
-                            "form.secret_stored"
-                        } else {
-                            "form.secret_not_stored"
-                        },
-                    ),
-                );
-                form::row(ui, &tr(lang, "database.timeout"), |ui, label| {
-                    ui.add(
-                        egui::DragValue::new(&mut d.config.timeout_secs)
-                            .range(DB_TIMEOUT_RANGE)
-                            .suffix(tr(lang, "database.seconds_suffix")),
-                    )
-                    .labelled_by(label);
-                });
-                form::choice_row(
-                    ui,
-                    lang,
-                    "warehouse_currency",
-                    &tr(lang, "euro.warehouse_currency"),
-                    &mut d.config.currency,
-                    &WarehouseCurrency::ALL,
-                    WarehouseCurrency::label_key,
-                );
-            });
+        database_grid(ui, lang, &mut self.db_draft, &mut self.odbc, stored);
         for e in &self.db_draft.errors {
             ui.colored_label(Color32::from_rgb(0xd0, 0x30, 0x30), e.message(lang));
         }
@@ -1083,6 +969,11 @@ impl App {
                 self.start_db_check();
             }
         });
+        self.database_status(ui, lang);
+    }
+
+    /// What the last check of the database said (or what it said last time).
+    fn database_status(&self, ui: &mut Ui, lang: Language) {
         ui.separator();
         match &self.db_status {
             DbStatus::Unknown => {
@@ -1125,6 +1016,125 @@ impl App {
             );
         }
     }
+}
+
+/// The Database tab's grid: how to connect, who, and the warehouse's currency.
+fn database_grid(
+    ui: &mut Ui,
+    lang: Language,
+    d: &mut DbDraft,
+    odbc: &mut Option<Result<crate::warehouse::OdbcCatalog, crate::warehouse::WarehouseError>>,
+    stored: bool,
+) {
+    // The same grid as the servers' forms: label left, control right, hint under it.
+    egui::Grid::new("database_grid")
+        .num_columns(2)
+        .spacing([12.0, 5.0])
+        .show(ui, |ui| {
+            form::wide_row(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.radio_value(
+                        &mut d.config.mode,
+                        DbConnectMode::ConnectionString,
+                        tr(lang, "database.mode_string"),
+                    );
+                    ui.radio_value(
+                        &mut d.config.mode,
+                        DbConnectMode::Dsn,
+                        tr(lang, "database.mode_dsn"),
+                    );
+                });
+            });
+            match d.config.mode {
+                DbConnectMode::ConnectionString => {
+                    // As wide as the window: a connection string is long.
+                    form::row(ui, &tr(lang, "database.connection_string"), |ui, label| {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut d.config.connection_string)
+                                .desired_width((ui.available_width() - 12.0).max(340.0)),
+                        )
+                        .labelled_by(label)
+                    });
+                    form::wide_row(ui, |ui| {
+                        ui.menu_button(tr(lang, "database.pick_driver"), |ui| {
+                            match odbc.get_or_insert_with(crate::warehouse::list_odbc) {
+                                Ok(catalog) if !catalog.drivers.is_empty() => {
+                                    for driver in catalog.drivers.clone() {
+                                        if ui.button(&driver).clicked() {
+                                            d.config.connection_string = driver_template(&driver);
+                                            ui.close();
+                                        }
+                                    }
+                                }
+                                Ok(_) => {
+                                    ui.label(tr(lang, "database.no_drivers"));
+                                }
+                                Err(e) => {
+                                    ui.label(e.message(lang));
+                                }
+                            }
+                        });
+                    });
+                    form::hint_row(ui, &tr(lang, "database.connection_string_hint"));
+                }
+                DbConnectMode::Dsn => {
+                    form::text_field(ui, &tr(lang, "database.dsn"), &mut d.config.dsn, false);
+                    form::wide_row(ui, |ui| {
+                        ui.menu_button(tr(lang, "database.pick_dsn"), |ui| {
+                            match odbc.get_or_insert_with(crate::warehouse::list_odbc) {
+                                Ok(catalog) if !catalog.data_sources.is_empty() => {
+                                    for source in catalog.data_sources.clone() {
+                                        if ui
+                                            .button(format!("{} ({})", source.name, source.driver))
+                                            .clicked()
+                                        {
+                                            d.config.dsn = source.name;
+                                            ui.close();
+                                        }
+                                    }
+                                }
+                                Ok(_) => {
+                                    ui.label(tr(lang, "database.no_dsns"));
+                                }
+                                Err(e) => {
+                                    ui.label(e.message(lang));
+                                }
+                            }
+                        });
+                    });
+                }
+            }
+            form::text_field(ui, &tr(lang, "database.user"), &mut d.config.user, false);
+            form::text_field(ui, &tr(lang, "database.password"), &mut d.password, true);
+            form::hint_row(
+                ui,
+                &tr(
+                    lang,
+                    if stored {
+                        "form.secret_stored"
+                    } else {
+                        "form.secret_not_stored"
+                    },
+                ),
+            );
+            form::row(ui, &tr(lang, "database.timeout"), |ui, label| {
+                ui.add(
+                    egui::DragValue::new(&mut d.config.timeout_secs)
+                        .range(DB_TIMEOUT_RANGE)
+                        .suffix(tr(lang, "database.seconds_suffix")),
+                )
+                .labelled_by(label);
+            });
+            form::choice_row(
+                ui,
+                lang,
+                "warehouse_currency",
+                &tr(lang, "euro.warehouse_currency"),
+                &mut d.config.currency,
+                &WarehouseCurrency::ALL,
+                WarehouseCurrency::label_key,
+            );
+        });
 }
 
 impl eframe::App for App {
