@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::money::Money;
+use super::money::{Money, div_round};
 
 /// A currency as ISO 4217 names it; only the euro and the lev have rules of their own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -49,15 +49,6 @@ impl fmt::Display for Currency {
 
 /// Leva per euro in hundred-thousandths: 1 EUR = 1.95583 BGN (fixed, EURO.md).
 pub const BGN_PER_EUR_E5: i128 = 195_583;
-
-/// `numerator / denominator` rounded half away from zero (denominator positive).
-fn div_round(numerator: i128, denominator: i128) -> i128 {
-    if numerator >= 0 {
-        (numerator * 2 + denominator) / (denominator * 2)
-    } else {
-        -((-numerator * 2 + denominator) / (denominator * 2))
-    }
-}
 
 /// A lev amount in euro: divided by 1.95583, rounded half away from zero to the cent.
 pub fn bgn_to_eur(amount: Money) -> Money {

@@ -673,10 +673,10 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 qty: l.qty,
-                unit_price: l.unit_price.cents(),
+                unit_price: l.unit_price,
             })
             .collect(),
-        shipping: draft.shipping.map(|m| ShippingLine { price: m.cents() }),
+        shipping: draft.shipping.map(|m| ShippingLine { price: m }),
         payment: PaymentInfo {
             method: match draft.payment {
                 PaymentKind::Cash => PaymentMethod::Cash,

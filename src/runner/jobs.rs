@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use crate::config::{AppConfig, ExportSettings, ServerDef, ServerKind, ShopConnection};
 use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
-use crate::core::money::Money;
 use crate::i18n::{Language, tr};
 use crate::ledger::Ledger;
 use crate::runner::export::{ExportInput, run_export};
@@ -150,7 +149,7 @@ pub fn read_export_input(
         .map(|g| ExportGood {
             sku: g.sku,
             name: g.name,
-            price: Money::from_cents(g.price),
+            price: g.price,
             quantity_milli: g.stock.0,
             group_code: code_of.get(&g.group_id).cloned().unwrap_or_default(),
         })
@@ -280,9 +279,9 @@ pub fn vat_rates_for(
                 .get(1)
                 .cloned()
                 .flatten()
-                .and_then(|t| crate::warehouse::money::parse_scaled(t.trim(), 2));
+                .and_then(|t| crate::core::money::parse_rate_bp(&t));
             if let Some(rate) = rate {
-                out.insert(sku, rate.max(0) as u32);
+                out.insert(sku, rate);
             }
         }
     }
