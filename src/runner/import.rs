@@ -208,7 +208,11 @@ impl ImportRun<'_, '_> {
     ) -> Result<DocumentDraft, crate::core::import::MapError> {
         let input = order_in(order);
         let input = match conversion {
-            Some(c) => convert_order(&input, c),
+            Some(c) => {
+                let currency = Currency::from_code(&order.currency)
+                    .unwrap_or_else(|| self.shop_currency.clone());
+                convert_order(&input, &currency, c)?
+            }
             None => input,
         };
         map_order(

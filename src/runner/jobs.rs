@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::config::{AppConfig, ExportSettings, ServerDef, ServerKind, ShopConnection};
+use crate::core::currency::Amount;
 use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
 use crate::i18n::{Language, tr};
 use crate::ledger::Ledger;
@@ -210,13 +211,19 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
     match crate::runner::currency::conversion_of(
         env.lang,
         shop_currency,
-        wh_currency,
+        wh_currency.clone(),
         settings.convert_lev,
     ) {
-        Ok(Some(conversion)) => input
-            .goods
-            .iter_mut()
-            .for_each(|g| g.price = conversion.to_shop(g.price)),
+        Ok(Some(conversion)) => {
+            let from = wh_currency.unwrap_or_else(|| conversion.warehouse_currency());
+            for g in input.goods.iter_mut() {
+                let price = Amount::new(g.price, from.clone());
+                g.price = match conversion.to_shop(&price) {
+                    Ok(converted) => converted.money(),
+                    Err(e) => return JobOutcome::failed(e.to_string()),
+                };
+            }
+        }
         Ok(None) => {}
         Err(e) => return JobOutcome::failed(e),
     }
