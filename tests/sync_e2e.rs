@@ -1111,18 +1111,22 @@ async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     assert!(!detail.contains("внимание"), "no total mismatch: {detail}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
-    use skladlink::ledger::print::PrintState;
-    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+/// Adds an e-Shop Connector "s3" printing the Import server's sales on an emulated
+/// device in euro mode `mode`, the connector stating `stated` as its main currency.
+fn add_printing_device(
+    s: &mut Setup,
+    mode: u8,
+    stated: DeviceCurrencySetting,
+) -> skladlink::sim::fiscal::FiscalEmulator {
     let mut config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
     config.serial = Some("DT279013".into());
+    config.currency_mode = Some(mode);
     let emulator = skladlink::sim::fiscal::FiscalEmulator::start(config).unwrap();
     let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
     if let ServerKind::EShop(f) = &mut eshop.kind {
         f.port = emulator.port_path().to_string();
         f.fiscal_number = "DT279013".into();
-        f.device_currency = DeviceCurrencySetting::Leva;
+        f.device_currency = stated;
     }
     s.config.servers.push(eshop);
     for srv in &mut s.config.servers {
@@ -1137,6 +1141,15 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
             &Secret::new(emulator.state().operator_password.clone()),
         )
         .unwrap();
+    emulator
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
+    use skladlink::ledger::print::PrintState;
+    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+    // Mode 1: leva main, euro second; the connector states leva.
+    let emulator = add_printing_device(&mut s, 1, DeviceCurrencySetting::Leva);
     assert!(s.run(EXPORT, false).await.ok);
     let sku = sku_of(&s.sim, 0);
     place_order(&s.client(), &[(&sku, 1)], "a@example.bg").await;
@@ -1163,6 +1176,45 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
     let device = emulator.state();
     assert_eq!(device.fiscal_receipts, 0, "nothing was printed");
     assert!(device.issued.is_empty() && device.open.is_none());
+    // Not even a receipt was opened on it.
+    let opened = emulator.received().iter().any(|r| r.command == 0x30);
+    assert!(!opened, "{:?}", emulator.received());
+    emulator.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_receipt_prints_in_euro_on_a_device_in_mode_2() {
+    use skladlink::core::money::Money;
+    use skladlink::ledger::print::PrintState;
+    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+    let emulator = add_printing_device(&mut s, 2, DeviceCurrencySetting::Euro);
+    assert!(s.run(EXPORT, false).await.ok);
+    let sku = sku_of(&s.sim, 0);
+    let client = s.client();
+    let (id, _) = place_order(&client, &[(&sku, 2)], "e@example.bg").await;
+    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
+    let run = s.run("s3", false).await;
+    assert!(run.ok, "{run:#?}");
+    let jobs = Ledger::open(s.data.path()).unwrap().print_jobs(10).unwrap();
+    assert!(
+        matches!(jobs[0].state, PrintState::Printed { .. }),
+        "{:?}",
+        jobs[0].state
+    );
+    assert_eq!(jobs[0].content.currency, "EUR");
+    let eur_total = client.get_order(id).await.unwrap().total.unwrap();
+    let device = emulator.state();
+    assert_eq!(device.issued.len(), 1, "{:?}", device.issued);
+    let receipt = &device.issued[0];
+    // The euro amounts were sent as they are; the device adds the leva total itself.
+    assert_eq!(receipt.currency, "EUR");
+    assert_eq!(Money::from_cents(receipt.total), eur_total);
+    let second = receipt.second_total.clone().unwrap();
+    assert_eq!(second.currency, "BGN");
+    assert_eq!(
+        Money::from_cents(second.total),
+        skladlink::core::currency::eur_to_bgn(eur_total)
+    );
     emulator.stop();
 }
 
