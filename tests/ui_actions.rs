@@ -77,6 +77,11 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
             .is_some(),
         "the receipts are listed"
     );
+    // Each receipt's total in the list says its currency, and so does the printed total.
+    assert!(
+        h.query_all_by_label_contains(" €").count() >= 3,
+        "the receipts list shows euro amounts"
+    );
     h.get_by_label("Стоп").click();
     h.step();
     pump(&mut h, |app| !app.is_running());
