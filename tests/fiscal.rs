@@ -1565,31 +1565,23 @@ fn a_device_prints_in_its_main_currency_and_adds_the_second_itself() {
             total,
         })
     };
+    // 34.00 sent. Mode 2 prints 34.00 € and 66.50 лв below (34 × 1.95583 = 66.49822); a
+    // device still in leva takes the same 34.00 as leva, with 17.38 € below in mode 1.
+    let modes = [
+        (0, "BGN", None),
+        (1, "BGN", second("EUR", 1738)),
+        (2, "EUR", second("BGN", 6650)),
+        (3, "EUR", None),
+    ];
     for protocol in [FiscalProtocol::DatecsX, FiscalProtocol::TremolZfp] {
-        // 34.00 sent: mode 2 prints 34.00 € and 66.50 лв (34 × 1.95583 = 66.49822).
-        let euro = issued_in_mode(protocol, 2);
-        assert_eq!(
-            (euro.currency.as_str(), euro.total, euro.second_total),
-            ("EUR", SAMPLE_TOTAL, second("BGN", 6650)),
-            "{protocol:?}"
-        );
-        let euro_only = issued_in_mode(protocol, 3);
-        assert_eq!(
-            (euro_only.currency.as_str(), euro_only.second_total),
-            ("EUR", None)
-        );
-        // A device still in leva takes the same 34.00 as leva: 17.38 € second.
-        let leva = issued_in_mode(protocol, 1);
-        assert_eq!(
-            (leva.currency.as_str(), leva.total, leva.second_total),
-            ("BGN", SAMPLE_TOTAL, second("EUR", 1738)),
-            "{protocol:?}"
-        );
-        let leva_only = issued_in_mode(protocol, 0);
-        assert_eq!(
-            (leva_only.currency.as_str(), leva_only.second_total),
-            ("BGN", None)
-        );
+        for (mode, currency, second_total) in &modes {
+            let issued = issued_in_mode(protocol, *mode);
+            assert_eq!(
+                (issued.currency.as_str(), issued.total, &issued.second_total),
+                (*currency, SAMPLE_TOTAL, second_total),
+                "{protocol:?} in mode {mode}"
+            );
+        }
     }
     assert_eq!(DeviceState::new(FiscalProtocol::Daisy).currency_mode, 2);
 }

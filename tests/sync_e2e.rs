@@ -1111,6 +1111,23 @@ async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     assert!(!detail.contains("внимание"), "no total mismatch: {detail}");
 }
 
+/// A set-up whose Import server writes Sales in SUPTO mode for an e-Shop Connector "s3"
+/// printing on an emulated device in euro mode `mode`, the connector stating `stated` as
+/// its main currency; the goods are exported, and one order of `qty` of the first waits.
+async fn with_printing_device(
+    mode: u8,
+    stated: DeviceCurrencySetting,
+    qty: u32,
+) -> (Setup, skladlink::sim::fiscal::FiscalEmulator, u64) {
+    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+    let emulator = add_printing_device(&mut s, mode, stated);
+    assert!(s.run(EXPORT, false).await.ok);
+    let sku = sku_of(&s.sim, 0);
+    let (id, _) = place_order(&s.client(), &[(&sku, qty)], "e@example.bg").await;
+    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
+    (s, emulator, id)
+}
+
 /// Adds an e-Shop Connector "s3" printing the Import server's sales on an emulated
 /// device in euro mode `mode`, the connector stating `stated` as its main currency.
 fn add_printing_device(
@@ -1147,13 +1164,8 @@ fn add_printing_device(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
     use skladlink::ledger::print::PrintState;
-    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
     // Mode 1: leva main, euro second; the connector states leva.
-    let emulator = add_printing_device(&mut s, 1, DeviceCurrencySetting::Leva);
-    assert!(s.run(EXPORT, false).await.ok);
-    let sku = sku_of(&s.sim, 0);
-    place_order(&s.client(), &[(&sku, 1)], "a@example.bg").await;
-    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
+    let (s, emulator, _) = with_printing_device(1, DeviceCurrencySetting::Leva, 1).await;
 
     // A dry run says so too, and sends nothing to the device.
     let dry = s.run("s3", true).await;
@@ -1186,13 +1198,8 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
 async fn a_euro_receipt_prints_in_euro_on_a_device_in_mode_2() {
     use skladlink::core::money::Money;
     use skladlink::ledger::print::PrintState;
-    let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
-    let emulator = add_printing_device(&mut s, 2, DeviceCurrencySetting::Euro);
-    assert!(s.run(EXPORT, false).await.ok);
-    let sku = sku_of(&s.sim, 0);
+    let (s, emulator, id) = with_printing_device(2, DeviceCurrencySetting::Euro, 2).await;
     let client = s.client();
-    let (id, _) = place_order(&client, &[(&sku, 2)], "e@example.bg").await;
-    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
     let run = s.run("s3", false).await;
     assert!(run.ok, "{run:#?}");
     let jobs = Ledger::open(s.data.path()).unwrap().print_jobs(10).unwrap();
