@@ -1027,6 +1027,56 @@ fn set_convert_lev(s: &mut Setup, on: bool) {
     }
 }
 
+/// The amount due recorded for document `acct` (a Sale's `Payments` row, Mode −1).
+fn amount_due(s: &Setup, acct: &str) -> skladlink::core::money::Money {
+    let wh = s.db.connect();
+    let payments = wh.t(skladlink::warehouse::Table::Payments);
+    let due = wh
+        .query(
+            &format!("SELECT Qtty FROM {payments} WHERE Acct = ? AND OperType = ? AND Mode = -1"),
+            &[
+                skladlink::warehouse::db::text(acct.trim()),
+                skladlink::warehouse::db::Param::Int(skladlink::warehouse::write::OPER_SALE),
+            ],
+        )
+        .unwrap();
+    skladlink::core::money::Money::parse(due[0][0].as_deref().unwrap().trim()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_warehouse_and_a_euro_shop_pass_amounts_unchanged() {
+    use skladlink::core::money::Money;
+    for backend in BACKENDS {
+        let s = setup(backend, 5, DocumentType::Sale).await;
+        // DOUBLE columns read through the driver: 2.675 and 1.005 are stored as doubles
+        // just below them, yet are the prices the warehouse shows, rounded half away
+        // from zero.
+        let codes = set_prices(&s, &["9.99", "2.675", "1.005"]);
+        let run = s.run(EXPORT, false).await;
+        assert!(run.ok, "{backend:?}: {run:#?}");
+        assert_eq!(run.currency, "EUR");
+        for (code, eur) in codes.iter().zip(["9.99", "2.68", "1.01"]) {
+            let product = s.sim.state().product_by_sku(code).unwrap();
+            assert_eq!(
+                product["regular_price"], eur,
+                "{backend:?} {code}: {product}"
+            );
+        }
+        let client = s.client();
+        let (id, no) =
+            place_order(&client, &[(&codes[0], 2), (&codes[1], 1)], "e@example.bg").await;
+        let run = s.run(IMPORT, false).await;
+        assert!(run.ok, "{backend:?}: {run:#?}");
+        assert_eq!(run.currency, "EUR");
+        // 2 × 9.99 + 2.68 + 5.99 shipping = 28.65 €, written as it is.
+        let total = client.get_order(id).await.unwrap().total.unwrap();
+        assert_eq!(total, Money::parse("28.65").unwrap(), "{backend:?}");
+        let accts = s.documents_for(&no);
+        assert_eq!(accts.len(), 1, "{backend:?}");
+        assert_eq!(amount_due(&s, &accts[0]), total, "{backend:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     use skladlink::core::money::Money;
@@ -1086,18 +1136,7 @@ async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     assert_eq!(bgn_total, Money::parse("81.81").unwrap());
     let accts = s.documents_for(&no);
     assert_eq!(accts.len(), 1);
-    let wh = s.db.connect();
-    let payments = wh.t(skladlink::warehouse::Table::Payments);
-    let due = wh
-        .query(
-            &format!("SELECT Qtty FROM {payments} WHERE Acct = ? AND OperType = ? AND Mode = -1"),
-            &[
-                skladlink::warehouse::db::text(accts[0].trim()),
-                skladlink::warehouse::db::Param::Int(skladlink::warehouse::write::OPER_SALE),
-            ],
-        )
-        .unwrap();
-    let due = Money::parse(due[0][0].as_deref().unwrap().trim()).unwrap();
+    let due = amount_due(&s, &accts[0]);
     assert_eq!(
         due, bgn_total,
         "the document total is the order total in leva"
