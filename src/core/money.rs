@@ -173,10 +173,11 @@ const DOUBLE_DIGITS: usize = 15;
 /// Parses a number as an ODBC driver prints a column into an integer scaled by
 /// 10^`scale`. A text or DECIMAL column arrives exact and is parsed as it is. A DOUBLE
 /// column (the warehouse stores amounts as DOUBLE) may arrive in full, 17 significant
-/// digits ("2.3449999999999998" for the 2.345 written): a text of more than 15
-/// significant digits is first rewritten as the shortest decimal that reads back as the
-/// same double ("2.345" — Rust's `f64` formatting is shortest round-trip), a change of
-/// notation with no arithmetic on the amount, and then parsed exactly.
+/// digits ("2.6749999999999998" for the 2.675 written, which digit by digit would round
+/// to 2.67): a text of more than 15 significant digits is first rewritten as the shortest
+/// decimal that reads back as the same double ("2.675" — Rust's `f64` formatting is
+/// shortest round-trip), a change of notation with no arithmetic on the amount, and then
+/// parsed exactly.
 pub fn parse_stored(text: &str, scale: u32) -> Result<i64, MoneyError> {
     let t = text.trim();
     let significant = t
