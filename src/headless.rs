@@ -228,10 +228,7 @@ fn receipt_line(lang: Language, job: &crate::ledger::print::PrintJob) -> String 
         }
         PrintState::NotDue => tr(lang, "receipts.not_needed"),
     };
-    let total = match crate::core::currency::Currency::from_code(&job.content.currency) {
-        Some(c) => crate::core::currency::with_currency(job.content.total, &c),
-        None => job.content.total.to_string(),
-    };
+    let total = job.content.total_text();
     format!(
         "{}  {}  {}  {}  {}",
         job.unp, job.connector, job.order_key, total, state

@@ -1170,6 +1170,12 @@ fn milk() -> SaleItem {
 
 /// The line a new device of `protocol` registers for a sale of one item named `text`.
 fn sold_on_a_new_device(protocol: FiscalProtocol, text: &str) -> SoldLine {
+    sale_on_a_new_device(protocol, text).0
+}
+
+/// The line a new device of `protocol` registers for a sale of one item named `text`, and
+/// the data bytes of the sale request as the device received them.
+fn sale_on_a_new_device(protocol: FiscalProtocol, text: &str) -> (SoldLine, Vec<u8>) {
     let emu = start(protocol, None);
     let mut dev = connect(&emu, protocol);
     let unp = Unp::new(&serial_of(protocol), "1", 1).unwrap();
@@ -1179,7 +1185,13 @@ fn sold_on_a_new_device(protocol: FiscalProtocol, text: &str) -> SoldLine {
         ..milk()
     })
     .unwrap();
-    emu.state().open.unwrap().lines.remove(0)
+    // Datecs-style families and Tremol both register a sale with command 0x31.
+    let sale = emu
+        .received()
+        .into_iter()
+        .rfind(|r| r.command == 0x31)
+        .expect("a sale request reached the device");
+    (emu.state().open.unwrap().lines.remove(0), sale.data)
 }
 
 fn print_on(
@@ -1506,14 +1518,70 @@ fn bulgarian_punctuation_and_the_euro_sign_reach_the_device_as_themselves() {
             "{protocol:?}"
         );
     }
-    // The bytes on the wire, by value (Windows-1251): „ 0x84, “ 0x93, – 0x96, — 0x97, € 0x88.
-    let wire = skladlink::fiscal::text::to_cp1251("„кафе“ – 250 г €");
-    assert_eq!(
-        wire,
-        [
-            0x84, 0xEA, 0xE0, 0xF4, 0xE5, 0x93, 0x20, 0x96, 0x20, 0x32, 0x35, 0x30, 0x20, 0xE3,
-            0x20, 0x88
-        ]
-    );
-    assert_eq!(skladlink::fiscal::text::to_cp1251("—"), [0x97]);
+}
+
+#[test]
+fn a_receipt_line_reaches_the_device_as_windows_1251_bytes() {
+    // By value (Windows-1251): „ 0x84, “ 0x93, – 0x96, — 0x97, € 0x88; к а ф е г in
+    // 0xE0–0xFF.
+    let expected: &[u8] = &[
+        0x84, 0xEA, 0xE0, 0xF4, 0xE5, 0x93, 0x20, 0x96, 0x20, 0x32, 0x35, 0x30, 0x20, 0xE3, 0x20,
+        0x88, 0x20, 0x97,
+    ];
+    for protocol in FAMILIES {
+        let (line, data) = sale_on_a_new_device(protocol, "„кафе“ – 250 г € —");
+        assert!(
+            data.windows(expected.len()).any(|w| w == expected),
+            "{protocol:?}: {data:02X?}"
+        );
+        assert!(!data.contains(&b'?'), "{protocol:?}: {data:02X?}");
+        assert_eq!(line.text.trim_end(), "„кафе“ – 250 г € —", "{protocol:?}");
+    }
+}
+
+/// Prints the sample receipt on a new device of `protocol` in euro mode `mode`.
+fn issued_in_mode(protocol: FiscalProtocol, mode: u8) -> skladlink::sim::fiscal::IssuedReceipt {
+    let emu = FiscalEmulator::start(EmulatorConfig {
+        currency_mode: Some(mode),
+        ..EmulatorConfig::new(protocol)
+    })
+    .unwrap();
+    let mut dev = connect(&emu, protocol);
+    let serial = serial_of(protocol);
+    let host_dir = tempfile::tempdir().unwrap();
+    let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
+    let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
+    let receipt = sample_receipt(seq.next("1").unwrap());
+    print_on(dev.as_mut(), &receipt, &serial, &mut journal).unwrap();
+    emu.state().issued.remove(0)
+}
+
+#[test]
+fn a_device_prints_in_its_main_currency_and_adds_the_second_itself() {
+    use skladlink::sim::fiscal::SecondTotal;
+    let second = |currency: &str, total: i64| {
+        Some(SecondTotal {
+            currency: currency.into(),
+            total,
+        })
+    };
+    // 34.00 sent. Mode 2 prints 34.00 € and 66.50 лв below (34 × 1.95583 = 66.49822); a
+    // device still in leva takes the same 34.00 as leva, with 17.38 € below in mode 1.
+    let modes = [
+        (0, "BGN", None),
+        (1, "BGN", second("EUR", 1738)),
+        (2, "EUR", second("BGN", 6650)),
+        (3, "EUR", None),
+    ];
+    for protocol in [FiscalProtocol::DatecsX, FiscalProtocol::TremolZfp] {
+        for (mode, currency, second_total) in &modes {
+            let issued = issued_in_mode(protocol, *mode);
+            assert_eq!(
+                (issued.currency.as_str(), issued.total, &issued.second_total),
+                (*currency, SAMPLE_TOTAL, second_total),
+                "{protocol:?} in mode {mode}"
+            );
+        }
+    }
+    assert_eq!(DeviceState::new(FiscalProtocol::Daisy).currency_mode, 2);
 }

@@ -1027,6 +1027,56 @@ fn set_convert_lev(s: &mut Setup, on: bool) {
     }
 }
 
+/// The amount due recorded for document `acct` (a Sale's `Payments` row, Mode −1).
+fn amount_due(s: &Setup, acct: &str) -> skladlink::core::money::Money {
+    let wh = s.db.connect();
+    let payments = wh.t(skladlink::warehouse::Table::Payments);
+    let due = wh
+        .query(
+            &format!("SELECT Qtty FROM {payments} WHERE Acct = ? AND OperType = ? AND Mode = -1"),
+            &[
+                skladlink::warehouse::db::text(acct.trim()),
+                skladlink::warehouse::db::Param::Int(skladlink::warehouse::write::OPER_SALE),
+            ],
+        )
+        .unwrap();
+    skladlink::core::money::Money::parse(due[0][0].as_deref().unwrap().trim()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_warehouse_and_a_euro_shop_pass_amounts_unchanged() {
+    use skladlink::core::money::Money;
+    for backend in BACKENDS {
+        let s = setup(backend, 5, DocumentType::Sale).await;
+        // DOUBLE columns read through the driver: 2.675 and 1.005 are stored as doubles
+        // just below them, yet are the prices the warehouse shows, rounded half away
+        // from zero.
+        let codes = set_prices(&s, &["9.99", "2.675", "1.005"]);
+        let run = s.run(EXPORT, false).await;
+        assert!(run.ok, "{backend:?}: {run:#?}");
+        assert_eq!(run.currency, "EUR");
+        for (code, eur) in codes.iter().zip(["9.99", "2.68", "1.01"]) {
+            let product = s.sim.state().product_by_sku(code).unwrap();
+            assert_eq!(
+                product["regular_price"], eur,
+                "{backend:?} {code}: {product}"
+            );
+        }
+        let client = s.client();
+        let (id, no) =
+            place_order(&client, &[(&codes[0], 2), (&codes[1], 1)], "e@example.bg").await;
+        let run = s.run(IMPORT, false).await;
+        assert!(run.ok, "{backend:?}: {run:#?}");
+        assert_eq!(run.currency, "EUR");
+        // 2 × 9.99 + 2.68 + 5.99 shipping = 28.65 €, written as it is.
+        let total = client.get_order(id).await.unwrap().total.unwrap();
+        assert_eq!(total, Money::parse("28.65").unwrap(), "{backend:?}");
+        let accts = s.documents_for(&no);
+        assert_eq!(accts.len(), 1, "{backend:?}");
+        assert_eq!(amount_due(&s, &accts[0]), total, "{backend:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     use skladlink::core::money::Money;
@@ -1086,18 +1136,7 @@ async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     assert_eq!(bgn_total, Money::parse("81.81").unwrap());
     let accts = s.documents_for(&no);
     assert_eq!(accts.len(), 1);
-    let wh = s.db.connect();
-    let payments = wh.t(skladlink::warehouse::Table::Payments);
-    let due = wh
-        .query(
-            &format!("SELECT Qtty FROM {payments} WHERE Acct = ? AND OperType = ? AND Mode = -1"),
-            &[
-                skladlink::warehouse::db::text(accts[0].trim()),
-                skladlink::warehouse::db::Param::Int(skladlink::warehouse::write::OPER_SALE),
-            ],
-        )
-        .unwrap();
-    let due = Money::parse(due[0][0].as_deref().unwrap().trim()).unwrap();
+    let due = amount_due(&s, &accts[0]);
     assert_eq!(
         due, bgn_total,
         "the document total is the order total in leva"
@@ -1111,18 +1150,39 @@ async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
     assert!(!detail.contains("внимание"), "no total mismatch: {detail}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
-    use skladlink::ledger::print::PrintState;
+/// A set-up whose Import server writes Sales in SUPTO mode for an e-Shop Connector "s3"
+/// printing on an emulated device in euro mode `mode`, the connector stating `stated` as
+/// its main currency; the goods are exported, and one order of `qty` of the first waits.
+async fn with_printing_device(
+    mode: u8,
+    stated: DeviceCurrencySetting,
+    qty: u32,
+) -> (Setup, skladlink::sim::fiscal::FiscalEmulator, u64) {
     let mut s = setup(Backend::Sqlite, 5, DocumentType::Sale).await;
+    let emulator = add_printing_device(&mut s, mode, stated);
+    assert!(s.run(EXPORT, false).await.ok);
+    let sku = sku_of(&s.sim, 0);
+    let (id, _) = place_order(&s.client(), &[(&sku, qty)], "e@example.bg").await;
+    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
+    (s, emulator, id)
+}
+
+/// Adds an e-Shop Connector "s3" printing the Import server's sales on an emulated
+/// device in euro mode `mode`, the connector stating `stated` as its main currency.
+fn add_printing_device(
+    s: &mut Setup,
+    mode: u8,
+    stated: DeviceCurrencySetting,
+) -> skladlink::sim::fiscal::FiscalEmulator {
     let mut config = skladlink::sim::fiscal::EmulatorConfig::new(FiscalProtocol::DatecsX);
     config.serial = Some("DT279013".into());
+    config.currency_mode = Some(mode);
     let emulator = skladlink::sim::fiscal::FiscalEmulator::start(config).unwrap();
     let mut eshop = ServerDef::new(ServerId("s3".into()), "Каса".into(), ServerType::EShop);
     if let ServerKind::EShop(f) = &mut eshop.kind {
         f.port = emulator.port_path().to_string();
         f.fiscal_number = "DT279013".into();
-        f.device_currency = DeviceCurrencySetting::Leva;
+        f.device_currency = stated;
     }
     s.config.servers.push(eshop);
     for srv in &mut s.config.servers {
@@ -1137,10 +1197,14 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
             &Secret::new(emulator.state().operator_password.clone()),
         )
         .unwrap();
-    assert!(s.run(EXPORT, false).await.ok);
-    let sku = sku_of(&s.sim, 0);
-    place_order(&s.client(), &[(&sku, 1)], "a@example.bg").await;
-    assert_eq!(s.run(IMPORT, false).await.count(ItemAction::Created), 1);
+    emulator
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
+    use skladlink::ledger::print::PrintState;
+    // Mode 1: leva main, euro second; the connector states leva.
+    let (s, emulator, _) = with_printing_device(1, DeviceCurrencySetting::Leva, 1).await;
 
     // A dry run says so too, and sends nothing to the device.
     let dry = s.run("s3", true).await;
@@ -1163,6 +1227,40 @@ async fn a_euro_receipt_is_refused_on_a_device_still_in_leva() {
     let device = emulator.state();
     assert_eq!(device.fiscal_receipts, 0, "nothing was printed");
     assert!(device.issued.is_empty() && device.open.is_none());
+    // Not even a receipt was opened on it.
+    let opened = emulator.received().iter().any(|r| r.command == 0x30);
+    assert!(!opened, "{:?}", emulator.received());
+    emulator.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_euro_receipt_prints_in_euro_on_a_device_in_mode_2() {
+    use skladlink::core::money::Money;
+    use skladlink::ledger::print::PrintState;
+    let (s, emulator, id) = with_printing_device(2, DeviceCurrencySetting::Euro, 2).await;
+    let client = s.client();
+    let run = s.run("s3", false).await;
+    assert!(run.ok, "{run:#?}");
+    let jobs = Ledger::open(s.data.path()).unwrap().print_jobs(10).unwrap();
+    assert!(
+        matches!(jobs[0].state, PrintState::Printed { .. }),
+        "{:?}",
+        jobs[0].state
+    );
+    assert_eq!(jobs[0].content.currency, "EUR");
+    let eur_total = client.get_order(id).await.unwrap().total.unwrap();
+    let device = emulator.state();
+    assert_eq!(device.issued.len(), 1, "{:?}", device.issued);
+    let receipt = &device.issued[0];
+    // The euro amounts were sent as they are; the device adds the leva total itself.
+    assert_eq!(receipt.currency, "EUR");
+    assert_eq!(Money::from_cents(receipt.total), eur_total);
+    let second = receipt.second_total.clone().unwrap();
+    assert_eq!(second.currency, "BGN");
+    assert_eq!(
+        Money::from_cents(second.total),
+        skladlink::core::currency::eur_to_bgn(eur_total)
+    );
     emulator.stop();
 }
 

@@ -77,6 +77,11 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
             .is_some(),
         "the receipts are listed"
     );
+    // Each receipt's total in the list says its currency, and so does the printed total.
+    assert!(
+        h.query_all_by_label_contains(" €").count() >= 3,
+        "the receipts list shows euro amounts"
+    );
     h.get_by_label("Стоп").click();
     h.step();
     pump(&mut h, |app| !app.is_running());
@@ -118,6 +123,34 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         import.count(ItemAction::Created),
         skladlink::demo::DEMO_ORDERS
     );
+    // The demo is in euro end to end: the shop, the warehouse, the receipts and the
+    // device (mode 2, which prints the leva total itself).
+    assert_eq!(
+        (export.currency.as_str(), import.currency.as_str()),
+        ("EUR", "EUR")
+    );
+    assert!(
+        h.state()
+            .print_jobs()
+            .iter()
+            .all(|j| j.content.currency == "EUR"),
+        "{:?}",
+        h.state().print_jobs()
+    );
+    let device_state = device.emulator.state();
+    let receipts: Vec<_> = device_state
+        .issued
+        .iter()
+        .filter(|r| !r.cancelled)
+        .collect();
+    assert_eq!(receipts.len(), 2, "{receipts:?}");
+    for r in receipts {
+        assert_eq!(r.currency, "EUR", "{r:?}");
+        assert_eq!(
+            r.second_total.as_ref().map(|s| s.currency.as_str()),
+            Some("BGN")
+        );
+    }
     assert!(
         h.query_all_by_label_contains("създадени записа").count() >= 2
             && h.query_all_by_label_contains("отпечатани касови бележки")
@@ -158,6 +191,10 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         "{csv}"
     );
     assert!(csv.contains("WEB#") || csv.contains(",order,"), "{csv}");
+    assert!(
+        csv.lines().skip(1).all(|l| l.ends_with(",EUR")),
+        "every row says its currency: {csv}"
+    );
 
     // An item of the run is shown in full under the table when chosen.
     let shown = |h: &Harness<'_, App>| h.query_all_by_label_contains("Продажба").count();

@@ -10,7 +10,7 @@ mod common;
 use common::{Backend, TestDb};
 
 use skladlink::config::{DocumentType, GoodsStatus, InvalidGoods, KeyField};
-use skladlink::warehouse::money::{Qty, parse_scaled};
+use skladlink::core::money::{Money, Qty, parse_stored};
 use skladlink::warehouse::{
     DemoSpec, Dialect, DocLine, GoodsQuery, NewDocument, PartnerData, PaymentInfo, PaymentMethod,
     ShippingLine, SkuProblem, Table, UnpRecord, Warehouse, WarehouseError, WriteOptions,
@@ -49,7 +49,7 @@ fn count(wh: &Warehouse, table: Table, condition: &str) -> i64 {
 
 /// Decimal text to an integer scaled by 10^4 (DOUBLE columns compared exactly enough).
 fn d4(text: &str) -> i64 {
-    parse_scaled(text, 4).unwrap_or_else(|| panic!("not a number: {text:?}"))
+    parse_stored(text, 4).unwrap_or_else(|_| panic!("not a number: {text:?}"))
 }
 
 fn run(wh: &Warehouse, sql: &str) {
@@ -78,13 +78,13 @@ fn sale(order: &str) -> NewDocument {
                 sku: "1001".into(),
                 name: "Вода".into(),
                 qty: 3,
-                unit_price: 90,
+                unit_price: Money::from_cents(90),
             },
             DocLine {
                 sku: "1002".into(),
                 name: "Сок".into(),
                 qty: 1,
-                unit_price: 240,
+                unit_price: Money::from_cents(240),
             },
         ],
         shipping: None,
@@ -304,7 +304,7 @@ fn read_skips_service_and_deleted_goods() {
         let water = &snap.goods[0];
         assert_eq!(water.sku, "1001");
         assert_eq!(water.name, "Вода 0.5 л");
-        assert_eq!(water.price, 90);
+        assert_eq!(water.price, Money::from_cents(90));
         assert_eq!(water.vat_rate_bp, 2000);
         assert_eq!(water.stock, Qty::units(100));
         assert_eq!(snap.goods[1].stock, Qty::units(20));
@@ -459,7 +459,7 @@ fn status_filters() {
             sku: "1005".into(),
             name: "Нова".into(),
             qty: 1,
-            unit_price: 300,
+            unit_price: Money::from_cents(300),
         }];
         doc.doc_type = DocumentType::Order;
         wh.write_document(&doc, &WriteOptions::default()).unwrap();
@@ -524,7 +524,7 @@ fn price_groups_and_vat_excluded_databases() {
                 .unwrap()
                 .goods
                 .iter()
-                .map(|g| g.price)
+                .map(|g| g.price.cents())
                 .collect()
         };
         assert_eq!(prices(&q(2)), vec![90, 240]);
@@ -670,7 +670,7 @@ fn sale_rows(wh: &Warehouse) -> (Rows, Rows, Rows) {
         v.into_iter()
             .map(|r| {
                 r.into_iter()
-                    .map(|c| parse_scaled(&c, 4).map(|n| n.to_string()).unwrap_or(c))
+                    .map(|c| parse_stored(&c, 4).map(|n| n.to_string()).unwrap_or(c))
                     .collect()
             })
             .collect()
@@ -1052,7 +1052,9 @@ fn shipping_good_is_created_once_and_not_exported() {
         let before = wh.read_goods(&GoodsQuery::default()).unwrap();
         for order in ["WEB#20", "WEB#21"] {
             let mut doc = sale(order);
-            doc.shipping = Some(ShippingLine { price: 599 });
+            doc.shipping = Some(ShippingLine {
+                price: Money::from_cents(599),
+            });
             wh.write_document(&doc, &WriteOptions::default()).unwrap();
         }
         let ship = rows(
@@ -1398,7 +1400,9 @@ fn dropped_connection_before_commit_leaves_nothing() {
     on_both(|db| {
         let mut wh = db.connect();
         let mut doc = sale("WEB#60");
-        doc.shipping = Some(ShippingLine { price: 500 });
+        doc.shipping = Some(ShippingLine {
+            price: Money::from_cents(500),
+        });
         doc.payment.method = PaymentMethod::Cash;
         let err = match db.backend {
             Backend::MariaDb => {
@@ -1594,7 +1598,7 @@ fn check_demo(wh: &Warehouse, goods: usize) {
     );
     assert!(snap.goods.iter().any(|g| g.group_path.len() == 3));
     assert!(snap.goods.iter().any(|g| g.vat_rate_bp == 900));
-    assert!(snap.goods.iter().all(|g| g.price > 0));
+    assert!(snap.goods.iter().all(|g| g.price > Money::ZERO));
     // The demo is a database converted at the euro changeover.
     assert_eq!(wh.base_currency().unwrap().as_deref(), Some("EUR"));
     let tree = wh.goods_groups().unwrap();
@@ -1627,7 +1631,9 @@ fn process_killed_mid_write_leaves_nothing() {
     if let Ok(cs) = std::env::var("SKLADLINK_CRASH_CHILD_CS") {
         let mut wh = Warehouse::connect(&cs).unwrap();
         let mut doc = sale("WEB#CRASH");
-        doc.shipping = Some(ShippingLine { price: 500 });
+        doc.shipping = Some(ShippingLine {
+            price: Money::from_cents(500),
+        });
         doc.payment.method = PaymentMethod::Cash;
         let _ = wh.write_document_with(&doc, &WriteOptions::default(), &mut |_, _| {
             std::process::abort()

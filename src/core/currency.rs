@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::money::Money;
+use super::money::{Money, div_round};
 
 /// A currency as ISO 4217 names it; only the euro and the lev have rules of their own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,17 +47,84 @@ impl fmt::Display for Currency {
     }
 }
 
-/// Leva per euro in hundred-thousandths: 1 EUR = 1.95583 BGN (fixed, EURO.md).
-pub const BGN_PER_EUR_E5: i128 = 195_583;
+/// An amount of money in a stated currency, wherever amounts of two currencies can meet
+/// (a conversion, a print job, a list of receipts). Amounts add only within one currency
+/// and a conversion takes only an amount of its own source currency, so a euro amount is
+/// never added to, or taken for, a lev one: the attempt is a [`CurrencyMismatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Amount {
+    money: Money,
+    currency: Currency,
+}
 
-/// `numerator / denominator` rounded half away from zero (denominator positive).
-fn div_round(numerator: i128, denominator: i128) -> i128 {
-    if numerator >= 0 {
-        (numerator * 2 + denominator) / (denominator * 2)
-    } else {
-        -((-numerator * 2 + denominator) / (denominator * 2))
+/// Amounts of two different currencies met where one currency was needed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an amount in {found} where {expected} was expected")]
+pub struct CurrencyMismatch {
+    /// The currency that was needed.
+    pub expected: Currency,
+    /// The currency the amount was in.
+    pub found: Currency,
+}
+
+impl Amount {
+    /// `money` in `currency`.
+    pub fn new(money: Money, currency: Currency) -> Amount {
+        Amount { money, currency }
+    }
+
+    /// The number, without its currency.
+    pub fn money(&self) -> Money {
+        self.money
+    }
+
+    /// The currency the amount is in.
+    pub fn currency(&self) -> &Currency {
+        &self.currency
+    }
+
+    /// The sum of two amounts of one currency; `Err` when their currencies differ.
+    pub fn checked_add(&self, other: &Amount) -> Result<Amount, CurrencyMismatch> {
+        same(&self.currency, &other.currency)?;
+        Ok(Amount::new(self.money + other.money, self.currency.clone()))
     }
 }
+
+/// `Ok` when `found` is the `expected` currency.
+fn same(expected: &Currency, found: &Currency) -> Result<(), CurrencyMismatch> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(CurrencyMismatch {
+            expected: expected.clone(),
+            found: found.clone(),
+        })
+    }
+}
+
+impl fmt::Display for Amount {
+    /// "11.78 EUR".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.money, self.currency)
+    }
+}
+
+/// The sum of `amounts` in each currency, by currency code; amounts of two currencies
+/// are never added together.
+pub fn totals_by_currency(amounts: impl IntoIterator<Item = Amount>) -> Vec<Amount> {
+    let mut totals: Vec<Amount> = Vec::new();
+    for a in amounts {
+        match totals.iter_mut().find(|t| t.currency == a.currency) {
+            Some(t) => t.money += a.money,
+            None => totals.push(a),
+        }
+    }
+    totals.sort_by(|a, b| a.currency.code().cmp(b.currency.code()));
+    totals
+}
+
+/// Leva per euro in hundred-thousandths: 1 EUR = 1.95583 BGN (fixed, EURO.md).
+pub const BGN_PER_EUR_E5: i128 = 195_583;
 
 /// A lev amount in euro: divided by 1.95583, rounded half away from zero to the cent.
 pub fn bgn_to_eur(amount: Money) -> Money {
@@ -80,17 +147,32 @@ pub enum Conversion {
 }
 
 impl Conversion {
-    /// A warehouse amount as the shop states it (leva → euro).
-    pub fn to_shop(self, amount: Money) -> Money {
-        match self {
-            Conversion::LevWarehouseEuroShop => bgn_to_eur(amount),
-        }
+    /// A warehouse amount as the shop states it (leva → euro); refused for an amount
+    /// that is not in the warehouse's currency.
+    pub fn to_shop(self, amount: &Amount) -> Result<Amount, CurrencyMismatch> {
+        same(&self.warehouse_currency(), amount.currency())?;
+        Ok(match self {
+            Conversion::LevWarehouseEuroShop => {
+                Amount::new(bgn_to_eur(amount.money), self.shop_currency())
+            }
+        })
     }
 
-    /// A shop amount as the warehouse states it (euro → leva).
-    pub fn to_warehouse(self, amount: Money) -> Money {
+    /// A shop amount as the warehouse states it (euro → leva); refused for an amount
+    /// that is not in the shop's currency.
+    pub fn to_warehouse(self, amount: &Amount) -> Result<Amount, CurrencyMismatch> {
+        same(&self.shop_currency(), amount.currency())?;
+        Ok(match self {
+            Conversion::LevWarehouseEuroShop => {
+                Amount::new(eur_to_bgn(amount.money), self.warehouse_currency())
+            }
+        })
+    }
+
+    /// The shop's currency under this conversion.
+    pub fn shop_currency(self) -> Currency {
         match self {
-            Conversion::LevWarehouseEuroShop => eur_to_bgn(amount),
+            Conversion::LevWarehouseEuroShop => Currency::Eur,
         }
     }
 
@@ -173,7 +255,7 @@ pub fn receipt_allowed(
 
 /// An amount with its currency for a person to read: "11.78 EUR".
 pub fn with_currency(amount: Money, currency: &Currency) -> String {
-    format!("{amount} {currency}")
+    Amount::new(amount, currency.clone()).to_string()
 }
 
 #[cfg(test)]
@@ -275,12 +357,58 @@ mod tests {
         assert_eq!(receipt_allowed(None, DeviceCurrency::Leva), Ok(()));
     }
 
+    fn eur(s: &str) -> Amount {
+        Amount::new(m(s), Currency::Eur)
+    }
+
+    fn bgn(s: &str) -> Amount {
+        Amount::new(m(s), Currency::Bgn)
+    }
+
     #[test]
     fn conversion_goes_both_ways() {
         let c = Conversion::LevWarehouseEuroShop;
-        assert_eq!(c.to_shop(m("19.56")), m("10.00"));
-        assert_eq!(c.to_warehouse(m("10.00")), m("19.56"));
+        assert_eq!(c.to_shop(&bgn("19.56")), Ok(eur("10.00")));
+        assert_eq!(c.to_warehouse(&eur("10.00")), Ok(bgn("19.56")));
         assert_eq!(c.warehouse_currency(), Currency::Bgn);
+        assert_eq!(c.shop_currency(), Currency::Eur);
         assert_eq!(with_currency(m("11.78"), &Currency::Eur), "11.78 EUR");
+    }
+
+    #[test]
+    fn a_conversion_refuses_an_amount_of_the_wrong_currency() {
+        let c = Conversion::LevWarehouseEuroShop;
+        // Euro prices are not converted again as if they were leva, nor leva as euro.
+        assert_eq!(
+            c.to_shop(&eur("10.00")),
+            Err(CurrencyMismatch {
+                expected: Currency::Bgn,
+                found: Currency::Eur
+            })
+        );
+        assert!(c.to_warehouse(&bgn("19.56")).is_err());
+        assert!(
+            c.to_warehouse(&Amount::new(m("1"), Currency::Other("USD".into())))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn amounts_of_two_currencies_never_add_up() {
+        assert_eq!(eur("1.00").checked_add(&eur("0.50")), Ok(eur("1.50")));
+        assert_eq!(
+            eur("1.00").checked_add(&bgn("1.96")),
+            Err(CurrencyMismatch {
+                expected: Currency::Eur,
+                found: Currency::Bgn
+            })
+        );
+        assert_eq!(
+            totals_by_currency([eur("1.00"), bgn("1.96"), eur("0.50"), bgn("0.04")]),
+            vec![bgn("2.00"), eur("1.50")]
+        );
+        assert_eq!(eur("11.78").to_string(), "11.78 EUR");
+        assert_eq!(eur("11.78").money(), m("11.78"));
+        assert_eq!(bgn("1").currency(), &Currency::Bgn);
     }
 }

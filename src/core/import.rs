@@ -2,7 +2,7 @@
 //! up exactly to the order's amounts, fees spread over the goods, the shipping line, the
 //! customer and the payment. Pure; the runner feeds it shop orders and writes the result.
 
-use crate::core::currency::Conversion;
+use crate::core::currency::{Amount, Conversion, Currency, CurrencyMismatch};
 use crate::core::money::Money;
 
 /// The warehouse key of a shop order number under an Import server's prefix
@@ -136,6 +136,9 @@ pub enum MapError {
         /// The line's SKU.
         sku: String,
     },
+    /// The order's amounts are not in the currency its conversion starts from.
+    #[error("{0}")]
+    Currency(#[from] CurrencyMismatch),
 }
 
 /// The payment kind of a WooCommerce payment method: `cod` → cash, `bacs` and `cheque` →
@@ -247,40 +250,55 @@ pub fn map_order(
     })
 }
 
-/// The order with every amount in the warehouse's currency under `conversion`: each line,
+/// The order, its amounts in `currency`, with every amount in the warehouse's currency
+/// under `conversion` (refused when `currency` is not the one it converts from): each line,
 /// the shipping, each fee and the total converted and rounded half away from zero; the
 /// rounding difference between the converted parts and the converted sum of the parts is
 /// added as one more fee (spread over the goods by [`map_order`]), so the document total
 /// equals the converted order total whenever the order's own amounts add up (a mismatch
 /// the order had stays visible to [`DocumentDraft::total_mismatch`]).
-pub fn convert_order(order: &OrderIn, conversion: Conversion) -> OrderIn {
-    let to = |m: Money| conversion.to_warehouse(m);
-    let lines: Vec<OrderLineIn> = order
+pub fn convert_order(
+    order: &OrderIn,
+    currency: &Currency,
+    conversion: Conversion,
+) -> Result<OrderIn, CurrencyMismatch> {
+    let to = |m: Money| {
+        conversion
+            .to_warehouse(&Amount::new(m, currency.clone()))
+            .map(|a| a.money())
+    };
+    let lines = order
         .lines
         .iter()
-        .map(|l| OrderLineIn {
-            amount: to(l.amount),
-            ..l.clone()
+        .map(|l| {
+            Ok(OrderLineIn {
+                amount: to(l.amount)?,
+                ..l.clone()
+            })
         })
-        .collect();
-    let mut fees: Vec<Money> = order.fees.iter().map(|f| to(*f)).collect();
-    let shipping = to(order.shipping);
+        .collect::<Result<Vec<_>, CurrencyMismatch>>()?;
+    let mut fees = order
+        .fees
+        .iter()
+        .map(|f| to(*f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let shipping = to(order.shipping)?;
     let parts = order.lines.iter().map(|l| l.amount).sum::<Money>()
         + order.shipping
         + order.fees.iter().copied().sum::<Money>();
     let converted_parts =
         lines.iter().map(|l| l.amount).sum::<Money>() + shipping + fees.iter().copied().sum();
-    let rounding = to(parts) - converted_parts;
+    let rounding = to(parts)? - converted_parts;
     if !rounding.is_zero() {
         fees.push(rounding);
     }
-    OrderIn {
-        total: to(order.total),
+    Ok(OrderIn {
+        total: to(order.total)?,
         shipping,
         fees,
         lines,
         ..order.clone()
-    }
+    })
 }
 
 /// What SkladLink's ledger knows of an order.
@@ -342,6 +360,7 @@ pub fn needs_warehouse_lookup(known: Known) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::currency::eur_to_bgn;
 
     fn line(sku: &str, qty: i64, cents: i64) -> OrderLineIn {
         OrderLineIn {
@@ -475,8 +494,8 @@ mod tests {
             vec![-100],
             1983,
         );
-        let bgn = convert_order(&eur, c);
-        assert_eq!(bgn.total, c.to_warehouse(Money::from_cents(1983)));
+        let bgn = convert_order(&eur, &Currency::Eur, c).unwrap();
+        assert_eq!(bgn.total, eur_to_bgn(Money::from_cents(1983)));
         assert_eq!(bgn.total.cents(), 3878);
         let d = map_order(&bgn, true, "WEB#").unwrap();
         assert_eq!(d.total, bgn.total);
@@ -490,8 +509,21 @@ mod tests {
         assert!(!d.total_mismatch());
         // An order whose own amounts do not add up stays a mismatch after conversion.
         let wrong = order(vec![line("A", 1, 1000)], 0, vec![], 1200);
-        let d = map_order(&convert_order(&wrong, c), true, "WEB#").unwrap();
+        let d = map_order(
+            &convert_order(&wrong, &Currency::Eur, c).unwrap(),
+            true,
+            "WEB#",
+        )
+        .unwrap();
         assert!(d.total_mismatch());
+        // An order already in leva is not converted as if it were in euro.
+        assert_eq!(
+            convert_order(&eur, &Currency::Bgn, c),
+            Err(CurrencyMismatch {
+                expected: Currency::Eur,
+                found: Currency::Bgn
+            })
+        );
     }
 
     #[test]
@@ -499,8 +531,13 @@ mod tests {
         let c = Conversion::LevWarehouseEuroShop;
         let lines = (0..9).map(|i| line(&format!("S{i}"), 1, 1)).collect();
         let eur = order(lines, 0, vec![], 9);
-        let d = map_order(&convert_order(&eur, c), true, "WEB#").unwrap();
-        assert_eq!(d.total, c.to_warehouse(Money::from_cents(9)));
+        let d = map_order(
+            &convert_order(&eur, &Currency::Eur, c).unwrap(),
+            true,
+            "WEB#",
+        )
+        .unwrap();
+        assert_eq!(d.total, eur_to_bgn(Money::from_cents(9)));
         assert!(!d.total_mismatch());
     }
 

@@ -1,5 +1,8 @@
-//! Exact money amounts in integer cents (stotinki): parsing shop and warehouse text,
-//! formatting for WooCommerce (`"12.50"`), lenient JSON (string or number).
+//! Exact decimals for every side: money in integer cents (stotinki), per-unit prices in
+//! millionths ([`Micro`]), quantities in thousandths ([`Qty`]), VAT rates in basis points.
+//! One parser ([`parse_scaled`]) reads shop, warehouse and device text; one rounding rule
+//! ([`div_round`], half away from zero) serves every division. No `f64` arithmetic is
+//! ever done on an amount.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
@@ -11,6 +14,22 @@ use serde::{Deserialize, Serialize, Serializer};
 /// An exact amount of money in hundredths (cents, stotinki) of the currency unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(i64);
+
+/// `numerator / denominator` rounded half away from zero — the rounding of the Euro Act
+/// (EURO.md), of the fiscal devices and of the warehouse's VAT amounts.
+pub fn div_round(numerator: i128, denominator: i128) -> i128 {
+    debug_assert!(denominator != 0);
+    let (n, d) = if denominator < 0 {
+        (-numerator, -denominator)
+    } else {
+        (numerator, denominator)
+    };
+    if n >= 0 {
+        (n * 2 + d) / (d * 2)
+    } else {
+        -((-n * 2 + d) / (d * 2))
+    }
+}
 
 /// Why a text is not a money amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,77 +67,31 @@ impl Money {
     /// Parses "12", "12.5", "12.50", "-3.1", "1e2", "12,50" (a comma only when there is
     /// no dot); more than two decimals are rounded half away from zero.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
-        let t = text.trim();
-        if t.is_empty() {
-            return Err(MoneyError::Empty);
-        }
-        let invalid = || MoneyError::Invalid(text.to_string());
-        let range = || MoneyError::OutOfRange(text.to_string());
-        // Split off an exponent (serde_json prints large/small floats as 1e21, 1.5e-7).
-        let (mantissa, exp) = match t.find(['e', 'E']) {
-            Some(i) => {
-                let e: i32 = t[i + 1..].parse().map_err(|_| invalid())?;
-                (&t[..i], e)
-            }
-            None => (t, 0),
-        };
-        let (neg, body) = match mantissa.as_bytes().first() {
-            Some(b'-') => (true, &mantissa[1..]),
-            Some(b'+') => (false, &mantissa[1..]),
-            _ => (false, mantissa),
-        };
-        let body = if body.contains('.') {
-            if body.contains(',') {
-                return Err(invalid());
-            }
-            body.to_string()
-        } else {
-            if body.matches(',').count() > 1 {
-                return Err(invalid());
-            }
-            body.replace(',', ".")
-        };
-        let (int_part, frac_part) = match body.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (body.as_str(), ""),
-        };
-        if (int_part.is_empty() && frac_part.is_empty())
-            || !int_part.bytes().all(|b| b.is_ascii_digit())
-            || !frac_part.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(invalid());
-        }
-        // All digits, with the decimal point moved by the exponent.
-        let digits: String = format!("{int_part}{frac_part}");
-        let point = int_part.len() as i64 + exp as i64; // digits before the point
-        // We need digits up to position point+2 (cents), and the next for rounding.
-        let digits = digits.trim_start_matches('0');
-        let lead_zeros_removed = format!("{int_part}{frac_part}").len() - digits.len();
-        let point = point - lead_zeros_removed as i64;
-        let mut cents: i128 = 0;
-        let keep = point + 2; // number of leading digits that make up whole cents
-        if keep > 20 {
-            return Err(range());
-        }
-        for (i, ch) in digits.bytes().enumerate() {
-            if (i as i64) < keep {
-                cents = cents * 10 + (ch - b'0') as i128;
-            } else {
-                break;
-            }
-        }
-        let have = digits.len() as i64;
-        if keep > have {
-            for _ in 0..(keep - have) {
-                cents *= 10;
-            }
-        }
-        // Round half away from zero on the first dropped digit.
-        if keep >= 0 && (keep as usize) < digits.len() && digits.as_bytes()[keep as usize] >= b'5' {
-            cents += 1;
-        }
-        let cents = if neg { -cents } else { cents };
-        i64::try_from(cents).map(Money).map_err(|_| range())
+        parse_scaled(text, 2).map(Money)
+    }
+
+    /// An amount as an ODBC driver prints a column (see [`parse_stored`]).
+    pub fn parse_stored(text: &str) -> Result<Money, MoneyError> {
+        parse_stored(text, 2).map(Money)
+    }
+
+    /// `self` times a whole number `n` (a unit price times a quantity in units).
+    pub fn times(self, n: i64) -> Money {
+        Money(self.0 * n)
+    }
+
+    /// The gross price of this net one at a VAT rate of `rate_bp` basis points:
+    /// net·(1 + r), rounded half away from zero to the cent.
+    pub fn with_vat(self, rate_bp: u32) -> Money {
+        let n = i128::from(self.0) * (10_000 + i128::from(rate_bp));
+        Money(div_round(n, 10_000) as i64)
+    }
+
+    /// The net price of this gross one at a VAT rate of `rate_bp` basis points:
+    /// gross / (1 + r), rounded half away from zero to the cent.
+    pub fn without_vat(self, rate_bp: u32) -> Money {
+        let n = i128::from(self.0) * 10_000;
+        Money(div_round(n, 10_000 + i128::from(rate_bp)) as i64)
     }
 
     /// Adds, or `None` on overflow.
@@ -129,13 +102,185 @@ impl Money {
     /// Multiplies by a quantity given in thousandths (3 decimals, as the warehouse stores
     /// quantities), rounding half away from zero to whole cents.
     pub fn mul_thousandths(self, qty_milli: i64) -> Money {
-        let p = self.0 as i128 * qty_milli as i128;
-        let r = if p >= 0 {
-            (p + 500) / 1000
-        } else {
-            (p - 500) / 1000
-        };
-        Money(r as i64)
+        Money(div_round(i128::from(self.0) * i128::from(qty_milli), 1000) as i64)
+    }
+}
+
+/// Parses decimal text into an integer scaled by 10^`scale` ("0.9" → 90 at scale 2),
+/// exactly: an optional sign, digits with one `.` (or one `,` when there is no dot), an
+/// optional exponent ("1e-05", "1.5E+02"); digits past the scale are rounded half away
+/// from zero on the first one dropped.
+pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, MoneyError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(MoneyError::Empty);
+    }
+    let invalid = || MoneyError::Invalid(text.to_string());
+    let range = || MoneyError::OutOfRange(text.to_string());
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => {
+            let e: i32 = t[i + 1..].parse().map_err(|_| invalid())?;
+            (&t[..i], e)
+        }
+        None => (t, 0),
+    };
+    let (neg, body) = match mantissa.as_bytes().first() {
+        Some(b'-') => (true, &mantissa[1..]),
+        Some(b'+') => (false, &mantissa[1..]),
+        _ => (false, mantissa),
+    };
+    let body = if body.contains('.') {
+        if body.contains(',') {
+            return Err(invalid());
+        }
+        body.to_string()
+    } else {
+        if body.matches(',').count() > 1 {
+            return Err(invalid());
+        }
+        body.replace(',', ".")
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body.as_str(), ""));
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid());
+    }
+    let all = format!("{int_part}{frac_part}");
+    let digits = all.trim_start_matches('0').as_bytes();
+    // How many of `digits` make up the whole scaled integer.
+    let keep = int_part.len() as i64 + i64::from(exp) + i64::from(scale)
+        - (all.len() - digits.len()) as i64;
+    if keep > 20 {
+        return Err(range());
+    }
+    let mut value: i128 = 0;
+    for i in 0..keep.max(0) as usize {
+        value = value * 10 + digits.get(i).map_or(0, |d| i128::from(d - b'0'));
+    }
+    if keep >= 0 && digits.get(keep as usize).is_some_and(|d| *d >= b'5') {
+        value += 1;
+    }
+    let value = if neg { -value } else { value };
+    i64::try_from(value).map_err(|_| range())
+}
+
+/// The most significant digits a double holds exactly: any decimal text of at most 15
+/// significant digits reads back from the nearest double unchanged.
+const DOUBLE_DIGITS: usize = 15;
+
+/// Parses a number as an ODBC driver prints a column into an integer scaled by
+/// 10^`scale`. A text or DECIMAL column arrives exact and is parsed as it is. A DOUBLE
+/// column (the warehouse stores amounts as DOUBLE) may arrive in full, 17 significant
+/// digits ("2.6749999999999998" for the 2.675 written, which digit by digit would round
+/// to 2.67): a text of more than 15 significant digits is first rewritten as the shortest
+/// decimal that reads back as the same double ("2.675" — Rust's `f64` formatting is
+/// shortest round-trip), a change of notation with no arithmetic on the amount, and then
+/// parsed exactly.
+pub fn parse_stored(text: &str, scale: u32) -> Result<i64, MoneyError> {
+    let t = text.trim();
+    let significant = t
+        .split(['e', 'E'])
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(char::from)
+        .collect::<String>();
+    let significant = significant.trim_start_matches('0').trim_end_matches('0');
+    if significant.len() > DOUBLE_DIGITS
+        && let Ok(double) = t.parse::<f64>()
+        && double.is_finite()
+    {
+        return parse_scaled(&double.to_string(), scale);
+    }
+    parse_scaled(t, scale)
+}
+
+/// Formats an integer scaled by 10^`scale` as decimal text (90, 2 → "0.90").
+pub fn format_scaled(value: i128, scale: u32) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = value.unsigned_abs();
+    if scale == 0 {
+        return format!("{sign}{abs}");
+    }
+    let unit = 10u128.pow(scale);
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / unit,
+        abs % unit,
+        width = scale as usize
+    )
+}
+
+/// A VAT rate in basis points from percent text ("20" → 2000, "9.5" → 950); `None` for
+/// anything else or a negative rate.
+pub fn parse_rate_bp(text: &str) -> Option<u32> {
+    parse_stored(text, 2)
+        .ok()
+        .and_then(|v| u32::try_from(v).ok())
+}
+
+/// An exact amount in millionths of the currency unit: the precision the warehouse keeps
+/// per-unit purchase prices and VAT amounts in (cost prices often carry more than two
+/// decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Micro(pub i64);
+
+impl Micro {
+    /// Millionths as an ODBC driver prints them (see [`parse_stored`]).
+    pub fn parse_stored(text: &str) -> Result<Micro, MoneyError> {
+        parse_stored(text, 6).map(Micro)
+    }
+
+    /// A whole-cent amount in millionths.
+    pub fn of(amount: Money) -> Micro {
+        Micro(amount.cents() * 10_000)
+    }
+
+    /// The VAT contained in this gross amount at `rate_bp`: `v·r/(1 + r)`.
+    pub fn vat_included(self, rate_bp: u32) -> Micro {
+        let r = i128::from(rate_bp);
+        Micro(div_round(i128::from(self.0) * r, 10_000 + r) as i64)
+    }
+
+    /// The VAT on top of this net amount at `rate_bp`: `v·r`.
+    pub fn vat_on_top(self, rate_bp: u32) -> Micro {
+        Micro(div_round(i128::from(self.0) * i128::from(rate_bp), 10_000) as i64)
+    }
+}
+
+impl fmt::Display for Micro {
+    /// Six decimals: "0.150000".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_scaled(i128::from(self.0), 6))
+    }
+}
+
+/// A quantity in thousandths of the unit (exact; stock may be fractional, e.g. kg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Qty(pub i64);
+
+impl Qty {
+    /// A quantity as an ODBC driver prints it ("12.5" → 12.500; see [`parse_stored`]).
+    pub fn parse(text: &str) -> Option<Qty> {
+        parse_stored(text, 3).ok().map(Qty)
+    }
+
+    /// A whole number of units.
+    pub fn units(n: i64) -> Qty {
+        Qty(n * 1000)
+    }
+
+    /// Whole units, rounded down (what a shop's integer stock shows).
+    pub fn floor_units(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// Decimal text with three decimals ("12.500").
+    pub fn to_text(self) -> String {
+        format_scaled(i128::from(self.0), 3)
     }
 }
 
@@ -373,6 +518,66 @@ mod tests {
         let d: P = serde_json::from_str(r#"{"sale_price":"9.9"}"#).unwrap();
         assert_eq!(d.sale_price, Some(Money::from_cents(990)));
         assert_eq!(serde_json::to_string(&a).unwrap(), r#"{"sale_price":""}"#);
+    }
+
+    #[test]
+    fn one_parser_reads_every_scale() {
+        assert_eq!(parse_scaled("0.9", 2), Ok(90));
+        assert_eq!(parse_scaled("1e-05", 6), Ok(10));
+        assert_eq!(parse_scaled("1e-05", 2), Ok(0));
+        assert_eq!(parse_scaled("1.5E+02", 0), Ok(150));
+        assert_eq!(parse_scaled("+00001234", 0), Ok(1234));
+        assert_eq!(parse_scaled("-1.005", 2), Ok(-101));
+        assert_eq!(parse_scaled("12.3456785", 6), Ok(12_345_679));
+        assert_eq!(format_scaled(90, 2), "0.90");
+        assert_eq!(format_scaled(-1500, 3), "-1.500");
+        assert_eq!(format_scaled(7, 0), "7");
+        assert_eq!(parse_rate_bp("20"), Some(2000));
+        assert_eq!(parse_rate_bp("9.5"), Some(950));
+        assert_eq!(parse_rate_bp("-1"), None);
+        assert_eq!(Qty::parse("12.5"), Some(Qty(12_500)));
+        assert_eq!(Qty(-1500).to_text(), "-1.500");
+        assert_eq!(Qty(-1500).floor_units(), -2);
+    }
+
+    #[test]
+    fn a_double_printed_in_full_reads_as_the_decimal_that_was_stored() {
+        // 2.675 as a double is 2.67499999999999982…; printed with 17 digits it would
+        // round down to 2.67 if read digit by digit.
+        assert_eq!(Money::parse_stored("2.6749999999999998"), Ok(m(268)));
+        assert_eq!(Money::parse_stored("0.28499999999999998"), Ok(m(29)));
+        assert_eq!(Money::parse_stored("0.90000000000000002"), Ok(m(90)));
+        assert_eq!(Money::parse_stored("9.9900000000000002"), Ok(m(999)));
+        assert_eq!(Money::parse_stored("1.0049999999999999"), Ok(m(101)));
+        // Exact texts (DECIMAL and text columns, short doubles) are read as they are.
+        assert_eq!(Money::parse_stored("2.3450"), Ok(m(235)));
+        assert_eq!(Money::parse_stored("2.344"), Ok(m(234)));
+        assert_eq!(Money::parse_stored("1e-05"), Ok(m(0)));
+        assert_eq!(
+            Micro::parse_stored("0.41670000000000001"),
+            Ok(Micro(416_700))
+        );
+        assert!(Money::parse_stored("abc").is_err());
+    }
+
+    #[test]
+    fn vat_and_rounding() {
+        assert_eq!(m(75).with_vat(2000), m(90));
+        assert_eq!(m(90).without_vat(2000), m(75));
+        assert_eq!(Micro::of(m(90)).vat_included(2000), Micro(150_000));
+        assert_eq!(Micro::of(m(100)).vat_included(900), Micro(82_569));
+        assert_eq!(Micro(416_700).vat_on_top(2000), Micro(83_340));
+        assert_eq!(Micro(150_000).to_string(), "0.150000");
+        assert_eq!(div_round(12345, 10), 1235);
+        assert_eq!(div_round(-12345, 10), -1235);
+        assert_eq!(div_round(12344, 10), 1234);
+        assert_eq!(div_round(5, -10), -1);
+        assert_eq!(div_round(977_915, 1000), 978);
+        assert_eq!(m(1999).times(3), m(5997));
+    }
+
+    fn m(cents: i64) -> Money {
+        Money::from_cents(cents)
     }
 
     #[test]

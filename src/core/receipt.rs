@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::currency::{Currency, DeviceCurrency, receipt_allowed};
+use super::currency::{Amount, Currency, DeviceCurrency, receipt_allowed};
 use super::import::DocumentDraft;
 use super::money::Money;
 
@@ -50,6 +50,19 @@ impl PrintContent {
     /// [`crate::core::currency::receipt_allowed`]).
     pub fn printable_on(&self, device: DeviceCurrency) -> Result<(), (Currency, Currency)> {
         receipt_allowed(Currency::from_code(&self.currency).as_ref(), device)
+    }
+
+    /// The document total with its currency; `None` for a job queued before currencies
+    /// were recorded.
+    pub fn total_amount(&self) -> Option<Amount> {
+        Currency::from_code(&self.currency).map(|c| Amount::new(self.total, c))
+    }
+
+    /// The total for a person to read: "11.78 EUR", or the bare number when the job
+    /// recorded no currency.
+    pub fn total_text(&self) -> String {
+        self.total_amount()
+            .map_or_else(|| self.total.to_string(), |a| a.to_string())
     }
 }
 
@@ -168,5 +181,26 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_receipt_total_carries_its_currency() {
+        let mut content = PrintContent {
+            lines: vec![],
+            shipping: None,
+            payment_method: "cod".into(),
+            total: Money::from_cents(1178),
+            currency: "EUR".into(),
+        };
+        assert_eq!(
+            content.total_amount(),
+            Some(Amount::new(Money::from_cents(1178), Currency::Eur))
+        );
+        assert_eq!(content.total_text(), "11.78 EUR");
+        assert_eq!(content.printable_on(DeviceCurrency::Euro), Ok(()));
+        assert!(content.printable_on(DeviceCurrency::Leva).is_err());
+        content.currency.clear();
+        assert_eq!(content.total_amount(), None);
+        assert_eq!(content.total_text(), "11.78");
     }
 }

@@ -8,12 +8,13 @@ use chrono::NaiveDateTime;
 use super::error::{Condition, DeviceFault, FiscalError, decode_conditions};
 use super::frame::{Frame, Framing};
 use super::receipt::StornoOf;
-use super::text::{format_amount, format_quantity, from_cp1251, parse_fixed, to_cp1251};
+use super::text::{from_cp1251, to_cp1251};
 use super::transport::Transport;
 use super::{
     DeviceInfo, DeviceStatus, FiscalDevice, PaymentKind, PaymentOutcome, SaleItem, TransactionState,
 };
 use crate::config::FiscalProtocol;
+use crate::core::money::{Money, Qty, parse_scaled};
 use crate::core::unp::Unp;
 use crate::secrets::Secret;
 
@@ -201,7 +202,7 @@ fn parse_number(text: &str, what: &str) -> Result<u64, FiscalError> {
 }
 
 fn parse_money(text: &str, scale: u32, what: &str) -> Result<i64, FiscalError> {
-    parse_fixed(text, scale).ok_or_else(|| FiscalError::BadReply(format!("{what} {text:?}")))
+    parse_scaled(text, scale).map_err(|_| FiscalError::BadReply(format!("{what} {text:?}")))
 }
 
 /// Parses the device clock (`DD-MM-YY hh:mm:ss`, also with dots, optional ` DST`).
@@ -372,12 +373,12 @@ impl FiscalDevice for IslDevice {
             .map(|c| if c.is_control() { ' ' } else { c })
             .take(item_text_max(self.protocol))
             .collect();
-        let price = format_amount(item.unit_price);
-        let qty = format_quantity(item.quantity_milli);
+        let price = Money::from_cents(item.unit_price).to_string();
+        let qty = Qty(item.quantity_milli).to_text();
         if self.is_x() {
             let group = item.tax_group.to_string();
             let (dtype, dval) = if item.discount > 0 {
-                ("4", format_amount(item.discount))
+                ("4", Money::from_cents(item.discount).to_string())
             } else {
                 ("0", String::new())
             };
@@ -389,14 +390,14 @@ impl FiscalDevice for IslDevice {
             data.push(tax_letter(item.tax_group));
             data.extend(format!("{price}*{qty}").bytes());
             if item.discount > 0 {
-                data.extend(format!(";-{}", format_amount(item.discount)).bytes());
+                data.extend(format!(";-{}", Money::from_cents(item.discount)).bytes());
             }
             self.old(0x31, &data).map(drop)
         }
     }
 
     fn subtotal_discount(&mut self, amount: i64) -> Result<(), FiscalError> {
-        let value = format_amount(amount);
+        let value = Money::from_cents(amount).to_string();
         if self.is_x() {
             self.x(0x33, &["1", "0", "4", &value]).map(drop)
         } else {
@@ -410,7 +411,7 @@ impl FiscalDevice for IslDevice {
         amount: i64,
     ) -> Result<Option<PaymentOutcome>, FiscalError> {
         let code = payment_code(self.protocol, kind);
-        let value = format_amount(amount);
+        let value = Money::from_cents(amount).to_string();
         let (status, rest) = if self.is_x() {
             let f = self.x(0x35, &[code, &value, ""])?;
             (

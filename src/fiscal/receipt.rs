@@ -174,7 +174,7 @@ pub fn receipt_total(lines: &[ReceiptLine]) -> i64 {
                 ..
             } => {
                 let v = i128::from(*unit_price) * i128::from(*quantity_milli);
-                (v + if v >= 0 { 500 } else { -500 }) / 1000 - i128::from(*discount)
+                crate::core::money::div_round(v, 1000) - i128::from(*discount)
             }
             ReceiptLine::Shipping { amount, .. } => i128::from(*amount),
             ReceiptLine::Discount { amount } => -i128::from(*amount),
@@ -464,7 +464,10 @@ fn check_rates(
 
 /// A VAT rate as text (`2000` → `20.00 %`).
 pub fn format_rate(rate: VatRate) -> String {
-    format!("{}.{:02} %", rate / 100, rate % 100)
+    format!(
+        "{} %",
+        crate::core::money::format_scaled(i128::from(rate), 2)
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -13,12 +13,13 @@ use serialport::SerialPort;
 
 use super::error::{Condition, DeviceFault, FiscalError};
 use super::receipt::StornoOf;
-use super::text::{format_amount, format_quantity, from_cp1251, parse_fixed, to_cp1251};
+use super::text::{from_cp1251, to_cp1251};
 use super::transport::Timing;
 use super::{
     DeviceInfo, DeviceStatus, FiscalDevice, PaymentKind, PaymentOutcome, SaleItem, TransactionState,
 };
 use crate::config::FiscalProtocol;
+use crate::core::money::{Money, Qty, parse_scaled};
 use crate::core::unp::Unp;
 use crate::secrets::Secret;
 
@@ -79,7 +80,7 @@ pub fn parse_receipt_info(text: &str) -> Result<ReceiptInfo, FiscalError> {
     };
     let mut amount = 0;
     for i in [2, 3, 4, 14, 15, 16, 17, 18] {
-        amount += parse_fixed(f[i], 2).ok_or_else(bad)?;
+        amount += parse_scaled(f[i], 2).map_err(|_| bad())?;
     }
     Ok(ReceiptInfo {
         open: flag(0)?,
@@ -617,7 +618,8 @@ impl FiscalDevice for ZfpDevice {
         let rates: Vec<Option<u32>> = text
             .split(';')
             .map(|r| {
-                parse_fixed(r.trim().trim_end_matches('%'), 2)
+                parse_scaled(r.trim().trim_end_matches('%'), 2)
+                    .ok()
                     .filter(|v| (0..10_000).contains(v))
                     .map(|v| v as u32)
             })
@@ -683,21 +685,23 @@ impl FiscalDevice for ZfpDevice {
             char::from_u32('А' as u32 + u32::from(item.tax_group.clamp(1, 8) - 1)).unwrap_or('Б');
         let mut data = format!(
             "{name:<width$};{letter};{}*{}",
-            format_amount(item.unit_price),
-            format_quantity(item.quantity_milli),
+            Money::from_cents(item.unit_price),
+            Qty(item.quantity_milli).to_text(),
             width = ITEM_TEXT_LEN
         );
         if item.discount > 0 {
-            data.push_str(&format!(":-{}", format_amount(item.discount)));
+            data.push_str(&format!(":-{}", Money::from_cents(item.discount)));
         }
         self.change(0x31, &data, |b, a| Some(a.sales > b.sales))
     }
 
     fn subtotal_discount(&mut self, amount: i64) -> Result<(), FiscalError> {
         // OptionPrinting(1);OptionDisplay(0):DiscAddV (signed amount).
-        self.change(0x33, &format!("1;0:-{}", format_amount(amount)), |b, a| {
-            Some(a.amount < b.amount)
-        })
+        self.change(
+            0x33,
+            &format!("1;0:-{}", Money::from_cents(amount)),
+            |b, a| Some(a.amount < b.amount),
+        )
     }
 
     fn payment(
@@ -709,7 +713,7 @@ impl FiscalDevice for ZfpDevice {
         // A first payment shows in the state; a further one cannot be told from it.
         self.change(
             0x35,
-            &format!("{};0;{}", payment_code(kind), format_amount(amount)),
+            &format!("{};0;{}", payment_code(kind), Money::from_cents(amount)),
             |b, a| (!b.payment_started).then_some(a.payment_started),
         )?;
         Ok(None)
@@ -763,7 +767,8 @@ impl FiscalDevice for ZfpDevice {
             return Ok(0);
         }
         let number = qr.split('*').nth(1).unwrap_or_default();
-        parse_fixed(number, 0)
+        parse_scaled(number, 0)
+            .ok()
             .and_then(|n| u64::try_from(n).ok())
             .ok_or_else(|| FiscalError::BadReply(format!("receipt number {number:?}")))
     }

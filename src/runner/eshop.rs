@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::config::{EShopSettings, ServerKind};
-use crate::core::currency::{Currency, DeviceCurrency, with_currency};
+use crate::core::currency::{Currency, DeviceCurrency};
 use crate::core::receipt::{PlannedLine, planned_lines};
 use crate::fiscal::payment_rules::PaymentRules;
 use crate::fiscal::receipt::{
@@ -157,10 +157,7 @@ fn would_print(lang: Language, job: &PrintJob, device: DeviceCurrency) -> ItemRe
         let detail = currency_refusal(lang, &receipt, &device);
         return item("receipt", &job.unp, ItemAction::Skipped, detail);
     }
-    let total = match Currency::from_code(&job.content.currency) {
-        Some(c) => with_currency(job.content.total, &c),
-        None => job.content.total.to_string(),
-    };
+    let total = job.content.total_text();
     item(
         "receipt",
         &job.unp,

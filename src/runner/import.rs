@@ -208,7 +208,11 @@ impl ImportRun<'_, '_> {
     ) -> Result<DocumentDraft, crate::core::import::MapError> {
         let input = order_in(order);
         let input = match conversion {
-            Some(c) => convert_order(&input, c),
+            Some(c) => {
+                let currency = Currency::from_code(&order.currency)
+                    .unwrap_or_else(|| self.shop_currency.clone());
+                convert_order(&input, &currency, c)?
+            }
             None => input,
         };
         map_order(
@@ -674,10 +678,10 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 qty: l.qty,
-                unit_price: l.unit_price.cents(),
+                unit_price: l.unit_price,
             })
             .collect(),
-        shipping: draft.shipping.map(|m| ShippingLine { price: m.cents() }),
+        shipping: draft.shipping.map(|m| ShippingLine { price: m }),
         payment: PaymentInfo {
             method: match draft.payment {
                 PaymentKind::Cash => PaymentMethod::Cash,

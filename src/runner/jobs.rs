@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use crate::config::{AppConfig, ExportSettings, ServerDef, ServerKind, ShopConnection};
+use crate::core::currency::Amount;
 use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
-use crate::core::money::Money;
 use crate::i18n::{Language, tr};
 use crate::ledger::Ledger;
 use crate::runner::export::{ExportInput, run_export};
@@ -150,7 +150,7 @@ pub fn read_export_input(
         .map(|g| ExportGood {
             sku: g.sku,
             name: g.name,
-            price: Money::from_cents(g.price),
+            price: g.price,
             quantity_milli: g.stock.0,
             group_code: code_of.get(&g.group_id).cloned().unwrap_or_default(),
         })
@@ -211,13 +211,19 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
     match crate::runner::currency::conversion_of(
         env.lang,
         shop_currency,
-        wh_currency,
+        wh_currency.clone(),
         settings.convert_lev,
     ) {
-        Ok(Some(conversion)) => input
-            .goods
-            .iter_mut()
-            .for_each(|g| g.price = conversion.to_shop(g.price)),
+        Ok(Some(conversion)) => {
+            let from = wh_currency.unwrap_or_else(|| conversion.warehouse_currency());
+            for g in input.goods.iter_mut() {
+                let price = Amount::new(g.price, from.clone());
+                g.price = match conversion.to_shop(&price) {
+                    Ok(converted) => converted.money(),
+                    Err(e) => return JobOutcome::failed(e.to_string()),
+                };
+            }
+        }
         Ok(None) => {}
         Err(e) => return JobOutcome::failed(e),
     }
@@ -280,9 +286,9 @@ pub fn vat_rates_for(
                 .get(1)
                 .cloned()
                 .flatten()
-                .and_then(|t| crate::warehouse::money::parse_scaled(t.trim(), 2));
+                .and_then(|t| crate::core::money::parse_rate_bp(&t));
             if let Some(rate) = rate {
-                out.insert(sku, rate.max(0) as u32);
+                out.insert(sku, rate);
             }
         }
     }

@@ -613,18 +613,21 @@ impl App {
             ],
         ));
         // Printed totals per currency (a device still in leva prints leva).
-        let mut totals: std::collections::BTreeMap<&str, crate::core::money::Money> =
-            std::collections::BTreeMap::new();
-        for j in jobs
-            .iter()
-            .filter(|j| matches!(j.state, PrintState::Printed { .. }))
-        {
-            *totals.entry(j.content.currency.as_str()).or_default() += j.content.total;
-        }
+        use crate::core::currency::{Amount, Currency, totals_by_currency};
+        let totals = totals_by_currency(
+            jobs.iter()
+                .filter(|j| matches!(j.state, PrintState::Printed { .. }))
+                .map(|j| {
+                    // A job that recorded no currency reads as euro, as `amount_in` shows it.
+                    j.content
+                        .total_amount()
+                        .unwrap_or_else(|| Amount::new(j.content.total, Currency::Eur))
+                }),
+        );
         if !totals.is_empty() {
             let amounts: Vec<String> = totals
                 .iter()
-                .map(|(currency, total)| amount_in(lang, currency, &total.to_string()))
+                .map(|a| amount_in(lang, a.currency().code(), &a.money().to_string()))
                 .collect();
             ui.label(tr_args(
                 lang,

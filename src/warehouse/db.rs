@@ -442,12 +442,9 @@ pub fn with_utf8mb4(dialect: Dialect, cs: &str) -> Option<String> {
 /// Parses an integer column (drivers may send "5", "5.0" or " 5").
 pub fn int_of(text: &str) -> Option<i64> {
     let t = text.trim();
-    t.parse::<i64>().ok().or_else(|| {
-        t.parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .map(|f| f.round() as i64)
-    })
+    t.parse::<i64>()
+        .ok()
+        .or_else(|| crate::core::money::parse_stored(t, 0).ok())
 }
 
 /// Text of a column with Microinvest's `' '` empty convention turned into "".

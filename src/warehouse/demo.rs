@@ -7,8 +7,8 @@ use std::path::Path;
 use super::db::Warehouse;
 use super::dialect::{Dialect, Table};
 use super::error::WarehouseError;
-use super::money::format_money;
 use super::script::{FIXTURE_MARIADB, FIXTURE_SQLITE};
+use crate::core::money::Money;
 
 /// How big a demo warehouse to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ fn add_demo_documents(wh: &mut Warehouse, spec: &DemoSpec) -> Result<(), Warehou
                     sku: format!("{}", 100_000 + n),
                     name: String::new(),
                     qty: 1 + rng.below(3) as i64,
-                    unit_price: 150 + rng.below(2000) as i64,
+                    unit_price: Money::from_cents(150 + rng.below(2000) as i64),
                 }
             })
             .collect();
@@ -541,9 +541,9 @@ pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, War
                 cat = quote(d, &format!("CAT-{:05}", i + 1)),
                 name = quote(d, &name),
                 unit = quote(d, leaf.4),
-                cost = format_money(cost),
-                wholesale = format_money(wholesale),
-                price = format_money(price),
+                cost = Money::from_cents(cost),
+                wholesale = Money::from_cents(wholesale),
+                price = Money::from_cents(price),
                 vat = leaf.2,
                 group = group_id.get(leaf.0).copied().unwrap_or(1),
             ));

@@ -38,12 +38,12 @@ pub mod demo;
 pub mod dialect;
 pub mod error;
 pub mod guess;
-pub mod money;
 pub mod probe;
 pub mod read;
 pub mod script;
 pub mod write;
 
+pub use crate::core::money::Qty;
 pub use db::{DataSource, OdbcCatalog, Param, Warehouse, WarehouseInfo, check, list_odbc};
 pub use demo::{
     DemoSpec, DemoSummary, create_demo_db, create_demo_db_with, load_schema, populate_demo,
@@ -51,7 +51,6 @@ pub use demo::{
 pub use dialect::{Dialect, Table};
 pub use error::WarehouseError;
 pub use guess::UnpRecord;
-pub use money::{Qty, Stotinki};
 pub use read::{
     Good, GoodsGroupNode, GoodsQuery, GoodsSnapshot, InvalidGood, ObjectGroup, SkuProblem,
     VatGroup, WarehouseObject,

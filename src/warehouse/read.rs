@@ -10,7 +10,7 @@ use super::db::{Warehouse, clean, int_of};
 use super::dialect::{Dialect, Table};
 use super::error::WarehouseError;
 use super::guess;
-use super::money::{Qty, Stotinki, gross_from_net, parse_money, parse_rate_bp};
+use crate::core::money::{Money, Qty, parse_rate_bp};
 
 /// Characters per level in a group `Code` (`AAA`, `AAAAAB`, …).
 pub const GROUP_LEVEL_LEN: usize = 3;
@@ -114,8 +114,8 @@ pub struct Good {
     pub name: String,
     /// VAT rate in basis points.
     pub vat_rate_bp: u32,
-    /// Price including VAT, in stotinki.
-    pub price: Stotinki,
+    /// Price including VAT.
+    pub price: Money,
     /// `GoodsGroups.ID` (absolute).
     pub group_id: i64,
     /// Group names from the top level down to the good's group.
@@ -445,11 +445,14 @@ impl Warehouse {
                 .and_then(int_of)
                 .and_then(|g| vat.get(&g).copied())
                 .unwrap_or(0);
-            let stored = r[3].as_deref().and_then(parse_money).unwrap_or(0);
+            let stored = r[3]
+                .as_deref()
+                .and_then(|t| Money::parse_stored(t).ok())
+                .unwrap_or_default();
             let price = if prices_include_vat {
                 stored
             } else {
-                gross_from_net(stored, vat_rate_bp)
+                stored.with_vat(vat_rate_bp)
             };
             candidates.push(Good {
                 id,

@@ -16,10 +16,7 @@ use super::db::{Param, Warehouse, clean, int_of, text};
 use super::dialect::{Dialect, Table};
 use super::error::WarehouseError;
 use super::guess::{self, UnpRecord};
-use super::money::{
-    Micro, Stotinki, format_money, format_scaled, micro_of, net_from_gross, parse_rate_bp,
-    parse_scaled, vat_in_gross_micro, vat_on_net_micro,
-};
+use crate::core::money::{Micro, Money, Qty, parse_rate_bp};
 
 /// `Operations.OperType` of a Sale.
 pub const OPER_SALE: i64 = 2;
@@ -72,15 +69,15 @@ pub struct DocLine {
     pub name: String,
     /// Quantity in whole units (shop quantities are whole).
     pub qty: i64,
-    /// Unit price including VAT, after discounts, in stotinki.
-    pub unit_price: Stotinki,
+    /// Unit price including VAT, after discounts.
+    pub unit_price: Money,
 }
 
 /// The shipping charge of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShippingLine {
-    /// Price including VAT, in stotinki.
-    pub price: Stotinki,
+    /// Price including VAT.
+    pub price: Money,
 }
 
 /// How the customer pays (`PaymentTypes.ID` 1–4).
@@ -280,7 +277,7 @@ fn is_duplicate_key(e: &WarehouseError) -> bool {
 struct ResolvedLine {
     good_id: i64,
     qty: i64,
-    gross: Stotinki,
+    gross: Money,
     rate_bp: u32,
     price_in: Micro,
     inventory: bool,
@@ -529,20 +526,20 @@ impl Warehouse {
         // 6. Lines.
         let sign = if oper_type == OPER_SALE { -1 } else { 0 };
         let insert = operation_insert_sql(d);
-        let mut total: Stotinki = 0;
+        let mut total = Money::ZERO;
         for l in &lines {
-            total += l.gross * l.qty;
+            total += l.gross.times(l.qty);
             let (price_out, vat_out) = if prices_include_vat {
-                let m = micro_of(l.gross);
-                (m, vat_in_gross_micro(m, l.rate_bp))
+                let m = Micro::of(l.gross);
+                (m, m.vat_included(l.rate_bp))
             } else {
-                let m = micro_of(net_from_gross(l.gross, l.rate_bp));
-                (m, vat_on_net_micro(m, l.rate_bp))
+                let m = Micro::of(l.gross.without_vat(l.rate_bp));
+                (m, m.vat_on_top(l.rate_bp))
             };
             let vat_in = if prices_include_vat {
-                vat_in_gross_micro(l.price_in, l.rate_bp)
+                l.price_in.vat_included(l.rate_bp)
             } else {
-                vat_on_net_micro(l.price_in, l.rate_bp)
+                l.price_in.vat_on_top(l.rate_bp)
             };
             self.exec(
                 &insert,
@@ -555,10 +552,10 @@ impl Warehouse {
                     Param::Int(opts.user_id),
                     text(l.qty.to_string()),
                     Param::Int(sign),
-                    text(format_scaled(l.price_in, 6)),
-                    text(format_scaled(price_out, 6)),
-                    text(format_scaled(vat_in, 6)),
-                    text(format_scaled(vat_out, 6)),
+                    text(l.price_in.to_string()),
+                    text(price_out.to_string()),
+                    text(vat_in.to_string()),
+                    text(vat_out.to_string()),
                     text(today_text.as_str()),
                     text(doc.order_number.as_str()),
                     Param::Int(opts.user_id),
@@ -578,7 +575,7 @@ impl Warehouse {
                 self.check_stock_not_negative(doc, &lines)?;
             }
             // 8. Payments: the amount due, and the payment when paid.
-            let total_text = format_money(total);
+            let total_text = total.to_string();
             let pay_sql = format!(
                 "INSERT INTO {} (Acct, OperType, PartnerID, ObjectID, Qtty, Mode, {}, {}, UserID, \
                  UserRealTime, {}, TransactionNumber, EndDate) VALUES (?,?,?,?,?,?,1,?,?,?,?,' ',?)",
@@ -644,7 +641,7 @@ impl Warehouse {
                 oper_type,
                 acct,
                 unp,
-                &format_money(total),
+                &total.to_string(),
                 opts.user_id,
                 &now_text,
             );
@@ -663,7 +660,7 @@ impl Warehouse {
         &self,
         row: &[Option<String>],
         qty: i64,
-        gross: Stotinki,
+        gross: Money,
         vat: &HashMap<i64, u32>,
     ) -> ResolvedLine {
         let good_id = row[0].as_deref().and_then(int_of).unwrap_or(SERVICE_ID);
@@ -674,8 +671,8 @@ impl Warehouse {
             .unwrap_or(0);
         let price_in = row[2]
             .as_deref()
-            .and_then(|t| parse_scaled(t, 6))
-            .unwrap_or(0);
+            .and_then(|t| Micro::parse_stored(t).ok())
+            .unwrap_or_default();
         let kind = row[3].as_deref().and_then(int_of).unwrap_or(0);
         ResolvedLine {
             good_id,
@@ -900,7 +897,7 @@ impl Warehouse {
             let left = self
                 .query(&sql, &[Param::Int(doc.object_id), Param::Int(l.good_id)])?
                 .first()
-                .and_then(|r| r[0].as_deref().and_then(super::money::Qty::parse))
+                .and_then(|r| r[0].as_deref().and_then(Qty::parse))
                 .unwrap_or_default();
             if left.0 < 0 {
                 let sku = doc.lines.get(i).map(|d| d.sku.trim().to_string());
@@ -938,7 +935,7 @@ impl Warehouse {
                     Param::Int(object_id),
                     Param::Int(l.good_id),
                     text((-l.qty).to_string()),
-                    text(format_scaled(l.price_in, 6)),
+                    text(l.price_in.to_string()),
                 ],
             ),
         }
@@ -1006,16 +1003,16 @@ fn validate(doc: &NewDocument) -> Result<(), WarehouseError> {
         ));
     }
     for l in &doc.lines {
-        if l.qty <= 0 || l.unit_price < 0 {
+        if l.qty <= 0 || l.unit_price < Money::ZERO {
             return Err(WarehouseError::InvalidDocument(format!(
                 "line '{}': quantity {} price {}",
                 clean(&Some(l.sku.clone())),
                 l.qty,
-                format_money(l.unit_price)
+                l.unit_price
             )));
         }
     }
-    if doc.shipping.as_ref().is_some_and(|s| s.price < 0) {
+    if doc.shipping.as_ref().is_some_and(|s| s.price < Money::ZERO) {
         return Err(WarehouseError::InvalidDocument(
             "negative shipping price".into(),
         ));

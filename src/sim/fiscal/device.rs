@@ -201,6 +201,33 @@ pub struct IssuedReceipt {
     /// For a storno receipt: the number of the receipt it reverses.
     #[serde(default)]
     pub storno_of: Option<u64>,
+    /// ISO code of the main currency the amounts were printed in (`BGN` in modes 0 and
+    /// 1, `EUR` in modes 2 and 3).
+    #[serde(default)]
+    pub currency: String,
+    /// The total in the second currency, printed below the main one (modes 1 and 2).
+    #[serde(default)]
+    pub second_total: Option<SecondTotal>,
+}
+
+/// The receipt total a device in dual display prints in its second currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondTotal {
+    /// ISO code of the second currency.
+    pub currency: String,
+    /// The total converted at the fixed rate, in hundredths, rounded half away from zero.
+    pub total: i64,
+}
+
+/// Leva per euro in hundred-thousandths: 1 EUR = 1.95583 BGN (EURO.md).
+const LEVA_PER_EURO_E5: i64 = 195_583;
+
+/// The euro mode of a new device: 2, euro main and leva second, the state through
+/// 31 December 2026 (EURO.md).
+pub const DEFAULT_CURRENCY_MODE: u8 = 2;
+
+fn default_currency_mode() -> u8 {
+    DEFAULT_CURRENCY_MODE
 }
 
 /// Persistent identity and counters of the emulated device.
@@ -241,6 +268,11 @@ pub struct DeviceState {
     /// Wrong operator passwords in a row since power-on (Datecs P locks at 3).
     #[serde(skip)]
     pub wrong_passwords: u32,
+    /// The production parameter for the euro (N-18 as amended, EURO.md): 0 leva only,
+    /// 1 leva main with euro second, 2 euro main with leva second, 3 euro only. Amounts
+    /// the host sends are taken in the main currency; the device adds the second itself.
+    #[serde(default = "default_currency_mode")]
+    pub currency_mode: u8,
 }
 
 impl DeviceState {
@@ -280,7 +312,31 @@ impl DeviceState {
             clock_offset_secs: 0,
             power_down_in_receipt: false,
             wrong_passwords: 0,
+            currency_mode: DEFAULT_CURRENCY_MODE,
         }
+    }
+
+    /// ISO code of the main currency: leva in modes 0 and 1, euro in 2 and 3.
+    pub fn main_currency(&self) -> &'static str {
+        if self.currency_mode <= 1 {
+            "BGN"
+        } else {
+            "EUR"
+        }
+    }
+
+    /// What the device prints in its second currency for a receipt of `total` in the
+    /// main one: euro in mode 1, leva in mode 2, nothing in modes 0 and 3.
+    pub fn second_total(&self, total: i64) -> Option<SecondTotal> {
+        let (currency, total) = match self.currency_mode {
+            1 => ("EUR", round_div(total * 100_000, LEVA_PER_EURO_E5)),
+            2 => ("BGN", round_div(total * LEVA_PER_EURO_E5, 100_000)),
+            _ => return None,
+        };
+        Some(SecondTotal {
+            currency: currency.to_string(),
+            total,
+        })
     }
 
     /// The device clock.
@@ -1060,6 +1116,8 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, Refusal> {
     let open = state.open.take().expect("checked above");
     state.power_down_in_receipt = false;
     let total = open.total();
+    let currency = state.main_currency().to_string();
+    let second_total = state.second_total(total);
     state.issued.push(IssuedReceipt {
         number: open.number,
         unp: open.unp,
@@ -1067,6 +1125,8 @@ pub fn op_close(state: &mut DeviceState) -> Result<u64, Refusal> {
         sales: open.lines.len(),
         cancelled: false,
         storno_of: open.storno_of,
+        currency,
+        second_total,
     });
     Ok(open.number)
 }
@@ -1105,6 +1165,8 @@ pub fn op_cancel(state: &mut DeviceState) -> Result<(), Refusal> {
         sales: open.lines.len(),
         cancelled: true,
         storno_of: open.storno_of,
+        currency: state.main_currency().to_string(),
+        second_total: None,
     });
     Ok(())
 }

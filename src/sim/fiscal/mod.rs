@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use device::{DeviceState, Faults, IssuedReceipt, OpenReceipt, Refusal};
+pub use device::{DeviceState, Faults, IssuedReceipt, OpenReceipt, Refusal, SecondTotal};
 
 use crate::config::FiscalProtocol;
 use crate::i18n::{Language, tr, tr_args};
@@ -123,7 +123,22 @@ pub struct EmulatorConfig {
     /// Datecs X: answer a syntax error with an empty data field and only the status bit, as
     /// PROTOCOLS.md §2.1 describes, instead of the `-112001` error code.
     pub bare_syntax_errors: bool,
+    /// The euro mode 0–3 of a new device (see [`DeviceState::currency_mode`]); None = 2.
+    /// A device loaded from its state file keeps its own.
+    pub currency_mode: Option<u8>,
 }
+
+/// One request the emulator executed, its data bytes exactly as they arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Command code.
+    pub command: u8,
+    /// Data field as received (Windows-1251 text for item names).
+    pub data: Vec<u8>,
+}
+
+/// How many executed requests the emulator keeps for [`FiscalEmulator::received`].
+const RECEIVED_KEPT: usize = 4096;
 
 impl EmulatorConfig {
     /// Defaults for `protocol`: no state file, no print delay, УНП serial checked.
@@ -141,6 +156,7 @@ impl EmulatorConfig {
                 Repeats::Replay
             },
             bare_syntax_errors: false,
+            currency_mode: None,
         }
     }
 }
@@ -161,6 +177,7 @@ struct Inner {
     power_loss_after: Option<u32>,
     silent_after: Option<u32>,
     cache: Option<(u8, u8, Vec<u8>)>,
+    received: std::collections::VecDeque<Received>,
 }
 
 struct Shared {
@@ -211,6 +228,9 @@ impl FiscalEmulator {
             if let Some(rates) = &config.vat_rates {
                 state.vat_rates = rates.clone();
             }
+            if let Some(mode) = config.currency_mode {
+                state.currency_mode = mode;
+            }
             state
         };
         let state = match &config.state_dir {
@@ -237,6 +257,7 @@ impl FiscalEmulator {
                 power_loss_after: None,
                 silent_after: None,
                 cache: None,
+                received: std::collections::VecDeque::new(),
             }),
             stop: AtomicBool::new(false),
             powered: AtomicBool::new(true),
@@ -324,6 +345,12 @@ impl FiscalEmulator {
     /// A copy of the device state.
     pub fn state(&self) -> DeviceState {
         self.shared.lock().state.clone()
+    }
+
+    /// The last requests executed (at most 4096, oldest first), with their data bytes as
+    /// they arrived on the line.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.lock().received.iter().cloned().collect()
     }
 
     /// Commands executed (replays from the cache not counted).
@@ -488,6 +515,13 @@ fn handle<P: std::io::Write>(
             return true;
         }
     }
+    if inner.received.len() == RECEIVED_KEPT {
+        inner.received.pop_front();
+    }
+    inner.received.push_back(Received {
+        command: cmd,
+        data: data.to_vec(),
+    });
     let faults = inner.faults;
     let (reply, printing, busy_byte) = match wire {
         Line::Tremol => {
