@@ -675,12 +675,7 @@ impl FiscalDevice for ZfpDevice {
     }
 
     fn sale(&mut self, item: &SaleItem) -> Result<(), FiscalError> {
-        let name: String = item
-            .text
-            .chars()
-            .map(|c| if c.is_control() || c == ';' { ' ' } else { c })
-            .take(ITEM_TEXT_PRINTED)
-            .collect();
+        let name = item_name(&item.text);
         let letter =
             char::from_u32('А' as u32 + u32::from(item.tax_group.clamp(1, 8) - 1)).unwrap_or('Б');
         let mut data = format!(
@@ -774,9 +769,37 @@ impl FiscalDevice for ZfpDevice {
     }
 }
 
+/// An item's name as Tremol takes it: `;` separates fields and `|` (0x7C) starts a new
+/// line on paper ("Symbol 0x7C ‘|’ is new line separator", Tremol's ZFP protocol
+/// description, BG, 2019-10-21, command 31h), so a name keeps neither; cut to the 34
+/// characters printed.
+fn item_name(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ';' => ',',
+            '|' => '/',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .take(ITEM_TEXT_PRINTED)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_name_never_splits_a_field_or_a_line() {
+        assert_eq!(
+            item_name("Чаша | 250 мл; бяла\tнова"),
+            "Чаша / 250 мл, бяла нова"
+        );
+        assert_eq!(
+            item_name(&"я".repeat(40)).chars().count(),
+            ITEM_TEXT_PRINTED
+        );
+    }
 
     #[test]
     fn reference_status_frame() {
