@@ -423,7 +423,6 @@ pub const DEMO_VERSION: &str = "3.07.100";
 
 /// Fills a database that holds the blank schema fixture with demo data.
 pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, WarehouseError> {
-    let d = wh.dialect();
     let mut rng = Rng(spec.seed.max(1) ^ 0x9E37_79B9_7F4A_7C15);
     wh.begin()?;
     let result = (|| {
@@ -444,155 +443,10 @@ pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, War
             ),
             &[],
         )?;
-        // Object groups and objects.
-        let og = wh.t(Table::ObjectsGroups);
-        wh.exec(
-            &format!("INSERT INTO {og} (Code, Name) VALUES ('AAA','Магазини'),('AAB','Складове')"),
-            &[],
-        )?;
-        let shops = wh
-            .query_i64(&format!("SELECT ID FROM {og} WHERE Code = 'AAA'"), &[])?
-            .unwrap_or(2);
-        let stores = wh
-            .query_i64(&format!("SELECT ID FROM {og} WHERE Code = 'AAB'"), &[])?
-            .unwrap_or(3);
-        let objects = wh.t(Table::Objects);
-        wh.exec(
-            &format!("UPDATE {objects} SET GroupID = {shops} WHERE ID = 2"),
-            &[],
-        )?;
-        wh.exec(
-            &format!(
-                "INSERT INTO {objects} (Code, Name, Name2, PriceGroup, IsVeryUsed, GroupID, Deleted) VALUES \
-                 ('3','Магазин София Център','Магазин София Център',1,0,{shops},0),\
-                 ('4','Магазин Пловдив','Магазин Пловдив',1,0,{shops},0),\
-                 ('5','Склад Русе','Склад Русе',1,0,{stores},0),\
-                 ('6','Склад Варна','Склад Варна',1,0,{stores},0)"
-            ),
-            &[],
-        )?;
-        let object_ids: Vec<i64> = wh
-            .query(
-                &format!("SELECT ID FROM {objects} WHERE ID > 1 ORDER BY ID"),
-                &[],
-            )?
-            .into_iter()
-            .filter_map(|r| r[0].as_deref().and_then(super::db::int_of))
-            .collect();
-
-        // Goods groups (the fixture already has AAA Напитки and AAAAAA Безалкохолни).
-        let gg = wh.t(Table::GoodsGroups);
-        let existing: Vec<String> = wh
-            .query(&format!("SELECT Code FROM {gg}"), &[])?
-            .into_iter()
-            .map(|r| super::db::clean(&r[0]))
-            .collect();
-        let mut values = Vec::new();
-        for (code, name) in INNER
-            .iter()
-            .copied()
-            .chain(LEAVES.iter().map(|l| (l.0, l.1)))
-        {
-            if !existing.iter().any(|c| c == code) {
-                values.push(format!("({},{})", quote(d, name), quote(d, code)));
-            }
-        }
-        wh.exec(
-            &format!("INSERT INTO {gg} (Name, Code) VALUES {}", values.join(",")),
-            &[],
-        )?;
-        let group_id: std::collections::HashMap<String, i64> = wh
-            .query(&format!("SELECT Code, ID FROM {gg}"), &[])?
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    super::db::clean(&r[0]),
-                    super::db::int_of(r[1].as_deref()?)?,
-                ))
-            })
-            .collect();
-
-        // Goods, in batches of multi-row INSERTs.
-        let goods = wh.t(Table::Goods);
-        let first_id = wh
-            .query_i64(&format!("SELECT MAX(ID) FROM {goods}"), &[])?
-            .unwrap_or(1)
-            + 1;
-        let mut batch = Vec::with_capacity(500);
-        for i in 0..spec.goods {
-            let leaf = &LEAVES[i % LEAVES.len()];
-            let word = leaf.3[rng.below(leaf.3.len() as u64) as usize];
-            let brand = BRANDS[rng.below(BRANDS.len() as u64) as usize];
-            let size = SIZES[rng.below(SIZES.len() as u64) as usize];
-            let name = format!("{word} {brand} {size} №{}", i + 1);
-            let (lo, hi) = leaf.5;
-            let price = lo + rng.below((hi - lo) as u64) as i64;
-            let wholesale = price * 85 / 100;
-            let cost = price * 60 / 100;
-            let code = format!("{}", 100_000 + i);
-            let barcode = ean13(380_000_000_000 + i as u64);
-            let very_used = if rng.below(10) == 0 { -1 } else { 0 };
-            let deleted = if rng.below(200) == 0 { -1 } else { 0 };
-            batch.push(format!(
-                "({code},{barcode},' ',' ',{cat},' ',' ',{name},{name},{unit},{unit},1,{cost},{wholesale},{price},\
-                 0,0,0,0,0,0,0,0,0,0,' ',0,0,{vat},{very_used},{group},{deleted})",
-                code = quote(d, &code),
-                barcode = quote(d, &barcode),
-                cat = quote(d, &format!("CAT-{:05}", i + 1)),
-                name = quote(d, &name),
-                unit = quote(d, leaf.4),
-                cost = Money::from_cents(cost),
-                wholesale = Money::from_cents(wholesale),
-                price = Money::from_cents(price),
-                vat = leaf.2,
-                group = group_id.get(leaf.0).copied().unwrap_or(1),
-            ));
-            if batch.len() == 500 || i + 1 == spec.goods {
-                wh.exec(
-                    &format!(
-                        "INSERT INTO {goods} (Code, BarCode1, BarCode2, BarCode3, Catalog1, Catalog2, Catalog3, \
-                         Name, Name2, Measure1, Measure2, Ratio, PriceIn, PriceOut1, PriceOut2, PriceOut3, \
-                         PriceOut4, PriceOut5, PriceOut6, PriceOut7, PriceOut8, PriceOut9, PriceOut10, \
-                         MinQtty, NormalQtty, Description, {}, IsRecipe, TaxGroup, IsVeryUsed, GroupID, \
-                         Deleted) VALUES {}",
-                        d.quote("Type"),
-                        batch.join(",")
-                    ),
-                    &[],
-                )?;
-                batch.clear();
-            }
-        }
-
-        // Stock: one row per (object, good), average-price mode.
-        let store = wh.t(Table::Store);
-        let mut rows = Vec::with_capacity(500);
-        let last_id = first_id + spec.goods as i64 - 1;
-        for good in first_id..=last_id {
-            for obj in &object_ids {
-                let qty = if rng.below(5) == 0 { 0 } else { rng.below(120) };
-                rows.push(format!("({obj},{good},{qty},0,' ',1,1)"));
-                if rows.len() == 500 {
-                    wh.exec(
-                        &format!(
-                            "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
-                            rows.join(",")
-                        ),
-                        &[],
-                    )?;
-                    rows.clear();
-                }
-            }
-        }
-        if !rows.is_empty() {
-            wh.exec(
-                &format!(
-                    "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
-                    rows.join(",")
-                ),
-                &[],
-            )?;
-        }
+        let object_ids = demo_objects(wh)?;
+        let group_id = demo_groups(wh)?;
+        let first_id = demo_goods(wh, spec, &mut rng, &group_id)?;
+        demo_stock(wh, &mut rng, first_id, spec.goods, &object_ids)?;
         Ok(DemoSummary {
             goods: spec.goods,
             groups: group_id.len().saturating_sub(1),
@@ -609,6 +463,186 @@ pub fn populate_demo(wh: &Warehouse, spec: &DemoSpec) -> Result<DemoSummary, War
             Err(e)
         }
     }
+}
+
+/// The demo's object groups and objects; the ids of every object but the first.
+fn demo_objects(wh: &Warehouse) -> Result<Vec<i64>, WarehouseError> {
+    // Object groups and objects.
+    let og = wh.t(Table::ObjectsGroups);
+    wh.exec(
+        &format!("INSERT INTO {og} (Code, Name) VALUES ('AAA','Магазини'),('AAB','Складове')"),
+        &[],
+    )?;
+    let shops = wh
+        .query_i64(&format!("SELECT ID FROM {og} WHERE Code = 'AAA'"), &[])?
+        .unwrap_or(2);
+    let stores = wh
+        .query_i64(&format!("SELECT ID FROM {og} WHERE Code = 'AAB'"), &[])?
+        .unwrap_or(3);
+    let objects = wh.t(Table::Objects);
+    wh.exec(
+        &format!("UPDATE {objects} SET GroupID = {shops} WHERE ID = 2"),
+        &[],
+    )?;
+    wh.exec(
+        &format!(
+            "INSERT INTO {objects} (Code, Name, Name2, PriceGroup, IsVeryUsed, GroupID, Deleted) VALUES \
+             ('3','Магазин София Център','Магазин София Център',1,0,{shops},0),\
+             ('4','Магазин Пловдив','Магазин Пловдив',1,0,{shops},0),\
+             ('5','Склад Русе','Склад Русе',1,0,{stores},0),\
+             ('6','Склад Варна','Склад Варна',1,0,{stores},0)"
+        ),
+        &[],
+    )?;
+    let object_ids: Vec<i64> = wh
+        .query(
+            &format!("SELECT ID FROM {objects} WHERE ID > 1 ORDER BY ID"),
+            &[],
+        )?
+        .into_iter()
+        .filter_map(|r| r[0].as_deref().and_then(super::db::int_of))
+        .collect();
+    Ok(object_ids)
+}
+
+/// The demo's goods groups (added to the fixture's); code → id of every group.
+fn demo_groups(wh: &Warehouse) -> Result<std::collections::HashMap<String, i64>, WarehouseError> {
+    let d = wh.dialect();
+    // Goods groups (the fixture already has AAA Напитки and AAAAAA Безалкохолни).
+    let gg = wh.t(Table::GoodsGroups);
+    let existing: Vec<String> = wh
+        .query(&format!("SELECT Code FROM {gg}"), &[])?
+        .into_iter()
+        .map(|r| super::db::clean(&r[0]))
+        .collect();
+    let mut values = Vec::new();
+    for (code, name) in INNER
+        .iter()
+        .copied()
+        .chain(LEAVES.iter().map(|l| (l.0, l.1)))
+    {
+        if !existing.iter().any(|c| c == code) {
+            values.push(format!("({},{})", quote(d, name), quote(d, code)));
+        }
+    }
+    wh.exec(
+        &format!("INSERT INTO {gg} (Name, Code) VALUES {}", values.join(",")),
+        &[],
+    )?;
+    let group_id: std::collections::HashMap<String, i64> = wh
+        .query(&format!("SELECT Code, ID FROM {gg}"), &[])?
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                super::db::clean(&r[0]),
+                super::db::int_of(r[1].as_deref()?)?,
+            ))
+        })
+        .collect();
+    Ok(group_id)
+}
+
+/// `spec.goods` goods with random names, prices and groups, in batches of multi-row
+/// INSERTs; the id of the first.
+fn demo_goods(
+    wh: &Warehouse,
+    spec: &DemoSpec,
+    rng: &mut Rng,
+    group_id: &std::collections::HashMap<String, i64>,
+) -> Result<i64, WarehouseError> {
+    let d = wh.dialect();
+    // Goods, in batches of multi-row INSERTs.
+    let goods = wh.t(Table::Goods);
+    let first_id = wh
+        .query_i64(&format!("SELECT MAX(ID) FROM {goods}"), &[])?
+        .unwrap_or(1)
+        + 1;
+    let mut batch = Vec::with_capacity(500);
+    for i in 0..spec.goods {
+        let leaf = &LEAVES[i % LEAVES.len()];
+        let word = leaf.3[rng.below(leaf.3.len() as u64) as usize];
+        let brand = BRANDS[rng.below(BRANDS.len() as u64) as usize];
+        let size = SIZES[rng.below(SIZES.len() as u64) as usize];
+        let name = format!("{word} {brand} {size} №{}", i + 1);
+        let (lo, hi) = leaf.5;
+        let price = lo + rng.below((hi - lo) as u64) as i64;
+        let wholesale = price * 85 / 100;
+        let cost = price * 60 / 100;
+        let code = format!("{}", 100_000 + i);
+        let barcode = ean13(380_000_000_000 + i as u64);
+        let very_used = if rng.below(10) == 0 { -1 } else { 0 };
+        let deleted = if rng.below(200) == 0 { -1 } else { 0 };
+        batch.push(format!(
+            "({code},{barcode},' ',' ',{cat},' ',' ',{name},{name},{unit},{unit},1,{cost},{wholesale},{price},\
+             0,0,0,0,0,0,0,0,0,0,' ',0,0,{vat},{very_used},{group},{deleted})",
+            code = quote(d, &code),
+            barcode = quote(d, &barcode),
+            cat = quote(d, &format!("CAT-{:05}", i + 1)),
+            name = quote(d, &name),
+            unit = quote(d, leaf.4),
+            cost = Money::from_cents(cost),
+            wholesale = Money::from_cents(wholesale),
+            price = Money::from_cents(price),
+            vat = leaf.2,
+            group = group_id.get(leaf.0).copied().unwrap_or(1),
+        ));
+        if batch.len() == 500 || i + 1 == spec.goods {
+            wh.exec(
+                &format!(
+                    "INSERT INTO {goods} (Code, BarCode1, BarCode2, BarCode3, Catalog1, Catalog2, Catalog3, \
+                     Name, Name2, Measure1, Measure2, Ratio, PriceIn, PriceOut1, PriceOut2, PriceOut3, \
+                     PriceOut4, PriceOut5, PriceOut6, PriceOut7, PriceOut8, PriceOut9, PriceOut10, \
+                     MinQtty, NormalQtty, Description, {}, IsRecipe, TaxGroup, IsVeryUsed, GroupID, \
+                     Deleted) VALUES {}",
+                    d.quote("Type"),
+                    batch.join(",")
+                ),
+                &[],
+            )?;
+            batch.clear();
+        }
+    }
+    Ok(first_id)
+}
+
+/// Stock of every good from `first_id` on in every object (average-price mode).
+fn demo_stock(
+    wh: &Warehouse,
+    rng: &mut Rng,
+    first_id: i64,
+    goods: usize,
+    object_ids: &[i64],
+) -> Result<(), WarehouseError> {
+    // Stock: one row per (object, good), average-price mode.
+    let store = wh.t(Table::Store);
+    let mut rows = Vec::with_capacity(500);
+    let last_id = first_id + goods as i64 - 1;
+    for good in first_id..=last_id {
+        for obj in object_ids {
+            let qty = if rng.below(5) == 0 { 0 } else { rng.below(120) };
+            rows.push(format!("({obj},{good},{qty},0,' ',1,1)"));
+            if rows.len() == 500 {
+                wh.exec(
+                    &format!(
+                        "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
+                        rows.join(",")
+                    ),
+                    &[],
+                )?;
+                rows.clear();
+            }
+        }
+    }
+    if !rows.is_empty() {
+        wh.exec(
+            &format!(
+                "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
+                rows.join(",")
+            ),
+            &[],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
