@@ -312,18 +312,24 @@ fn row_to_storno(row: &rusqlite::Row<'_>) -> rusqlite::Result<StornoJob> {
     })
 }
 
+/// Inserts the storno of a refund unless its key is queued already; true when inserted.
+pub(crate) fn insert_storno(
+    tx: &rusqlite::Transaction<'_>,
+    job: &NewStornoJob,
+) -> Result<bool, LedgerError> {
+    let content = serde_json::to_string(&job.content)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO storno_jobs (refund_key, connector, unp, order_key, content, state, queued, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+        params![job.refund_key, job.connector, job.unp, job.order_key, content, now_text()],
+    )? > 0)
+}
+
 impl Ledger {
     /// Queues the storno of a refund unless its key is queued already; true when queued.
     pub fn queue_storno(&self, job: &NewStornoJob) -> Result<bool, LedgerError> {
-        let content = serde_json::to_string(&job.content)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        self.tx(|tx| {
-            Ok(tx.execute(
-                "INSERT OR IGNORE INTO storno_jobs (refund_key, connector, unp, order_key, content, state, queued, updated) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
-                params![job.refund_key, job.connector, job.unp, job.order_key, content, now_text()],
-            )? > 0)
-        })
+        self.tx(|tx| insert_storno(tx, job))
     }
 
     /// Stornos of `connector` still to print (pending, or printing when a run was cut
