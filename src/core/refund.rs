@@ -206,7 +206,8 @@ pub fn map_refund(
         }
         split(l.sku.trim(), &l.name, qty, l.amount.cents(), &mut lines);
     }
-    let shipping = (sale.shipping.is_some() && !refund.shipping.is_zero()).then_some(refund.shipping);
+    let shipping =
+        (sale.shipping.is_some() && !refund.shipping.is_zero()).then_some(refund.shipping);
     let out = draft(key, lines, shipping);
     let expected = refund.amount
         - if sale.shipping.is_none() {

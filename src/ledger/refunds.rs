@@ -190,14 +190,19 @@ mod tests {
             l.refund_state("s1", 55).unwrap(),
             Some(RefundState::Written { acct: 3 })
         );
-        l.record_refund_refused("s1", 55, 7, "WEB#7/Rf55", "x").unwrap();
+        l.record_refund_refused("s1", 55, 7, "WEB#7/Rf55", "x")
+            .unwrap();
         assert_eq!(
             l.refund_state("s1", 55).unwrap(),
             Some(RefundState::Written { acct: 3 }),
             "a written refund is never refused afterwards"
         );
-        l.record_refund_refused("s1", 56, 7, "WEB#7/Rf56", "x").unwrap();
-        assert_eq!(l.refund_state("s1", 56).unwrap(), Some(RefundState::Refused));
+        l.record_refund_refused("s1", 56, 7, "WEB#7/Rf56", "x")
+            .unwrap();
+        assert_eq!(
+            l.refund_state("s1", 56).unwrap(),
+            Some(RefundState::Refused)
+        );
         assert_eq!(l.refunds_checked("s1").unwrap(), None);
         let t = Utc::now();
         l.save_refunds_checked("s1", t).unwrap();

@@ -1007,8 +1007,8 @@ fn dispatch(
     let public = segs == ["orders", "statuses"] && wc_version == WcVersion::V10;
     if user.is_none() && !public {
         // Known routes refuse anonymous callers; unknown ones are simply not found.
-        let added_in_10 = (segs == ["orders", "statuses"] || segs == ["refunds"])
-            && wc_version != WcVersion::V10;
+        let added_in_10 =
+            (segs == ["orders", "statuses"] || segs == ["refunds"]) && wc_version != WcVersion::V10;
         if route_exists(&segs, method) && !added_in_10 {
             return Out::reply(anonymous_error(method, is_item, is_batch));
         }
@@ -1148,8 +1148,7 @@ fn dispatch(
             st.get_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
         }
         // `refunds` (all orders) came with WooCommerce 9.0.
-        ("GET" | "HEAD", ["refunds"]) if st.wc_version == WcVersion::V10 => match paging(&params)
-        {
+        ("GET" | "HEAD", ["refunds"]) if st.wc_version == WcVersion::V10 => match paging(&params) {
             Ok(pg) => {
                 let items = st.query_all_refunds(&params, pg);
                 page_reply(&st.home_url, "refunds", query, items, pg, &params)

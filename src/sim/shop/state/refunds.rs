@@ -26,7 +26,11 @@ fn cannot(message: &str) -> Reply {
 }
 
 fn invalid_order() -> Reply {
-    Reply::error(404, "woocommerce_rest_invalid_order_id", "Invalid order ID.")
+    Reply::error(
+        404,
+        "woocommerce_rest_invalid_order_id",
+        "Invalid order ID.",
+    )
 }
 
 /// A refund amount as WooCommerce rounds it (2 decimals).
@@ -77,7 +81,11 @@ impl ShopState {
     }
 
     /// The refund's lines from the request's `line_items`; their sum.
-    fn refund_lines(&mut self, o: &Obj, input: &Obj) -> Result<(Vec<Value>, Vec<Value>, Money), Reply> {
+    fn refund_lines(
+        &mut self,
+        o: &Obj,
+        input: &Obj,
+    ) -> Result<(Vec<Value>, Vec<Value>, Money), Reply> {
         let mut items = Vec::new();
         let mut shipping = Vec::new();
         let mut sum = Money::ZERO;
@@ -186,7 +194,9 @@ impl ShopState {
         let api_refund = input.get("api_refund").and_then(|v| v.as_bool()) != Some(false);
         let method = o["payment_method"].as_str().unwrap_or_default().to_string();
         if api_refund && !API_REFUND_GATEWAYS.contains(&method.as_str()) {
-            return cannot("The payment gateway for this order does not support automatic refunds.");
+            return cannot(
+                "The payment gateway for this order does not support automatic refunds.",
+            );
         }
         let reason = input
             .get("reason")
@@ -205,7 +215,12 @@ impl ShopState {
     pub(super) fn refund_the_rest(&mut self, o: &mut Obj) {
         let left = money_str(&o["total"]) - Self::refunded_total(o);
         if left > Money::ZERO {
-            self.add_refund(o, left, "Order status set to refunded", (Vec::new(), Vec::new()));
+            self.add_refund(
+                o,
+                left,
+                "Order status set to refunded",
+                (Vec::new(), Vec::new()),
+            );
         }
     }
 
