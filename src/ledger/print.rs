@@ -198,6 +198,12 @@ impl Ledger {
         )
     }
 
+    /// The print job of the sale with `unp`, if any.
+    pub fn print_job(&self, unp: &str) -> Result<Option<PrintJob>, LedgerError> {
+        let sql = format!("SELECT {COLUMNS} FROM print_jobs WHERE unp = ?1");
+        Ok(self.rows(&sql, [unp], row_to_job)?.into_iter().next())
+    }
+
     /// Jobs of `connector` still to print (pending, or printing when a run was cut off),
     /// oldest first.
     pub fn jobs_to_print(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {

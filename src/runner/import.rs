@@ -26,6 +26,8 @@ use crate::warehouse::write::{
 use crate::warehouse::{UnpRecord, WarehouseError};
 use crate::woo::{Order, OrderFilter, WooClient};
 
+mod refunds;
+
 /// Orders written between two passes over the site steps: one status batch request
 /// (the shop takes 100 items per batch).
 const SITE_BATCH: usize = 100;
@@ -142,7 +144,13 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         shop_currency,
         conversion,
     };
-    let error = run.orders(&orders).await;
+    let mut error = run.orders(&orders).await;
+    if error.is_none()
+        && settings.takes_refunds()
+        && settings.document_type == DocumentType::Sale
+    {
+        error = run.refunds().await.err();
+    }
     if !env.dry_run
         && let Err(e) = run.site().await
     {
@@ -678,14 +686,19 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
             .collect(),
         shipping: draft.shipping.map(|m| ShippingLine { price: m.cents() }),
         payment: PaymentInfo {
-            method: match draft.payment {
-                PaymentKind::Cash => PaymentMethod::Cash,
-                PaymentKind::Bank => PaymentMethod::Bank,
-                PaymentKind::Card => PaymentMethod::Card,
-            },
+            method: payment_method(draft.payment),
             paid: draft.paid,
         },
         unp: None,
+    }
+}
+
+/// The warehouse payment method of a payment kind.
+fn payment_method(kind: PaymentKind) -> PaymentMethod {
+    match kind {
+        PaymentKind::Cash => PaymentMethod::Cash,
+        PaymentKind::Bank => PaymentMethod::Bank,
+        PaymentKind::Card => PaymentMethod::Card,
     }
 }
 

@@ -85,6 +85,7 @@ impl Warehouse {
         opts: &WriteOptions,
     ) -> Result<ReturnOutcome, WarehouseError> {
         let d = self.dialect();
+        self.lock_for_writing()?;
         let existing = self.query(
             &d.locking_select(
                 "Acct",

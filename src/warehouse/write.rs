@@ -448,17 +448,7 @@ impl Warehouse {
         let now_text = d.datetime_param(now);
         let today_text = d.datetime_param(document_date(now));
 
-        if d == Dialect::Sqlite {
-            // Take SQLite's write lock first, so concurrent writers queue on the busy
-            // timeout instead of failing when a read lock would be upgraded.
-            self.exec(
-                &format!(
-                    "UPDATE {} SET NextAcct = NextAcct WHERE 1 = 0",
-                    self.t(Table::NextAcct)
-                ),
-                &[],
-            )?;
-        }
+        self.lock_for_writing()?;
 
         // 1. Idempotency, inside the transaction, with a locking read.
         let existing = self.query(
@@ -601,6 +591,21 @@ impl Warehouse {
             unknown_skus: unknown,
             partner_id,
         })
+    }
+
+    /// Takes SQLite's write lock first, so concurrent writers queue on the busy timeout
+    /// instead of failing when a read lock would be upgraded (other servers lock rows).
+    pub(super) fn lock_for_writing(&self) -> Result<(), WarehouseError> {
+        if self.dialect() == Dialect::Sqlite {
+            self.exec(
+                &format!(
+                    "UPDATE {} SET NextAcct = NextAcct WHERE 1 = 0",
+                    self.t(Table::NextAcct)
+                ),
+                &[],
+            )?;
+        }
+        Ok(())
     }
 
     /// VAT group id → rate in basis points.
