@@ -74,7 +74,7 @@ impl Rig {
     fn config(&self) -> AppConfig {
         let object_id = self.db.connect().objects().unwrap()[0].id;
         let mut config = AppConfig::default();
-        config.database.connection_string = self.db.cs.clone();
+        config.database.connection_string = split_password(&self.db.cs).0;
         let mut import = ServerDef::new(ServerId("s1".into()), IMPORT.into(), ServerType::Import);
         if let ServerKind::Import(i) = &mut import.kind {
             i.shop.address = self.sim.url().to_string();
@@ -102,6 +102,9 @@ impl Rig {
     /// keyring, as on a headless machine).
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_skladlink"));
+        if let Some(password) = split_password(&self.db.cs).1 {
+            cmd.env("SKLADLINK_DB_PASSWORD", password);
+        }
         cmd.arg("--config")
             .arg(self.dir.path())
             .args(args)
@@ -205,6 +208,25 @@ impl Rig {
             })
             .collect()
     }
+}
+
+/// The connection string without its password (which goes where a secret goes), and
+/// the password.
+fn split_password(cs: &str) -> (String, Option<String>) {
+    let mut password = None;
+    let rest: Vec<&str> = cs
+        .split(';')
+        .filter(|part| {
+            let lower = part.trim().to_ascii_lowercase();
+            if lower.starts_with("password=") || lower.starts_with("pwd=") {
+                password = part.split_once('=').map(|(_, v)| v.to_string());
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    (rest.join(";"), password)
 }
 
 /// Kills `child` (SIGKILL: no destructor, no flush, nothing of it runs after this) as soon
@@ -1079,7 +1101,10 @@ fn returns(db: &TestDb) -> BTreeMap<String, BTreeSet<String>> {
     let ops = wh.t(skladlink::warehouse::Table::Operations);
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in wh
-        .query(&format!("SELECT Note, Acct FROM {ops} WHERE OperType = 34"), &[])
+        .query(
+            &format!("SELECT Note, Acct FROM {ops} WHERE OperType = 34"),
+            &[],
+        )
         .unwrap()
     {
         let note = row[0].clone().unwrap_or_default().trim().to_string();
@@ -1094,8 +1119,16 @@ fn returns(db: &TestDb) -> BTreeMap<String, BTreeSet<String>> {
 /// refund keys and the sales' print jobs, first order first.
 fn refunded_sales(rig: &Rig) -> (Vec<String>, Vec<skladlink::ledger::print::PrintJob>) {
     let ids = rig.place_orders(2);
-    assert!(rig.run(&["run", "--once", "--server", IMPORT]).status.success());
-    assert!(rig.run(&["run", "--once", "--server", ESHOP]).status.success());
+    assert!(
+        rig.run(&["run", "--once", "--server", IMPORT])
+            .status
+            .success()
+    );
+    assert!(
+        rig.run(&["run", "--once", "--server", ESHOP])
+            .status
+            .success()
+    );
     let mut keys = Vec::new();
     {
         let mut state = rig.sim.state();
@@ -1104,17 +1137,28 @@ fn refunded_sales(rig: &Rig) -> (Vec<String>, Vec<skladlink::ledger::print::Prin
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         let order = state.order(ids[0]).unwrap();
         let refund = order["refunds"][0]["id"].as_u64().unwrap();
-        keys.push(format!("WEB#{}/Rf{refund}", order["number"].as_str().unwrap()));
+        keys.push(format!(
+            "WEB#{}/Rf{refund}",
+            order["number"].as_str().unwrap()
+        ));
         let order = state.order(ids[1]).unwrap();
         let line = &order["line_items"][0];
         assert_eq!(line["quantity"], 2, "the second order has two units");
         let unit = skladlink::core::money::Money::parse(line["total"].as_str().unwrap()).unwrap();
         let half = skladlink::core::money::Money::from_cents(unit.cents() / 2);
-        let reply = state.refund_order(ids[1], None, &[(line["id"].as_u64().unwrap(), 1, half)], "");
+        let reply =
+            state.refund_order(ids[1], None, &[(line["id"].as_u64().unwrap(), 1, half)], "");
         assert_eq!(reply.status, 201, "{:?}", reply.body);
-        assert_eq!(state.order(ids[1]).unwrap()["status"], "completed", "a part refund");
+        assert_eq!(
+            state.order(ids[1]).unwrap()["status"],
+            "completed",
+            "a part refund"
+        );
         let refund = reply.body["id"].as_u64().unwrap();
-        keys.push(format!("WEB#{}/Rf{refund}", order["number"].as_str().unwrap()));
+        keys.push(format!(
+            "WEB#{}/Rf{refund}",
+            order["number"].as_str().unwrap()
+        ));
     }
     let ledger = Ledger::open(&rig.data_dir()).unwrap();
     let mut jobs = ledger.print_jobs(10).unwrap();
@@ -1127,8 +1171,7 @@ fn refunds_of_printed_sales_become_one_return_document_and_one_storno_each_under
     let rig = Rig::new(10);
     let (keys, jobs) = refunded_sales(&rig);
     let import = ["run", "--once", "--server", IMPORT];
-    let intents =
-        || rig.ledger_count("SELECT COUNT(*) FROM import_refunds WHERE state = 'intent'");
+    let intents = || rig.ledger_count("SELECT COUNT(*) FROM import_refunds WHERE state = 'intent'");
     let faults = rig.sim.faults();
 
     // 1: while the refunds of an order are asked for (nothing recorded yet).
@@ -1151,13 +1194,19 @@ fn refunds_of_printed_sales_become_one_return_document_and_one_storno_each_under
     let hold = |wh: &skladlink::warehouse::Warehouse| {
         wh.begin().unwrap();
         let t = wh.t(skladlink::warehouse::Table::NextAcct);
-        wh.exec(&format!("UPDATE {t} SET NextAcct = NextAcct WHERE 1 = 0"), &[])
-            .unwrap();
+        wh.exec(
+            &format!("UPDATE {t} SET NextAcct = NextAcct WHERE 1 = 0"),
+            &[],
+        )
+        .unwrap();
     };
     hold(&blocker);
     kill_when(rig.spawn(&import), "return write", || intents() >= 1);
     blocker.rollback();
-    assert!(returns(&rig.db).is_empty(), "killed before the return was written");
+    assert!(
+        returns(&rig.db).is_empty(),
+        "killed before the return was written"
+    );
 
     // 3: the return document is committed; the ledger is held by another program, so
     // the written state never gets there.
@@ -1188,11 +1237,7 @@ fn refunds_of_printed_sales_become_one_return_document_and_one_storno_each_under
     rig.emu.silent_after(9);
     kill_when(rig.spawn(&eshop), "storno", || {
         rig.emu.executed() >= before + 9
-            && rig
-                .emu
-                .state()
-                .open
-                .is_some_and(|o| o.storno_of.is_some())
+            && rig.emu.state().open.is_some_and(|o| o.storno_of.is_some())
     });
     rig.emu
         .set_fault(skladlink::sim::fiscal::Fault::NoReply, false);
@@ -1222,7 +1267,10 @@ fn refunds_of_printed_sales_become_one_return_document_and_one_storno_each_under
         assert_eq!(printed.len(), 1, "{key}: {:?}", device.issued);
         assert_eq!(printed[0].unp, job.unp, "{key}: under the sale's УНП");
         let storno = stornos.iter().find(|s| &s.refund_key == key).unwrap();
-        assert!(matches!(storno.state, PrintState::Printed { .. }), "{storno:?}");
+        assert!(
+            matches!(storno.state, PrintState::Printed { .. }),
+            "{storno:?}"
+        );
         assert_eq!(printed[0].total, storno.content.total.cents());
     }
     // The whole refund stornos the whole receipt; the part refund one of two units.

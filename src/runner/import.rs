@@ -145,10 +145,7 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         conversion,
     };
     let mut error = run.orders(&orders).await;
-    if error.is_none()
-        && settings.takes_refunds()
-        && settings.document_type == DocumentType::Sale
-    {
+    if error.is_none() && settings.takes_refunds() && settings.document_type == DocumentType::Sale {
         error = run.refunds().await.err();
     }
     if !env.dry_run

@@ -92,7 +92,9 @@ impl ImportRun<'_, '_> {
         let lang = self.env.lang;
         let sid = self.server_id().to_string();
         let ledger = self.env.ledger;
-        let checked = ledger.refunds_checked(&sid).map_err(|e| self.ledger_err(e))?;
+        let checked = ledger
+            .refunds_checked(&sid)
+            .map_err(|e| self.ledger_err(e))?;
         let since = match checked {
             Some(t) => t - Duration::minutes(OVERLAP_MINUTES),
             None => match ledger.first_written(&sid).map_err(|e| self.ledger_err(e))? {
@@ -109,13 +111,19 @@ impl ImportRun<'_, '_> {
         let newest: Option<DateTime<Utc>> = listed.iter().filter_map(|o| o.date_modified_gmt).max();
         let mut all_done = true;
         for o in listed.iter().filter(|o| !o.refunds.is_empty()) {
-            let Some(row) = ledger.order_row(&sid, o.id).map_err(|e| self.ledger_err(e))? else {
+            let Some(row) = ledger
+                .order_row(&sid, o.id)
+                .map_err(|e| self.ledger_err(e))?
+            else {
                 continue;
             };
             let Some(sale) = sale_of(&row) else { continue };
             let mut new = Vec::new();
             for r in &o.refunds {
-                match ledger.refund_state(&sid, r.id).map_err(|e| self.ledger_err(e))? {
+                match ledger
+                    .refund_state(&sid, r.id)
+                    .map_err(|e| self.ledger_err(e))?
+                {
                     None | Some(RefundState::Intent) => new.push(r.id),
                     Some(_) => {}
                 }
@@ -196,7 +204,8 @@ impl ImportRun<'_, '_> {
                 .record_refund_refused(self.server_id(), id, row.order_id, key, &detail)
                 .map_err(|e| self.ledger_err(e))?;
         }
-        self.items.push(item("refund", key, ItemAction::Skipped, detail));
+        self.items
+            .push(item("refund", key, ItemAction::Skipped, detail));
         Ok(())
     }
 
