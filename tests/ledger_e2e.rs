@@ -1273,6 +1273,16 @@ fn refunds_of_printed_sales_become_one_return_document_and_one_storno_each_under
         );
         assert_eq!(printed[0].total, storno.content.total.cents());
     }
+    // `skladlink receipts` lists the stornos with the sales' receipts.
+    let listed = String::from_utf8(rig.run(&["receipts"]).stdout).unwrap();
+    for (key, job) in keys.iter().zip(&jobs) {
+        assert!(
+            listed.lines().any(|l| l.starts_with("Сторно")
+                && l.contains(key.as_str())
+                && l.contains(&job.unp)),
+            "{key}: {listed}"
+        );
+    }
     // The whole refund stornos the whole receipt; the part refund one of two units.
     let whole = device.stornos_of(receipt_no(&jobs[0]))[0].total;
     assert_eq!(whole, jobs[0].content.total.cents());

@@ -257,14 +257,21 @@ impl Ledger {
         })
     }
 
-    /// Puts every failed job (of `connector`, or of all) back to pending; how many.
+    /// Puts every failed job and storno (of `connector`, or of all) back to pending;
+    /// how many.
     pub fn retry_failed(&self, connector: Option<&str>) -> Result<usize, LedgerError> {
         self.tx(|tx| {
-            Ok(tx.execute(
-                "UPDATE print_jobs SET state = 'pending', error = NULL, updated = ?2 \
-                 WHERE state = 'failed' AND (?1 IS NULL OR connector = ?1)",
-                params![connector, now_text()],
-            )?)
+            let mut n = 0;
+            for table in ["print_jobs", "storno_jobs"] {
+                n += tx.execute(
+                    &format!(
+                        "UPDATE {table} SET state = 'pending', error = NULL, updated = ?2 \
+                         WHERE state = 'failed' AND (?1 IS NULL OR connector = ?1)"
+                    ),
+                    params![connector, now_text()],
+                )?;
+            }
+            Ok(n)
         })
     }
 }
@@ -357,6 +364,18 @@ impl Ledger {
             [limit as i64],
             row_to_storno,
         )
+    }
+
+    /// Puts a failed storno back to pending (the Retry button); false when it was not
+    /// failed.
+    pub fn retry_storno(&self, refund_key: &str) -> Result<bool, LedgerError> {
+        self.tx(|tx| {
+            Ok(tx.execute(
+                "UPDATE storno_jobs SET state = 'pending', error = NULL, updated = ?2 \
+                 WHERE refund_key = ?1 AND state = 'failed'",
+                params![refund_key, now_text()],
+            )? > 0)
+        })
     }
 
     /// Sets the state of the storno of `refund_key`.

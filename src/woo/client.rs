@@ -1237,6 +1237,22 @@ impl WooClient {
             .await
     }
 
+    /// Creates a refund of order `order_id` from raw JSON (`amount`, `reason`,
+    /// `line_items`, `api_refund`; used by tests; not repeated blindly).
+    pub async fn create_refund(&self, order_id: u64, refund: &Value) -> Result<Refund, WooError> {
+        let r = self
+            .request(
+                Method::POST,
+                &Self::wc(&format!("orders/{order_id}/refunds")),
+                &[],
+                Some(refund),
+                true,
+                Repeat::IfNotProcessed,
+            )
+            .await?;
+        self.decode(r.body, "refunds")
+    }
+
     /// One order.
     pub async fn get_order(&self, id: u64) -> Result<Order, WooError> {
         let r = self.get(&format!("orders/{id}"), &[]).await?;
