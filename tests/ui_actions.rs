@@ -141,6 +141,34 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         .unwrap();
     assert!(processing.is_empty());
 
+    // The import run's items, filtered, go to CSV through the file dialog.
+    // (the first of the name is the Actions table's row, the others the history's)
+    h.get_all_by_label("Магазин (импорт)")
+        .nth(1)
+        .expect("the import run is listed")
+        .click();
+    h.run();
+    h.get_by_label("Експорт в CSV…").click();
+    h.run();
+    h.step();
+    let csv = std::fs::read_to_string(dir.path().join("history.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + skladlink::demo::DEMO_ORDERS,
+        "{csv}"
+    );
+    assert!(csv.contains("WEB#") || csv.contains(",order,"), "{csv}");
+
+    // An item of the run is shown in full under the table when chosen.
+    let shown = |h: &Harness<'_, App>| h.query_all_by_label_contains("Продажба").count();
+    let before = shown(&h);
+    h.get_all_by_label_contains("Продажба")
+        .next()
+        .expect("the items are listed")
+        .click();
+    h.run();
+    assert!(shown(&h) > before, "the chosen item is shown in full");
+
     // A refund in the shop: the next start writes its return document and prints its
     // storno, listed beside the receipts.
     let first = first_completed_order(&rt, &client);
@@ -181,34 +209,6 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         1,
         "one storno receipt"
     );
-
-    // The import run's items, filtered, go to CSV through the file dialog.
-    // (the first of the name is the Actions table's row, the others the history's)
-    h.get_all_by_label("Магазин (импорт)")
-        .nth(1)
-        .expect("the import run is listed")
-        .click();
-    h.run();
-    h.get_by_label("Експорт в CSV…").click();
-    h.run();
-    h.step();
-    let csv = std::fs::read_to_string(dir.path().join("history.csv")).unwrap();
-    assert_eq!(
-        csv.lines().count(),
-        1 + skladlink::demo::DEMO_ORDERS,
-        "{csv}"
-    );
-    assert!(csv.contains("WEB#") || csv.contains(",order,"), "{csv}");
-
-    // An item of the run is shown in full under the table when chosen.
-    let shown = |h: &Harness<'_, App>| h.query_all_by_label_contains("Продажба").count();
-    let before = shown(&h);
-    h.get_all_by_label_contains("Продажба")
-        .next()
-        .expect("the items are listed")
-        .click();
-    h.run();
-    assert!(shown(&h) > before, "the chosen item is shown in full");
 }
 
 /// The demo order with the lowest id.
