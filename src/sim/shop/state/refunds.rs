@@ -5,7 +5,8 @@
 //! `refunds` array gets `{id, reason, total: "-x.xx"}` (newest first), the order's
 //! `date_modified` moves, and an order refunded in full turns `refunded`. Setting an
 //! order's status to `refunded` refunds what is left with no lines
-//! (`wc_order_fully_refunded`). `GET refunds` (all orders) exists from WooCommerce 9.0.
+//! (`wc_order_fully_refunded`). `GET refunds` (all orders, each with its `parent_id`)
+//! exists from WooCommerce 9.0.
 
 use std::collections::BTreeMap;
 
@@ -272,7 +273,8 @@ impl ShopState {
         }
     }
 
-    /// GET refunds: every order's refunds, newest first.
+    /// GET refunds: every order's refunds, newest first, each naming its order in
+    /// `parent_id` (`WC_REST_Refunds_Controller::get_formatted_item_data`).
     pub fn query_all_refunds(
         &self,
         _params: &BTreeMap<String, String>,
@@ -289,7 +291,11 @@ impl ShopState {
             all.iter()
                 .skip((page - 1) * per_page)
                 .take(per_page)
-                .map(|(o, r)| self.render_refund(*o, r))
+                .map(|(o, r)| {
+                    let mut v = self.render_refund(*o, r);
+                    v["parent_id"] = json!(o);
+                    v
+                })
                 .collect(),
         )
     }
