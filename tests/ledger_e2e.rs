@@ -176,21 +176,7 @@ impl Rig {
 
     /// Order number → the warehouse documents written for it.
     fn documents(&self) -> BTreeMap<String, BTreeSet<String>> {
-        let wh = self.db.connect();
-        let ops = wh.t(skladlink::warehouse::Table::Operations);
-        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for row in wh
-            .query(
-                &format!("SELECT Note, Acct FROM {ops} WHERE Note LIKE 'WEB#%'"),
-                &[],
-            )
-            .unwrap()
-        {
-            let note = row[0].clone().unwrap_or_default().trim().to_string();
-            let acct = row[1].clone().unwrap_or_default().trim().to_string();
-            out.entry(note).or_default().insert(acct);
-        }
-        out
+        notes_and_accts(&self.db, "Note LIKE 'WEB#%'")
     }
 
     /// УНП → receipt number stored with it in the warehouse.
@@ -208,6 +194,25 @@ impl Rig {
             })
             .collect()
     }
+}
+
+/// `Operations.Note` → the document numbers of the rows matching `condition`.
+fn notes_and_accts(db: &TestDb, condition: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let wh = db.connect();
+    let ops = wh.t(skladlink::warehouse::Table::Operations);
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in wh
+        .query(
+            &format!("SELECT Note, Acct FROM {ops} WHERE {condition}"),
+            &[],
+        )
+        .unwrap()
+    {
+        let note = row[0].clone().unwrap_or_default().trim().to_string();
+        let acct = row[1].clone().unwrap_or_default().trim().to_string();
+        out.entry(note).or_default().insert(acct);
+    }
+    out
 }
 
 /// The connection string without its password (which goes where a secret goes), and
@@ -1097,21 +1102,7 @@ fn refunds_queued_as_stornos_print_once_under_the_sales_unp_even_when_cut_off() 
 
 /// The refunds' return documents in the warehouse: refund key → document numbers.
 fn returns(db: &TestDb) -> BTreeMap<String, BTreeSet<String>> {
-    let wh = db.connect();
-    let ops = wh.t(skladlink::warehouse::Table::Operations);
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in wh
-        .query(
-            &format!("SELECT Note, Acct FROM {ops} WHERE OperType = 34"),
-            &[],
-        )
-        .unwrap()
-    {
-        let note = row[0].clone().unwrap_or_default().trim().to_string();
-        let acct = row[1].clone().unwrap_or_default().trim().to_string();
-        out.entry(note).or_default().insert(acct);
-    }
-    out
+    notes_and_accts(db, "OperType = 34")
 }
 
 /// Two SUPTO sales imported and printed; then the first refunded whole (its status set to

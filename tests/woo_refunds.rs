@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::shop::{quick_options, raw_get, sim_client};
+use common::shop::{raw_get, versioned_shop};
 use serde_json::{Value, json};
 use skladlink::core::money::Money;
-use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions, WcVersion};
+use skladlink::sim::shop::{ShopSimHandle, WcVersion};
 use skladlink::woo::{WooClient, WooError};
 
 fn routes() -> Value {
@@ -20,18 +20,9 @@ fn routes() -> Value {
 }
 
 async fn shop(version: WcVersion) -> (ShopSimHandle, WooClient) {
-    let sim = ShopSim::start(SimOptions {
-        version,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    {
-        let mut st = sim.state();
-        let p = json!({"name": "Сирене", "sku": "A1", "regular_price": "4.50"});
-        st.create_product(p.as_object().unwrap());
-    }
-    let c = sim_client(&sim, quick_options());
+    let (sim, c) = versioned_shop(version).await;
+    let p = json!({"name": "Сирене", "sku": "A1", "regular_price": "4.50"});
+    sim.state().create_product(p.as_object().unwrap());
     (sim, c)
 }
 

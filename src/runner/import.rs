@@ -671,16 +671,7 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
             city: draft.buyer.city.clone(),
             address: draft.buyer.address.clone(),
         },
-        lines: draft
-            .lines
-            .iter()
-            .map(|l| DocLine {
-                sku: l.sku.clone(),
-                name: l.name.clone(),
-                qty: l.qty,
-                unit_price: l.unit_price.cents(),
-            })
-            .collect(),
+        lines: doc_lines(&draft.lines),
         shipping: draft.shipping.map(|m| ShippingLine { price: m.cents() }),
         payment: PaymentInfo {
             method: payment_method(draft.payment),
@@ -688,6 +679,19 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
         },
         unp: None,
     }
+}
+
+/// The warehouse lines of a document's lines.
+fn doc_lines(lines: &[crate::core::import::DraftLine]) -> Vec<DocLine> {
+    lines
+        .iter()
+        .map(|l| DocLine {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            qty: l.qty,
+            unit_price: l.unit_price.cents(),
+        })
+        .collect()
 }
 
 /// The warehouse payment method of a payment kind.

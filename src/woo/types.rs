@@ -522,28 +522,6 @@ pub struct RefundedOrder {
     pub date_modified_gmt: Option<DateTime<Utc>>,
 }
 
-/// A refunded order line or shipping line (`quantity` and totals negative, as the shop
-/// sends them).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(default)]
-pub struct RefundLine {
-    /// Product name.
-    #[serde(deserialize_with = "lenient::html_string")]
-    pub name: String,
-    /// SKU (empty on shipping lines).
-    #[serde(deserialize_with = "lenient::string")]
-    pub sku: String,
-    /// Refunded quantity in thousandths (negative; 0 on shipping lines).
-    #[serde(rename = "quantity", deserialize_with = "lenient::quantity_milli")]
-    pub quantity_milli: i64,
-    /// Refunded amount without tax (negative).
-    #[serde(with = "opt_lenient")]
-    pub total: Option<Money>,
-    /// Refunded tax (negative).
-    #[serde(with = "opt_lenient")]
-    pub total_tax: Option<Money>,
-}
-
 /// One refund of an order (`orders/<id>/refunds`).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default)]
@@ -560,10 +538,10 @@ pub struct Refund {
     /// Creation time (UTC).
     #[serde(deserialize_with = "lenient::opt_gmt")]
     pub date_created_gmt: Option<DateTime<Utc>>,
-    /// Refunded order lines.
-    pub line_items: Vec<RefundLine>,
-    /// Refunded shipping.
-    pub shipping_lines: Vec<RefundLine>,
+    /// Refunded order lines (quantities and totals negative, as the shop sends them).
+    pub line_items: Vec<LineItem>,
+    /// Refunded shipping (totals negative).
+    pub shipping_lines: Vec<ChargeLine>,
 }
 
 /// An order note.

@@ -15,10 +15,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{ImportRun, payment_method};
+use super::{ImportRun, doc_lines, payment_method};
 use crate::core::currency::with_currency;
 use crate::core::import::DocumentDraft;
-use crate::core::receipt::{PrintContent, PrintLine};
+use crate::core::money::Money;
+use crate::core::receipt::content_of_lines;
 use crate::core::refund::{RefundIn, RefundLineIn, ReturnDraft, convert_return, map_refund};
 use crate::i18n::tr_args;
 use crate::ledger::imports::{DocState, OrderRow};
@@ -28,8 +29,8 @@ use crate::runner::history::ItemAction;
 use crate::runner::jobs::item;
 use crate::warehouse::WarehouseError;
 use crate::warehouse::returns::NewReturn;
-use crate::warehouse::write::{DocLine, OPER_SALE, PaymentInfo, ShippingLine};
-use crate::woo::{Order, Refund, RefundLine};
+use crate::warehouse::write::{OPER_SALE, PaymentInfo, ShippingLine};
+use crate::woo::{Order, Refund};
 
 /// How far back each check looks again before the last one.
 const OVERLAP_MINUTES: i64 = 10;
@@ -40,7 +41,9 @@ const FIRST_CHECK_DAYS: i64 = 1;
 
 /// A refund as the mapping needs it.
 fn refund_in(r: &Refund) -> RefundIn {
-    let amount = |l: &RefundLine| -(l.total.unwrap_or_default() + l.total_tax.unwrap_or_default());
+    let gross = |total: Option<Money>, tax: Option<Money>| {
+        -(total.unwrap_or_default() + tax.unwrap_or_default())
+    };
     RefundIn {
         id: r.id,
         amount: r.amount.unwrap_or_default(),
@@ -51,30 +54,14 @@ fn refund_in(r: &Refund) -> RefundIn {
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 quantity_milli: -l.quantity_milli,
-                amount: amount(l),
+                amount: gross(l.total, l.total_tax),
             })
             .collect(),
-        shipping: r.shipping_lines.iter().map(amount).sum(),
-    }
-}
-
-/// The storno receipt's content: the returned lines in the order's currency.
-fn storno_content(draft: &ReturnDraft, payment_method: &str, currency: &str) -> PrintContent {
-    PrintContent {
-        lines: draft
-            .lines
+        shipping: r
+            .shipping_lines
             .iter()
-            .map(|l| PrintLine {
-                sku: l.sku.clone(),
-                name: l.name.clone(),
-                qty: l.qty,
-                unit_price: l.unit_price,
-            })
-            .collect(),
-        shipping: draft.shipping,
-        payment_method: payment_method.to_string(),
-        total: draft.total,
-        currency: currency.to_string(),
+            .map(|l| gross(l.total, l.total_tax))
+            .sum(),
     }
 }
 
@@ -254,16 +241,7 @@ impl ImportRun<'_, '_> {
             key: draft.key.clone(),
             sale,
             object_id: self.object_id,
-            lines: wh_draft
-                .lines
-                .iter()
-                .map(|l| DocLine {
-                    sku: l.sku.clone(),
-                    name: l.name.clone(),
-                    qty: l.qty,
-                    unit_price: l.unit_price.cents(),
-                })
-                .collect(),
+            lines: doc_lines(&wh_draft.lines),
             shipping: wh_draft.shipping.map(|m| ShippingLine { price: m.cents() }),
             payment: PaymentInfo {
                 method: payment_method(sale_draft.payment),
@@ -343,7 +321,13 @@ impl ImportRun<'_, '_> {
                 connector: j.connector,
                 unp: unp.clone(),
                 order_key: row.order_key.clone(),
-                content: storno_content(draft, &order.payment_method, self.shop_currency.code()),
+                content: content_of_lines(
+                    &draft.lines,
+                    draft.shipping,
+                    draft.total,
+                    &order.payment_method,
+                    self.shop_currency.code(),
+                ),
             }))
     }
 }
@@ -351,7 +335,6 @@ impl ImportRun<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::money::Money;
 
     #[test]
     fn a_shop_refund_reads_with_positive_amounts() {
