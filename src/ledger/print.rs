@@ -483,5 +483,37 @@ mod tests {
         );
         assert!(printed.recorded);
         assert_eq!(printed.content.lines[0].name, "Сирене");
+        assert_eq!(
+            l.print_job("DT279013-0001-0000001")
+                .unwrap()
+                .map(|j| j.order_key),
+            Some("WEB#1".to_string())
+        );
+    }
+
+    #[test]
+    fn failed_stornos_are_retried_one_by_one_or_with_the_receipts() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path()).unwrap();
+        let sale = new_job("DT279013-0001-0000001", "WEB#1");
+        for key in ["WEB#1/Rf5", "WEB#1/Rf6"] {
+            let storno = NewStornoJob {
+                refund_key: key.into(),
+                connector: sale.connector.clone(),
+                unp: sale.unp.clone(),
+                order_key: sale.order_key.clone(),
+                content: sale.content.clone(),
+            };
+            assert!(l.queue_storno(&storno).unwrap());
+            let failed = PrintState::Failed {
+                error: "хартия".into(),
+            };
+            l.set_storno_state(key, &failed).unwrap();
+        }
+        assert!(l.stornos_to_print("Каса").unwrap().is_empty());
+        assert!(l.retry_storno("WEB#1/Rf5").unwrap());
+        assert!(!l.retry_storno("WEB#1/Rf5").unwrap(), "no longer failed");
+        assert_eq!(l.retry_failed(Some("Каса")).unwrap(), 1, "the other storno");
+        assert_eq!(l.stornos_to_print("Каса").unwrap().len(), 2);
     }
 }
