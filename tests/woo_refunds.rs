@@ -140,11 +140,26 @@ async fn a_refund_has_the_shape_and_signs_of_woocommerce_and_moves_its_order() {
     assert_eq!(after["status"], "refunded");
     assert_eq!(after["refunds"].as_array().unwrap().len(), 2);
     assert_eq!(after["refunds"][0]["total"], "-9.49", "newest first");
+    // A refund can be deleted (never trashed); the order no longer lists it.
+    let newest = after["refunds"][0]["id"].as_u64().unwrap();
+    let deleted = c
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/wp-json/wc/v3/orders/{}/refunds/{newest}", o.id),
+            &[],
+            None,
+            true,
+            skladlink::woo::Repeat::IfNotProcessed,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.body["id"], newest);
+    assert_eq!(c.list_refunds(o.id).await.unwrap().len(), 1);
     // The light listing the import uses.
     let since = chrono::Utc::now() - chrono::Duration::hours(1);
     let light = c.orders_with_refunds(since).await.unwrap();
     assert_eq!(light.len(), 1);
-    assert_eq!(light[0].refunds.len(), 2);
+    assert_eq!(light[0].refunds.len(), 1);
 }
 
 #[tokio::test]

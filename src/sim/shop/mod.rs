@@ -1147,6 +1147,9 @@ fn dispatch(
         ("GET" | "HEAD", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
             st.get_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
         }
+        ("DELETE", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
+            st.delete_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
+        }
         // `refunds` (all orders) came with WooCommerce 9.0.
         ("GET" | "HEAD", ["refunds"]) if st.wc_version == WcVersion::V10 => match paging(&params) {
             Ok(pg) => {

@@ -3,9 +3,9 @@
 //! `reason` and `line_items` (`id` of the order line, `quantity`, `refund_total`,
 //! `refund_tax`); the refund's own lines carry negative quantities and totals, the order's
 //! `refunds` array gets `{id, reason, total: "-x.xx"}` (newest first), the order's
-//! `date_modified` moves, and an order refunded in full turns `refunded`. Setting an
-//! order's status to `refunded` refunds what is left with no lines
-//! (`wc_order_fully_refunded`). `GET refunds` (all orders, each with its `parent_id`)
+//! `date_modified` moves, and an order refunded in full turns `refunded`; `DELETE`
+//! removes a refund. Setting an order's status to `refunded` refunds what is left with
+//! no lines (`wc_order_fully_refunded`). `GET refunds` (all orders, each with its `parent_id`)
 //! exists from WooCommerce 9.0.
 
 use std::collections::BTreeMap;
@@ -271,6 +271,37 @@ impl ShopState {
                 "Invalid order refund ID.",
             ),
         }
+    }
+
+    /// DELETE orders/<id>/refunds/<refund id> (refunds cannot be trashed: `force` is
+    /// true by default); the order's `refunds` array loses it.
+    pub fn delete_refund(&mut self, order_id: u64, refund_id: u64) -> Reply {
+        let Some(mut o) = self.orders.get(&order_id).cloned() else {
+            return invalid_order();
+        };
+        let mut all = Self::refunds_of(&o);
+        let Some(at) = all.iter().position(|r| r["id"].as_u64() == Some(refund_id)) else {
+            return Reply::error(
+                404,
+                "woocommerce_rest_invalid_order_refund_id",
+                "Invalid order refund ID.",
+            );
+        };
+        let gone = all.remove(at);
+        let summary: Vec<Value> = o["refunds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|r| r["id"].as_u64() != Some(refund_id))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        o.insert(REFUNDS_KEY.into(), Value::Array(all));
+        o.insert("refunds".into(), Value::Array(summary));
+        self.set_date(&mut o, "date_modified");
+        self.orders.insert(order_id, o);
+        Reply::json(200, self.render_refund(order_id, &gone))
     }
 
     /// GET refunds: every order's refunds, newest first, each naming its order in
