@@ -203,6 +203,7 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
             }
             Event::History { .. }
             | Event::PrintJobs(_)
+            | Event::StornoJobs(_)
             | Event::ReceiptsRetried(_)
             | Event::Duplicate(_)
             | Event::DatabaseChecked(_)
@@ -216,8 +217,36 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
 
 /// One line of `skladlink receipts`: УНП, order, total, state.
 fn receipt_line(lang: Language, job: &crate::ledger::print::PrintJob) -> String {
+    format!(
+        "{}  {}  {}  {}  {}",
+        job.unp,
+        job.connector,
+        job.order_key,
+        job.content.total_text(),
+        state_text(lang, &job.state)
+    )
+}
+
+/// One storno in the `receipts` list: the sale's УНП, the connector, the refund, the
+/// refunded amount (negative) and the state.
+fn storno_line(lang: Language, job: &crate::ledger::print::StornoJob) -> String {
+    let mut content = job.content.clone();
+    content.total = -content.total;
+    format!(
+        "{}  {}  {}  {}  {}  {}",
+        tr(lang, "stornos.label"),
+        job.unp,
+        job.connector,
+        job.refund_key,
+        content.total_text(),
+        state_text(lang, &job.state)
+    )
+}
+
+/// A print state as the `receipts` list shows it.
+fn state_text(lang: Language, state: &crate::ledger::print::PrintState) -> String {
     use crate::ledger::print::PrintState;
-    let state = match &job.state {
+    match state {
         PrintState::Pending => tr(lang, "receipts.pending"),
         PrintState::Printing => tr(lang, "receipts.printing"),
         PrintState::Printed { receipt_number, .. } => {
@@ -227,12 +256,7 @@ fn receipt_line(lang: Language, job: &crate::ledger::print::PrintJob) -> String 
             format!("{}: {error}", tr(lang, "history.action_failed"))
         }
         PrintState::NotDue => tr(lang, "receipts.not_needed"),
-    };
-    let total = job.content.total_text();
-    format!(
-        "{}  {}  {}  {}  {}",
-        job.unp, job.connector, job.order_key, total, state
-    )
+    }
 }
 
 /// `skladlink receipts [--server NAME] [--retry]`: lists the fiscal print jobs, newest
@@ -290,11 +314,23 @@ pub fn receipts(ws: &Workspace, connector: Option<&str>, retry: bool) -> ExitCod
         }
     };
     jobs.retain(|j| connector.is_none_or(|c| j.connector == c));
-    if jobs.is_empty() {
+    let mut stornos = match crate::ledger::Ledger::open_read_only(&data_dir) {
+        Ok(Some(l)) => match l.storno_jobs(crate::runner::worker::PRINT_JOBS_SHOWN) {
+            Ok(s) => s,
+            Err(e) => return fail(e.message(lang), EXIT_FAILED),
+        },
+        Ok(None) => Vec::new(),
+        Err(e) => return fail(e.message(lang), EXIT_FAILED),
+    };
+    stornos.retain(|j| connector.is_none_or(|c| j.connector == c));
+    if jobs.is_empty() && stornos.is_empty() {
         println!("{}", tr(lang, "cli.receipts_none"));
     }
     for job in &jobs {
         println!("{}", receipt_line(lang, job));
+    }
+    for job in &stornos {
+        println!("{}", storno_line(lang, job));
     }
     ExitCode::from(EXIT_OK)
 }

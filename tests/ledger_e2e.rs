@@ -40,8 +40,12 @@ struct Rig {
 
 impl Rig {
     fn new(goods: usize) -> Rig {
+        Rig::with_backend(Backend::Sqlite, goods)
+    }
+
+    fn with_backend(backend: Backend, goods: usize) -> Rig {
         let (rt, sim) = common::sim_runtime();
-        let db = TestDb::demo(Backend::Sqlite, goods);
+        let db = TestDb::demo(backend, goods);
         let mut emu_config = EmulatorConfig::new(FiscalProtocol::DatecsX);
         emu_config.serial = Some(SERIAL.into());
         let emu = FiscalEmulator::start(emu_config).unwrap();
@@ -70,7 +74,7 @@ impl Rig {
     fn config(&self) -> AppConfig {
         let object_id = self.db.connect().objects().unwrap()[0].id;
         let mut config = AppConfig::default();
-        config.database.connection_string = self.db.cs.clone();
+        config.database.connection_string = split_password(&self.db.cs).0;
         let mut import = ServerDef::new(ServerId("s1".into()), IMPORT.into(), ServerType::Import);
         if let ServerKind::Import(i) = &mut import.kind {
             i.shop.address = self.sim.url().to_string();
@@ -98,6 +102,9 @@ impl Rig {
     /// keyring, as on a headless machine).
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_skladlink"));
+        if let Some(password) = split_password(&self.db.cs).1 {
+            cmd.env("SKLADLINK_DB_PASSWORD", password);
+        }
         cmd.arg("--config")
             .arg(self.dir.path())
             .args(args)
@@ -169,21 +176,7 @@ impl Rig {
 
     /// Order number → the warehouse documents written for it.
     fn documents(&self) -> BTreeMap<String, BTreeSet<String>> {
-        let wh = self.db.connect();
-        let ops = wh.t(skladlink::warehouse::Table::Operations);
-        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for row in wh
-            .query(
-                &format!("SELECT Note, Acct FROM {ops} WHERE Note LIKE 'WEB#%'"),
-                &[],
-            )
-            .unwrap()
-        {
-            let note = row[0].clone().unwrap_or_default().trim().to_string();
-            let acct = row[1].clone().unwrap_or_default().trim().to_string();
-            out.entry(note).or_default().insert(acct);
-        }
-        out
+        notes_and_accts(&self.db, "Note LIKE 'WEB#%'")
     }
 
     /// УНП → receipt number stored with it in the warehouse.
@@ -201,6 +194,44 @@ impl Rig {
             })
             .collect()
     }
+}
+
+/// `Operations.Note` → the document numbers of the rows matching `condition`.
+fn notes_and_accts(db: &TestDb, condition: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let wh = db.connect();
+    let ops = wh.t(skladlink::warehouse::Table::Operations);
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in wh
+        .query(
+            &format!("SELECT Note, Acct FROM {ops} WHERE {condition}"),
+            &[],
+        )
+        .unwrap()
+    {
+        let note = row[0].clone().unwrap_or_default().trim().to_string();
+        let acct = row[1].clone().unwrap_or_default().trim().to_string();
+        out.entry(note).or_default().insert(acct);
+    }
+    out
+}
+
+/// The connection string without its password (which goes where a secret goes), and
+/// the password.
+fn split_password(cs: &str) -> (String, Option<String>) {
+    let mut password = None;
+    let rest: Vec<&str> = cs
+        .split(';')
+        .filter(|part| {
+            let lower = part.trim().to_ascii_lowercase();
+            if lower.starts_with("password=") || lower.starts_with("pwd=") {
+                password = part.split_once('=').map(|(_, v)| v.to_string());
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    (rest.join(";"), password)
 }
 
 /// Kills `child` (SIGKILL: no destructor, no flush, nothing of it runs after this) as soon
@@ -1067,4 +1098,207 @@ fn refunds_queued_as_stornos_print_once_under_the_sales_unp_even_when_cut_off() 
         );
     }
     assert!(paid_when_cut > 0, "no cut fell after a storno's payment");
+}
+
+/// The refunds' return documents in the warehouse: refund key → document numbers.
+fn returns(db: &TestDb) -> BTreeMap<String, BTreeSet<String>> {
+    notes_and_accts(db, "OperType = 34")
+}
+
+/// Two SUPTO sales imported and printed; then the first refunded whole (its status set to
+/// refunded: an amount-only refund of the rest) and one unit of the second refunded. The
+/// refund keys and the sales' print jobs, first order first.
+fn refunded_sales(rig: &Rig) -> (Vec<String>, Vec<skladlink::ledger::print::PrintJob>) {
+    let ids = rig.place_orders(2);
+    assert!(
+        rig.run(&["run", "--once", "--server", IMPORT])
+            .status
+            .success()
+    );
+    assert!(
+        rig.run(&["run", "--once", "--server", ESHOP])
+            .status
+            .success()
+    );
+    let mut keys = Vec::new();
+    {
+        let mut state = rig.sim.state();
+        let whole = json!({"status": "refunded"});
+        let reply = state.update_order(ids[0], whole.as_object().unwrap());
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let order = state.order(ids[0]).unwrap();
+        let refund = order["refunds"][0]["id"].as_u64().unwrap();
+        keys.push(format!(
+            "WEB#{}/Rf{refund}",
+            order["number"].as_str().unwrap()
+        ));
+        let order = state.order(ids[1]).unwrap();
+        let line = &order["line_items"][0];
+        assert_eq!(line["quantity"], 2, "the second order has two units");
+        let unit = skladlink::core::money::Money::parse(line["total"].as_str().unwrap()).unwrap();
+        let half = skladlink::core::money::Money::from_cents(unit.cents() / 2);
+        let reply =
+            state.refund_order(ids[1], None, &[(line["id"].as_u64().unwrap(), 1, half)], "");
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        assert_eq!(
+            state.order(ids[1]).unwrap()["status"],
+            "completed",
+            "a part refund"
+        );
+        let refund = reply.body["id"].as_u64().unwrap();
+        keys.push(format!(
+            "WEB#{}/Rf{refund}",
+            order["number"].as_str().unwrap()
+        ));
+    }
+    let ledger = Ledger::open(&rig.data_dir()).unwrap();
+    let mut jobs = ledger.print_jobs(10).unwrap();
+    jobs.sort_by(|a, b| a.order_key.cmp(&b.order_key));
+    (keys, jobs)
+}
+
+#[test]
+fn refunds_of_printed_sales_become_one_return_document_and_one_storno_each_under_kills() {
+    let rig = Rig::new(10);
+    let (keys, jobs) = refunded_sales(&rig);
+    let import = ["run", "--once", "--server", IMPORT];
+    let intents = || rig.ledger_count("SELECT COUNT(*) FROM import_refunds WHERE state = 'intent'");
+    let faults = rig.sim.faults();
+
+    // 1: while the refunds of an order are asked for (nothing recorded yet).
+    faults.only_for(Some("refunds"));
+    faults.inject(FaultKind::Hang, 1);
+    let route = "GET orders/{id}/refunds";
+    let before = rig.sim.stats().count(route);
+    kill_when(rig.spawn(&import), "refunds listing", || {
+        rig.sim.stats().count(route) > before
+    });
+    faults.clear();
+    assert_eq!(
+        rig.ledger_count("SELECT COUNT(*) FROM import_refunds"),
+        0,
+        "nothing recorded before the refunds were read"
+    );
+
+    // 2: the intent is recorded, the warehouse write waits for a lock another program holds.
+    let blocker = rig.db.connect();
+    let hold = |wh: &skladlink::warehouse::Warehouse| {
+        wh.begin().unwrap();
+        let t = wh.t(skladlink::warehouse::Table::NextAcct);
+        wh.exec(
+            &format!("UPDATE {t} SET NextAcct = NextAcct WHERE 1 = 0"),
+            &[],
+        )
+        .unwrap();
+    };
+    hold(&blocker);
+    kill_when(rig.spawn(&import), "return write", || intents() >= 1);
+    blocker.rollback();
+    assert!(
+        returns(&rig.db).is_empty(),
+        "killed before the return was written"
+    );
+
+    // 3: the return document is committed; the ledger is held by another program, so
+    // the written state never gets there.
+    let ledger_path = rig.data_dir().join(skladlink::ledger::LEDGER_FILE);
+    let holder = rusqlite::Connection::open(&ledger_path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    kill_when(rig.spawn(&import), "ledger after the return", || {
+        returns(&rig.db).contains_key(&keys[0])
+    });
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    assert_eq!(intents(), 1, "the ledger still says intent");
+
+    // 4: the import finishes both refunds; run again, nothing new.
+    for _ in 0..2 {
+        let out = rig.run(&import);
+        assert!(out.status.success(), "{out:?}");
+    }
+    assert_eq!(
+        rig.ledger_count("SELECT COUNT(*) FROM import_refunds WHERE state = 'written'"),
+        2
+    );
+    assert_eq!(rig.ledger_count("SELECT COUNT(*) FROM storno_jobs"), 2);
+
+    // 5: the printer is killed in the middle of a storno (the device stopped answering).
+    let eshop = ["run", "--once", "--server", ESHOP];
+    let before = rig.emu.executed();
+    rig.emu.silent_after(9);
+    kill_when(rig.spawn(&eshop), "storno", || {
+        rig.emu.executed() >= before + 9
+            && rig.emu.state().open.is_some_and(|o| o.storno_of.is_some())
+    });
+    rig.emu
+        .set_fault(skladlink::sim::fiscal::Fault::NoReply, false);
+    for _ in 0..3 {
+        let out = rig.run(&["run", "--once"]);
+        if out.status.success()
+            && rig.ledger_count("SELECT COUNT(*) FROM storno_jobs WHERE state = 'printed'") == 2
+        {
+            break;
+        }
+    }
+
+    // One return document and one storno receipt per refund, under the sale's УНП.
+    let docs = returns(&rig.db);
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    for key in &keys {
+        assert_eq!(docs.get(key).map(BTreeSet::len), Some(1), "{key}: {docs:?}");
+    }
+    let ledger = Ledger::open(&rig.data_dir()).unwrap();
+    let stornos = ledger.storno_jobs(10).unwrap();
+    let device = rig.emu.state();
+    for (key, job) in keys.iter().zip(&jobs) {
+        let PrintState::Printed { receipt_number, .. } = &job.state else {
+            panic!("{job:?}")
+        };
+        let printed = device.stornos_of(receipt_number.parse().unwrap());
+        assert_eq!(printed.len(), 1, "{key}: {:?}", device.issued);
+        assert_eq!(printed[0].unp, job.unp, "{key}: under the sale's УНП");
+        let storno = stornos.iter().find(|s| &s.refund_key == key).unwrap();
+        assert!(
+            matches!(storno.state, PrintState::Printed { .. }),
+            "{storno:?}"
+        );
+        assert_eq!(printed[0].total, storno.content.total.cents());
+    }
+    // `skladlink receipts` lists the stornos with the sales' receipts.
+    let listed = String::from_utf8(rig.run(&["receipts"]).stdout).unwrap();
+    for (key, job) in keys.iter().zip(&jobs) {
+        assert!(
+            listed.lines().any(|l| l.starts_with("Сторно")
+                && l.contains(key.as_str())
+                && l.contains(&job.unp)),
+            "{key}: {listed}"
+        );
+    }
+    // The whole refund stornos the whole receipt; the part refund one of two units.
+    let whole = device.stornos_of(receipt_no(&jobs[0]))[0].total;
+    assert_eq!(whole, jobs[0].content.total.cents());
+    let part = device.stornos_of(receipt_no(&jobs[1]))[0].total;
+    assert_eq!(part, jobs[1].content.lines[0].unit_price.cents());
+}
+
+fn receipt_no(job: &skladlink::ledger::print::PrintJob) -> u64 {
+    match &job.state {
+        PrintState::Printed { receipt_number, .. } => receipt_number.parse().unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_refund_on_mariadb_is_one_return_document() {
+    let rig = Rig::with_backend(Backend::MariaDb, 10);
+    let (keys, _) = refunded_sales(&rig);
+    for _ in 0..2 {
+        let out = rig.run(&["run", "--once", "--server", IMPORT]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    let docs = returns(&rig.db);
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    for key in &keys {
+        assert_eq!(docs.get(key).map(BTreeSet::len), Some(1), "{key}: {docs:?}");
+    }
 }

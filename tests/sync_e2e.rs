@@ -1148,6 +1148,42 @@ async fn a_lev_warehouse_is_refused_by_a_euro_shop_until_it_converts() {
         "{detail}"
     );
     assert!(!detail.contains("внимание"), "no total mismatch: {detail}");
+
+    // A refund of one unit (5.11 €) becomes a return document in leva (9.99 лв).
+    for srv in &mut s.config.servers {
+        if let ServerKind::Import(i) = &mut srv.kind {
+            i.take_refunds = Some(true);
+        }
+    }
+    let line = order.line_items[0].id;
+    let refund = client
+        .create_refund(
+            id,
+            &json!({"api_refund": false,
+                    "line_items": [{"id": line, "quantity": 1, "refund_total": "5.11"}]}),
+        )
+        .await
+        .unwrap();
+    let run = s.run(IMPORT, false).await;
+    assert!(run.ok, "{run:#?}");
+    let item = run.items.iter().find(|i| i.kind == "refund").unwrap();
+    assert_eq!(item.key, format!("WEB#{no}/Rf{}", refund.id));
+    assert!(item.detail.contains("9.99 BGN"), "{item:?}");
+    let wh = s.db.connect();
+    let payments = wh.t(skladlink::warehouse::Table::Payments);
+    let due = wh
+        .query(
+            &format!("SELECT Qtty FROM {payments} WHERE OperType = 34 AND Mode = -1"),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(due.len(), 1, "one return document");
+    assert_eq!(
+        Money::parse(due[0][0].as_deref().unwrap().trim()).unwrap(),
+        Money::parse("9.99").unwrap()
+    );
+    let again = s.run(IMPORT, false).await;
+    assert!(again.items.iter().all(|i| i.kind != "refund"), "{again:#?}");
 }
 
 /// A set-up whose Import server writes Sales in SUPTO mode for an e-Shop Connector "s3"

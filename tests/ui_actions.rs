@@ -205,6 +205,62 @@ fn start_runs_export_import_and_printing_and_the_results_appear() {
         .click();
     h.run();
     assert!(shown(&h) > before, "the chosen item is shown in full");
+
+    // A refund in the shop: the next start writes its return document and prints its
+    // storno, listed beside the receipts.
+    let first = first_completed_order(&rt, &client);
+    let refund = rt
+        .block_on(client.create_refund(
+            first.id,
+            &serde_json::json!({"amount": first.total.unwrap().to_string(), "api_refund": false}),
+        ))
+        .unwrap();
+    h.get_by_label("Старт").click();
+    h.step();
+    let stornos_printed = |app: &mut App| {
+        app.storno_jobs().iter().any(|j| {
+            matches!(
+                j.state,
+                skladlink::ledger::print::PrintState::Printed { .. }
+            )
+        })
+    };
+    pump(&mut h, stornos_printed);
+    h.get_by_label("Стоп").click();
+    h.step();
+    pump(&mut h, |app| !app.is_running());
+    assert!(
+        h.query_by_label("Сторно бонове").is_some(),
+        "the stornos are listed"
+    );
+    let key = format!("WEB#{}/Rf{}", first.number, refund.id);
+    assert!(h.query_by_label(&key).is_some(), "{key} is listed");
+    assert_eq!(
+        device
+            .emulator
+            .state()
+            .issued
+            .iter()
+            .filter(|r| r.storno_of.is_some())
+            .count(),
+        1,
+        "one storno receipt"
+    );
+}
+
+/// The demo order with the lowest id.
+fn first_completed_order(
+    rt: &tokio::runtime::Runtime,
+    client: &WooClient,
+) -> skladlink::woo::Order {
+    let mut orders = rt
+        .block_on(client.list_orders(&OrderFilter {
+            statuses: vec!["completed".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    orders.sort_by_key(|o| o.id);
+    orders.into_iter().next().expect("a completed demo order")
 }
 
 #[test]

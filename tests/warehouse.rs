@@ -941,6 +941,103 @@ fn same_order_twice_gives_one_document() {
 }
 
 #[test]
+fn a_refund_is_one_return_document_that_puts_the_goods_back() {
+    use skladlink::warehouse::returns::{NewReturn, ReturnOutcome};
+    on_both(|db| {
+        let mut wh = db.connect();
+        let opts = WriteOptions::default();
+        let sale_acct = wh.write_document(&sale("WEB#42"), &opts).unwrap().acct();
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 97"), 1);
+        let ret = NewReturn {
+            key: "WEB#42/Rf9".into(),
+            sale: (2, sale_acct),
+            object_id: 2,
+            lines: vec![DocLine {
+                sku: "1001".into(),
+                name: "Вода".into(),
+                qty: 2,
+                unit_price: Money::from_cents(90),
+            }],
+            shipping: None,
+            payment: PaymentInfo {
+                method: PaymentMethod::Card,
+                paid: true,
+            },
+        };
+        let first = wh.write_return(&ret, &opts).unwrap();
+        let ReturnOutcome::Created(acct) = first else {
+            panic!("{first:?}")
+        };
+        // Written again (an interrupted run), also from another connection: nothing new.
+        assert_eq!(
+            wh.write_return(&ret, &opts).unwrap(),
+            ReturnOutcome::AlreadyExists(acct)
+        );
+        let mut other = db.connect();
+        assert_eq!(
+            other.write_return(&ret, &opts).unwrap(),
+            ReturnOutcome::AlreadyExists(acct)
+        );
+        assert_eq!(wh.find_return("WEB#42/Rf9").unwrap(), Some(acct));
+        assert_eq!(wh.find_return("WEB#42/Rf10").unwrap(), None);
+        let ops = wh.t(Table::Operations);
+        let got = rows(
+            &wh,
+            &format!(
+                "SELECT o.Qtty, o.Sign, o.Note, o.PartnerID = s.PartnerID, o.ObjectID FROM {ops} o, {ops} s \
+                 WHERE o.OperType = 34 AND s.OperType = 2 AND s.Acct = {sale_acct} AND s.GoodID = o.GoodID"
+            ),
+        );
+        assert_eq!(got.len(), 1, "one line: {got:?}");
+        assert_eq!(d4(&got[0][0]), 20_000);
+        assert_eq!(got[0][1], "1", "Sign +1: stock comes back");
+        assert_eq!(got[0][2], "WEB#42/Rf9");
+        assert_eq!(got[0][3], "1", "the sale's partner");
+        assert_eq!(count(&wh, Table::Store, "GoodID = 2 AND Qtty = 99"), 1);
+        let nextacct = wh.t(Table::NextAcct);
+        assert_eq!(
+            rows(
+                &wh,
+                &format!("SELECT NextAcct FROM {nextacct} WHERE NextAcct LIKE 'Rf%'")
+            )
+            .len(),
+            1,
+            "numbered with the Rf prefix"
+        );
+        let pays = rows(
+            &wh,
+            &format!(
+                "SELECT Qtty, Mode, {} FROM {} WHERE OperType = 34 ORDER BY Mode",
+                wh.dialect().quote("Sign"),
+                wh.t(Table::Payments)
+            ),
+        );
+        assert_eq!(pays.len(), 2, "due and paid: {pays:?}");
+        assert!(
+            pays.iter().all(|p| d4(&p[0]) == 18_000 && p[2] == "-1"),
+            "{pays:?}"
+        );
+        // A second refund of the same sale is the next return document.
+        let second = NewReturn {
+            key: "WEB#42/Rf10".into(),
+            ..ret.clone()
+        };
+        assert_eq!(
+            wh.write_return(&second, &opts).unwrap(),
+            ReturnOutcome::Created(acct + 1)
+        );
+        // A return of a sale the warehouse does not have is refused, nothing written.
+        let orphan = NewReturn {
+            key: "WEB#43/Rf11".into(),
+            sale: (2, sale_acct + 100),
+            ..ret
+        };
+        assert!(wh.write_return(&orphan, &opts).is_err());
+        assert_eq!(count(&wh, Table::Operations, "OperType = 34"), 2);
+    });
+}
+
+#[test]
 fn partners_are_matched_by_email_and_name_or_vat_number_and_company_never_by_phone() {
     on_both(|db| {
         let mut wh = db.connect();

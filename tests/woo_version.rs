@@ -5,13 +5,13 @@
 
 mod common;
 
-use common::shop::{client_at, quick_options, raw_get, sim_client};
+use common::shop::{client_at, quick_options, raw_get, versioned_shop};
 use serde_json::{Value, json};
 use skladlink::config::ShopConnection;
 use skladlink::core::money::Money;
 use skladlink::i18n::Language;
 use skladlink::secrets::Secret;
-use skladlink::sim::shop::{ShopSim, ShopSimHandle, SimOptions, WcVersion};
+use skladlink::sim::shop::{ShopSimHandle, WcVersion};
 use skladlink::woo::WooClient;
 use skladlink::woo::{Order, OrderStatusInfo, Product, ProductFilter, ProductWrite};
 
@@ -24,16 +24,10 @@ fn fixture(name: &str) -> Value {
 }
 
 async fn shop(version: WcVersion) -> (ShopSimHandle, WooClient) {
-    let sim = ShopSim::start(SimOptions {
-        version,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let (sim, c) = versioned_shop(version).await;
     sim.state()
         .custom_statuses
         .push(("shipped".into(), "Shipped &amp; paid".into()));
-    let c = sim_client(&sim, quick_options());
     (sim, c)
 }
 

@@ -589,6 +589,17 @@ pub struct ImportSettings {
     /// The warehouse keeps leva and the shop sells in euro: orders are converted into
     /// leva at the fixed rate (without it such a pair is refused).
     pub convert_lev: bool,
+    /// Take the shop's refunds of imported Sales as return documents (and storno
+    /// receipts in SUPTO mode); unset means on in SUPTO mode, off otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_refunds: Option<bool>,
+}
+
+impl ImportSettings {
+    /// True when refunds are taken (the setting, or SUPTO mode when it is unset).
+    pub fn takes_refunds(&self) -> bool {
+        self.take_refunds.unwrap_or(self.supto_mode)
+    }
 }
 
 /// The order key prefix of the first Import server (and of every earlier version).
@@ -637,6 +648,7 @@ impl Default for ImportSettings {
             order_key_prefix: DEFAULT_ORDER_KEY_PREFIX.to_string(),
             order_note: true,
             convert_lev: false,
+            take_refunds: None,
         }
     }
 }

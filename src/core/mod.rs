@@ -5,6 +5,7 @@ pub mod export;
 pub mod import;
 pub mod money;
 pub mod receipt;
+pub mod refund;
 pub mod schedule;
 pub mod unp;
 pub mod version;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::currency::{Amount, Currency, DeviceCurrency, receipt_allowed};
-use super::import::DocumentDraft;
+use super::import::{DocumentDraft, DraftLine};
 use super::money::Money;
 
 /// VAT rate (basis points) of shipping and of goods the warehouse does not know: the
@@ -69,9 +69,26 @@ impl PrintContent {
 /// The receipt content of the sale `draft` paid with `payment_method`, its amounts in
 /// `currency`.
 pub fn content_of(draft: &DocumentDraft, payment_method: &str, currency: &str) -> PrintContent {
+    content_of_lines(
+        &draft.lines,
+        draft.shipping,
+        draft.total,
+        payment_method,
+        currency,
+    )
+}
+
+/// The receipt content of `lines` and `shipping` (a sale's, or a refund's for its
+/// storno) totalling `total`, paid with `payment_method`, in `currency`.
+pub fn content_of_lines(
+    lines: &[DraftLine],
+    shipping: Option<Money>,
+    total: Money,
+    payment_method: &str,
+    currency: &str,
+) -> PrintContent {
     PrintContent {
-        lines: draft
-            .lines
+        lines: lines
             .iter()
             .map(|l| PrintLine {
                 sku: l.sku.clone(),
@@ -80,9 +97,9 @@ pub fn content_of(draft: &DocumentDraft, payment_method: &str, currency: &str) -
                 unit_price: l.unit_price,
             })
             .collect(),
-        shipping: draft.shipping,
+        shipping,
         payment_method: payment_method.to_string(),
-        total: draft.total,
+        total,
         currency: currency.trim().to_ascii_uppercase(),
     }
 }

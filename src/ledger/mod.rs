@@ -16,6 +16,7 @@ pub mod imports;
 pub mod legacy;
 pub mod lock;
 pub mod print;
+pub mod refunds;
 mod schema;
 
 use std::path::{Path, PathBuf};

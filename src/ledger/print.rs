@@ -198,6 +198,12 @@ impl Ledger {
         )
     }
 
+    /// The print job of the sale with `unp`, if any.
+    pub fn print_job(&self, unp: &str) -> Result<Option<PrintJob>, LedgerError> {
+        let sql = format!("SELECT {COLUMNS} FROM print_jobs WHERE unp = ?1");
+        Ok(self.rows(&sql, [unp], row_to_job)?.into_iter().next())
+    }
+
     /// Jobs of `connector` still to print (pending, or printing when a run was cut off),
     /// oldest first.
     pub fn jobs_to_print(&self, connector: &str) -> Result<Vec<PrintJob>, LedgerError> {
@@ -251,14 +257,21 @@ impl Ledger {
         })
     }
 
-    /// Puts every failed job (of `connector`, or of all) back to pending; how many.
+    /// Puts every failed job and storno (of `connector`, or of all) back to pending;
+    /// how many.
     pub fn retry_failed(&self, connector: Option<&str>) -> Result<usize, LedgerError> {
         self.tx(|tx| {
-            Ok(tx.execute(
-                "UPDATE print_jobs SET state = 'pending', error = NULL, updated = ?2 \
-                 WHERE state = 'failed' AND (?1 IS NULL OR connector = ?1)",
-                params![connector, now_text()],
-            )?)
+            let mut n = 0;
+            for table in ["print_jobs", "storno_jobs"] {
+                n += tx.execute(
+                    &format!(
+                        "UPDATE {table} SET state = 'pending', error = NULL, updated = ?2 \
+                         WHERE state = 'failed' AND (?1 IS NULL OR connector = ?1)"
+                    ),
+                    params![connector, now_text()],
+                )?;
+            }
+            Ok(n)
         })
     }
 }
@@ -312,18 +325,24 @@ fn row_to_storno(row: &rusqlite::Row<'_>) -> rusqlite::Result<StornoJob> {
     })
 }
 
+/// Inserts the storno of a refund unless its key is queued already; true when inserted.
+pub(crate) fn insert_storno(
+    tx: &rusqlite::Transaction<'_>,
+    job: &NewStornoJob,
+) -> Result<bool, LedgerError> {
+    let content = serde_json::to_string(&job.content)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO storno_jobs (refund_key, connector, unp, order_key, content, state, queued, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+        params![job.refund_key, job.connector, job.unp, job.order_key, content, now_text()],
+    )? > 0)
+}
+
 impl Ledger {
     /// Queues the storno of a refund unless its key is queued already; true when queued.
     pub fn queue_storno(&self, job: &NewStornoJob) -> Result<bool, LedgerError> {
-        let content = serde_json::to_string(&job.content)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        self.tx(|tx| {
-            Ok(tx.execute(
-                "INSERT OR IGNORE INTO storno_jobs (refund_key, connector, unp, order_key, content, state, queued, updated) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
-                params![job.refund_key, job.connector, job.unp, job.order_key, content, now_text()],
-            )? > 0)
-        })
+        self.tx(|tx| insert_storno(tx, job))
     }
 
     /// Stornos of `connector` still to print (pending, or printing when a run was cut
@@ -345,6 +364,18 @@ impl Ledger {
             [limit as i64],
             row_to_storno,
         )
+    }
+
+    /// Puts a failed storno back to pending (the Retry button); false when it was not
+    /// failed.
+    pub fn retry_storno(&self, refund_key: &str) -> Result<bool, LedgerError> {
+        self.tx(|tx| {
+            Ok(tx.execute(
+                "UPDATE storno_jobs SET state = 'pending', error = NULL, updated = ?2 \
+                 WHERE refund_key = ?1 AND state = 'failed'",
+                params![refund_key, now_text()],
+            )? > 0)
+        })
     }
 
     /// Sets the state of the storno of `refund_key`.
@@ -452,5 +483,37 @@ mod tests {
         );
         assert!(printed.recorded);
         assert_eq!(printed.content.lines[0].name, "Сирене");
+        assert_eq!(
+            l.print_job("DT279013-0001-0000001")
+                .unwrap()
+                .map(|j| j.order_key),
+            Some("WEB#1".to_string())
+        );
+    }
+
+    #[test]
+    fn failed_stornos_are_retried_one_by_one_or_with_the_receipts() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path()).unwrap();
+        let sale = new_job("DT279013-0001-0000001", "WEB#1");
+        for key in ["WEB#1/Rf5", "WEB#1/Rf6"] {
+            let storno = NewStornoJob {
+                refund_key: key.into(),
+                connector: sale.connector.clone(),
+                unp: sale.unp.clone(),
+                order_key: sale.order_key.clone(),
+                content: sale.content.clone(),
+            };
+            assert!(l.queue_storno(&storno).unwrap());
+            let failed = PrintState::Failed {
+                error: "хартия".into(),
+            };
+            l.set_storno_state(key, &failed).unwrap();
+        }
+        assert!(l.stornos_to_print("Каса").unwrap().is_empty());
+        assert!(l.retry_storno("WEB#1/Rf5").unwrap());
+        assert!(!l.retry_storno("WEB#1/Rf5").unwrap(), "no longer failed");
+        assert_eq!(l.retry_failed(Some("Каса")).unwrap(), 1, "the other storno");
+        assert_eq!(l.stornos_to_print("Каса").unwrap().len(), 2);
     }
 }

@@ -161,6 +161,22 @@ CREATE INDEX storno_jobs_state ON storno_jobs (connector, state);
     r#"
 ALTER TABLE runs ADD COLUMN currency TEXT NOT NULL DEFAULT '';
 "#,
+    // 6: refunds taken by an Import server: intent before the return document is
+    // written, written (with its storno job, one transaction) or refused.
+    r#"
+CREATE TABLE import_refunds (
+    server_id  TEXT    NOT NULL,
+    refund_id  INTEGER NOT NULL,
+    order_id   INTEGER NOT NULL,
+    refund_key TEXT    NOT NULL,
+    state      TEXT    NOT NULL CHECK (state IN ('intent', 'written', 'refused')),
+    doc_acct   INTEGER,
+    detail     TEXT    NOT NULL DEFAULT '',
+    created    TEXT    NOT NULL,
+    updated    TEXT    NOT NULL,
+    PRIMARY KEY (server_id, refund_id)
+);
+"#,
 ];
 
 /// The schema version this program writes.

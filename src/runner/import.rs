@@ -26,6 +26,8 @@ use crate::warehouse::write::{
 use crate::warehouse::{UnpRecord, WarehouseError};
 use crate::woo::{Order, OrderFilter, WooClient};
 
+mod refunds;
+
 /// Orders written between two passes over the site steps: one status batch request
 /// (the shop takes 100 items per batch).
 const SITE_BATCH: usize = 100;
@@ -142,7 +144,10 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         shop_currency,
         conversion,
     };
-    let error = run.orders(&orders).await;
+    let mut error = run.orders(&orders).await;
+    if error.is_none() && settings.takes_refunds() && settings.document_type == DocumentType::Sale {
+        error = run.refunds().await.err();
+    }
     if !env.dry_run
         && let Err(e) = run.site().await
     {
@@ -671,26 +676,35 @@ fn new_document(draft: &DocumentDraft, doc_type: DocumentType, object_id: i64) -
             city: draft.buyer.city.clone(),
             address: draft.buyer.address.clone(),
         },
-        lines: draft
-            .lines
-            .iter()
-            .map(|l| DocLine {
-                sku: l.sku.clone(),
-                name: l.name.clone(),
-                qty: l.qty,
-                unit_price: l.unit_price,
-            })
-            .collect(),
+        lines: doc_lines(&draft.lines),
         shipping: draft.shipping.map(|m| ShippingLine { price: m }),
         payment: PaymentInfo {
-            method: match draft.payment {
-                PaymentKind::Cash => PaymentMethod::Cash,
-                PaymentKind::Bank => PaymentMethod::Bank,
-                PaymentKind::Card => PaymentMethod::Card,
-            },
+            method: payment_method(draft.payment),
             paid: draft.paid,
         },
         unp: None,
+    }
+}
+
+/// The warehouse lines of a document's lines.
+fn doc_lines(lines: &[crate::core::import::DraftLine]) -> Vec<DocLine> {
+    lines
+        .iter()
+        .map(|l| DocLine {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            qty: l.qty,
+            unit_price: l.unit_price,
+        })
+        .collect()
+}
+
+/// The warehouse payment method of a payment kind.
+fn payment_method(kind: PaymentKind) -> PaymentMethod {
+    match kind {
+        PaymentKind::Cash => PaymentMethod::Cash,
+        PaymentKind::Bank => PaymentMethod::Bank,
+        PaymentKind::Card => PaymentMethod::Card,
     }
 }
 

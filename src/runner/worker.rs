@@ -14,7 +14,7 @@ use crate::config::{AppConfig, DatabaseConfig, ServerDef, ServerId, ServerKind, 
 use crate::core::schedule::{Cadence, next_run};
 use crate::i18n::Language;
 use crate::ledger::Ledger;
-use crate::ledger::print::PrintJob;
+use crate::ledger::print::{PrintJob, StornoJob};
 use crate::runner::history::RunRecord;
 use crate::runner::jobs;
 use crate::runner::progress::Progress;
@@ -62,6 +62,11 @@ pub enum Command {
     RetryReceipt {
         /// The job's УНП.
         unp: String,
+    },
+    /// Put a failed storno back to pending, then send the print jobs and stornos.
+    RetryStorno {
+        /// The refund's key.
+        refund_key: String,
     },
     /// Put every failed print job (of the named e-Shop Connector, or of all) back to
     /// pending (`Event::ReceiptsRetried`, then `Event::PrintJobs`).
@@ -158,6 +163,8 @@ pub enum Event {
     },
     /// The newest print jobs.
     PrintJobs(Vec<PrintJob>),
+    /// The newest storno jobs (sent right after `PrintJobs`).
+    StornoJobs(Vec<StornoJob>),
     /// How many failed print jobs were put back to pending.
     ReceiptsRetried(usize),
     /// The outcome of a duplicate print (translated error).
@@ -360,6 +367,10 @@ impl Shared {
     fn send_print_jobs(&self, limit: usize) {
         match self.ledger.print_jobs(limit) {
             Ok(jobs) => self.emitter.emit(Event::PrintJobs(jobs)),
+            Err(e) => return self.ledger_failed(e),
+        }
+        match self.ledger.storno_jobs(limit) {
+            Ok(jobs) => self.emitter.emit(Event::StornoJobs(jobs)),
             Err(e) => self.ledger_failed(e),
         }
     }
@@ -378,6 +389,12 @@ impl Shared {
             Command::LoadPrintJobs { limit } => self.send_print_jobs(limit),
             Command::RetryReceipt { unp } => {
                 if let Err(e) = self.ledger.retry_print(&unp) {
+                    self.ledger_failed(e);
+                }
+                self.send_print_jobs(PRINT_JOBS_SHOWN);
+            }
+            Command::RetryStorno { refund_key } => {
+                if let Err(e) = self.ledger.retry_storno(&refund_key) {
                     self.ledger_failed(e);
                 }
                 self.send_print_jobs(PRINT_JOBS_SHOWN);

@@ -14,7 +14,7 @@ use super::dialogs::DialogPurpose;
 use super::status::{ERROR_COLOR, details};
 use crate::config::{ServerId, ServerType};
 use crate::i18n::{Language, split_detail, tr, tr_args};
-use crate::ledger::print::{PrintJob, PrintState};
+use crate::ledger::print::{PrintJob, PrintState, StornoJob};
 use crate::runner::history::{ItemAction, RunRecord, to_csv};
 use crate::runner::progress::{Progress, group_thousands};
 use crate::runner::worker::PRINT_JOBS_SHOWN;
@@ -58,6 +58,8 @@ pub struct ActionsState {
     duplicate_busy: bool,
     /// The print jobs as the runner last sent them (asked again after a run or a Retry).
     print_jobs: Option<Vec<PrintJob>>,
+    /// The storno jobs, sent by the runner with the print jobs.
+    storno_jobs: Vec<StornoJob>,
 }
 
 impl App {
@@ -81,6 +83,11 @@ impl App {
     /// The print jobs as last sent by the runner, newest first.
     pub fn print_jobs(&self) -> &[PrintJob] {
         self.actions.print_jobs.as_deref().unwrap_or(&[])
+    }
+
+    /// The storno jobs as last sent by the runner, newest first.
+    pub fn storno_jobs(&self) -> &[StornoJob] {
+        &self.actions.storno_jobs
     }
 
     fn load_history(&mut self) {
@@ -269,6 +276,7 @@ impl App {
                 self.actions.print_jobs = Some(jobs);
                 self.actions.print_jobs_asked = false;
             }
+            Event::StornoJobs(jobs) => self.actions.storno_jobs = jobs,
             Event::ReceiptsRetried(_) => {}
             Event::Duplicate(result) => {
                 self.actions.duplicate_busy = false;
@@ -574,7 +582,7 @@ impl App {
     fn receipts_view(&mut self, ui: &mut Ui, lang: Language) {
         self.load_print_jobs();
         let jobs = self.actions.print_jobs.clone().unwrap_or_default();
-        if jobs.is_empty() {
+        if jobs.is_empty() && self.actions.storno_jobs.is_empty() {
             return;
         }
         ui.horizontal(|ui| {
@@ -651,40 +659,9 @@ impl App {
                                 &job.content.currency,
                                 &job.content.total.to_string(),
                             ));
-                            match &job.state {
-                                PrintState::Pending => {
-                                    ui.label(tr(lang, "receipts.pending"));
-                                }
-                                PrintState::Printing => {
-                                    ui.label(tr(lang, "receipts.printing"));
-                                }
-                                PrintState::Printed { receipt_number, .. } => {
-                                    ui.label(tr_args(
-                                        lang,
-                                        "receipts.printed",
-                                        &[("number", receipt_number)],
-                                    ));
-                                }
-                                PrintState::NotDue => {
-                                    ui.label(tr(lang, "receipts.not_needed"));
-                                }
-                                PrintState::Failed { error } => {
-                                    let (sentence, detail) = split_detail(error);
-                                    ui.vertical(|ui| {
-                                        ui.colored_label(ERROR_COLOR, sentence);
-                                        details(ui, lang, detail);
-                                    });
-                                    if ui
-                                        .button(tr_args(
-                                            lang,
-                                            "receipts.retry",
-                                            &[("unp", &job.unp)],
-                                        ))
-                                        .clicked()
-                                    {
-                                        retry = Some(job.unp.clone());
-                                    }
-                                }
+                            let label = tr_args(lang, "receipts.retry", &[("unp", &job.unp)]);
+                            if state_cell(ui, lang, &job.state, label) {
+                                retry = Some(job.unp.clone());
                             }
                             ui.end_row();
                         }
@@ -695,7 +672,48 @@ impl App {
         {
             r.send(Command::RetryReceipt { unp });
         }
+        self.stornos_view(ui, lang);
         ui.separator();
+    }
+
+    /// The refunds waiting for, or done with, their storno receipts: state, refund, the
+    /// sale's УНП, amount with its currency.
+    fn stornos_view(&mut self, ui: &mut Ui, lang: Language) {
+        let stornos = self.actions.storno_jobs.clone();
+        if stornos.is_empty() {
+            return;
+        }
+        ui.label(RichText::new(tr(lang, "stornos.title")).strong());
+        let mut retry: Option<String> = None;
+        egui::ScrollArea::vertical()
+            .id_salt("stornos")
+            .max_height(120.0)
+            .show(ui, |ui| {
+                egui::Grid::new("stornos_grid")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for job in &stornos {
+                            let label =
+                                tr_args(lang, "stornos.retry", &[("refund", &job.refund_key)]);
+                            if state_cell(ui, lang, &job.state, label) {
+                                retry = Some(job.refund_key.clone());
+                            }
+                            ui.label(&job.refund_key);
+                            ui.label(&job.unp);
+                            ui.label(amount_in(
+                                lang,
+                                &job.content.currency,
+                                &(-job.content.total).to_string(),
+                            ));
+                            ui.end_row();
+                        }
+                    });
+            });
+        if let Some(refund_key) = retry
+            && let Some(r) = self.runner()
+        {
+            r.send(Command::RetryStorno { refund_key });
+        }
     }
 
     /// "Keep the run history (days): [90]"; saved when the value is let go of.
@@ -974,6 +992,40 @@ pub fn run_summary(lang: Language, r: &RunRecord) -> String {
         parts.push(tr(lang, "history.nothing_changed"));
     }
     parts.join(", ")
+}
+
+/// The state of a receipt or storno in a grid cell; true when its Retry button (labelled
+/// `retry`, shown for a failed one) was clicked.
+fn state_cell(ui: &mut Ui, lang: Language, state: &PrintState, retry: String) -> bool {
+    match state {
+        PrintState::Pending => {
+            ui.label(tr(lang, "receipts.pending"));
+        }
+        PrintState::Printing => {
+            ui.label(tr(lang, "receipts.printing"));
+        }
+        PrintState::Printed { receipt_number, .. } => {
+            ui.label(tr_args(
+                lang,
+                "receipts.printed",
+                &[("number", receipt_number)],
+            ));
+        }
+        PrintState::NotDue => {
+            ui.label(tr(lang, "receipts.not_needed"));
+        }
+        PrintState::Failed { error } => {
+            let (sentence, detail) = split_detail(error);
+            let mut clicked = false;
+            ui.vertical(|ui| {
+                ui.colored_label(ERROR_COLOR, sentence);
+                details(ui, lang, detail);
+                clicked = ui.button(retry).clicked();
+            });
+            return clicked;
+        }
+    }
+    false
 }
 
 /// An amount in the receipt's currency: euro (Bulgaria's currency since 2026, and what

@@ -955,6 +955,11 @@ fn import_fields(
     check_row(ui, &mut i.order_note, tr(lang, "form.order_note"));
     hint_row(ui, &tr(lang, "form.order_note_hint"));
     check_row(ui, &mut i.convert_lev, tr(lang, "euro.convert_lev"));
+    let mut refunds = i.takes_refunds();
+    if check_row(ui, &mut refunds, tr(lang, "form.take_refunds")).changed() {
+        i.take_refunds = Some(refunds);
+    }
+    hint_row(ui, &tr(lang, "form.take_refunds_hint"));
     choice_row(
         ui,
         lang,

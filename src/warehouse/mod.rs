@@ -31,6 +31,8 @@
 //!   cash that is paid also goes to the cash book.
 //! - A Sale that would take stock below zero is refused only when the database forbids
 //!   negative availability.
+//! - Refunds are return documents (OperType 34, `Rf` numbering) that put the goods back
+//!   into the sale's object, for the sale's partner (see [`returns`]).
 //! - Lock conflicts (deadlocks, busy SQLite) retry the whole transaction.
 
 pub mod db;
@@ -40,6 +42,7 @@ pub mod error;
 pub mod guess;
 pub mod probe;
 pub mod read;
+pub mod returns;
 pub mod script;
 pub mod write;
 

@@ -24,6 +24,8 @@ pub const OPER_SALE: i64 = 2;
 pub const OPER_CONSIGNMENT_SALE: i64 = 16;
 /// `Operations.OperType` of a customer Order.
 pub const OPER_ORDER: i64 = 19;
+/// `Operations.OperType` of a return from a customer ("Рекламация / Refund").
+pub const OPER_RETURN: i64 = 34;
 /// `CashBook.OperType` turnover type "income from sale".
 pub const CASHBOOK_SALE_INCOME: i64 = 8;
 /// Id of the service good, partner, object and user rows.
@@ -199,17 +201,21 @@ impl WriteOutcome {
     }
 }
 
-/// The `NextAcct` prefix of a document type (S1: `S` sale, `OR` order).
+/// The `NextAcct` prefix of a document type (S1: `S` sale, `OR` order, `Rf` refund).
 pub fn nextacct_prefix(oper_type: i64) -> &'static str {
-    if oper_type == OPER_ORDER { "OR" } else { "S" }
+    match oper_type {
+        OPER_ORDER => "OR",
+        OPER_RETURN => "Rf",
+        _ => "S",
+    }
 }
 
 /// The OperTypes sharing a number sequence with `oper_type`.
 pub fn numbering_types(oper_type: i64) -> &'static str {
-    if oper_type == OPER_ORDER {
-        "19"
-    } else {
-        "2,16"
+    match oper_type {
+        OPER_ORDER => "19",
+        OPER_RETURN => "34",
+        _ => "2,16",
     }
 }
 
@@ -274,13 +280,29 @@ fn is_duplicate_key(e: &WarehouseError) -> bool {
     t.contains("23000") || t.contains("duplicate") || t.contains("unique") || t.contains("2627")
 }
 
-struct ResolvedLine {
-    good_id: i64,
-    qty: i64,
+/// A document line with its good found and its VAT rate and cost price read.
+pub(super) struct ResolvedLine {
+    pub(super) good_id: i64,
+    pub(super) qty: i64,
     gross: Money,
     rate_bp: u32,
     price_in: Micro,
-    inventory: bool,
+    pub(super) inventory: bool,
+}
+
+/// What every `Operations` row of one document shares.
+pub(super) struct DocHeader<'a> {
+    pub(super) oper_type: i64,
+    pub(super) acct: i64,
+    pub(super) partner_id: i64,
+    pub(super) object_id: i64,
+    pub(super) user_id: i64,
+    /// -1 stock out, +1 stock in, 0 none.
+    pub(super) sign: i64,
+    /// `Operations.Note`: the idempotency key.
+    pub(super) note: &'a str,
+    pub(super) today: &'a str,
+    pub(super) now: &'a str,
 }
 
 /// A callback run after every row is written and before commit (a test seam for
@@ -307,19 +329,28 @@ impl Warehouse {
     ) -> Result<WriteOutcome, WarehouseError> {
         validate(doc)?;
         let doc = self.sanitized(doc)?;
-        let attempts = opts.max_attempts.max(1);
+        self.with_retries(opts.max_attempts, |w| {
+            let outcome = w.write_body(&doc, opts)?;
+            if let WriteOutcome::Created { acct, .. } = &outcome {
+                before_commit(w, *acct).map_err(WarehouseError::Aborted)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// Runs `body` in a transaction, again (up to `attempts` times, with a short
+    /// backoff) while it fails on a lock conflict.
+    pub(super) fn with_retries<T>(
+        &mut self,
+        attempts: u32,
+        mut body: impl FnMut(&Warehouse) -> Result<T, WarehouseError>,
+    ) -> Result<T, WarehouseError> {
         let mut last = String::new();
-        for attempt in 0..attempts {
+        for attempt in 0..attempts.max(1) {
             self.begin()?;
-            let result = self.write_body(&doc, opts).and_then(|outcome| {
-                if let WriteOutcome::Created { acct, .. } = &outcome {
-                    before_commit(self, *acct).map_err(WarehouseError::Aborted)?;
-                }
-                Ok(outcome)
-            });
-            match result {
-                Ok(outcome) => match self.commit() {
-                    Ok(()) => return Ok(outcome),
+            match body(self) {
+                Ok(value) => match self.commit() {
+                    Ok(()) => return Ok(value),
                     Err(e) => {
                         self.rollback();
                         if !e.is_transient() {
@@ -414,17 +445,7 @@ impl Warehouse {
         let now_text = d.datetime_param(now);
         let today_text = d.datetime_param(document_date(now));
 
-        if d == Dialect::Sqlite {
-            // Take SQLite's write lock first, so concurrent writers queue on the busy
-            // timeout instead of failing when a read lock would be upgraded.
-            self.exec(
-                &format!(
-                    "UPDATE {} SET NextAcct = NextAcct WHERE 1 = 0",
-                    self.t(Table::NextAcct)
-                ),
-                &[],
-            )?;
-        }
+        self.lock_for_writing()?;
 
         // 1. Idempotency, inside the transaction, with a locking read.
         let existing = self.query(
@@ -455,19 +476,7 @@ impl Warehouse {
         }
 
         // 3. Goods.
-        let vat: HashMap<i64, u32> = self
-            .query(
-                &format!("SELECT ID, VATValue FROM {}", self.t(Table::VatGroups)),
-                &[],
-            )?
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    int_of(r[0].as_deref()?)?,
-                    r[1].as_deref().and_then(parse_rate_bp)?,
-                ))
-            })
-            .collect();
+        let vat = self.vat_rates()?;
         let mut unknown = Vec::new();
         let mut lines = Vec::new();
         for line in &doc.lines {
@@ -485,24 +494,7 @@ impl Warehouse {
                     } else {
                         sku.to_string()
                     });
-                    match self
-                        .query(
-                            &format!(
-                                "SELECT ID, TaxGroup, PriceIn, Type FROM {} WHERE ID = 1",
-                                self.t(Table::Goods)
-                            ),
-                            &[],
-                        )?
-                        .into_iter()
-                        .next()
-                    {
-                        Some(r) => r,
-                        None => {
-                            return Err(WarehouseError::NotWarehouse(
-                                "service good (ID 1) missing".into(),
-                            ));
-                        }
-                    }
+                    self.good_row(SERVICE_ID)?
                 }
             };
             lines.push(self.resolve(&row, line.qty, line.unit_price, &vat));
@@ -525,49 +517,23 @@ impl Warehouse {
 
         // 6. Lines.
         let sign = if oper_type == OPER_SALE { -1 } else { 0 };
-        let insert = operation_insert_sql(d);
-        let mut total = Money::ZERO;
-        for l in &lines {
-            total += l.gross.times(l.qty);
-            let (price_out, vat_out) = if prices_include_vat {
-                let m = Micro::of(l.gross);
-                (m, m.vat_included(l.rate_bp))
-            } else {
-                let m = Micro::of(l.gross.without_vat(l.rate_bp));
-                (m, m.vat_on_top(l.rate_bp))
-            };
-            let vat_in = if prices_include_vat {
-                l.price_in.vat_included(l.rate_bp)
-            } else {
-                l.price_in.vat_on_top(l.rate_bp)
-            };
-            self.exec(
-                &insert,
-                &[
-                    Param::Int(oper_type),
-                    Param::Int(acct),
-                    Param::Int(l.good_id),
-                    Param::Int(partner_id),
-                    Param::Int(doc.object_id),
-                    Param::Int(opts.user_id),
-                    text(l.qty.to_string()),
-                    Param::Int(sign),
-                    text(l.price_in.to_string()),
-                    text(price_out.to_string()),
-                    text(vat_in.to_string()),
-                    text(vat_out.to_string()),
-                    text(today_text.as_str()),
-                    text(doc.order_number.as_str()),
-                    Param::Int(opts.user_id),
-                    text(now_text.as_str()),
-                ],
-            )?;
-        }
+        let header = DocHeader {
+            oper_type,
+            acct,
+            partner_id,
+            object_id: doc.object_id,
+            user_id: opts.user_id,
+            sign,
+            note: &doc.order_number,
+            today: &today_text,
+            now: &now_text,
+        };
+        let total = self.insert_lines(&header, &lines, prices_include_vat)?;
 
         if oper_type == OPER_SALE {
             // 7. Stock.
             for l in lines.iter().filter(|l| l.inventory) {
-                self.decrease_stock(doc.object_id, l)?;
+                self.change_stock(doc.object_id, l, -1)?;
             }
             // When the database forbids negative availability, the sale must fit the
             // stock (SCHEMA.md §2 "Store update on save").
@@ -575,40 +541,8 @@ impl Warehouse {
                 self.check_stock_not_negative(doc, &lines)?;
             }
             // 8. Payments: the amount due, and the payment when paid.
+            self.insert_payments(&header, total, 1, doc.payment)?;
             let total_text = total.to_string();
-            let pay_sql = format!(
-                "INSERT INTO {} (Acct, OperType, PartnerID, ObjectID, Qtty, Mode, {}, {}, UserID, \
-                 UserRealTime, {}, TransactionNumber, EndDate) VALUES (?,?,?,?,?,?,1,?,?,?,?,' ',?)",
-                self.t(Table::Payments),
-                d.quote("Sign"),
-                d.quote("Date"),
-                d.quote("Type")
-            );
-            let modes: &[i64] = if doc.payment.paid { &[-1, 1] } else { &[-1] };
-            for mode in modes {
-                self.exec(
-                    &pay_sql,
-                    &[
-                        Param::Int(acct),
-                        Param::Int(oper_type),
-                        Param::Int(partner_id),
-                        Param::Int(doc.object_id),
-                        text(total_text.as_str()),
-                        Param::Int(*mode),
-                        text(today_text.as_str()),
-                        Param::Int(opts.user_id),
-                        text(now_text.as_str()),
-                        // The due row carries the default type 1, the paid row the real
-                        // method (example_write_sale.sql).
-                        Param::Int(if *mode == -1 {
-                            1
-                        } else {
-                            doc.payment.method.type_id()
-                        }),
-                        text(today_text.as_str()),
-                    ],
-                )?;
-            }
             if doc.payment.paid && doc.payment.method == PaymentMethod::Cash {
                 let desc = format!("Продажба № {acct:010}, {}", doc.partner.name.trim());
                 let desc: String = desc.chars().take(255).collect();
@@ -656,7 +590,151 @@ impl Warehouse {
         })
     }
 
-    fn resolve(
+    /// Takes SQLite's write lock first, so concurrent writers queue on the busy timeout
+    /// instead of failing when a read lock would be upgraded (other servers lock rows).
+    pub(super) fn lock_for_writing(&self) -> Result<(), WarehouseError> {
+        if self.dialect() == Dialect::Sqlite {
+            self.exec(
+                &format!(
+                    "UPDATE {} SET NextAcct = NextAcct WHERE 1 = 0",
+                    self.t(Table::NextAcct)
+                ),
+                &[],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// VAT group id → rate in basis points.
+    pub(super) fn vat_rates(&self) -> Result<HashMap<i64, u32>, WarehouseError> {
+        Ok(self
+            .query(
+                &format!("SELECT ID, VATValue FROM {}", self.t(Table::VatGroups)),
+                &[],
+            )?
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    int_of(r[0].as_deref()?)?,
+                    r[1].as_deref().and_then(parse_rate_bp)?,
+                ))
+            })
+            .collect())
+    }
+
+    /// The row (ID, TaxGroup, PriceIn, Type) of good `id` (the service good for unknown
+    /// SKUs).
+    pub(super) fn good_row(&self, id: i64) -> Result<Vec<Option<String>>, WarehouseError> {
+        self.query(
+            &format!(
+                "SELECT ID, TaxGroup, PriceIn, Type FROM {} WHERE ID = ?",
+                self.t(Table::Goods)
+            ),
+            &[Param::Int(id)],
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| WarehouseError::NotWarehouse(format!("good {id} missing")))
+    }
+
+    /// Inserts one `Operations` row per line under `h`; the document total (VAT
+    /// included).
+    pub(super) fn insert_lines(
+        &self,
+        h: &DocHeader<'_>,
+        lines: &[ResolvedLine],
+        prices_include_vat: bool,
+    ) -> Result<Money, WarehouseError> {
+        let insert = operation_insert_sql(self.dialect());
+        let mut total = Money::ZERO;
+        for l in lines {
+            total += l.gross.times(l.qty);
+            let (price_out, vat_out) = if prices_include_vat {
+                let m = Micro::of(l.gross);
+                (m, m.vat_included(l.rate_bp))
+            } else {
+                let m = Micro::of(l.gross.without_vat(l.rate_bp));
+                (m, m.vat_on_top(l.rate_bp))
+            };
+            let vat_in = if prices_include_vat {
+                l.price_in.vat_included(l.rate_bp)
+            } else {
+                l.price_in.vat_on_top(l.rate_bp)
+            };
+            self.exec(
+                &insert,
+                &[
+                    Param::Int(h.oper_type),
+                    Param::Int(h.acct),
+                    Param::Int(l.good_id),
+                    Param::Int(h.partner_id),
+                    Param::Int(h.object_id),
+                    Param::Int(h.user_id),
+                    text(l.qty.to_string()),
+                    Param::Int(h.sign),
+                    text(l.price_in.to_string()),
+                    text(price_out.to_string()),
+                    text(vat_in.to_string()),
+                    text(vat_out.to_string()),
+                    text(h.today),
+                    text(h.note),
+                    Param::Int(h.user_id),
+                    text(h.now),
+                ],
+            )?;
+        }
+        Ok(total)
+    }
+
+    /// The payment rows of the document `h` (SCHEMA.md §2 "Payments"): the amount due
+    /// and, when paid, the payment, with `sign` (+1 for a sale, -1 for a refund).
+    pub(super) fn insert_payments(
+        &self,
+        h: &DocHeader<'_>,
+        total: Money,
+        sign: i64,
+        payment: PaymentInfo,
+    ) -> Result<(), WarehouseError> {
+        let d = self.dialect();
+        let total_text = total.to_string();
+        let pay_sql = format!(
+            "INSERT INTO {} (Acct, OperType, PartnerID, ObjectID, Qtty, Mode, {}, {}, UserID, \
+             UserRealTime, {}, TransactionNumber, EndDate) VALUES (?,?,?,?,?,?,?,?,?,?,?,' ',?)",
+            self.t(Table::Payments),
+            d.quote("Sign"),
+            d.quote("Date"),
+            d.quote("Type")
+        );
+        let modes: &[i64] = if payment.paid { &[-1, 1] } else { &[-1] };
+        for mode in modes {
+            self.exec(
+                &pay_sql,
+                &[
+                    Param::Int(h.acct),
+                    Param::Int(h.oper_type),
+                    Param::Int(h.partner_id),
+                    Param::Int(h.object_id),
+                    text(total_text.as_str()),
+                    Param::Int(*mode),
+                    Param::Int(sign),
+                    text(h.today),
+                    Param::Int(h.user_id),
+                    text(h.now),
+                    // The due row carries the default type 1, the paid row the real
+                    // method (example_write_sale.sql).
+                    Param::Int(if *mode == -1 {
+                        1
+                    } else {
+                        payment.method.type_id()
+                    }),
+                    text(h.today),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn resolve(
         &self,
         row: &[Option<String>],
         qty: i64,
@@ -687,7 +765,7 @@ impl Warehouse {
     /// The live good whose key field holds `sku` (row: ID, TaxGroup, PriceIn, Type):
     /// exact match first (indexed), then ignoring spaces around and letter case, then — for
     /// `BarCode3` — the first entry of a comma-separated list.
-    fn find_good(
+    pub(super) fn find_good(
         &self,
         key: KeyField,
         sku: &str,
@@ -731,7 +809,10 @@ impl Warehouse {
     }
 
     /// The shipping good's row (ID, TaxGroup, PriceIn, Type), created when missing.
-    fn shipping_good(&self, opts: &WriteOptions) -> Result<Vec<Option<String>>, WarehouseError> {
+    pub(super) fn shipping_good(
+        &self,
+        opts: &WriteOptions,
+    ) -> Result<Vec<Option<String>>, WarehouseError> {
         let d = self.dialect();
         let cols = "ID, TaxGroup, PriceIn, Type";
         let find = d.locking_select(cols, Table::Goods, "Code = ? AND Deleted = 0");
@@ -768,7 +849,7 @@ impl Warehouse {
     }
 
     /// Finds the partner by e-mail, else phone, else VAT number; creates one when none.
-    fn find_or_create_partner(
+    pub(super) fn find_or_create_partner(
         &self,
         p: &PartnerData,
         user_id: i64,
@@ -847,7 +928,7 @@ impl Warehouse {
     }
 
     /// Reserves the next document number in `NextAcct` (retrying on taken keys).
-    fn reserve_number(
+    pub(super) fn reserve_number(
         &self,
         oper_type: i64,
         object_id: i64,
@@ -911,9 +992,15 @@ impl Warehouse {
         }
     }
 
-    /// Takes a sold quantity off the object's stock row (creates a negative row when the
-    /// good has none there).
-    fn decrease_stock(&self, object_id: i64, l: &ResolvedLine) -> Result<(), WarehouseError> {
+    /// Moves `sign` × the line's quantity into the object's stock row (-1 takes a sold
+    /// quantity off, +1 puts a returned one back; creates the row when the good has none
+    /// there).
+    pub(super) fn change_stock(
+        &self,
+        object_id: i64,
+        l: &ResolvedLine,
+        sign: i64,
+    ) -> Result<(), WarehouseError> {
         let store = self.t(Table::Store);
         let find = self.dialect().select_first(
             1,
@@ -923,8 +1010,8 @@ impl Warehouse {
         let row_id = self.query_i64(&find, &[Param::Int(object_id), Param::Int(l.good_id)])?;
         match row_id {
             Some(id) => self.exec(
-                &format!("UPDATE {store} SET Qtty = Qtty - ? WHERE ID = ?"),
-                &[text(l.qty.to_string()), Param::Int(id)],
+                &format!("UPDATE {store} SET Qtty = Qtty + ? WHERE ID = ?"),
+                &[text((sign * l.qty).to_string()), Param::Int(id)],
             ),
             None => self.exec(
                 &format!(
@@ -934,7 +1021,7 @@ impl Warehouse {
                 &[
                     Param::Int(object_id),
                     Param::Int(l.good_id),
-                    text((-l.qty).to_string()),
+                    text((sign * l.qty).to_string()),
                     text(l.price_in.to_string()),
                 ],
             ),
@@ -1069,5 +1156,7 @@ mod tests {
     fn prefixes() {
         assert_eq!(nextacct_prefix(OPER_SALE), "S");
         assert_eq!(nextacct_prefix(OPER_ORDER), "OR");
+        assert_eq!(nextacct_prefix(OPER_RETURN), "Rf");
+        assert_eq!(numbering_types(OPER_RETURN), "34");
     }
 }

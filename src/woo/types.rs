@@ -496,6 +496,54 @@ pub struct Order {
     pub date_completed_gmt: Option<DateTime<Utc>>,
 }
 
+/// An entry of an order's `refunds` array: `{id, reason, total}`, the total negative.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct RefundRef {
+    /// The refund's id.
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: u64,
+    /// The refunded amount as the order lists it (negative, e.g. "-4.99").
+    #[serde(with = "opt_lenient")]
+    pub total: Option<Money>,
+}
+
+/// An order as the refund check lists it (`_fields=id,number,refunds`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct RefundedOrder {
+    /// Order id.
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: u64,
+    /// The order's refunds, newest first.
+    pub refunds: Vec<RefundRef>,
+    /// Last modification (UTC).
+    #[serde(deserialize_with = "lenient::opt_gmt")]
+    pub date_modified_gmt: Option<DateTime<Utc>>,
+}
+
+/// One refund of an order (`orders/<id>/refunds`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct Refund {
+    /// Refund id.
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: u64,
+    /// The refunded amount (positive).
+    #[serde(with = "opt_lenient")]
+    pub amount: Option<Money>,
+    /// The reason typed by the shop.
+    #[serde(deserialize_with = "lenient::string")]
+    pub reason: String,
+    /// Creation time (UTC).
+    #[serde(deserialize_with = "lenient::opt_gmt")]
+    pub date_created_gmt: Option<DateTime<Utc>>,
+    /// Refunded order lines (quantities and totals negative, as the shop sends them).
+    pub line_items: Vec<LineItem>,
+    /// Refunded shipping (totals negative).
+    pub shipping_lines: Vec<ChargeLine>,
+}
+
 /// An order note.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default)]

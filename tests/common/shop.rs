@@ -33,6 +33,21 @@ pub fn sim_client(sim: &ShopSimHandle, opts: ClientOptions) -> WooClient {
     client_at(sim.url(), sim.consumer_key(), sim.consumer_secret(), opts)
 }
 
+/// A simulator answering as WooCommerce `version`, and a client with its read/write key
+/// and the quick options.
+pub async fn versioned_shop(
+    version: skladlink::sim::shop::WcVersion,
+) -> (ShopSimHandle, WooClient) {
+    let sim = skladlink::sim::shop::ShopSim::start(skladlink::sim::shop::SimOptions {
+        version,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = sim_client(&sim, quick_options());
+    (sim, c)
+}
+
 /// `GET path` as is (authenticated or not), the answer undecoded.
 pub async fn raw_get(
     c: &WooClient,

@@ -1007,7 +1007,8 @@ fn dispatch(
     let public = segs == ["orders", "statuses"] && wc_version == WcVersion::V10;
     if user.is_none() && !public {
         // Known routes refuse anonymous callers; unknown ones are simply not found.
-        let added_in_10 = segs == ["orders", "statuses"] && wc_version != WcVersion::V10;
+        let added_in_10 =
+            (segs == ["orders", "statuses"] || segs == ["refunds"]) && wc_version != WcVersion::V10;
         if route_exists(&segs, method) && !added_in_10 {
             return Out::reply(anonymous_error(method, is_item, is_batch));
         }
@@ -1130,6 +1131,33 @@ fn dispatch(
         ("POST", ["orders", o, "notes"]) if id(o).is_some() => {
             st.create_note(id(o).unwrap_or(0), &input)
         }
+        ("GET" | "HEAD", ["orders", o, "refunds"]) if id(o).is_some() => {
+            let order = id(o).unwrap_or(0);
+            match paging(&params).and_then(|pg| Ok((pg, st.query_order_refunds(order, pg)?))) {
+                Ok((pg, items)) => {
+                    let route = format!("orders/{order}/refunds");
+                    page_reply(&st.home_url, &route, query, items, pg, &params)
+                }
+                Err(e) => e,
+            }
+        }
+        ("POST", ["orders", o, "refunds"]) if id(o).is_some() => {
+            st.create_refund(id(o).unwrap_or(0), &input)
+        }
+        ("GET" | "HEAD", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
+            st.get_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
+        }
+        ("DELETE", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
+            st.delete_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
+        }
+        // `refunds` (all orders) came with WooCommerce 9.0.
+        ("GET" | "HEAD", ["refunds"]) if st.wc_version == WcVersion::V10 => match paging(&params) {
+            Ok(pg) => {
+                let items = st.query_all_refunds(&params, pg);
+                page_reply(&st.home_url, "refunds", query, items, pg, &params)
+            }
+            Err(e) => e,
+        },
         _ => no_route(),
     };
     drop(st);
@@ -1196,6 +1224,9 @@ fn route_exists(segs: &[&str], method: &str) -> bool {
         }
         ["products", x] | ["orders", x] | ["products", "categories", x] => num(x),
         ["orders", x, "notes"] => num(x),
+        ["orders", x, "refunds"] => num(x) && matches!(method, "GET" | "POST"),
+        ["orders", x, "refunds", r] => num(x) && num(r),
+        ["refunds"] => method == "GET",
         _ => false,
     }
 }

@@ -12,6 +12,8 @@ use serde_json::{Map, Value, json};
 
 use crate::core::money::Money;
 
+mod refunds;
+
 /// A JSON object.
 pub type Obj = Map<String, Value>;
 
@@ -1421,6 +1423,9 @@ impl ShopState {
         if old == new {
             return;
         }
+        if new == "refunded" {
+            self.refund_the_rest(o);
+        }
         o.insert("status".into(), json!(new));
         let id = o["id"].as_u64().unwrap_or(0);
         let msg = format!(
@@ -1880,6 +1885,7 @@ impl ShopState {
 fn strip_private(v: &mut Value) {
     if let Some(o) = v.as_object_mut() {
         o.remove("_stock_reduced");
+        o.remove(refunds::REFUNDS_KEY);
     }
 }
 
