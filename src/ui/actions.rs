@@ -409,38 +409,7 @@ impl App {
         self.load_history();
         ui.heading(tr(lang, "actions.title"));
         let config = self.workspace.config().clone();
-        ui.horizontal_wrapped(|ui| {
-            let can_start = !self.actions.active && !config.run_list.is_empty();
-            let why_not = if self.actions.active {
-                tr(lang, "actions.why_running")
-            } else {
-                tr(lang, "actions.empty_list")
-            };
-            if ui
-                .add_enabled(can_start, egui::Button::new(tr(lang, "actions.start")))
-                .on_disabled_hover_text(why_not)
-                .clicked()
-            {
-                self.start();
-            }
-            if ui
-                .add_enabled(
-                    self.actions.active,
-                    egui::Button::new(tr(lang, "actions.stop")),
-                )
-                .on_disabled_hover_text(tr(lang, "actions.why_not_running"))
-                .clicked()
-            {
-                self.stop();
-            }
-            if self.actions.active {
-                ui.label(
-                    RichText::new(tr(lang, "actions.why_running"))
-                        .small()
-                        .weak(),
-                );
-            }
-        });
+        self.start_stop_row(ui, lang, !config.run_list.is_empty());
         if config.run_list.is_empty() {
             ui.label(RichText::new(tr(lang, "actions.empty_list")).weak());
         }
@@ -495,33 +464,8 @@ impl App {
                                     );
                                 });
                                 row.col(|ui| {
-                                    // A short text on the button; its full name (with the
-                                    // server's) for screen readers and as a tooltip.
-                                    let mut button = |short: &str, key: &str, dry: bool| {
-                                        let full = tr_args(lang, key, &[("name", &s.name)]);
-                                        let response = ui
-                                            .add_enabled(idle, egui::Button::new(tr(lang, short)))
-                                            .on_hover_text(full.clone())
-                                            .on_disabled_hover_text(tr(
-                                                lang,
-                                                "actions.why_running",
-                                            ));
-                                        response.widget_info(|| {
-                                            egui::WidgetInfo::labeled(
-                                                egui::Role::Button,
-                                                idle,
-                                                &full,
-                                            )
-                                        });
-                                        if response.clicked() {
-                                            run_request = Some((id.clone(), dry));
-                                        }
-                                    };
-                                    if s.server_type() == ServerType::EShop {
-                                        button("actions.print_short", "actions.print_now", false);
-                                    } else {
-                                        button("actions.run_short", "actions.run_once", false);
-                                        button("actions.dry_short", "actions.dry_run", true);
+                                    if let Some(dry) = run_buttons(ui, lang, s, idle) {
+                                        run_request = Some((id.clone(), dry));
                                     }
                                 });
                                 row.col(|ui| {
@@ -532,30 +476,7 @@ impl App {
                                     );
                                 });
                                 row.col(|ui| Self::progress_cell(ui, lang, view));
-                                row.col(|ui| match last {
-                                    Some(r) => {
-                                        let when = r
-                                            .finished
-                                            .with_timezone(&chrono::Local)
-                                            .format("%d.%m %H:%M")
-                                            .to_string();
-                                        let text = format!("{when} · {}", run_summary(lang, r));
-                                        let text = if r.ok {
-                                            RichText::new(text)
-                                        } else {
-                                            RichText::new(text).color(ERROR_COLOR)
-                                        };
-                                        ui.add(egui::Label::new(text).truncate());
-                                    }
-                                    None => {
-                                        ui.add(
-                                            egui::Label::new(
-                                                RichText::new(tr(lang, "actions.never_run")).weak(),
-                                            )
-                                            .truncate(),
-                                        );
-                                    }
-                                });
+                                row.col(|ui| last_run_cell(ui, lang, last));
                             });
                         }
                     });
@@ -566,6 +487,42 @@ impl App {
         ui.separator();
         self.receipts_view(ui, lang);
         self.history_view(ui, lang);
+    }
+
+    /// Start and Stop for the run list, each saying on hover why it is disabled.
+    fn start_stop_row(&mut self, ui: &mut Ui, lang: Language, has_servers: bool) {
+        ui.horizontal_wrapped(|ui| {
+            let can_start = !self.actions.active && has_servers;
+            let why_not = if self.actions.active {
+                tr(lang, "actions.why_running")
+            } else {
+                tr(lang, "actions.empty_list")
+            };
+            if ui
+                .add_enabled(can_start, egui::Button::new(tr(lang, "actions.start")))
+                .on_disabled_hover_text(why_not)
+                .clicked()
+            {
+                self.start();
+            }
+            if ui
+                .add_enabled(
+                    self.actions.active,
+                    egui::Button::new(tr(lang, "actions.stop")),
+                )
+                .on_disabled_hover_text(tr(lang, "actions.why_not_running"))
+                .clicked()
+            {
+                self.stop();
+            }
+            if self.actions.active {
+                ui.label(
+                    RichText::new(tr(lang, "actions.why_running"))
+                        .small()
+                        .weak(),
+                );
+            }
+        });
     }
 
     /// Asks the runner to print a duplicate of the device's last receipt.
@@ -735,6 +692,27 @@ impl App {
     }
 
     fn history_view(&mut self, ui: &mut Ui, lang: Language) {
+        self.history_pager(ui, lang);
+        self.history_days_row(ui, lang);
+        let runs = self.actions.history.clone().unwrap_or_default();
+        if runs.is_empty() {
+            ui.label(RichText::new(tr(lang, "history.empty")).weak());
+            return;
+        }
+        let mut clicked_item = None;
+        ui.columns(2, |cols| {
+            self.runs_table(&mut cols[0], lang, &runs);
+            let ui = &mut cols[1];
+            self.history_filters(ui, lang);
+            clicked_item = self.run_detail(ui, lang, &runs);
+        });
+        if let Some(i) = clicked_item {
+            self.actions.selected_item = Some(i);
+        }
+    }
+
+    /// The history's heading with its pages (newer / page n of m / older).
+    fn history_pager(&mut self, ui: &mut Ui, lang: Language) {
         ui.horizontal(|ui| {
             ui.heading(tr(lang, "history.title"));
             let page = self.actions.history_page;
@@ -776,177 +754,233 @@ impl App {
                 }
             }
         });
-        self.history_days_row(ui, lang);
-        let runs = self.actions.history.clone().unwrap_or_default();
-        if runs.is_empty() {
-            ui.label(RichText::new(tr(lang, "history.empty")).weak());
-            return;
-        }
-        let mut clicked_item = None;
-        ui.columns(2, |cols| {
-            let selected = self.actions.selected_run;
-            let mut clicked = None;
-            TableBuilder::new(&mut cols[0])
-                .id_salt("runs_table")
-                .striped(true)
-                .sense(egui::Sense::click())
-                .max_scroll_height(360.0)
-                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(Column::auto())
-                .column(text_column(110.0, 60.0))
-                .column(Column::remainder().at_least(80.0).clip(true))
-                .header(20.0, |header| {
-                    header_row(
-                        header,
-                        lang,
-                        &["history.when", "actions.server", "history.result"],
-                    )
-                })
-                .body(|body| {
-                    body.rows(22.0, runs.len(), |mut row| {
-                        let i = row.index();
-                        let r = &runs[i];
-                        row.set_selected(selected == Some(i));
-                        let when = r
-                            .started
-                            .with_timezone(&chrono::Local)
-                            .format("%d.%m %H:%M:%S")
-                            .to_string();
-                        let dry = if r.dry_run {
-                            format!("{} · ", tr(lang, "history.dry"))
-                        } else {
-                            String::new()
-                        };
-                        let summary = format!("{dry}{}", run_summary(lang, r));
-                        let summary = if r.ok {
-                            RichText::new(summary)
-                        } else {
-                            RichText::new(summary).color(ERROR_COLOR)
-                        };
-                        let hit = clickable_cells(
-                            &mut row,
-                            [RichText::new(when), RichText::new(&r.server_name), summary],
-                        );
-                        if hit {
-                            clicked = Some(i);
-                        }
-                    });
+    }
+
+    /// The table of runs, newest first; a click selects a run.
+    fn runs_table(&mut self, ui: &mut Ui, lang: Language, runs: &[RunRecord]) {
+        let selected = self.actions.selected_run;
+        let mut clicked = None;
+        TableBuilder::new(ui)
+            .id_salt("runs_table")
+            .striped(true)
+            .sense(egui::Sense::click())
+            .max_scroll_height(360.0)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::auto())
+            .column(text_column(110.0, 60.0))
+            .column(Column::remainder().at_least(80.0).clip(true))
+            .header(20.0, |header| {
+                header_row(
+                    header,
+                    lang,
+                    &["history.when", "actions.server", "history.result"],
+                )
+            })
+            .body(|body| {
+                body.rows(22.0, runs.len(), |mut row| {
+                    let i = row.index();
+                    let r = &runs[i];
+                    row.set_selected(selected == Some(i));
+                    let when = r
+                        .started
+                        .with_timezone(&chrono::Local)
+                        .format("%d.%m %H:%M:%S")
+                        .to_string();
+                    let dry = if r.dry_run {
+                        format!("{} · ", tr(lang, "history.dry"))
+                    } else {
+                        String::new()
+                    };
+                    let summary = format!("{dry}{}", run_summary(lang, r));
+                    let summary = if r.ok {
+                        RichText::new(summary)
+                    } else {
+                        RichText::new(summary).color(ERROR_COLOR)
+                    };
+                    let hit = clickable_cells(
+                        &mut row,
+                        [RichText::new(when), RichText::new(&r.server_name), summary],
+                    );
+                    if hit {
+                        clicked = Some(i);
+                    }
                 });
-            if let Some(i) = clicked {
-                self.actions.selected_run = Some(i);
-                self.actions.selected_item = None;
-            }
-            let ui = &mut cols[1];
-            ui.horizontal(|ui| {
-                let shown = match self.actions.action_filter {
-                    None => tr(lang, "history.all_actions"),
-                    Some(a) => tr(lang, a.label_key()),
-                };
-                let l = ui.label(tr(lang, "history.filter_action"));
-                egui::ComboBox::from_id_salt("history_action")
-                    .selected_text(shown)
-                    .show_ui(ui, |ui| {
+            });
+        if let Some(i) = clicked {
+            self.actions.selected_run = Some(i);
+            self.actions.selected_item = None;
+        }
+    }
+
+    /// The filters of the selected run's items (by action, by text) and the CSV export.
+    fn history_filters(&mut self, ui: &mut Ui, lang: Language) {
+        ui.horizontal(|ui| {
+            let shown = match self.actions.action_filter {
+                None => tr(lang, "history.all_actions"),
+                Some(a) => tr(lang, a.label_key()),
+            };
+            let l = ui.label(tr(lang, "history.filter_action"));
+            egui::ComboBox::from_id_salt("history_action")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut self.actions.action_filter,
+                        None,
+                        tr(lang, "history.all_actions"),
+                    );
+                    for a in ItemAction::ALL {
                         ui.selectable_value(
                             &mut self.actions.action_filter,
-                            None,
-                            tr(lang, "history.all_actions"),
+                            Some(a),
+                            tr(lang, a.label_key()),
                         );
-                        for a in ItemAction::ALL {
-                            ui.selectable_value(
-                                &mut self.actions.action_filter,
-                                Some(a),
-                                tr(lang, a.label_key()),
-                            );
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
+        super::form::text_row(
+            ui,
+            &tr(lang, "history.filter_text"),
+            &mut self.actions.text_filter,
+            false,
+        );
+        if ui.button(tr(lang, "history.export_csv")).clicked() {
+            self.open_dialog(DialogPurpose::ExportHistoryCsv);
+        }
+    }
+
+    /// The selected run in full: its summary, its error with the detail folded, its items
+    /// as filtered, and the chosen item in full; the item clicked, if any.
+    fn run_detail(&mut self, ui: &mut Ui, lang: Language, runs: &[RunRecord]) -> Option<usize> {
+        let mut clicked_item = None;
+        let Some(run) = self.actions.selected_run.and_then(|i| runs.get(i)) else {
+            ui.label(RichText::new(tr(lang, "history.pick_run")).weak());
+            return None;
+        };
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("{} · {}", run.server_name, run_summary(lang, run))).strong(),
+            )
+            .wrap(),
+        );
+        if let Some(e) = &run.error {
+            let (sentence, detail) = split_detail(e);
+            ui.add(egui::Label::new(RichText::new(sentence).color(ERROR_COLOR)).wrap());
+            details(ui, lang, detail);
+        }
+        let text = self.actions.text_filter.to_lowercase();
+        let selected_item = self.actions.selected_item;
+        let items: Vec<_> = run
+            .items
+            .iter()
+            .filter(|i| {
+                self.actions.action_filter.is_none_or(|a| a == i.action)
+                    && (text.is_empty()
+                        || i.key.to_lowercase().contains(&text)
+                        || i.detail.to_lowercase().contains(&text))
+            })
+            .collect();
+        TableBuilder::new(ui)
+            .id_salt("items_table")
+            .striped(true)
+            .sense(egui::Sense::click())
+            .max_scroll_height(320.0)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(text_column(110.0, 60.0))
+            .column(text_column(110.0, 60.0))
+            .column(Column::remainder().at_least(80.0).clip(true))
+            .body(|body| {
+                body.rows(20.0, items.len(), |mut row| {
+                    let i = row.index();
+                    let item = items[i];
+                    row.set_selected(selected_item == Some(i));
+                    let hit = clickable_cells(
+                        &mut row,
+                        [
+                            RichText::new(tr(lang, item.action.label_key())),
+                            RichText::new(&item.key),
+                            RichText::new(split_detail(&item.detail).0),
+                        ],
+                    );
+                    if hit {
+                        clicked_item = Some(i);
+                    }
+                });
             });
-            super::form::text_row(
-                ui,
-                &tr(lang, "history.filter_text"),
-                &mut self.actions.text_filter,
-                false,
-            );
-            if ui.button(tr(lang, "history.export_csv")).clicked() {
-                self.open_dialog(DialogPurpose::ExportHistoryCsv);
-            }
-            let Some(run) = self.actions.selected_run.and_then(|i| runs.get(i)) else {
-                ui.label(RichText::new(tr(lang, "history.pick_run")).weak());
-                return;
-            };
+        // The chosen item in full, wrapped.
+        if let Some(item) = selected_item.and_then(|i| items.get(i)) {
+            ui.separator();
             ui.add(
                 egui::Label::new(
-                    RichText::new(format!("{} · {}", run.server_name, run_summary(lang, run)))
-                        .strong(),
+                    RichText::new(format!(
+                        "{} · {}",
+                        tr(lang, item.action.label_key()),
+                        item.key
+                    ))
+                    .strong(),
                 )
                 .wrap(),
             );
-            if let Some(e) = &run.error {
-                let (sentence, detail) = split_detail(e);
-                ui.add(egui::Label::new(RichText::new(sentence).color(ERROR_COLOR)).wrap());
-                details(ui, lang, detail);
-            }
-            let text = self.actions.text_filter.to_lowercase();
-            let selected_item = self.actions.selected_item;
-            let items: Vec<_> = run
-                .items
-                .iter()
-                .filter(|i| {
-                    self.actions.action_filter.is_none_or(|a| a == i.action)
-                        && (text.is_empty()
-                            || i.key.to_lowercase().contains(&text)
-                            || i.detail.to_lowercase().contains(&text))
-                })
-                .collect();
-            TableBuilder::new(ui)
-                .id_salt("items_table")
-                .striped(true)
-                .sense(egui::Sense::click())
-                .max_scroll_height(320.0)
-                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-                .column(text_column(110.0, 60.0))
-                .column(text_column(110.0, 60.0))
-                .column(Column::remainder().at_least(80.0).clip(true))
-                .body(|body| {
-                    body.rows(20.0, items.len(), |mut row| {
-                        let i = row.index();
-                        let item = items[i];
-                        row.set_selected(selected_item == Some(i));
-                        let hit = clickable_cells(
-                            &mut row,
-                            [
-                                RichText::new(tr(lang, item.action.label_key())),
-                                RichText::new(&item.key),
-                                RichText::new(split_detail(&item.detail).0),
-                            ],
-                        );
-                        if hit {
-                            clicked_item = Some(i);
-                        }
-                    });
-                });
-            // The chosen item in full, wrapped.
-            if let Some(item) = selected_item.and_then(|i| items.get(i)) {
-                ui.separator();
-                ui.add(
-                    egui::Label::new(
-                        RichText::new(format!(
-                            "{} · {}",
-                            tr(lang, item.action.label_key()),
-                            item.key
-                        ))
-                        .strong(),
-                    )
-                    .wrap(),
-                );
-                let (sentence, detail) = split_detail(&item.detail);
-                ui.add(egui::Label::new(sentence).wrap());
-                details(ui, lang, detail);
-            }
-        });
-        if let Some(i) = clicked_item {
-            self.actions.selected_item = Some(i);
+            let (sentence, detail) = split_detail(&item.detail);
+            ui.add(egui::Label::new(sentence).wrap());
+            details(ui, lang, detail);
+        }
+        clicked_item
+    }
+}
+
+/// A server's run buttons (short text; the full name with the server's for screen readers
+/// and as a tooltip); `Some(dry)` when one was pressed.
+fn run_buttons(
+    ui: &mut Ui,
+    lang: Language,
+    s: &crate::config::ServerDef,
+    idle: bool,
+) -> Option<bool> {
+    let mut pressed = None;
+    let mut button = |short: &str, key: &str, dry: bool| {
+        let full = tr_args(lang, key, &[("name", &s.name)]);
+        let response = ui
+            .add_enabled(idle, egui::Button::new(tr(lang, short)))
+            .on_hover_text(full.clone())
+            .on_disabled_hover_text(tr(lang, "actions.why_running"));
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, idle, &full));
+        if response.clicked() {
+            pressed = Some(dry);
+        }
+    };
+    if s.server_type() == ServerType::EShop {
+        button("actions.print_short", "actions.print_now", false);
+    } else {
+        button("actions.run_short", "actions.run_once", false);
+        button("actions.dry_short", "actions.dry_run", true);
+    }
+    pressed
+}
+
+/// A server's last run: when it ended and what it did (red when it failed), or that it
+/// never ran.
+fn last_run_cell(ui: &mut Ui, lang: Language, last: Option<&RunRecord>) {
+    match last {
+        Some(r) => {
+            let when = r
+                .finished
+                .with_timezone(&chrono::Local)
+                .format("%d.%m %H:%M")
+                .to_string();
+            let text = format!("{when} · {}", run_summary(lang, r));
+            let text = if r.ok {
+                RichText::new(text)
+            } else {
+                RichText::new(text).color(ERROR_COLOR)
+            };
+            ui.add(egui::Label::new(text).truncate());
+        }
+        None => {
+            ui.add(
+                egui::Label::new(RichText::new(tr(lang, "actions.never_run")).weak()).truncate(),
+            );
         }
     }
 }
