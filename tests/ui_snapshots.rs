@@ -8,8 +8,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use skladlink::config::*;
 use skladlink::i18n::Language;
 use skladlink::secrets::*;

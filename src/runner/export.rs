@@ -226,6 +226,37 @@ fn report_items(lang: Language, input: &ExportInput, plan: &ExportPlan) -> Vec<I
     items
 }
 
+/// The shop's currency for an export: remembered in the ledger from the last full read
+/// while no full read is due, else read from `system_status` (one request) and
+/// remembered. `None` when the shop states none.
+pub async fn export_shop_currency(
+    client: &WooClient,
+    env: &JobEnv<'_>,
+    settings: &crate::config::ExportSettings,
+) -> Result<Option<crate::core::currency::Currency>, WooError> {
+    use crate::core::currency::Currency;
+    let server_id = env.server.id.0.as_str();
+    let marks = env.ledger.read_marks(server_id).unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    let remembered = marks.currency.as_deref().and_then(Currency::from_code);
+    if let Some(c) = remembered
+        && !daily_read_due(marks.last_full, now, settings.full_read_hours)
+    {
+        return Ok(Some(c));
+    }
+    let read = crate::runner::currency::shop_currency(client).await?;
+    if let Some(c) = &read {
+        let marks = ReadMarks {
+            currency: Some(c.code().to_string()),
+            ..ReadMarks::default()
+        };
+        if let Err(e) = env.ledger.save_read_marks(server_id, &marks) {
+            tracing::warn!(error = %e, "could not remember the shop's currency");
+        }
+    }
+    Ok(read)
+}
+
 /// Runs an export against the shop; with a dry run nothing is written. Returns one item
 /// per category and product touched or skipped, and whether Stop ended it early; an
 /// `Err` means the shop could not be read or a batch failed as a whole.
@@ -352,6 +383,7 @@ pub async fn run_export(
         } else {
             marks.last_full
         },
+        currency: None,
     };
     if let Err(e) = env.ledger.save_read_marks(server_id, &marks) {
         tracing::warn!(error = %e, "could not save the export's read marks");
