@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod cost;
 pub mod faults;
+pub mod listing;
 pub mod state;
 pub mod version;
 
