@@ -363,6 +363,7 @@ pub async fn run_export(
         currency: &input_currency,
         server_id,
         previous: &product_links,
+        deferred: Default::default(),
     };
     memory.save(plan.record_links.clone());
     memory.refresh_states(&listed, &listed_trash, &plan);
@@ -391,6 +392,9 @@ pub async fn run_export(
     Ok((items, stopped))
 }
 
+/// Product links to store by SKU key (`None`: forget the SKU).
+type LinkChanges = Vec<(String, Option<ProductLink>)>;
+
 /// Writes product links to the ledger as the export learns them (a failed write is
 /// logged: the next run then compares values directly, which is only slower).
 struct LinkWriter<'a, 'e> {
@@ -399,6 +403,10 @@ struct LinkWriter<'a, 'e> {
     currency: &'a str,
     server_id: &'a str,
     previous: &'a ProductLinks,
+    /// Answers recorded while batches are in flight, written with the next batch's
+    /// intents (one ledger transaction per batch sent) or by [`LinkWriter::flush`];
+    /// `None` outside the product window: written at once.
+    deferred: std::sync::Mutex<Option<LinkChanges>>,
 }
 
 impl LinkWriter<'_, '_> {
@@ -440,6 +448,33 @@ impl LinkWriter<'_, '_> {
     }
 
     fn write(&self, changes: &[(String, Option<ProductLink>)]) {
+        if let Some(later) = self.lock_deferred().as_mut() {
+            later.extend_from_slice(changes);
+            return;
+        }
+        self.write_now(changes);
+    }
+
+    fn lock_deferred(&self) -> std::sync::MutexGuard<'_, Option<LinkChanges>> {
+        self.deferred.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on answers wait for the next intents or [`LinkWriter::flush`]. A run
+    /// killed meanwhile leaves those creates "outcome unknown", which the next run
+    /// settles from its listing, as for a kill while the shop works on them.
+    fn defer(&self) {
+        self.lock_deferred().get_or_insert_with(Vec::new);
+    }
+
+    /// Writes what waits and stops deferring.
+    fn flush(&self) {
+        let waiting = self.lock_deferred().take().unwrap_or_default();
+        if !waiting.is_empty() {
+            self.write_now(&waiting);
+        }
+    }
+
+    fn write_now(&self, changes: &[(String, Option<ProductLink>)]) {
         if let Err(e) = self.env.ledger.save_product_links(self.server_id, changes) {
             tracing::warn!(error = %e, "could not save the product links");
         }
@@ -455,11 +490,12 @@ impl LinkWriter<'_, '_> {
         created: bool,
     ) -> (String, ProductLink) {
         let key = t.sku.to_lowercase();
+        let state = to_state(p);
         let link = ProductLink {
             product_id: p.id,
             fingerprints: Fingerprints {
                 sent: target_fingerprint(t, category_ids),
-                answered: shop_fingerprint(&to_state(p)),
+                answered: shop_fingerprint(&state),
             },
             origin: if created {
                 LinkOrigin::Created
@@ -467,7 +503,7 @@ impl LinkWriter<'_, '_> {
                 origin_after_write(self.previous.get(&key), p.id)
             },
             since: chrono::Utc::now().timestamp(),
-            answered_state: Some(to_state(p)),
+            answered_state: Some(state),
         };
         (key, link)
     }
@@ -488,24 +524,27 @@ impl LinkWriter<'_, '_> {
 
     /// Creates about to be sent: remembered as "outcome unknown" first, so a run killed
     /// while the shop works on them does not create them again.
+    /// What waits for a deferred write goes in the same transaction.
     fn intend(&self, targets: &[&ProductTarget]) {
         let now = chrono::Utc::now().timestamp();
-        let changes: Vec<(String, ProductLink)> = targets
-            .iter()
-            .map(|t| {
-                (
-                    t.sku.to_lowercase(),
-                    ProductLink {
-                        product_id: 0,
-                        fingerprints: Fingerprints::default(),
-                        origin: LinkOrigin::Unknown,
-                        since: now,
-                        answered_state: None,
-                    },
-                )
-            })
-            .collect();
-        self.save(changes);
+        let mut changes = self
+            .lock_deferred()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        changes.extend(targets.iter().map(|t| {
+            (
+                t.sku.to_lowercase(),
+                Some(ProductLink {
+                    product_id: 0,
+                    fingerprints: Fingerprints::default(),
+                    origin: LinkOrigin::Unknown,
+                    since: now,
+                    answered_state: None,
+                }),
+            )
+        }));
+        self.write_now(&changes);
     }
 }
 
@@ -810,6 +849,21 @@ async fn apply_products(
     items: &mut Vec<ItemResult>,
     env: &JobEnv<'_>,
 ) -> Result<bool, WooError> {
+    memory.defer();
+    let r = product_window(client, plan, links, memory, items, env).await;
+    memory.flush();
+    r
+}
+
+/// The window of [`apply_products`], its answers' ledger writes deferred.
+async fn product_window(
+    client: &WooClient,
+    plan: &ExportPlan,
+    links: &CategoryLinks,
+    memory: &LinkWriter<'_, '_>,
+    items: &mut Vec<ItemResult>,
+    env: &JobEnv<'_>,
+) -> Result<bool, WooError> {
     let lang = env.lang;
     let opts = client.options();
     let size = opts.batch_size.clamp(1, crate::woo::client::MAX_BATCH);
@@ -889,6 +943,11 @@ async fn apply_products(
                     .await;
                 (no, started.elapsed(), r)
             });
+        }
+        if queue.is_empty() {
+            // No intents left to carry the answers: written before waiting.
+            memory.flush();
+            memory.defer();
         }
         let Some(joined) = set.join_next().await else {
             // Idle: creates the shop refused for a taken SKU without naming the product
