@@ -14,10 +14,12 @@ type Obj = Map<String, Value>;
 /// The date format of the shop's `date_*` fields, which sorts like the dates it holds.
 const DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
-/// Products by `date_modified_gmt` and their number per status.
+/// Products by status and `date_modified_gmt`, and their number per status.
 #[derive(Debug, Clone, Default)]
 pub struct ProductListing {
-    by_modified: BTreeSet<(String, u64)>,
+    by_modified: BTreeSet<(String, String, u64)>,
+    /// Ids by status, in id order within each.
+    by_status: BTreeSet<(String, u64)>,
     per_status: HashMap<String, usize>,
 }
 
@@ -44,32 +46,39 @@ impl ProductListing {
     /// Takes product `p` (id `id`) into the index.
     pub fn add(&mut self, id: u64, p: &Obj) {
         if let Some(d) = modified_gmt(p) {
-            self.by_modified.insert((d.to_string(), id));
+            self.by_modified
+                .insert((status(p).to_string(), d.to_string(), id));
         }
+        self.by_status.insert((status(p).to_string(), id));
         *self.per_status.entry(status(p).to_string()).or_default() += 1;
     }
 
     /// Takes product `p` (id `id`), as the index holds it, out of the index.
     pub fn remove(&mut self, id: u64, p: &Obj) {
         if let Some(d) = modified_gmt(p) {
-            self.by_modified.remove(&(d.to_string(), id));
+            self.by_modified
+                .remove(&(status(p).to_string(), d.to_string(), id));
         }
+        self.by_status.remove(&(status(p).to_string(), id));
         if let Some(n) = self.per_status.get_mut(status(p)) {
             *n = n.saturating_sub(1);
         }
     }
 
-    /// Moves product `id` from modification time `old` to `new` (both GMT).
-    pub fn touch(&mut self, id: u64, old: Option<&str>, new: &str) {
+    /// Moves product `id` of `status` from modification time `old` to `new` (GMT).
+    pub fn touch(&mut self, id: u64, status: &str, old: Option<&str>, new: &str) {
         if let Some(old) = old {
-            self.by_modified.remove(&(old.to_string(), id));
+            self.by_modified
+                .remove(&(status.to_string(), old.to_string(), id));
         }
-        self.by_modified.insert((new.to_string(), id));
+        self.by_modified
+            .insert((status.to_string(), new.to_string(), id));
     }
 
     /// Forgets every product.
     pub fn clear(&mut self) {
         self.by_modified.clear();
+        self.by_status.clear();
         self.per_status.clear();
     }
 
@@ -82,12 +91,34 @@ impl ProductListing {
             .sum()
     }
 
-    /// Ids of the products modified strictly after `t` (GMT), in no particular order.
-    pub fn modified_after(&self, t: NaiveDateTime) -> impl Iterator<Item = u64> + '_ {
-        let bound = (t.format(DATE_FORMAT).to_string(), u64::MAX);
-        self.by_modified
-            .range((Bound::Excluded(bound), Bound::Unbounded))
-            .map(|(_, id)| *id)
+    /// Whether product `id` is in the trash.
+    pub fn trashed(&self, id: u64) -> bool {
+        self.by_status.contains(&("trash".to_string(), id))
+    }
+
+    /// Ids of the products of exactly `status`, in id order.
+    pub fn with_status<'a>(&'a self, status: &str) -> impl DoubleEndedIterator<Item = u64> + 'a {
+        let from = (status.to_string(), 0);
+        let to = (status.to_string(), u64::MAX);
+        self.by_status.range(from..=to).map(|(_, id)| *id)
+    }
+
+    /// Ids of the products the `status` filter `filter` lists that were modified
+    /// strictly after `t` (GMT), in no particular order.
+    pub fn modified_after(&self, filter: &str, t: NaiveDateTime) -> Vec<u64> {
+        let bound = t.format(DATE_FORMAT).to_string();
+        let mut out = Vec::new();
+        for status in self.per_status.keys().filter(|s| status_matches(filter, s)) {
+            let from = (status.clone(), bound.clone(), u64::MAX);
+            // Every date sorts before "~".
+            let to = (status.clone(), "~".to_string(), 0);
+            out.extend(
+                self.by_modified
+                    .range((Bound::Excluded(from), Bound::Excluded(to)))
+                    .map(|(_, _, id)| *id),
+            );
+        }
+        out
     }
 }
 
@@ -115,15 +146,15 @@ mod tests {
             (1, 1, 0)
         );
         let t = NaiveDateTime::parse_from_str("2026-01-01T10:00:00", DATE_FORMAT).unwrap();
-        assert_eq!(
-            l.modified_after(t).collect::<Vec<_>>(),
-            vec![2],
-            "strictly after"
+        assert_eq!(l.modified_after("trash", t), vec![2], "strictly after");
+        assert!(l.modified_after("any", t).is_empty());
+        l.touch(
+            1,
+            "publish",
+            Some("2026-01-01T10:00:00"),
+            "2026-01-01T11:00:00",
         );
-        l.touch(1, Some("2026-01-01T10:00:00"), "2026-01-01T11:00:00");
-        let mut ids: Vec<u64> = l.modified_after(t).collect();
-        ids.sort_unstable();
-        assert_eq!(ids, vec![1, 2]);
+        assert_eq!(l.modified_after("any", t), vec![1]);
         l.remove(2, &b);
         assert_eq!(l.count("trash"), 0);
     }

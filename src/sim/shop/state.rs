@@ -973,16 +973,12 @@ impl ShopState {
         desc: bool,
         (page, per_page): (usize, usize),
     ) -> (usize, Vec<Value>) {
-        let listed = |id: u64, p: &Obj| {
-            self.visible(id) && status_matches(status, p["status"].as_str().unwrap_or_default())
-        };
         let skip = (page - 1) * per_page;
         if let Some(t) = modified_after {
-            let mut ids: Vec<u64> = self
-                .listing
-                .modified_after(t)
-                .filter(|id| self.products.get(id).is_some_and(|p| listed(*id, p)))
-                .collect();
+            let mut ids = self.listing.modified_after(status, t);
+            if !self.pending.is_empty() {
+                ids.retain(|id| self.visible(*id));
+            }
             ids.sort_unstable();
             if desc {
                 ids.reverse();
@@ -1004,16 +1000,24 @@ impl ShopState {
             .filter(|p| status_matches(status, p["status"].as_str().unwrap_or_default()))
             .count();
         let total = self.listing.count(status).saturating_sub(hidden);
-        let all: Box<dyn Iterator<Item = (&u64, &Obj)>> = if desc {
-            Box::new(self.products.iter().rev())
+        // "any" is every status but the trash; another filter is one status.
+        let ids: Box<dyn DoubleEndedIterator<Item = u64>> = if status == "any" {
+            Box::new(
+                self.products
+                    .keys()
+                    .copied()
+                    .filter(|id| !self.listing.trashed(*id)),
+            )
         } else {
-            Box::new(self.products.iter())
+            Box::new(self.listing.with_status(status))
         };
-        let items = all
-            .filter(|(id, p)| listed(**id, p))
+        let ids: Box<dyn Iterator<Item = u64>> = if desc { Box::new(ids.rev()) } else { ids };
+        let items = ids
+            .filter(|id| self.visible(*id))
             .skip(skip)
             .take(per_page)
-            .map(|(_, p)| self.render_product(p))
+            .filter_map(|id| self.products.get(&id))
+            .map(|p| self.render_product(p))
             .collect();
         (total, items)
     }
@@ -1480,8 +1484,9 @@ impl ShopState {
             };
             p.insert("date_modified".into(), json!(local));
             let old = p.insert("date_modified_gmt".into(), json!(&gmt));
+            let status = p["status"].as_str().unwrap_or_default();
             self.listing
-                .touch(pid, old.as_ref().and_then(Value::as_str), &gmt);
+                .touch(pid, status, old.as_ref().and_then(Value::as_str), &gmt);
             changes.push(format!(
                 "{} ({}) {}&rarr;{}",
                 p["name"].as_str().unwrap_or_default(),
