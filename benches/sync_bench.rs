@@ -218,7 +218,7 @@ impl Bench {
         let after = self.sim.stats();
         let floor = (self.sim.server_work() - work_before) / self.workers as u32;
         println!(
-            "{:<44} {:>5} {:>8} {:>7} {:>9.1} {:>10.1} {:>8.2} {:>8.2} {:>6.2} {:>8.2}",
+            "{:<44} {:>5} {:>8} {:>7} {:>9.1} {:>10.1} {:>8.2} {:>8.2} {:>6} {:>8.2}",
             format!("{title} (k={})", self.workers),
             ok,
             after.requests - before.requests,
@@ -227,7 +227,11 @@ impl Bench {
             (after.bytes_out - before.bytes_out) as f64 / 1024.0,
             wall.as_secs_f64(),
             floor.as_secs_f64(),
-            wall.as_secs_f64() / floor.as_secs_f64().max(1e-9),
+            if floor.is_zero() {
+                "—".to_string()
+            } else {
+                format!("{:.2}", wall.as_secs_f64() / floor.as_secs_f64())
+            },
             cpu.as_secs_f64()
         );
     }
