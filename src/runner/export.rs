@@ -376,7 +376,10 @@ pub async fn run_export(
     }
     categories?;
     withdraw_duplicates(client, &plan, &memory, &mut items).await?;
-    let stopped = apply_products(client, &plan, &links, &memory, &mut items, env).await?;
+    memory.defer();
+    let stopped = apply_products(client, &plan, &links, &memory, &mut items, env).await;
+    memory.flush();
+    let stopped = stopped?;
     let marks = ReadMarks {
         watermark: seen_until.map(crate::woo::format_gmt).or(marks.watermark),
         last_full: if since.is_none() {
@@ -841,22 +844,8 @@ type Answer = (
 /// [`Concurrency`] finds the shop takes; progress after each finished batch, Stop checked
 /// before each new one. True when Stop ended it early. `Err` when every batch failed
 /// as a whole, or one failed in a way no other batch can avoid (wrong keys, say).
+/// The answers' ledger writes wait for the next intents (see [`LinkWriter::defer`]).
 async fn apply_products(
-    client: &WooClient,
-    plan: &ExportPlan,
-    links: &CategoryLinks,
-    memory: &LinkWriter<'_, '_>,
-    items: &mut Vec<ItemResult>,
-    env: &JobEnv<'_>,
-) -> Result<bool, WooError> {
-    memory.defer();
-    let r = product_window(client, plan, links, memory, items, env).await;
-    memory.flush();
-    r
-}
-
-/// The window of [`apply_products`], its answers' ledger writes deferred.
-async fn product_window(
     client: &WooClient,
     plan: &ExportPlan,
     links: &CategoryLinks,
