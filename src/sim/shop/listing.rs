@@ -3,7 +3,7 @@
 //! products by modification time (for `modified_after`) and a count per status (for
 //! `X-WP-Total`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 
 use chrono::NaiveDateTime;
@@ -20,6 +20,8 @@ pub struct ProductListing {
     by_modified: BTreeSet<(String, String, u64)>,
     /// Ids by status, in id order within each.
     by_status: BTreeSet<(String, u64)>,
+    /// Ids in the trash.
+    trash: HashSet<u64>,
     per_status: HashMap<String, usize>,
 }
 
@@ -50,6 +52,9 @@ impl ProductListing {
                 .insert((status(p).to_string(), d.to_string(), id));
         }
         self.by_status.insert((status(p).to_string(), id));
+        if status(p) == "trash" {
+            self.trash.insert(id);
+        }
         *self.per_status.entry(status(p).to_string()).or_default() += 1;
     }
 
@@ -60,6 +65,7 @@ impl ProductListing {
                 .remove(&(status(p).to_string(), d.to_string(), id));
         }
         self.by_status.remove(&(status(p).to_string(), id));
+        self.trash.remove(&id);
         if let Some(n) = self.per_status.get_mut(status(p)) {
             *n = n.saturating_sub(1);
         }
@@ -79,6 +85,7 @@ impl ProductListing {
     pub fn clear(&mut self) {
         self.by_modified.clear();
         self.by_status.clear();
+        self.trash.clear();
         self.per_status.clear();
     }
 
@@ -93,7 +100,7 @@ impl ProductListing {
 
     /// Whether product `id` is in the trash.
     pub fn trashed(&self, id: u64) -> bool {
-        self.by_status.contains(&("trash".to_string(), id))
+        self.trash.contains(&id)
     }
 
     /// Ids of the products of exactly `status`, in id order.
