@@ -941,7 +941,12 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     assert!(run.ok, "{run:#?}");
     let stats = s.sim.stats();
     assert_eq!(stats.count("POST orders/batch"), 1, "{:?}", stats.by_route);
-    assert_eq!(stats.count("GET system_status"), 1, "{:?}", stats.by_route);
+    assert_eq!(
+        stats.count("GET system_status"),
+        0,
+        "the orders state the shop's currency: {:?}",
+        stats.by_route
+    );
     assert_eq!(
         stats.count("POST orders/{id}/notes"),
         0,
@@ -950,8 +955,8 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     );
     assert_eq!(
         stats.requests,
-        stats.count("GET orders") + stats.count("GET system_status") + 1,
-        "the shop's currency, one listing and one status batch: {:?}",
+        stats.count("GET orders") + 1,
+        "one listing and one status batch: {:?}",
         stats.by_route
     );
     for id in ids {
@@ -975,6 +980,39 @@ async fn without_notes_the_document_number_goes_with_the_status_in_one_request()
     }
     let again = s.run(IMPORT, false).await;
     assert!(again.items.is_empty(), "{again:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_reads_the_shops_currency_only_with_its_full_read() {
+    let mut s = setup(Backend::Sqlite, 10, DocumentType::Sale).await;
+    s.sim.faults().reset_stats();
+    assert!(s.run(EXPORT, false).await.ok);
+    assert_eq!(s.sim.stats().count("GET system_status"), 1);
+    s.sim.faults().reset_stats();
+    let unchanged = s.run(EXPORT, false).await;
+    assert!(unchanged.ok, "{unchanged:#?}");
+    let stats = s.sim.stats();
+    assert_eq!(
+        (stats.count("GET system_status"), stats.requests),
+        (0, 3),
+        "the currency remembered from the full read; two listings and the categories: {:?}",
+        stats.by_route
+    );
+    assert_eq!(unchanged.currency, "EUR");
+    // A full read asks for the currency again, and a changed one stops the run.
+    if let ServerKind::Export(e) = &mut s.config.servers[0].kind {
+        e.full_read_hours = 0;
+    }
+    s.sim.state().currency = "USD".into();
+    s.sim.faults().reset_stats();
+    let refused = s.run(EXPORT, false).await;
+    assert!(!refused.ok, "{refused:#?}");
+    assert!(
+        refused.error.clone().unwrap_or_default().contains("USD"),
+        "{refused:#?}"
+    );
+    assert_eq!(s.sim.stats().count("GET system_status"), 1);
+    assert_eq!(s.writes(), 0, "nothing was sent to the shop");
 }
 
 /// Turns the demo warehouse (a euro database) back into one still kept in leva.

@@ -186,9 +186,15 @@ pub fn remembered_view(
 /// read): the first run, when the product memory is empty, and once every `hours` (0:
 /// always), to catch what a modified-since listing misses (a product deleted for good).
 pub fn full_read_due(last_full: Option<i64>, now: i64, hours: u32, links: &ProductLinks) -> bool {
+    links.is_empty() || daily_read_due(last_full, now, hours)
+}
+
+/// Whether the last full read (Unix seconds) is `hours` or more old (0: always; never
+/// read: always). The shop's currency is read again at the same times as the products.
+pub fn daily_read_due(last_full: Option<i64>, now: i64, hours: u32) -> bool {
     match last_full {
         None => true,
-        Some(_) if hours == 0 || links.is_empty() => true,
+        Some(_) if hours == 0 => true,
         Some(t) => now - t >= i64::from(hours) * 3600,
     }
 }

@@ -15,6 +15,9 @@ pub struct ReadMarks {
     pub watermark: Option<String>,
     /// When the last full read of the products was (Unix seconds).
     pub last_full: Option<i64>,
+    /// The shop's currency code as `system_status` stated it at the last full read (read
+    /// again with each full read and whenever it is missing).
+    pub currency: Option<String>,
 }
 
 impl Ledger {
@@ -33,6 +36,7 @@ impl Ledger {
                 watermark: get(format!("export.{server_id}.watermark"))?,
                 last_full: get(format!("export.{server_id}.last_full"))?
                     .and_then(|v| v.parse().ok()),
+                currency: get(format!("export.{server_id}.currency"))?,
             })
         })
     }
@@ -52,6 +56,9 @@ impl Ledger {
                     format!("export.{server_id}.last_full"),
                     t.to_string()
                 ])?;
+            }
+            if let Some(c) = &marks.currency {
+                put.execute(params![format!("export.{server_id}.currency"), c])?;
             }
             Ok(())
         })

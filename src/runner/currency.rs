@@ -1,5 +1,5 @@
 //! The currencies of a run's sides, gathered before anything is written: the shop's from
-//! `system_status`, the warehouse's from the Database tab's setting or the database
+//! its orders or `system_status`, the warehouse's from the Database tab's setting or the database
 //! itself; `core::currency` decides what the run does with them.
 
 use crate::config::{DeviceCurrencySetting, WarehouseCurrency};
@@ -15,6 +15,17 @@ pub async fn shop_currency(client: &WooClient) -> Result<Option<Currency>, WooEr
     Ok(status["settings"]["currency"]
         .as_str()
         .and_then(Currency::from_code))
+}
+
+/// The currency every one of `orders` states (WooCommerce gives each order the shop's
+/// currency when it is placed); `None` when there are none, one states none or they
+/// differ: then only `system_status` can tell the shop's.
+pub fn orders_currency(orders: &[crate::woo::Order]) -> Option<Currency> {
+    let first = Currency::from_code(&orders.first()?.currency)?;
+    orders
+        .iter()
+        .all(|o| o.currency.trim().eq_ignore_ascii_case(first.code()))
+        .then_some(first)
 }
 
 /// The warehouse's currency: as the Database tab states it, else read from the

@@ -226,6 +226,37 @@ fn report_items(lang: Language, input: &ExportInput, plan: &ExportPlan) -> Vec<I
     items
 }
 
+/// The shop's currency for an export: remembered in the ledger from the last full read
+/// while no full read is due, else read from `system_status` (one request) and
+/// remembered. `None` when the shop states none.
+pub async fn export_shop_currency(
+    client: &WooClient,
+    env: &JobEnv<'_>,
+    settings: &crate::config::ExportSettings,
+) -> Result<Option<crate::core::currency::Currency>, WooError> {
+    use crate::core::currency::Currency;
+    let server_id = env.server.id.0.as_str();
+    let marks = env.ledger.read_marks(server_id).unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    let remembered = marks.currency.as_deref().and_then(Currency::from_code);
+    if let Some(c) = remembered
+        && !daily_read_due(marks.last_full, now, settings.full_read_hours)
+    {
+        return Ok(Some(c));
+    }
+    let read = crate::runner::currency::shop_currency(client).await?;
+    if let Some(c) = &read {
+        let marks = ReadMarks {
+            currency: Some(c.code().to_string()),
+            ..ReadMarks::default()
+        };
+        if let Err(e) = env.ledger.save_read_marks(server_id, &marks) {
+            tracing::warn!(error = %e, "could not remember the shop's currency");
+        }
+    }
+    Ok(read)
+}
+
 /// Runs an export against the shop; with a dry run nothing is written. Returns one item
 /// per category and product touched or skipped, and whether Stop ended it early; an
 /// `Err` means the shop could not be read or a batch failed as a whole.
@@ -332,6 +363,7 @@ pub async fn run_export(
         currency: &input_currency,
         server_id,
         previous: &product_links,
+        deferred: Default::default(),
     };
     memory.save(plan.record_links.clone());
     memory.refresh_states(&listed, &listed_trash, &plan);
@@ -344,7 +376,10 @@ pub async fn run_export(
     }
     categories?;
     withdraw_duplicates(client, &plan, &memory, &mut items).await?;
-    let stopped = apply_products(client, &plan, &links, &memory, &mut items, env).await?;
+    memory.defer();
+    let stopped = apply_products(client, &plan, &links, &memory, &mut items, env).await;
+    memory.flush();
+    let stopped = stopped?;
     let marks = ReadMarks {
         watermark: seen_until.map(crate::woo::format_gmt).or(marks.watermark),
         last_full: if since.is_none() {
@@ -352,12 +387,16 @@ pub async fn run_export(
         } else {
             marks.last_full
         },
+        currency: None,
     };
     if let Err(e) = env.ledger.save_read_marks(server_id, &marks) {
         tracing::warn!(error = %e, "could not save the export's read marks");
     }
     Ok((items, stopped))
 }
+
+/// Product links to store by SKU key (`None`: forget the SKU).
+type LinkChanges = Vec<(String, Option<ProductLink>)>;
 
 /// Writes product links to the ledger as the export learns them (a failed write is
 /// logged: the next run then compares values directly, which is only slower).
@@ -367,6 +406,10 @@ struct LinkWriter<'a, 'e> {
     currency: &'a str,
     server_id: &'a str,
     previous: &'a ProductLinks,
+    /// Answers recorded while batches are in flight, written with the next batch's
+    /// intents (one ledger transaction per batch sent) or by [`LinkWriter::flush`];
+    /// `None` outside the product window: written at once.
+    deferred: std::sync::Mutex<Option<LinkChanges>>,
 }
 
 impl LinkWriter<'_, '_> {
@@ -408,6 +451,33 @@ impl LinkWriter<'_, '_> {
     }
 
     fn write(&self, changes: &[(String, Option<ProductLink>)]) {
+        if let Some(later) = self.lock_deferred().as_mut() {
+            later.extend_from_slice(changes);
+            return;
+        }
+        self.write_now(changes);
+    }
+
+    fn lock_deferred(&self) -> std::sync::MutexGuard<'_, Option<LinkChanges>> {
+        self.deferred.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on answers wait for the next intents or [`LinkWriter::flush`]. A run
+    /// killed meanwhile leaves those creates "outcome unknown", which the next run
+    /// settles from its listing, as for a kill while the shop works on them.
+    fn defer(&self) {
+        self.lock_deferred().get_or_insert_with(Vec::new);
+    }
+
+    /// Writes what waits and stops deferring.
+    fn flush(&self) {
+        let waiting = self.lock_deferred().take().unwrap_or_default();
+        if !waiting.is_empty() {
+            self.write_now(&waiting);
+        }
+    }
+
+    fn write_now(&self, changes: &[(String, Option<ProductLink>)]) {
         if let Err(e) = self.env.ledger.save_product_links(self.server_id, changes) {
             tracing::warn!(error = %e, "could not save the product links");
         }
@@ -423,11 +493,12 @@ impl LinkWriter<'_, '_> {
         created: bool,
     ) -> (String, ProductLink) {
         let key = t.sku.to_lowercase();
+        let state = to_state(p);
         let link = ProductLink {
             product_id: p.id,
             fingerprints: Fingerprints {
                 sent: target_fingerprint(t, category_ids),
-                answered: shop_fingerprint(&to_state(p)),
+                answered: shop_fingerprint(&state),
             },
             origin: if created {
                 LinkOrigin::Created
@@ -435,7 +506,7 @@ impl LinkWriter<'_, '_> {
                 origin_after_write(self.previous.get(&key), p.id)
             },
             since: chrono::Utc::now().timestamp(),
-            answered_state: Some(to_state(p)),
+            answered_state: Some(state),
         };
         (key, link)
     }
@@ -456,24 +527,27 @@ impl LinkWriter<'_, '_> {
 
     /// Creates about to be sent: remembered as "outcome unknown" first, so a run killed
     /// while the shop works on them does not create them again.
+    /// What waits for a deferred write goes in the same transaction.
     fn intend(&self, targets: &[&ProductTarget]) {
         let now = chrono::Utc::now().timestamp();
-        let changes: Vec<(String, ProductLink)> = targets
-            .iter()
-            .map(|t| {
-                (
-                    t.sku.to_lowercase(),
-                    ProductLink {
-                        product_id: 0,
-                        fingerprints: Fingerprints::default(),
-                        origin: LinkOrigin::Unknown,
-                        since: now,
-                        answered_state: None,
-                    },
-                )
-            })
-            .collect();
-        self.save(changes);
+        let mut changes = self
+            .lock_deferred()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        changes.extend(targets.iter().map(|t| {
+            (
+                t.sku.to_lowercase(),
+                Some(ProductLink {
+                    product_id: 0,
+                    fingerprints: Fingerprints::default(),
+                    origin: LinkOrigin::Unknown,
+                    since: now,
+                    answered_state: None,
+                }),
+            )
+        }));
+        self.write_now(&changes);
     }
 }
 
@@ -770,6 +844,7 @@ type Answer = (
 /// [`Concurrency`] finds the shop takes; progress after each finished batch, Stop checked
 /// before each new one. True when Stop ended it early. `Err` when every batch failed
 /// as a whole, or one failed in a way no other batch can avoid (wrong keys, say).
+/// The answers' ledger writes wait for the next intents (see [`LinkWriter::defer`]).
 async fn apply_products(
     client: &WooClient,
     plan: &ExportPlan,
@@ -857,6 +932,11 @@ async fn apply_products(
                     .await;
                 (no, started.elapsed(), r)
             });
+        }
+        if queue.is_empty() {
+            // No intents left to carry the answers: written before waiting.
+            memory.flush();
+            memory.defer();
         }
         let Some(joined) = set.join_next().await else {
             // Idle: creates the shop refused for a taken SKU without naming the product

@@ -73,10 +73,6 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         Err(e) => return JobOutcome::failed(e),
     };
     env.report(Stage::ReadingShop, 0, 0);
-    let shop_currency = match crate::runner::currency::shop_currency(&client).await {
-        Ok(c) => c,
-        Err(e) => return JobOutcome::failed(e.message(lang)),
-    };
     let filter = OrderFilter {
         statuses: vec![settings.status_for_processing.trim().to_string()],
         ..OrderFilter::default()
@@ -86,6 +82,14 @@ pub async fn import_job(env: &JobEnv<'_>, settings: &ImportSettings) -> JobOutco
         Err(e) => return JobOutcome::failed(e.message(lang)),
     };
     orders.sort_by_key(|o| o.id);
+    // The orders say the shop's currency; `system_status` only when they cannot.
+    let shop_currency = match crate::runner::currency::orders_currency(&orders) {
+        Some(c) => Some(c),
+        None => match crate::runner::currency::shop_currency(&client).await {
+            Ok(c) => c,
+            Err(e) => return JobOutcome::failed(e.message(lang)),
+        },
+    };
     let wh = match env.warehouse().await {
         Ok(wh) => wh,
         Err(e) => return JobOutcome::failed(e),

@@ -180,10 +180,11 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
         Ok(c) => c,
         Err(e) => return JobOutcome::failed(e),
     };
-    let shop_currency = match crate::runner::currency::shop_currency(&client).await {
-        Ok(c) => c,
-        Err(e) => return JobOutcome::failed(e.message(env.lang)),
-    };
+    let shop_currency =
+        match crate::runner::export::export_shop_currency(&client, env, settings).await {
+            Ok(c) => c,
+            Err(e) => return JobOutcome::failed(e.message(env.lang)),
+        };
     env.report(Stage::ReadingWarehouse, 0, 0);
     let wh = match env.warehouse().await {
         Ok(wh) => wh,

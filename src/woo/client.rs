@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::auth::{self, AuthMode, OAuthStamp, SignatureMethod};
 use super::error::WooError;
@@ -1902,10 +1902,13 @@ fn batch_body<T: serde::Serialize>(create: &[T], update: &[T], delete: &[u64]) -
 }
 
 fn parse_items<T: DeserializeOwned>(
-    v: Option<&Value>,
+    v: Option<Value>,
     sent: usize,
 ) -> Result<Vec<ItemResult<T>>, WooError> {
-    let items = v.and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let items = match v {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
     if items.len() != sent {
         return Err(WooError::BatchMismatch {
             sent,
@@ -1938,11 +1941,14 @@ fn parse_batch<T: DeserializeOwned>(
     deletes: usize,
 ) -> Result<BatchOutcome<T>, WooError> {
     // An empty request answers `[]` (an array, not an object).
-    let obj = if body.is_array() { json!({}) } else { body };
+    let mut obj = match body {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     Ok(BatchOutcome {
-        create: parse_items(obj.get("create"), creates)?,
-        update: parse_items(obj.get("update"), updates)?,
-        delete: parse_items(obj.get("delete"), deletes)?,
+        create: parse_items(obj.remove("create"), creates)?,
+        update: parse_items(obj.remove("update"), updates)?,
+        delete: parse_items(obj.remove("delete"), deletes)?,
     })
 }
 

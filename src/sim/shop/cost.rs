@@ -82,15 +82,19 @@ impl CostState {
         }
     }
 
-    /// Waits for a free worker, then spends the server time of `work` on it.
-    pub async fn serve(&self, work: Work) {
+    /// Waits for a free worker; the request is served while the answer is held.
+    pub async fn worker(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.workers.acquire().await.ok()
+    }
+
+    /// Spends the server time of `work` on the worker held since `elapsed` ago: the
+    /// simulator's own time answering is part of it, as a real shop's work is part of
+    /// its time per request (only what is left is waited).
+    pub async fn spend(&self, work: Work, elapsed: Duration) {
         let cost = self.model.cost(work);
-        let Ok(_worker) = self.workers.acquire().await else {
-            return;
-        };
         self.spent_nanos
             .fetch_add(cost.as_nanos() as u64, Ordering::Relaxed);
-        tokio::time::sleep(cost).await;
+        tokio::time::sleep(cost.saturating_sub(elapsed)).await;
     }
 
     /// Server time spent so far (scaled), over all workers.

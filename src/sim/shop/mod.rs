@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod cost;
 pub mod faults;
+pub mod listing;
 pub mod state;
 pub mod version;
 
@@ -606,18 +607,26 @@ async fn handle(
         }
         _ => None,
     };
-    let mut out = match early {
-        Some(o) => o,
-        None => dispatch(&shared, &method, &path, &query, &parts.headers, &body),
-    };
     let cost = shared
         .cost
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    if let Some(cost) = cost {
-        cost.serve(cost::work_of(&key, &body, &out.body)).await;
+    // A worker serves the request from its start: answering is part of its time.
+    let worker = match &cost {
+        Some(c) => c.worker().await,
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let mut out = match early {
+        Some(o) => o,
+        None => dispatch(&shared, &method, &path, &query, &parts.headers, &body),
+    };
+    if let Some(cost) = &cost {
+        let work = cost::work_of(&key, &body, &out.body);
+        cost.spend(work, started.elapsed()).await;
     }
+    drop(worker);
     if !out.delay.is_zero() {
         tokio::time::sleep(out.delay).await;
     }

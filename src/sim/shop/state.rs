@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::listing::{ProductListing, status_matches};
 use crate::core::money::Money;
 
 mod refunds;
@@ -298,6 +299,8 @@ pub struct ShopState {
     nonces: HashSet<String>,
     sku_index: HashMap<String, u64>,
     slug_index: HashMap<String, u64>,
+    /// Products by modification time and status, kept with every write to `products`.
+    listing: ProductListing,
 }
 
 impl ShopState {
@@ -328,6 +331,7 @@ impl ShopState {
             nonces: HashSet::new(),
             sku_index: HashMap::new(),
             slug_index: HashMap::new(),
+            listing: ProductListing::default(),
         };
         let id = s.term_id();
         let mut c = template("category").clone();
@@ -485,9 +489,29 @@ impl ShopState {
         }
     }
 
+    /// Stores product `p` under `id`, keeping the listing index.
+    fn put_product(&mut self, id: u64, p: Obj) {
+        if let Some(old) = self.products.get(&id) {
+            self.listing.remove(id, old);
+        }
+        self.listing.add(id, &p);
+        self.products.insert(id, p);
+    }
+
+    /// Deletes product `id` for good, keeping the listing index.
+    fn drop_product(&mut self, id: u64) {
+        if let Some(old) = self.products.remove(&id) {
+            self.listing.remove(id, &old);
+        }
+    }
+
     fn rebuild_indexes(&mut self) {
         self.sku_index.clear();
         self.slug_index.clear();
+        self.listing.clear();
+        for (id, p) in &self.products {
+            self.listing.add(*id, p);
+        }
         let all: Vec<Obj> = self.products.values().cloned().collect();
         for p in &all {
             self.index_product(p);
@@ -788,7 +812,7 @@ impl ShopState {
             json!(format!("{}/product/%pagename%/", self.home_url)),
         );
         self.index_product(&p);
-        self.products.insert(id, p.clone());
+        self.put_product(id, p.clone());
         Reply::json(201, self.render_product(&p)).header(
             "Location",
             format!("{}/wp-json/wc/v3/products/{id}", self.home_url),
@@ -812,7 +836,7 @@ impl ShopState {
                     self.unindex_product(&old);
                     self.index_product(&p);
                 }
-                self.products.insert(id, p.clone());
+                self.put_product(id, p.clone());
                 Reply::json(200, self.render_product(&p))
             }
             Err(e) => e,
@@ -827,7 +851,7 @@ impl ShopState {
         let body = self.render_product(&p);
         if force {
             self.unindex_product(&p);
-            self.products.remove(&id);
+            self.drop_product(id);
         } else if p["status"] == "trash" {
             return Reply::error(
                 410,
@@ -841,7 +865,7 @@ impl ShopState {
             // Trashing is a post update: WordPress bumps its modification time.
             self.set_date(&mut t, "date_modified");
             self.index_product(&t);
-            self.products.insert(id, t);
+            self.put_product(id, t);
         }
         Reply::json(200, body)
     }
@@ -884,6 +908,19 @@ impl ShopState {
         };
         let modified_after = date_filter("modified_after")?;
         let after = date_filter("after")?;
+        // The listing by id (what a sync client asks) is read from the index.
+        let by_id = params.get("orderby").is_some_and(|o| o == "id");
+        if by_id
+            && skus.is_none()
+            && include.is_none()
+            && search.is_none()
+            && after.is_none()
+            && modified_after.is_none_or(|(_, zoned)| gmt || zoned)
+        {
+            let desc = params.get("order").is_none_or(|o| o != "asc");
+            let t = modified_after.map(|(t, _)| t);
+            return Ok(self.products_by_id(status, t, desc, (page, per_page)));
+        }
         let mut out: Vec<&Obj> = self
             .products
             .iter()
@@ -926,6 +963,65 @@ impl ShopState {
                 .map(|p| self.render_product(p))
                 .collect(),
         ))
+    }
+
+    /// One page of the products of `status` (modified after `modified_after`, GMT, when
+    /// set) by id, with how many there are in all: the cost of the page, not of the
+    /// catalogue (the index holds the dates and the count per status).
+    fn products_by_id(
+        &self,
+        status: &str,
+        modified_after: Option<NaiveDateTime>,
+        desc: bool,
+        (page, per_page): (usize, usize),
+    ) -> (usize, Vec<Value>) {
+        let skip = (page - 1) * per_page;
+        if let Some(t) = modified_after {
+            let mut ids = self.listing.modified_after(status, t);
+            if !self.pending.is_empty() {
+                ids.retain(|id| self.visible(*id));
+            }
+            ids.sort_unstable();
+            if desc {
+                ids.reverse();
+            }
+            let items = ids
+                .iter()
+                .skip(skip)
+                .take(per_page)
+                .filter_map(|id| self.products.get(id))
+                .map(|p| self.render_product(p))
+                .collect();
+            return (ids.len(), items);
+        }
+        let hidden = self
+            .pending
+            .keys()
+            .filter(|id| !self.visible(**id))
+            .filter_map(|id| self.products.get(id))
+            .filter(|p| status_matches(status, p["status"].as_str().unwrap_or_default()))
+            .count();
+        let total = self.listing.count(status).saturating_sub(hidden);
+        // "any" is every status but the trash; another filter is one status.
+        let ids: Box<dyn DoubleEndedIterator<Item = u64>> = if status == "any" {
+            Box::new(
+                self.products
+                    .keys()
+                    .copied()
+                    .filter(|id| !self.listing.trashed(*id)),
+            )
+        } else {
+            Box::new(self.listing.with_status(status))
+        };
+        let ids: Box<dyn Iterator<Item = u64>> = if desc { Box::new(ids.rev()) } else { ids };
+        let items = ids
+            .filter(|id| self.visible(*id))
+            .skip(skip)
+            .take(per_page)
+            .filter_map(|id| self.products.get(&id))
+            .map(|p| self.render_product(p))
+            .collect();
+        (total, items)
     }
 
     fn date_after(
@@ -1389,7 +1485,10 @@ impl ShopState {
                 )
             };
             p.insert("date_modified".into(), json!(local));
-            p.insert("date_modified_gmt".into(), json!(gmt));
+            let old = p.insert("date_modified_gmt".into(), json!(&gmt));
+            let status = p["status"].as_str().unwrap_or_default();
+            self.listing
+                .touch(pid, status, old.as_ref().and_then(Value::as_str), &gmt);
             changes.push(format!(
                 "{} ({}) {}&rarr;{}",
                 p["name"].as_str().unwrap_or_default(),
@@ -1940,6 +2039,57 @@ mod tests {
         assert!(parse_rest_date("2000-01-01T00:00:00").is_some());
         assert!(parse_rest_date("2000-01-01T00:00:00Z").unwrap().1);
         assert!(parse_rest_date("2000-01-01").is_none());
+    }
+
+    #[test]
+    fn the_indexed_listing_by_id_answers_as_the_sorted_one() {
+        let mut s = ShopState::new("http://127.0.0.1:1");
+        for n in 0..7 {
+            let p = json!({"name": format!("P{n}"), "sku": format!("S-{n}")});
+            assert_eq!(s.create_product(p.as_object().unwrap()).status, 201);
+        }
+        let ids: Vec<u64> = s.products.keys().copied().collect();
+        assert_eq!(s.delete_product(ids[2], false).status, 200);
+        assert_eq!(s.delete_product(ids[3], true).status, 200);
+        let draft = json!({"status": "draft"});
+        assert_eq!(
+            s.update_product(ids[4], draft.as_object().unwrap()).status,
+            200
+        );
+        let list = |s: &ShopState, orderby: &str, extra: &[(&str, &str)], page: usize| {
+            let mut params: BTreeMap<String, String> = extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            params.insert("orderby".into(), orderby.into());
+            let (total, items) = s.query_products(&params, (page, 2)).unwrap();
+            let ids: Vec<u64> = items.iter().map(|p| p["id"].as_u64().unwrap()).collect();
+            (total, ids)
+        };
+        let cases: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("order", "asc")],
+            &[("status", "trash")],
+            &[("status", "draft"), ("order", "asc")],
+            &[
+                ("modified_after", "2000-01-01T00:00:00"),
+                ("dates_are_gmt", "true"),
+            ],
+            &[("modified_after", "2999-01-01T00:00:00Z"), ("order", "asc")],
+        ];
+        for extra in cases {
+            for page in 1..4 {
+                assert_eq!(
+                    list(&s, "id", extra, page),
+                    list(&s, "include", extra, page),
+                    "{extra:?} page {page}"
+                );
+            }
+        }
+        assert_eq!(
+            list(&s, "id", &[("order", "asc")], 1),
+            (5, vec![ids[0], ids[1]])
+        );
     }
 
     #[test]
