@@ -957,6 +957,8 @@ fn json_input(headers: &hyper::HeaderMap, body: &[u8]) -> Result<state::Obj, Rep
     }
 }
 
+/// Answers one simulated request: the site's pages and redirects, the REST index, and the
+/// authenticated `wc/v3` routes with their version shaping and paging faults.
 fn dispatch(
     shared: &Shared,
     method: &str,
