@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{EXIT_CONFIG, EXIT_FAILED, EXIT_OK};
-use crate::config::{ServerId, ServerKind, Workspace, validate_server};
+use crate::config::ShopConnection;
+use crate::config::{AppConfig, ServerId, ServerKind, Workspace, validate_server};
+use crate::core::currency::Currency;
 use crate::i18n::{Language, tr, tr_args};
-use crate::runner::history::ItemAction;
+use crate::runner::history::{ItemAction, RunRecord};
 use crate::runner::progress::group_thousands;
 use crate::runner::{Command, Event, Runner, RunnerContext, WorkerState};
-use crate::secrets::{SecretKey, SecretKind};
+use crate::secrets::{Secret, SecretKey, SecretKind};
 
 fn fail(text: String, code: u8) -> ExitCode {
     eprintln!("{text}");
@@ -52,30 +54,64 @@ fn locked_runner(
     Ok((lock, runner))
 }
 
-/// `skladlink run`: runs the named servers (default: the Servers list) once or on their
-/// intervals, printing progress and a summary; exits 1 when a run failed.
-pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitCode {
-    let config = ws.config();
+/// The servers `skladlink run` works on: the named ones, or the run list when none is named;
+/// an unknown name or an empty run list is reported and ends the command.
+fn servers_to_run(config: &AppConfig, names: &[String]) -> Result<Vec<ServerId>, ExitCode> {
     let lang = config.language;
     let mut ids: Vec<ServerId> = Vec::new();
     if names.is_empty() {
         ids = config.run_list.clone();
         if ids.is_empty() {
-            return fail(tr(lang, "cli.empty_run_list"), EXIT_FAILED);
+            return Err(fail(tr(lang, "cli.empty_run_list"), EXIT_FAILED));
         }
     } else {
         for name in names {
             match config.server_by_name(name) {
                 Some(s) => ids.push(s.id.clone()),
                 None => {
-                    return fail(
+                    return Err(fail(
                         tr_args(lang, "cli.unknown_server", &[("name", name)]),
                         EXIT_FAILED,
-                    );
+                    ));
                 }
             }
         }
     }
+    Ok(ids)
+}
+
+/// Prints a finished run: its summary line, then each failed, skipped or would-be item.
+fn print_run(lang: Language, server_name: &str, record: &RunRecord) {
+    let summary = crate::ui::run_summary(lang, record);
+    println!("{}: {}", server_name, summary);
+    for item in record.items.iter().filter(|i| {
+        matches!(
+            i.action,
+            ItemAction::Failed
+                | ItemAction::Skipped
+                | ItemAction::WouldCreate
+                | ItemAction::WouldUpdate
+        )
+    }) {
+        println!(
+            "  {} {} {}: {}",
+            tr(lang, item.action.label_key()),
+            item.kind,
+            item.key,
+            item.detail
+        );
+    }
+}
+
+/// `skladlink run`: runs the named servers (default: the Servers list) once or on their
+/// intervals, printing progress and a summary; exits 1 when a run failed.
+pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitCode {
+    let config = ws.config();
+    let lang = config.language;
+    let ids = match servers_to_run(config, names) {
+        Ok(ids) => ids,
+        Err(code) => return code,
+    };
     if let Err(code) = database_valid(ws) {
         return code;
     }
@@ -173,25 +209,7 @@ pub fn run(ws: &Workspace, names: &[String], once: bool, dry_run: bool) -> ExitC
                 }
             }
             Event::Finished { server, record } => {
-                let summary = crate::ui::run_summary(lang, &record);
-                println!("{}: {}", name_of(&server), summary);
-                for item in record.items.iter().filter(|i| {
-                    matches!(
-                        i.action,
-                        ItemAction::Failed
-                            | ItemAction::Skipped
-                            | ItemAction::WouldCreate
-                            | ItemAction::WouldUpdate
-                    )
-                }) {
-                    println!(
-                        "  {} {} {}: {}",
-                        tr(lang, item.action.label_key()),
-                        item.kind,
-                        item.key,
-                        item.detail
-                    );
-                }
+                print_run(lang, &name_of(&server), &record);
                 if !record.ok {
                     failed = true;
                 }
@@ -375,95 +393,9 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
                 Ok(rt) => rt,
                 Err(e) => return fail(e.to_string(), EXIT_FAILED),
             };
-            let mut ok = true;
-            let mut shop_currency = None;
-            match rt.block_on(crate::woo::check_connection(&shop, &key, &secret_)) {
-                Ok(report) => {
-                    shop_currency = crate::core::currency::Currency::from_code(&report.currency);
-                    println!(
-                        "{}",
-                        tr_args(
-                            lang,
-                            "cli.check_shop_ok",
-                            &[
-                                ("site", &report.site_name),
-                                ("wc", &report.wc_version),
-                                ("wp", &report.wp_version),
-                                (
-                                    "auth",
-                                    if report.https {
-                                        "HTTPS (Basic)"
-                                    } else {
-                                        "HTTP (OAuth 1.0a)"
-                                    }
-                                ),
-                            ]
-                        )
-                    );
-                    if report.home_url_differs {
-                        println!(
-                            "{}",
-                            tr_args(
-                                lang,
-                                "cli.check_home_differs",
-                                &[("home", &report.home_url)]
-                            )
-                        );
-                    }
-                }
-                Err(e) => {
-                    println!(
-                        "{}",
-                        tr_args(
-                            lang,
-                            "cli.check_shop_failed",
-                            &[("error", &e.message(lang))]
-                        )
-                    );
-                    ok = false;
-                }
-            }
-            let password = ws.secrets().get(&SecretKey::database()).ok().flatten();
-            let mut warehouse_currency = None;
-            match crate::warehouse::probe::probe(&config.database, password.as_ref()) {
-                Ok(info) => {
-                    println!(
-                        "{}",
-                        tr_args(
-                            lang,
-                            "database.connected",
-                            &[("version", &info.version), ("dbms", &info.dbms)]
-                        )
-                    );
-                    let cs = crate::warehouse::probe::connection_string(
-                        &config.database,
-                        password.as_ref(),
-                    );
-                    warehouse_currency = crate::warehouse::Warehouse::connect(&cs)
-                        .and_then(|w| {
-                            crate::runner::currency::warehouse_currency(
-                                &w,
-                                config.database.currency,
-                            )
-                        })
-                        .ok()
-                        .flatten();
-                }
-                Err(crate::warehouse::probe::ProbeError::NotConfigured) => {
-                    println!("{}", tr(lang, "database.not_configured"))
-                }
-                Err(e) => {
-                    println!(
-                        "{}",
-                        tr_args(
-                            lang,
-                            "database.connect_failed",
-                            &[("error", &e.to_string())]
-                        )
-                    );
-                    ok = false;
-                }
-            }
+            let (shop_ok, shop_currency) = check_shop(lang, &rt, &shop, &key, &secret_);
+            let (warehouse_ok, warehouse_currency) = check_warehouse(ws);
+            let ok = shop_ok && warehouse_ok;
             let convert_lev = match &server.kind {
                 ServerKind::Export(e) => e.convert_lev,
                 ServerKind::Import(i) => i.convert_lev,
@@ -491,40 +423,155 @@ pub fn check(ws: &Workspace, name: &str) -> ExitCode {
         ServerKind::EShop(settings) => {
             println!("{}", device_currency_line(lang, settings));
             let password = secret(SecretKind::OperatorPassword).unwrap_or_default();
-            match crate::fiscal::check_device(settings, &password) {
-                Ok(status) => {
-                    if let Some(info) = &status.info {
-                        println!(
-                            "{}",
-                            tr_args(
-                                lang,
-                                "cli.check_device_ok",
-                                &[
-                                    ("model", &info.model),
-                                    ("serial", &info.serial),
-                                    ("fm", &info.fm_number),
-                                    ("firmware", &info.firmware)
-                                ]
-                            )
-                        );
-                    }
-                    for c in &status.conditions {
-                        println!("  {}", c.message(lang));
-                    }
-                    ExitCode::from(if status.ready() { EXIT_OK } else { EXIT_FAILED })
-                }
-                Err(e) => {
-                    println!(
-                        "{}",
-                        tr_args(
-                            lang,
-                            "cli.check_device_failed",
-                            &[("error", &e.message(lang))]
-                        )
-                    );
-                    ExitCode::from(EXIT_FAILED)
-                }
+            check_fiscal(lang, settings, &password)
+        }
+    }
+}
+
+/// Checks the shop connection for `check` and prints the shop, versions and authentication it
+/// found (or the error); gives whether it worked and the shop's currency.
+fn check_shop(
+    lang: Language,
+    rt: &tokio::runtime::Runtime,
+    shop: &ShopConnection,
+    key: &Secret,
+    secret: &Secret,
+) -> (bool, Option<Currency>) {
+    let mut ok = true;
+    let mut shop_currency = None;
+    match rt.block_on(crate::woo::check_connection(shop, key, secret)) {
+        Ok(report) => {
+            shop_currency = crate::core::currency::Currency::from_code(&report.currency);
+            println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "cli.check_shop_ok",
+                    &[
+                        ("site", &report.site_name),
+                        ("wc", &report.wc_version),
+                        ("wp", &report.wp_version),
+                        (
+                            "auth",
+                            if report.https {
+                                "HTTPS (Basic)"
+                            } else {
+                                "HTTP (OAuth 1.0a)"
+                            }
+                        ),
+                    ]
+                )
+            );
+            if report.home_url_differs {
+                println!(
+                    "{}",
+                    tr_args(
+                        lang,
+                        "cli.check_home_differs",
+                        &[("home", &report.home_url)]
+                    )
+                );
             }
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "cli.check_shop_failed",
+                    &[("error", &e.message(lang))]
+                )
+            );
+            ok = false;
+        }
+    }
+    (ok, shop_currency)
+}
+
+/// Connects to the warehouse database for `check` and prints its version (or the error); gives
+/// whether it worked and the warehouse's currency.
+fn check_warehouse(ws: &Workspace) -> (bool, Option<Currency>) {
+    let config = ws.config();
+    let lang = config.language;
+    let password = ws.secrets().get(&SecretKey::database()).ok().flatten();
+    let mut ok = true;
+    let mut warehouse_currency = None;
+    match crate::warehouse::probe::probe(&config.database, password.as_ref()) {
+        Ok(info) => {
+            println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "database.connected",
+                    &[("version", &info.version), ("dbms", &info.dbms)]
+                )
+            );
+            let cs =
+                crate::warehouse::probe::connection_string(&config.database, password.as_ref());
+            warehouse_currency = crate::warehouse::Warehouse::connect(&cs)
+                .and_then(|w| {
+                    crate::runner::currency::warehouse_currency(&w, config.database.currency)
+                })
+                .ok()
+                .flatten();
+        }
+        Err(crate::warehouse::probe::ProbeError::NotConfigured) => {
+            println!("{}", tr(lang, "database.not_configured"))
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "database.connect_failed",
+                    &[("error", &e.to_string())]
+                )
+            );
+            ok = false;
+        }
+    }
+    (ok, warehouse_currency)
+}
+
+/// Asks a fiscal device for its status for `check` and prints its identity and every condition;
+/// the exit code says whether it is ready to print.
+fn check_fiscal(
+    lang: Language,
+    settings: &crate::config::EShopSettings,
+    password: &Secret,
+) -> ExitCode {
+    match crate::fiscal::check_device(settings, password) {
+        Ok(status) => {
+            if let Some(info) = &status.info {
+                println!(
+                    "{}",
+                    tr_args(
+                        lang,
+                        "cli.check_device_ok",
+                        &[
+                            ("model", &info.model),
+                            ("serial", &info.serial),
+                            ("fm", &info.fm_number),
+                            ("firmware", &info.firmware)
+                        ]
+                    )
+                );
+            }
+            for c in &status.conditions {
+                println!("  {}", c.message(lang));
+            }
+            ExitCode::from(if status.ready() { EXIT_OK } else { EXIT_FAILED })
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                tr_args(
+                    lang,
+                    "cli.check_device_failed",
+                    &[("error", &e.message(lang))]
+                )
+            );
+            ExitCode::from(EXIT_FAILED)
         }
     }
 }

@@ -431,6 +431,8 @@ impl Warehouse {
         Ok(out)
     }
 
+    /// Writes one document inside the caller's transaction: idempotency check, object, goods,
+    /// partner, number, lines, the sale's stock and payments, and the УНП.
     fn write_body(
         &self,
         doc: &NewDocument,
@@ -476,6 +478,66 @@ impl Warehouse {
         }
 
         // 3. Goods.
+        let (lines, unknown) = self.resolve_goods(doc, opts)?;
+
+        // 4. Partner.
+        let partner_id = self.find_or_create_partner(&doc.partner, opts.user_id, &now_text)?;
+
+        // 5. Number.
+        let prices_include_vat = self.prices_include_vat()?;
+        let per_object = self.config_flag(guess::CONFIG_NUMBERING_PER_OBJECT)? == Some(true);
+        let acct = self.reserve_number(oper_type, doc.object_id, per_object)?;
+
+        // 6. Lines.
+        let sign = if oper_type == OPER_SALE { -1 } else { 0 };
+        let header = DocHeader {
+            oper_type,
+            acct,
+            partner_id,
+            object_id: doc.object_id,
+            user_id: opts.user_id,
+            sign,
+            note: &doc.order_number,
+            today: &today_text,
+            now: &now_text,
+        };
+        let total = self.insert_lines(&header, &lines, prices_include_vat)?;
+
+        // 7.–8. Stock and payments.
+        if oper_type == OPER_SALE {
+            self.book_sale(doc, opts, &header, &lines, total, &now_text)?;
+        }
+
+        // 9. УНП (SUPTO mode), behind the GUESS seam.
+        if let Some(unp) = &doc.unp {
+            let (sql, params) = guess::unp_insert(
+                d,
+                oper_type,
+                acct,
+                unp,
+                &total.to_string(),
+                opts.user_id,
+                &now_text,
+            );
+            self.exec(&sql, &params)?;
+        }
+
+        Ok(WriteOutcome::Created {
+            oper_type,
+            acct,
+            unknown_skus: unknown,
+            partner_id,
+        })
+    }
+
+    /// Finds each line's good by the key field (an unknown or empty SKU becomes the service
+    /// good, and is listed), refuses the order when unknown goods skip it, and adds the
+    /// shipping line; gives the resolved lines and the unknown SKUs.
+    fn resolve_goods(
+        &self,
+        doc: &NewDocument,
+        opts: &WriteOptions,
+    ) -> Result<(Vec<ResolvedLine>, Vec<String>), WarehouseError> {
         let vat = self.vat_rates()?;
         let mut unknown = Vec::new();
         let mut lines = Vec::new();
@@ -506,88 +568,62 @@ impl Warehouse {
             let row = self.shipping_good(opts)?;
             lines.push(self.resolve(&row, 1, ship.price, &vat));
         }
+        Ok((lines, unknown))
+    }
 
-        // 4. Partner.
-        let partner_id = self.find_or_create_partner(&doc.partner, opts.user_id, &now_text)?;
-
-        // 5. Number.
-        let prices_include_vat = self.prices_include_vat()?;
-        let per_object = self.config_flag(guess::CONFIG_NUMBERING_PER_OBJECT)? == Some(true);
-        let acct = self.reserve_number(oper_type, doc.object_id, per_object)?;
-
-        // 6. Lines.
-        let sign = if oper_type == OPER_SALE { -1 } else { 0 };
-        let header = DocHeader {
-            oper_type,
-            acct,
-            partner_id,
-            object_id: doc.object_id,
-            user_id: opts.user_id,
-            sign,
-            note: &doc.order_number,
-            today: &today_text,
-            now: &now_text,
-        };
-        let total = self.insert_lines(&header, &lines, prices_include_vat)?;
-
-        if oper_type == OPER_SALE {
-            // 7. Stock.
-            for l in lines.iter().filter(|l| l.inventory) {
-                self.change_stock(doc.object_id, l, -1)?;
-            }
-            // When the database forbids negative availability, the sale must fit the
-            // stock (SCHEMA.md §2 "Store update on save").
-            if self.config_flag(guess::CONFIG_ALLOW_NEGATIVE_STOCK)? == Some(false) {
-                self.check_stock_not_negative(doc, &lines)?;
-            }
-            // 8. Payments: the amount due, and the payment when paid.
-            self.insert_payments(&header, total, 1, doc.payment)?;
-            let total_text = total.to_string();
-            if doc.payment.paid && doc.payment.method == PaymentMethod::Cash {
-                let desc = format!("Продажба № {acct:010}, {}", doc.partner.name.trim());
-                let desc: String = desc.chars().take(255).collect();
-                self.exec(
-                    &format!(
-                        "INSERT INTO {} ({}, {}, OperType, {}, Profit, UserID, UserRealtime, \
-                         ObjectID) VALUES (?,?,?,1,?,?,?,?)",
-                        self.t(Table::CashBook),
-                        d.quote("Date"),
-                        d.quote("Desc"),
-                        d.quote("Sign")
-                    ),
-                    &[
-                        text(now_text.as_str()),
-                        text(desc),
-                        Param::Int(CASHBOOK_SALE_INCOME),
-                        text(total_text.as_str()),
-                        Param::Int(opts.user_id),
-                        text(now_text.as_str()),
-                        Param::Int(doc.object_id),
-                    ],
-                )?;
-            }
+    /// Books a sale's side effects: stock out for inventory lines (checked against negative
+    /// availability when the database forbids it), the amount due and payment, and the cash
+    /// book income when paid in cash.
+    fn book_sale(
+        &self,
+        doc: &NewDocument,
+        opts: &WriteOptions,
+        header: &DocHeader<'_>,
+        lines: &[ResolvedLine],
+        total: Money,
+        now_text: &str,
+    ) -> Result<(), WarehouseError> {
+        let d = self.dialect();
+        // 7. Stock.
+        for l in lines.iter().filter(|l| l.inventory) {
+            self.change_stock(doc.object_id, l, -1)?;
         }
-
-        // 9. УНП (SUPTO mode), behind the GUESS seam.
-        if let Some(unp) = &doc.unp {
-            let (sql, params) = guess::unp_insert(
-                d,
-                oper_type,
-                acct,
-                unp,
-                &total.to_string(),
-                opts.user_id,
-                &now_text,
+        // When the database forbids negative availability, the sale must fit the
+        // stock (SCHEMA.md §2 "Store update on save").
+        if self.config_flag(guess::CONFIG_ALLOW_NEGATIVE_STOCK)? == Some(false) {
+            self.check_stock_not_negative(doc, lines)?;
+        }
+        // 8. Payments: the amount due, and the payment when paid.
+        self.insert_payments(header, total, 1, doc.payment)?;
+        let total_text = total.to_string();
+        if doc.payment.paid && doc.payment.method == PaymentMethod::Cash {
+            let desc = format!(
+                "Продажба № {:010}, {}",
+                header.acct,
+                doc.partner.name.trim()
             );
-            self.exec(&sql, &params)?;
+            let desc: String = desc.chars().take(255).collect();
+            self.exec(
+                &format!(
+                    "INSERT INTO {} ({}, {}, OperType, {}, Profit, UserID, UserRealtime, \
+                     ObjectID) VALUES (?,?,?,1,?,?,?,?)",
+                    self.t(Table::CashBook),
+                    d.quote("Date"),
+                    d.quote("Desc"),
+                    d.quote("Sign")
+                ),
+                &[
+                    text(now_text),
+                    text(desc),
+                    Param::Int(CASHBOOK_SALE_INCOME),
+                    text(total_text.as_str()),
+                    Param::Int(opts.user_id),
+                    text(now_text),
+                    Param::Int(doc.object_id),
+                ],
+            )?;
         }
-
-        Ok(WriteOutcome::Created {
-            oper_type,
-            acct,
-            unknown_skus: unknown,
-            partner_id,
-        })
+        Ok(())
     }
 
     /// Takes SQLite's write lock first, so concurrent writers queue on the busy timeout

@@ -908,6 +908,66 @@ fn no_route() -> Reply {
     )
 }
 
+/// Finds the REST path a request asks for (from `/wp-json/…` or `?rest_route=`) and whether it
+/// came through `rest_route`; any other URL gets its theme page, redirect or 404 as `Err`.
+fn rest_path_of(
+    shared: &Shared,
+    path: &str,
+    query: &[(String, String)],
+    site_name: &str,
+    pretty: bool,
+) -> Result<(String, bool), Out> {
+    // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
+    // authenticates it (its check looks for "wp-json/wc/" in the request URI).
+    // WordPress reads `rest_route` on any of its URLs, not only at the site address.
+    let rest_route = query.iter().find(|(k, _)| k == "rest_route");
+    if path == "/wp-json" || path.starts_with("/wp-json/") {
+        if !pretty {
+            return Err(Out::html(404, &theme_404(site_name, &rest_root(shared))));
+        }
+        Ok((path.to_string(), false))
+    } else if let Some((_, r)) = rest_route {
+        Ok((format!("/wp-json{r}"), true))
+    } else if path == "/" || path == "/shop/" {
+        // The front page and WooCommerce's own "Shop" page.
+        Err(Out::html(200, &theme_page(site_name, &rest_root(shared))))
+    } else if path == "/shop" {
+        // WordPress's canonical redirect adds the trailing slash.
+        let mut o = Out::html(301, "");
+        o.headers
+            .push(("Location".into(), format!("{}/shop/", home_of(shared))));
+        Err(o)
+    } else {
+        Err(Out::html(404, &theme_404(site_name, &rest_root(shared))))
+    }
+}
+
+/// Reads a request's JSON object body: only with a JSON content type (otherwise, and for a
+/// body that is not an object, empty); malformed JSON is WooCommerce's `rest_invalid_json`.
+fn json_input(headers: &hyper::HeaderMap, body: &[u8]) -> Result<state::Obj, Reply> {
+    // JSON bodies are read only with a JSON content type (otherwise they are ignored).
+    let json_ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if json_ct && !body.is_empty() {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Ok(state::Obj::new()),
+            Err(e) => Err(Reply::error_data(
+                400,
+                "rest_invalid_json",
+                "Invalid JSON body passed.",
+                json!({"json_error_code": 4, "json_error_message": e.to_string()}),
+            )),
+        }
+    } else {
+        Ok(state::Obj::new())
+    }
+}
+
+/// Answers one simulated request: the site's pages and redirects, the REST index, and the
+/// authenticated `wc/v3` routes with their version shaping and paging faults.
 fn dispatch(
     shared: &Shared,
     method: &str,
@@ -931,28 +991,9 @@ fn dispatch(
         o.headers.push(("Location".into(), format!("{base}{path}")));
         return o;
     }
-    // Plain permalinks: only `/?rest_route=` reaches the API, and WooCommerce never
-    // authenticates it (its check looks for "wp-json/wc/" in the request URI).
-    // WordPress reads `rest_route` on any of its URLs, not only at the site address.
-    let rest_route = query.iter().find(|(k, _)| k == "rest_route");
-    let (rest_path, via_rest_route) = if path == "/wp-json" || path.starts_with("/wp-json/") {
-        if !pretty {
-            return Out::html(404, &theme_404(&site_name, &rest_root(shared)));
-        }
-        (path.to_string(), false)
-    } else if let Some((_, r)) = rest_route {
-        (format!("/wp-json{r}"), true)
-    } else if path == "/" || path == "/shop/" {
-        // The front page and WooCommerce's own "Shop" page.
-        return Out::html(200, &theme_page(&site_name, &rest_root(shared)));
-    } else if path == "/shop" {
-        // WordPress's canonical redirect adds the trailing slash.
-        let mut o = Out::html(301, "");
-        o.headers
-            .push(("Location".into(), format!("{}/shop/", home_of(shared))));
-        return o;
-    } else {
-        return Out::html(404, &theme_404(&site_name, &rest_root(shared)));
+    let (rest_path, via_rest_route) = match rest_path_of(shared, path, query, &site_name, pretty) {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let rest = rest_path
         .strip_prefix("/wp-json")
@@ -1023,26 +1064,9 @@ fn dispatch(
         }
         return Out::reply(no_route());
     }
-    // JSON bodies are read only with a JSON content type (otherwise they are ignored).
-    let json_ct = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
-    let input: state::Obj = if json_ct && !body.is_empty() {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => state::Obj::new(),
-            Err(e) => {
-                return Out::reply(Reply::error_data(
-                    400,
-                    "rest_invalid_json",
-                    "Invalid JSON body passed.",
-                    json!({"json_error_code": 4, "json_error_message": e.to_string()}),
-                ));
-            }
-        }
-    } else {
-        state::Obj::new()
+    let input = match json_input(headers, body) {
+        Ok(input) => input,
+        Err(e) => return Out::reply(e),
     };
     let paging_fault = shared.faults.paging();
     let params: BTreeMap<String, String> = query
@@ -1053,122 +1077,15 @@ fn dispatch(
         .collect();
     let force = params.get("force").is_some_and(|v| v == "true" || v == "1");
     let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    let id = |s: &str| s.parse::<u64>().ok();
-    let reply = match (method, segs.as_slice()) {
-        ("GET" | "HEAD", ["system_status"]) => {
-            let mut s = state::system_status_template();
-            s["environment"]["home_url"] = json!(st.home_url);
-            s["environment"]["site_url"] = json!(st.home_url);
-            s["environment"]["version"] = json!(st.wc_version.wc_version());
-            s["environment"]["wp_version"] = json!(st.wc_version.wp_version());
-            s["settings"]["currency"] = json!(st.currency);
-            if st.wc_version == WcVersion::V10 {
-                s["settings"]["HPOS_enabled"] = json!(true);
-            }
-            Reply::json(200, s)
-        }
-        ("GET" | "HEAD", ["orders", "statuses"]) if st.wc_version == WcVersion::V10 => Reply::json(
-            200,
-            version::order_statuses(&state::CORE_STATUSES, &st.custom_statuses),
-        ),
-        ("GET" | "HEAD", ["reports", "orders", "totals"]) => st.order_totals(),
-        ("GET" | "HEAD", ["products"]) => {
-            match paging(&params).and_then(|pg| Ok((pg, st.query_products(&params, pg)?))) {
-                Ok((pg, items)) => page_reply(&st.home_url, "products", query, items, pg, &params),
-                Err(e) => e,
-            }
-        }
-        ("POST", ["products"]) => st.create_product(&input),
-        ("POST" | "PUT" | "PATCH", ["products", "batch"]) => st.batch_products(&input),
-        ("GET" | "HEAD", ["products", "categories"]) => match paging(&params) {
-            Ok(pg) => {
-                let items = st.query_categories(&params, pg);
-                page_reply(
-                    &st.home_url,
-                    "products/categories",
-                    query,
-                    items,
-                    pg,
-                    &params,
-                )
-            }
-            Err(e) => e,
-        },
-        ("POST", ["products", "categories"]) => st.create_category(&input),
-        ("POST" | "PUT" | "PATCH", ["products", "categories", "batch"]) => {
-            st.batch_categories(&input)
-        }
-        ("GET" | "HEAD", ["products", "categories", c]) if id(c).is_some() => {
-            st.get_category(id(c).unwrap_or(0))
-        }
-        ("PUT" | "PATCH" | "POST", ["products", "categories", c]) if id(c).is_some() => {
-            st.update_category(id(c).unwrap_or(0), &input)
-        }
-        ("DELETE", ["products", "categories", c]) if id(c).is_some() => {
-            if force {
-                st.delete_category(id(c).unwrap_or(0))
-            } else {
-                Reply::error(
-                    501,
-                    "woocommerce_rest_trash_not_supported",
-                    "Resource does not support trashing.",
-                )
-            }
-        }
-        ("GET" | "HEAD", ["products", p]) if id(p).is_some() => st.get_product(id(p).unwrap_or(0)),
-        ("PUT" | "PATCH" | "POST", ["products", p]) if id(p).is_some() => {
-            st.update_product(id(p).unwrap_or(0), &input)
-        }
-        ("DELETE", ["products", p]) if id(p).is_some() => {
-            st.delete_product(id(p).unwrap_or(0), force)
-        }
-        ("GET" | "HEAD", ["orders"]) => {
-            match paging(&params).and_then(|pg| Ok((pg, st.query_orders(&params, pg)?))) {
-                Ok((pg, items)) => page_reply(&st.home_url, "orders", query, items, pg, &params),
-                Err(e) => e,
-            }
-        }
-        ("POST", ["orders"]) => st.create_order(&input),
-        ("POST" | "PUT" | "PATCH", ["orders", "batch"]) => st.batch_orders(&input),
-        ("GET" | "HEAD", ["orders", o]) if id(o).is_some() => st.get_order(id(o).unwrap_or(0)),
-        ("PUT" | "PATCH" | "POST", ["orders", o]) if id(o).is_some() => {
-            st.update_order(id(o).unwrap_or(0), &input)
-        }
-        ("GET" | "HEAD", ["orders", o, "notes"]) if id(o).is_some() => {
-            st.list_notes(id(o).unwrap_or(0))
-        }
-        ("POST", ["orders", o, "notes"]) if id(o).is_some() => {
-            st.create_note(id(o).unwrap_or(0), &input)
-        }
-        ("GET" | "HEAD", ["orders", o, "refunds"]) if id(o).is_some() => {
-            let order = id(o).unwrap_or(0);
-            match paging(&params).and_then(|pg| Ok((pg, st.query_order_refunds(order, pg)?))) {
-                Ok((pg, items)) => {
-                    let route = format!("orders/{order}/refunds");
-                    page_reply(&st.home_url, &route, query, items, pg, &params)
-                }
-                Err(e) => e,
-            }
-        }
-        ("POST", ["orders", o, "refunds"]) if id(o).is_some() => {
-            st.create_refund(id(o).unwrap_or(0), &input)
-        }
-        ("GET" | "HEAD", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
-            st.get_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
-        }
-        ("DELETE", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
-            st.delete_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
-        }
-        // `refunds` (all orders) came with WooCommerce 9.0.
-        ("GET" | "HEAD", ["refunds"]) if st.wc_version == WcVersion::V10 => match paging(&params) {
-            Ok(pg) => {
-                let items = st.query_all_refunds(&params, pg);
-                page_reply(&st.home_url, "refunds", query, items, pg, &params)
-            }
-            Err(e) => e,
-        },
-        _ => no_route(),
+    let call = Call {
+        method,
+        segs: &segs,
+        query,
+        params: &params,
+        input: &input,
+        force,
     };
+    let reply = route_call(&mut st, &call);
     drop(st);
     let mut reply = reply;
     if let Some(f) = paging_fault {
@@ -1189,6 +1106,184 @@ fn dispatch(
         out.body = Bytes::new();
     }
     out
+}
+
+/// One authenticated REST call as the route handlers see it.
+struct Call<'a> {
+    method: &'a str,
+    segs: &'a [&'a str],
+    query: &'a [(String, String)],
+    params: &'a BTreeMap<String, String>,
+    input: &'a state::Obj,
+    force: bool,
+}
+
+/// Parses a path segment as a resource id (`None` when it is not a number).
+fn id(s: &str) -> Option<u64> {
+    s.parse::<u64>().ok()
+}
+
+/// Sends a `wc/v3` call to the handlers of its route family; unknown routes are `rest_no_route`.
+fn route_call(st: &mut ShopState, c: &Call) -> Reply {
+    match c.segs {
+        ["system_status"] | ["reports", ..] | ["orders", "statuses"] => system_routes(st, c),
+        ["products", "categories", ..] => category_routes(st, c),
+        ["products", ..] => product_routes(st, c),
+        ["orders", _, "refunds", ..] | ["refunds"] => refund_routes(st, c),
+        ["orders", ..] => order_routes(st, c),
+        _ => no_route(),
+    }
+}
+
+/// Answers the shop-wide routes: `system_status`, `orders/statuses` (10) and the order totals report.
+fn system_routes(st: &mut ShopState, c: &Call) -> Reply {
+    match (c.method, c.segs) {
+        ("GET" | "HEAD", ["system_status"]) => {
+            let mut s = state::system_status_template();
+            s["environment"]["home_url"] = json!(st.home_url);
+            s["environment"]["site_url"] = json!(st.home_url);
+            s["environment"]["version"] = json!(st.wc_version.wc_version());
+            s["environment"]["wp_version"] = json!(st.wc_version.wp_version());
+            s["settings"]["currency"] = json!(st.currency);
+            if st.wc_version == WcVersion::V10 {
+                s["settings"]["HPOS_enabled"] = json!(true);
+            }
+            Reply::json(200, s)
+        }
+        ("GET" | "HEAD", ["orders", "statuses"]) if st.wc_version == WcVersion::V10 => Reply::json(
+            200,
+            version::order_statuses(&state::CORE_STATUSES, &st.custom_statuses),
+        ),
+        ("GET" | "HEAD", ["reports", "orders", "totals"]) => st.order_totals(),
+        _ => no_route(),
+    }
+}
+
+/// Answers `products`, `products/batch` and `products/<id>` (list, create, read, update, delete).
+fn product_routes(st: &mut ShopState, c: &Call) -> Reply {
+    match (c.method, c.segs) {
+        ("GET" | "HEAD", ["products"]) => {
+            match paging(c.params).and_then(|pg| Ok((pg, st.query_products(c.params, pg)?))) {
+                Ok((pg, items)) => {
+                    page_reply(&st.home_url, "products", c.query, items, pg, c.params)
+                }
+                Err(e) => e,
+            }
+        }
+        ("POST", ["products"]) => st.create_product(c.input),
+        ("POST" | "PUT" | "PATCH", ["products", "batch"]) => st.batch_products(c.input),
+        ("GET" | "HEAD", ["products", p]) if id(p).is_some() => st.get_product(id(p).unwrap_or(0)),
+        ("PUT" | "PATCH" | "POST", ["products", p]) if id(p).is_some() => {
+            st.update_product(id(p).unwrap_or(0), c.input)
+        }
+        ("DELETE", ["products", p]) if id(p).is_some() => {
+            st.delete_product(id(p).unwrap_or(0), c.force)
+        }
+        _ => no_route(),
+    }
+}
+
+/// Answers `products/categories`, its `batch` and `products/categories/<id>`; deleting needs `force`.
+fn category_routes(st: &mut ShopState, c: &Call) -> Reply {
+    match (c.method, c.segs) {
+        ("GET" | "HEAD", ["products", "categories"]) => match paging(c.params) {
+            Ok(pg) => {
+                let items = st.query_categories(c.params, pg);
+                page_reply(
+                    &st.home_url,
+                    "products/categories",
+                    c.query,
+                    items,
+                    pg,
+                    c.params,
+                )
+            }
+            Err(e) => e,
+        },
+        ("POST", ["products", "categories"]) => st.create_category(c.input),
+        ("POST" | "PUT" | "PATCH", ["products", "categories", "batch"]) => {
+            st.batch_categories(c.input)
+        }
+        ("GET" | "HEAD", ["products", "categories", cat]) if id(cat).is_some() => {
+            st.get_category(id(cat).unwrap_or(0))
+        }
+        ("PUT" | "PATCH" | "POST", ["products", "categories", cat]) if id(cat).is_some() => {
+            st.update_category(id(cat).unwrap_or(0), c.input)
+        }
+        ("DELETE", ["products", "categories", cat]) if id(cat).is_some() => {
+            if c.force {
+                st.delete_category(id(cat).unwrap_or(0))
+            } else {
+                Reply::error(
+                    501,
+                    "woocommerce_rest_trash_not_supported",
+                    "Resource does not support trashing.",
+                )
+            }
+        }
+        _ => no_route(),
+    }
+}
+
+/// Answers `orders`, `orders/batch`, `orders/<id>` and the order's `notes`.
+fn order_routes(st: &mut ShopState, c: &Call) -> Reply {
+    match (c.method, c.segs) {
+        ("GET" | "HEAD", ["orders"]) => {
+            match paging(c.params).and_then(|pg| Ok((pg, st.query_orders(c.params, pg)?))) {
+                Ok((pg, items)) => page_reply(&st.home_url, "orders", c.query, items, pg, c.params),
+                Err(e) => e,
+            }
+        }
+        ("POST", ["orders"]) => st.create_order(c.input),
+        ("POST" | "PUT" | "PATCH", ["orders", "batch"]) => st.batch_orders(c.input),
+        ("GET" | "HEAD", ["orders", o]) if id(o).is_some() => st.get_order(id(o).unwrap_or(0)),
+        ("PUT" | "PATCH" | "POST", ["orders", o]) if id(o).is_some() => {
+            st.update_order(id(o).unwrap_or(0), c.input)
+        }
+        ("GET" | "HEAD", ["orders", o, "notes"]) if id(o).is_some() => {
+            st.list_notes(id(o).unwrap_or(0))
+        }
+        ("POST", ["orders", o, "notes"]) if id(o).is_some() => {
+            st.create_note(id(o).unwrap_or(0), c.input)
+        }
+        _ => no_route(),
+    }
+}
+
+/// Answers an order's `refunds` (list, create, read, delete) and the shop-wide `refunds` list (10).
+fn refund_routes(st: &mut ShopState, c: &Call) -> Reply {
+    match (c.method, c.segs) {
+        ("GET" | "HEAD", ["orders", o, "refunds"]) if id(o).is_some() => {
+            let order = id(o).unwrap_or(0);
+            match paging(c.params).and_then(|pg| Ok((pg, st.query_order_refunds(order, pg)?))) {
+                Ok((pg, items)) => {
+                    let route = format!("orders/{order}/refunds");
+                    page_reply(&st.home_url, &route, c.query, items, pg, c.params)
+                }
+                Err(e) => e,
+            }
+        }
+        ("POST", ["orders", o, "refunds"]) if id(o).is_some() => {
+            st.create_refund(id(o).unwrap_or(0), c.input)
+        }
+        ("GET" | "HEAD", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
+            st.get_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
+        }
+        ("DELETE", ["orders", o, "refunds", r]) if id(o).is_some() && id(r).is_some() => {
+            st.delete_refund(id(o).unwrap_or(0), id(r).unwrap_or(0))
+        }
+        // `refunds` (all orders) came with WooCommerce 9.0.
+        ("GET" | "HEAD", ["refunds"]) if st.wc_version == WcVersion::V10 => {
+            match paging(c.params) {
+                Ok(pg) => {
+                    let items = st.query_all_refunds(c.params, pg);
+                    page_reply(&st.home_url, "refunds", c.query, items, pg, c.params)
+                }
+                Err(e) => e,
+            }
+        }
+        _ => no_route(),
+    }
 }
 
 /// Rewrites the paging headers of a listing answer as a broken shop would.
