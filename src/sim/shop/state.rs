@@ -303,6 +303,23 @@ pub struct ShopState {
     listing: ProductListing,
 }
 
+/// A new order's address: every field of the template's, blank, with the fields the
+/// input gives (others ignored, as WooCommerce does).
+fn order_address(template: &Value, given: Option<&Value>) -> serde_json::Map<String, Value> {
+    let mut a = template.as_object().cloned().unwrap_or_default();
+    for v in a.values_mut() {
+        *v = json!("");
+    }
+    if let Some(given) = given.and_then(|v| v.as_object()) {
+        for (k, v) in given {
+            if a.contains_key(k) {
+                a.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    a
+}
+
 impl ShopState {
     /// An empty shop (only the "Uncategorized" category) at `home_url`.
     pub fn new(home_url: &str) -> ShopState {
@@ -1577,24 +1594,8 @@ impl ShopState {
         };
         let id = self.post_id();
         let mut o = template("order").clone();
-        let blank_address = |a: &Value| {
-            let mut a = a.as_object().cloned().unwrap_or_default();
-            for v in a.values_mut() {
-                *v = json!("");
-            }
-            a
-        };
-        let mut billing = blank_address(&o["billing"]);
-        let mut shipping = blank_address(&o["shipping"]);
-        for (target, key) in [(&mut billing, "billing"), (&mut shipping, "shipping")] {
-            if let Some(given) = input.get(key).and_then(|v| v.as_object()) {
-                for (k, v) in given {
-                    if target.contains_key(k) {
-                        target.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
+        let billing = order_address(&o["billing"], input.get("billing"));
+        let shipping = order_address(&o["shipping"], input.get("shipping"));
         let key: String = {
             let mut b = [0u8; 13];
             let _ = getrandom::fill(&mut b);
@@ -1662,86 +1663,22 @@ impl ShopState {
             .cloned()
             .unwrap_or_default()
         {
-            let qty = li["quantity"]
-                .as_i64()
-                .or_else(|| li["quantity"].as_str().and_then(|s| s.parse().ok()))
-                .unwrap_or(1);
-            let product = li["product_id"]
-                .as_u64()
-                .and_then(|pid| self.products.get(&pid))
-                .or_else(|| {
-                    li["sku"].as_str().and_then(|s| {
-                        self.products.values().find(|p| {
-                            p["status"] != "trash"
-                                && p["sku"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(s))
-                        })
-                    })
-                })
-                .cloned();
-            let line_id = self.next_item_id;
-            self.next_item_id += 1;
-            let line = match product {
-                Some(p) => {
-                    let unit = money_str(&p["price"]);
-                    let subtotal = li
-                        .get("subtotal")
-                        .map(money_str)
-                        .unwrap_or(unit.mul_thousandths(qty * 1000));
-                    let total = li.get("total").map(money_str).unwrap_or(subtotal);
-                    items_total += total;
-                    items_subtotal += subtotal;
-                    let price = if qty != 0 {
-                        Money::from_cents(total.cents() / qty)
-                    } else {
-                        Money::ZERO
-                    };
-                    json!({"id": line_id, "name": p["name"], "product_id": p["id"], "variation_id": 0,
-                        "quantity": qty, "tax_class": "", "subtotal": subtotal.to_string(),
-                        "subtotal_tax": "0.00", "total": total.to_string(), "total_tax": "0.00",
-                        "taxes": [], "meta_data": [], "sku": p["sku"], "price": money_number(price),
-                        "image": {"id": "", "src": ""}, "parent_name": null})
-                }
-                None => json!({"id": line_id, "name": "", "product_id": 0, "variation_id": 0,
-                    "quantity": qty, "tax_class": "", "subtotal": "0.00", "subtotal_tax": "0.00",
-                    "total": "0.00", "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": null,
-                    "price": 0, "image": {"id": 0, "src": ""}, "parent_name": null}),
-            };
+            let (line, total, subtotal) = self.order_line(&li);
+            items_total += total;
+            items_subtotal += subtotal;
             lines.push(line);
         }
-        let mut shipping_total = Money::ZERO;
-        let mut shipping_lines = Vec::new();
-        for s in input
-            .get("shipping_lines")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default()
-        {
-            let t = money_str(&s["total"]);
-            shipping_total += t;
-            let line_id = self.next_item_id;
-            self.next_item_id += 1;
-            shipping_lines.push(json!({"id": line_id, "method_title": s["method_title"].as_str().unwrap_or_default(),
+        let (shipping_lines, shipping_total) =
+            self.extra_lines(input, "shipping_lines", |id, s, t| {
+                json!({"id": id, "method_title": s["method_title"].as_str().unwrap_or_default(),
                 "method_id": s["method_id"].as_str().unwrap_or_default(), "instance_id": "",
-                "total": t.to_string(), "total_tax": "0.00", "taxes": [], "meta_data": []}));
-        }
-        let mut fee_total = Money::ZERO;
-        let mut fee_lines = Vec::new();
-        for f in input
-            .get("fee_lines")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default()
-        {
-            let t = money_str(&f["total"]);
-            fee_total += t;
-            let line_id = self.next_item_id;
-            self.next_item_id += 1;
-            fee_lines.push(
-                json!({"id": line_id, "name": f["name"].as_str().unwrap_or_default(),
-                "tax_class": "", "tax_status": "taxable", "amount": "", "total": t.to_string(),
-                "total_tax": "0.00", "taxes": [], "meta_data": []}),
-            );
-        }
+                "total": t.to_string(), "total_tax": "0.00", "taxes": [], "meta_data": []})
+            });
+        let (fee_lines, fee_total) = self.extra_lines(input, "fee_lines", |id, f, t| {
+            json!({"id": id, "name": f["name"].as_str().unwrap_or_default(),
+            "tax_class": "", "tax_status": "taxable", "amount": "", "total": t.to_string(),
+            "total_tax": "0.00", "taxes": [], "meta_data": []})
+        });
         let total = items_total + shipping_total + fee_total;
         let discount = items_subtotal - items_total;
         for (k, v) in [
@@ -1782,6 +1719,83 @@ impl ShopState {
             "Location",
             format!("{}/wp-json/wc/v3/orders/{id}", self.home_url),
         )
+    }
+
+    /// The shipping or fee lines (`key`) of a new order, each given an item id and built
+    /// by `line` from the input line and its total; the lines and their sum.
+    fn extra_lines(
+        &mut self,
+        input: &Obj,
+        key: &str,
+        line: impl Fn(u64, &Value, Money) -> Value,
+    ) -> (Vec<Value>, Money) {
+        let mut sum = Money::ZERO;
+        let mut out = Vec::new();
+        for given in input
+            .get(key)
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default()
+        {
+            let t = money_str(&given["total"]);
+            sum += t;
+            let id = self.next_item_id;
+            self.next_item_id += 1;
+            out.push(line(id, &given, t));
+        }
+        (out, sum)
+    }
+
+    /// One line of a new order, by `product_id` or by SKU (an unknown product gives an
+    /// empty line, not an error): the line, its total and its subtotal.
+    fn order_line(&mut self, li: &Value) -> (Value, Money, Money) {
+        let qty = li["quantity"]
+            .as_i64()
+            .or_else(|| li["quantity"].as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(1);
+        let product = li["product_id"]
+            .as_u64()
+            .and_then(|pid| self.products.get(&pid))
+            .or_else(|| {
+                li["sku"].as_str().and_then(|s| {
+                    self.products.values().find(|p| {
+                        p["status"] != "trash"
+                            && p["sku"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(s))
+                    })
+                })
+            })
+            .cloned();
+        let line_id = self.next_item_id;
+        self.next_item_id += 1;
+        match product {
+            Some(p) => {
+                let unit = money_str(&p["price"]);
+                let subtotal = li
+                    .get("subtotal")
+                    .map(money_str)
+                    .unwrap_or(unit.mul_thousandths(qty * 1000));
+                let total = li.get("total").map(money_str).unwrap_or(subtotal);
+                let price = if qty != 0 {
+                    Money::from_cents(total.cents() / qty)
+                } else {
+                    Money::ZERO
+                };
+                let line = json!({"id": line_id, "name": p["name"], "product_id": p["id"], "variation_id": 0,
+                    "quantity": qty, "tax_class": "", "subtotal": subtotal.to_string(),
+                    "subtotal_tax": "0.00", "total": total.to_string(), "total_tax": "0.00",
+                    "taxes": [], "meta_data": [], "sku": p["sku"], "price": money_number(price),
+                    "image": {"id": "", "src": ""}, "parent_name": null});
+                (line, total, subtotal)
+            }
+            None => (
+                json!({"id": line_id, "name": "", "product_id": 0, "variation_id": 0,
+                "quantity": qty, "tax_class": "", "subtotal": "0.00", "subtotal_tax": "0.00",
+                "total": "0.00", "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": null,
+                "price": 0, "image": {"id": 0, "src": ""}, "parent_name": null}),
+                Money::ZERO,
+                Money::ZERO,
+            ),
+        }
     }
 
     /// PUT orders/<id>: status and meta data.
