@@ -615,6 +615,19 @@ fn demo_stock(
 ) -> Result<(), WarehouseError> {
     // Stock: one row per (object, good), average-price mode.
     let store = wh.t(Table::Store);
+    let insert = |rows: &mut Vec<String>| -> Result<(), WarehouseError> {
+        if !rows.is_empty() {
+            wh.exec(
+                &format!(
+                    "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
+                    rows.join(",")
+                ),
+                &[],
+            )?;
+            rows.clear();
+        }
+        Ok(())
+    };
     let mut rows = Vec::with_capacity(500);
     let last_id = first_id + goods as i64 - 1;
     for good in first_id..=last_id {
@@ -622,27 +635,11 @@ fn demo_stock(
             let qty = if rng.below(5) == 0 { 0 } else { rng.below(120) };
             rows.push(format!("({obj},{good},{qty},0,' ',1,1)"));
             if rows.len() == 500 {
-                wh.exec(
-                    &format!(
-                        "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
-                        rows.join(",")
-                    ),
-                    &[],
-                )?;
-                rows.clear();
+                insert(&mut rows)?;
             }
         }
     }
-    if !rows.is_empty() {
-        wh.exec(
-            &format!(
-                "INSERT INTO {store} (ObjectID, GoodID, Qtty, Price, Lot, LotID, LotOrder) VALUES {}",
-                rows.join(",")
-            ),
-            &[],
-        )?;
-    }
-    Ok(())
+    insert(&mut rows)
 }
 
 #[cfg(test)]
