@@ -169,6 +169,17 @@ impl Conversion {
         })
     }
 
+    /// A bare shop amount stated in `currency` as the warehouse's bare amount (see
+    /// [`Conversion::to_warehouse`]).
+    pub fn money_to_warehouse(
+        self,
+        money: Money,
+        currency: &Currency,
+    ) -> Result<Money, CurrencyMismatch> {
+        self.to_warehouse(&Amount::new(money, currency.clone()))
+            .map(|a| a.money())
+    }
+
     /// The shop's currency under this conversion.
     pub fn shop_currency(self) -> Currency {
         match self {

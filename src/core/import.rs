@@ -2,7 +2,7 @@
 //! up exactly to the order's amounts, fees spread over the goods, the shipping line, the
 //! customer and the payment. Pure; the runner feeds it shop orders and writes the result.
 
-use crate::core::currency::{Amount, Conversion, Currency, CurrencyMismatch};
+use crate::core::currency::{Conversion, Currency, CurrencyMismatch};
 use crate::core::money::Money;
 
 /// The warehouse key of a shop order number under an Import server's prefix
@@ -262,11 +262,7 @@ pub fn convert_order(
     currency: &Currency,
     conversion: Conversion,
 ) -> Result<OrderIn, CurrencyMismatch> {
-    let to = |m: Money| {
-        conversion
-            .to_warehouse(&Amount::new(m, currency.clone()))
-            .map(|a| a.money())
-    };
+    let to = |m: Money| conversion.money_to_warehouse(m, currency);
     let lines = order
         .lines
         .iter()

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::core::currency::{Amount, Conversion, Currency, CurrencyMismatch};
+use crate::core::currency::{Conversion, Currency, CurrencyMismatch};
 use crate::core::import::{DocumentDraft, DraftLine};
 use crate::core::money::Money;
 
@@ -233,11 +233,7 @@ pub fn convert_return(
     currency: &Currency,
     conversion: Conversion,
 ) -> Result<ReturnDraft, CurrencyMismatch> {
-    let to = |m: Money| {
-        conversion
-            .to_warehouse(&Amount::new(m, currency.clone()))
-            .map(|a| a.money())
-    };
+    let to = |m: Money| conversion.money_to_warehouse(m, currency);
     let mut lines = Vec::new();
     let mut by_sku: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for l in &draft_in.lines {
