@@ -861,7 +861,7 @@ async fn apply_products(
         .chunks(size)
         .map(|c| Batch::Create(c.iter().collect()))
         .collect();
-    let mut updates: Vec<Update<'_>> = plan
+    let updates: Vec<Update<'_>> = plan
         .update_products
         .iter()
         .map(|u| Update {
@@ -871,10 +871,7 @@ async fn apply_products(
             restore: u.restore,
         })
         .collect();
-    while !updates.is_empty() {
-        let rest = updates.split_off(updates.len().min(size));
-        queue.push_back(Batch::Update(std::mem::replace(&mut updates, rest)));
-    }
+    push_updates(&mut queue, updates, size);
     let mut total = (plan.create_products.len() + plan.update_products.len()) as u64;
     let mut done = 0u64;
     env.report(Stage::Products, done, total);
@@ -896,30 +893,7 @@ async fn apply_products(
                 stopped = true;
                 break;
             }
-            let (create, update) = match &batch {
-                Batch::Create(targets) => {
-                    memory.intend(targets);
-                    let writes = targets
-                        .iter()
-                        .map(|t| product_write(None, t, &category_ids(links, t), false))
-                        .collect();
-                    (writes, Vec::new())
-                }
-                Batch::Update(list) => {
-                    let writes = list
-                        .iter()
-                        .map(|u| {
-                            product_write(
-                                Some(u.id),
-                                u.target,
-                                &category_ids(links, u.target),
-                                u.restore,
-                            )
-                        })
-                        .collect();
-                    (Vec::new(), writes)
-                }
-            };
+            let (create, update) = batch_writes(&batch, links, memory);
             let no = next_no;
             next_no += 1;
             sent += 1;
@@ -945,11 +919,7 @@ async fn apply_products(
                 let found =
                     find_taken(client, &std::mem::take(&mut sku_taken), items, lang).await?;
                 total += found.len() as u64;
-                let mut found = found;
-                while !found.is_empty() {
-                    let rest = found.split_off(found.len().min(size));
-                    queue.push_back(Batch::Update(std::mem::replace(&mut found, rest)));
-                }
+                push_updates(&mut queue, found, size);
                 continue;
             }
             break;
@@ -1007,17 +977,7 @@ async fn apply_products(
                 } else {
                     fatal = true;
                 }
-                let key_of = |t: &ProductTarget| t.sku.clone();
-                let keys: Vec<String> = match &batch {
-                    Batch::Create(targets) => {
-                        memory.settle(targets.iter().map(|t| (*t, None)).collect());
-                        targets.iter().map(|t| key_of(t)).collect()
-                    }
-                    Batch::Update(list) => list.iter().map(|u| key_of(u.target)).collect(),
-                };
-                for key in keys {
-                    items.push(item("product", &key, ItemAction::Failed, e.message(lang)));
-                }
+                batch_failed(&batch, &e, memory, items, lang);
                 first_error.get_or_insert(e);
             }
         }
@@ -1030,6 +990,68 @@ async fn apply_products(
         return Err(e);
     }
     Ok(stopped || env.stop.is_set() && !queue.is_empty())
+}
+
+/// Queues `updates` as update batches of at most `size`.
+fn push_updates<'p>(queue: &mut VecDeque<Batch<'p>>, mut updates: Vec<Update<'p>>, size: usize) {
+    while !updates.is_empty() {
+        let rest = updates.split_off(updates.len().min(size));
+        queue.push_back(Batch::Update(std::mem::replace(&mut updates, rest)));
+    }
+}
+
+/// The writes a batch sends (creates, updates); a create batch's intents are noted in the
+/// ledger first, so a create whose answer is lost is never sent again blindly.
+fn batch_writes(
+    batch: &Batch<'_>,
+    links: &CategoryLinks,
+    memory: &LinkWriter<'_, '_>,
+) -> (Vec<ProductWrite>, Vec<ProductWrite>) {
+    match batch {
+        Batch::Create(targets) => {
+            memory.intend(targets);
+            let writes = targets
+                .iter()
+                .map(|t| product_write(None, t, &category_ids(links, t), false))
+                .collect();
+            (writes, Vec::new())
+        }
+        Batch::Update(list) => {
+            let writes = list
+                .iter()
+                .map(|u| {
+                    product_write(
+                        Some(u.id),
+                        u.target,
+                        &category_ids(links, u.target),
+                        u.restore,
+                    )
+                })
+                .collect();
+            (Vec::new(), writes)
+        }
+    }
+}
+
+/// A batch the shop refused as a whole: every product in it failed with `e` (a create's
+/// intents settled as not created).
+fn batch_failed(
+    batch: &Batch<'_>,
+    e: &WooError,
+    memory: &LinkWriter<'_, '_>,
+    items: &mut Vec<ItemResult>,
+    lang: Language,
+) {
+    let keys: Vec<String> = match batch {
+        Batch::Create(targets) => {
+            memory.settle(targets.iter().map(|t| (*t, None)).collect());
+            targets.iter().map(|t| t.sku.clone()).collect()
+        }
+        Batch::Update(list) => list.iter().map(|u| u.target.sku.clone()).collect(),
+    };
+    for key in keys {
+        items.push(item("product", &key, ItemAction::Failed, e.message(lang)));
+    }
 }
 
 /// Records the answers to a create batch; true when the shop did not answer in time.
