@@ -55,16 +55,9 @@ impl ReturnOutcome {
 impl Warehouse {
     /// The return document holding refund key `key`, if any.
     pub fn find_return(&self, key: &str) -> Result<Option<i64>, WarehouseError> {
-        let sql = format!(
-            "SELECT Acct FROM {} WHERE Note = ? AND OperType = {OPER_RETURN} \
-             AND PartnerID <> 0 AND Acct > 0",
-            self.t(Table::Operations)
-        );
         Ok(self
-            .query(&sql, &[text(key)])?
-            .into_iter()
-            .next()
-            .and_then(|r| r[0].as_deref().and_then(int_of)))
+            .document_with_note(key, &OPER_RETURN.to_string())?
+            .map(|(_, acct)| acct))
     }
 
     /// Writes `ret` in one transaction; a key already present gives `AlreadyExists`.

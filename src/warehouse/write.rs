@@ -1102,13 +1102,23 @@ impl Warehouse {
         &self,
         order_number: &str,
     ) -> Result<Option<(i64, i64)>, WarehouseError> {
+        self.document_with_note(order_number, &format!("{OPER_SALE},{OPER_ORDER}"))
+    }
+
+    /// The first real document (OperType, Acct) of the types listed in `oper_types`
+    /// (comma-separated codes) whose `Note` is `note`.
+    pub(super) fn document_with_note(
+        &self,
+        note: &str,
+        oper_types: &str,
+    ) -> Result<Option<(i64, i64)>, WarehouseError> {
         let sql = format!(
-            "SELECT OperType, Acct FROM {} WHERE Note = ? AND OperType IN (2,19) \
+            "SELECT OperType, Acct FROM {} WHERE Note = ? AND OperType IN ({oper_types}) \
              AND PartnerID <> 0 AND Acct > 0",
             self.t(Table::Operations)
         );
         Ok(self
-            .query(&sql, &[text(order_number)])?
+            .query(&sql, &[text(note)])?
             .into_iter()
             .next()
             .and_then(|r| Some((int_of(r[0].as_deref()?)?, int_of(r[1].as_deref()?)?))))
