@@ -1505,6 +1505,26 @@ fn crash_mid_receipt_on_tremol_leaves_exactly_one_receipt() {
 }
 
 #[test]
+fn the_tail_of_a_frame_from_a_broken_off_connection_is_not_taken_for_a_ping_answer() {
+    // A Tremol data frame ends in its two checksum bytes and 0x0A (PROTOCOLS.md §3.1); what a
+    // device was still sending when the last connection broke off arrives before the answer
+    // to the next connection's first ping, letters included.
+    let protocol = FiscalProtocol::TremolZfp;
+    let emu = FiscalEmulator::start(EmulatorConfig::new(protocol)).unwrap();
+    emu.send_before_next_ping(b"ZK123456;50123456\x35\x3A\x0A");
+    let mut dev = connect(&emu, protocol);
+    let serial = serial_of(protocol);
+    let host_dir = tempfile::tempdir().unwrap();
+    let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
+    let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
+    let receipt = sample_receipt(seq.next("1").unwrap());
+    print_on(dev.as_mut(), &receipt, &serial, &mut journal).expect("the receipt prints");
+    let issued = emu.state().issued;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].total, SAMPLE_TOTAL);
+}
+
+#[test]
 fn bulgarian_punctuation_and_the_euro_sign_reach_the_device_as_themselves() {
     let name = "„кафе“ – 250 г € — «№1»";
     for protocol in [

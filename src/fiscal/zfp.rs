@@ -401,8 +401,16 @@ impl ZfpDevice {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Some(0x50 | 0x70) => return Err(FiscalError::Device(DeviceFault::WrongPassword)),
+                // Not a ping answer (PROTOCOLS.md §3.1 lists them all): a byte of a frame
+                // the device was still sending when an earlier connection broke off. The
+                // rest of it is let through and the ping sent again.
                 Some(other) => {
-                    return Err(FiscalError::BadReply(format!("ping answer {other:#04x}")));
+                    silent += 1;
+                    if silent >= self.timing.attempts {
+                        return Err(FiscalError::BadReply(format!("ping answer {other:#04x}")));
+                    }
+                    let drain = Instant::now() + self.timing.reply_timeout / 4;
+                    while self.read_some(drain)? {}
                 }
                 None => {
                     silent += 1;

@@ -174,6 +174,7 @@ struct Inner {
     nak_next: u32,
     corrupt_next: u32,
     line_noise: bool,
+    before_next_ping: Vec<u8>,
     power_loss_after: Option<u32>,
     silent_after: Option<u32>,
     cache: Option<(u8, u8, Vec<u8>)>,
@@ -254,6 +255,7 @@ impl FiscalEmulator {
                 nak_next: 0,
                 corrupt_next: 0,
                 line_noise: false,
+                before_next_ping: Vec::new(),
                 power_loss_after: None,
                 silent_after: None,
                 cache: None,
@@ -317,6 +319,12 @@ impl FiscalEmulator {
     /// answers from its replay cache).
     pub fn corrupt_next_replies(&self, n: u32) {
         self.shared.lock().corrupt_next = n;
+    }
+
+    /// Sends `bytes` just before the next ping answer, as a device does that was still
+    /// sending a reply frame to a host whose connection broke off.
+    pub fn send_before_next_ping(&self, bytes: &[u8]) {
+        self.shared.lock().before_next_ping = bytes.to_vec();
     }
 
     /// Puts junk bytes before every reply and sends replies in two pieces.
@@ -443,15 +451,17 @@ fn serve<P: std::io::Read + std::io::Write>(
                 }
                 Incoming::Probe { byte, drop: used } => {
                     buf.drain(..used);
-                    let inner = shared.lock();
+                    let mut inner = shared.lock();
                     if !inner.no_reply {
-                        let answer = if byte == wire::TREMOL_PING {
-                            zfp::ping_answer(&inner.faults)
+                        let mut answer = Vec::new();
+                        if byte == wire::TREMOL_PING {
+                            answer.append(&mut inner.before_next_ping);
+                            answer.push(zfp::ping_answer(&inner.faults));
                         } else {
-                            byte
-                        };
+                            answer.push(byte);
+                        }
                         drop(inner);
-                        let _ = port.write_all(&[answer]);
+                        let _ = port.write_all(&answer);
                     }
                 }
                 Incoming::Request {
