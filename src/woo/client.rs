@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::auth::{self, AuthMode, OAuthStamp, SignatureMethod};
 use super::error::WooError;
@@ -142,7 +142,62 @@ pub struct WooResponse {
     /// `X-WP-TotalPages`.
     pub total_pages: Option<u64>,
     /// The JSON body (after stripping a BOM or PHP warnings).
-    pub body: Value,
+    pub body: Json,
+}
+
+/// An answer's JSON body as it came, from where the JSON starts (after a BOM or PHP
+/// warnings). Typed results are read straight from these bytes, never through a
+/// `serde_json::Value` tree: a listed product is some 2 kB of fields, most of them unused.
+#[derive(Debug, Clone)]
+pub struct Json {
+    bytes: bytes::Bytes,
+    start: usize,
+}
+
+impl Json {
+    /// The JSON in `bytes`, or `None` when they hold none (an HTML page, a cut-off answer).
+    pub fn find(bytes: bytes::Bytes) -> Option<Json> {
+        let start = json_start(&bytes)?;
+        Some(Json { bytes, start })
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
+    /// The whole body as a JSON value (for the few answers read as raw JSON).
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(self.text()).unwrap_or(Value::Null)
+    }
+
+    /// The body as `T`, unknown fields skipped unread.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(self.text())
+    }
+}
+
+/// Where the JSON of an answer starts: the whole body (a BOM skipped), else the first of
+/// the first 64 `{`/`[` from which the rest is one JSON value (PHP warnings before it).
+/// Checked without building anything.
+fn json_start(bytes: &[u8]) -> Option<usize> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let whole = |i: usize| serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[i..]).is_ok();
+    if whole(bom) {
+        return Some(bom);
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .skip(bom)
+        .filter(|(_, c)| **c == b'{' || **c == b'[')
+        .take(64)
+        .map(|(i, _)| i)
+        .find(|&i| whole(i))
 }
 
 struct Inner {
@@ -246,15 +301,8 @@ fn map_transport(e: &reqwest::Error, url: &str, during_body: bool) -> WooError {
 
 /// Parses JSON that may be preceded by a UTF-8 BOM or PHP warning/notice text.
 pub fn parse_json_lenient(bytes: &[u8]) -> Option<Value> {
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(v) = serde_json::from_slice(b) {
-        return Some(v);
-    }
-    b.iter()
-        .enumerate()
-        .filter(|(_, c)| **c == b'{' || **c == b'[')
-        .take(64)
-        .find_map(|(i, _)| serde_json::from_slice::<Value>(&b[i..]).ok())
+    let start = json_start(bytes)?;
+    serde_json::from_slice(&bytes[start..]).ok()
 }
 
 /// The `<title>` of an HTML page, entities decoded.
@@ -382,27 +430,21 @@ impl Listing {
         }
     }
 
-    /// Takes one page's answer into `out`; `Ok(true)` when the page was full (more may
+    /// Takes one page's items into `out`; `Ok(true)` when the page was full (more may
     /// follow). Items whose id an earlier page had (a deletion shifted the pages) are
     /// dropped; a page made only of such items is a paging loop.
-    fn take<T: DeserializeOwned>(
+    fn take<T: Listed>(
         &mut self,
         page: u64,
-        body: Value,
-        client: &WooClient,
+        items: Vec<T>,
         out: &mut Vec<T>,
     ) -> Result<bool, WooError> {
-        let Value::Array(items) = body else {
-            // Not a list: let the decoder say what it is.
-            out.extend(client.decode::<Vec<T>>(body, &self.route)?);
-            return Ok(false);
-        };
         let len = items.len();
         let mut fresh = Vec::with_capacity(len);
         let mut repeated = 0usize;
         for item in items {
-            match item.get("id").and_then(Value::as_u64) {
-                Some(id) if !self.seen.insert(id) => repeated += 1,
+            match item.listed_id() {
+                id if id != 0 && !self.seen.insert(id) => repeated += 1,
                 _ => fresh.push(item),
             }
         }
@@ -420,7 +462,7 @@ impl Listing {
                 "items of an earlier page came again (the shop changed while listing)"
             );
         }
-        out.extend(client.decode::<Vec<T>>(Value::Array(fresh), &self.route)?);
+        out.extend(fresh);
         Ok(len >= MAX_PER_PAGE)
     }
 }
@@ -543,6 +585,21 @@ impl WooClient {
         authenticate: bool,
         repeat: Repeat,
     ) -> Result<WooResponse, WooError> {
+        let body = body.map(encode_body).transpose()?;
+        self.request_raw(method, path, query, body.as_deref(), authenticate, repeat)
+            .await
+    }
+
+    /// [`WooClient::request`] with the body already encoded as JSON.
+    async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&[u8]>,
+        authenticate: bool,
+        repeat: Repeat,
+    ) -> Result<WooResponse, WooError> {
         let policy = &self.inner.opts.retry;
         let mut attempt = 0u32;
         loop {
@@ -587,7 +644,7 @@ impl WooClient {
         method: &Method,
         path: &str,
         query: &[(String, String)],
-        body: Option<&Value>,
+        body: Option<&[u8]>,
         authenticate: bool,
     ) -> Result<WooResponse, WooError> {
         let inner = &self.inner;
@@ -617,16 +674,10 @@ impl WooClient {
                 auth::basic_header(inner.key.expose(), inner.secret.expose()),
             );
         }
-        if let Some(b) = body {
-            let bytes = serde_json::to_vec(b).map_err(|e| WooError::BadResponse {
-                url: auth::redact(&url),
-                status: 0,
-                detail: format!("cannot encode request: {e}"),
-                snippet: String::new(),
-            })?;
+        if let Some(bytes) = body {
             req = req
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+                .body(bytes.to_vec());
         }
         tracing::debug!(method = %method, url = %auth::redact(&url), "shop request");
         let resp = req
@@ -650,7 +701,7 @@ impl WooClient {
             .bytes()
             .await
             .map_err(|e| map_transport(&e, &url, true))?;
-        interpret(status, &headers, &bytes, &url)
+        interpret(status, &headers, bytes, &url)
     }
 
     fn wc(route: &str) -> String {
@@ -669,8 +720,8 @@ impl WooClient {
         .await
     }
 
-    fn decode<T: DeserializeOwned>(&self, v: Value, what: &str) -> Result<T, WooError> {
-        serde_json::from_value(v).map_err(|e| WooError::BadResponse {
+    fn decode<T: DeserializeOwned>(&self, body: &Json, what: &str) -> Result<T, WooError> {
+        body.decode().map_err(|e| WooError::BadResponse {
             url: format!("{}{}", self.inner.site, Self::wc(what)),
             status: 200,
             detail: format!("unexpected JSON: {e}"),
@@ -686,7 +737,7 @@ impl WooClient {
     /// empty page ends the listing; a page holding only ids already seen (a shop or cache
     /// that ignores `page`) stops it with [`WooError::PagingLoop`]; without paging headers
     /// pages are walked until a short one, never beyond [`MAX_LISTING_PAGES`].
-    pub async fn list_all<T: DeserializeOwned + Send + 'static>(
+    pub async fn list_all<T: Listed + Send + 'static>(
         &self,
         route: &str,
         query: &[(String, String)],
@@ -701,7 +752,8 @@ impl WooClient {
         let mut guard = Listing::new(route);
         // Totals smaller than the first page itself are wrong (a plugin changed the
         // query after counting): then they are no bound, and a short page ends the walk.
-        let first_len = first.body.as_array().map_or(0, Vec::len) as u64;
+        let first_items: Vec<T> = self.decode(&first.body, route)?;
+        let first_len = first_items.len() as u64;
         let bound = page_bound(
             first.total.filter(|&t| t >= first_len),
             first
@@ -709,7 +761,7 @@ impl WooClient {
                 .filter(|&p| p.saturating_mul(MAX_PER_PAGE as u64) >= first_len),
         );
         let mut out: Vec<T> = Vec::new();
-        let mut more = guard.take(1, first.body, self, &mut out)?;
+        let mut more = guard.take(1, first_items, &mut out)?;
         let last_page = bound.unwrap_or(MAX_LISTING_PAGES);
         tracing::debug!(route, last_page, "listing");
         // A sliding window of `concurrency` page requests; answers are taken in page
@@ -758,7 +810,10 @@ impl WooClient {
                     return Err(e);
                 }
             };
-            match guard.take(page, r.body, self, &mut out) {
+            match self
+                .decode(&r.body, route)
+                .and_then(|items| guard.take(page, items, &mut out))
+            {
                 Ok(m) => more = m,
                 Err(e) => {
                     inflight.values().for_each(|t| t.abort());
@@ -811,7 +866,7 @@ impl WooClient {
     /// One product by id.
     pub async fn get_product(&self, id: u64) -> Result<Product, WooError> {
         let r = self.get(&format!("products/{id}"), &[]).await?;
-        self.decode(r.body, "products")
+        self.decode(&r.body, "products")
     }
 
     /// Creates one product. When the outcome is unknown (timeout, dropped connection, 5xx)
@@ -834,7 +889,7 @@ impl WooClient {
                 )
                 .await
             {
-                Ok(r) => return self.decode(r.body, "products"),
+                Ok(r) => return self.decode(&r.body, "products"),
                 Err(e) => e,
             };
             let Some(sku) = p.sku.as_ref().filter(|s| !s.trim().is_empty()) else {
@@ -871,7 +926,7 @@ impl WooClient {
                 Repeat::Idempotent,
             )
             .await?;
-        self.decode(r.body, "products")
+        self.decode(&r.body, "products")
     }
 
     /// Deletes one product (`force` deletes for good, otherwise moves it to the trash).
@@ -891,7 +946,7 @@ impl WooClient {
                 Repeat::Idempotent,
             )
             .await?;
-        self.decode(r.body, "products")
+        self.decode(&r.body, "products")
     }
 
     /// Creates, updates and deletes products in batches of at most `batch_size` items,
@@ -1019,17 +1074,17 @@ impl WooClient {
             delete,
         } = c;
         let path = Self::wc("products/batch");
-        let body = batch_body(&create, &update, &delete);
+        let body = batch_body(&create, &update, &delete)?;
         let repeat = if create.is_empty() {
             Repeat::Idempotent
         } else {
             Repeat::IfNotProcessed
         };
         let first = self
-            .request(Method::POST, &path, &[], Some(&body), true, repeat)
+            .request_raw(Method::POST, &path, &[], Some(&body), true, repeat)
             .await;
         let err = match first {
-            Ok(r) => return parse_batch(r.body, create.len(), update.len(), delete.len()),
+            Ok(r) => return parse_batch(&r.body, create.len(), update.len(), delete.len()),
             Err(e) => e,
         };
         if create.is_empty() || !err.outcome_unknown() {
@@ -1058,9 +1113,9 @@ impl WooClient {
                 delete: Vec::new(),
             });
         }
-        let body = batch_body(&[], &update, &delete);
+        let body = batch_body(&[], &update, &delete)?;
         let r = self
-            .request(
+            .request_raw(
                 Method::POST,
                 &path,
                 &[],
@@ -1069,7 +1124,7 @@ impl WooClient {
                 Repeat::Idempotent,
             )
             .await?;
-        let o = parse_batch(r.body, 0, update.len(), delete.len())?;
+        let o = parse_batch(&r.body, 0, update.len(), delete.len())?;
         // A delete applied by the lost attempt now reports "invalid id" (404).
         let delete_results = o
             .delete
@@ -1114,7 +1169,7 @@ impl WooClient {
                 Repeat::IfNotProcessed,
             )
             .await?;
-        self.decode(r.body, "products/categories")
+        self.decode(&r.body, "products/categories")
     }
 
     /// Updates a category.
@@ -1132,7 +1187,7 @@ impl WooClient {
                 Repeat::Idempotent,
             )
             .await?;
-        self.decode(r.body, "products/categories")
+        self.decode(&r.body, "products/categories")
     }
 
     /// Creates, updates and deletes categories in batches (creates are not repeated on an
@@ -1143,17 +1198,7 @@ impl WooClient {
         update: Vec<CategoryWrite>,
         delete: Vec<u64>,
     ) -> Result<BatchOutcome<Category>, WooError> {
-        let to_val = |v: Vec<CategoryWrite>| {
-            v.into_iter()
-                .map(|c| serde_json::to_value(c).unwrap_or_default())
-                .collect::<Vec<Value>>()
-        };
-        let chunks = split_batch(
-            to_val(create),
-            to_val(update),
-            delete,
-            self.inner.opts.batch_size,
-        );
+        let chunks = split_batch(create, update, delete, self.inner.opts.batch_size);
         let this = self.clone();
         self.run_chunks(chunks, move |c| {
             let this = this.clone();
@@ -1165,24 +1210,24 @@ impl WooClient {
         .await
     }
 
-    async fn generic_batch_chunk<T: DeserializeOwned>(
+    async fn generic_batch_chunk<W: serde::Serialize, T: DeserializeOwned>(
         &self,
         route: &str,
-        c: Chunk<Value>,
+        c: Chunk<W>,
     ) -> Result<BatchOutcome<T>, WooError> {
         let Chunk {
             create,
             update,
             delete,
         } = c;
-        let body = batch_body(&create, &update, &delete);
+        let body = batch_body(&create, &update, &delete)?;
         let repeat = if create.is_empty() {
             Repeat::Idempotent
         } else {
             Repeat::IfNotProcessed
         };
         let r = self
-            .request(
+            .request_raw(
                 Method::POST,
                 &Self::wc(route),
                 &[],
@@ -1191,7 +1236,7 @@ impl WooClient {
                 repeat,
             )
             .await?;
-        parse_batch(r.body, create.len(), update.len(), delete.len())
+        parse_batch(&r.body, create.len(), update.len(), delete.len())
     }
 
     // ------------------------------------------------------------------ orders
@@ -1250,13 +1295,13 @@ impl WooClient {
                 Repeat::IfNotProcessed,
             )
             .await?;
-        self.decode(r.body, "refunds")
+        self.decode(&r.body, "refunds")
     }
 
     /// One order.
     pub async fn get_order(&self, id: u64) -> Result<Order, WooError> {
         let r = self.get(&format!("orders/{id}"), &[]).await?;
-        self.decode(r.body, "orders")
+        self.decode(&r.body, "orders")
     }
 
     /// Creates an order from raw JSON (used by the demo and tests; not repeated blindly).
@@ -1271,7 +1316,7 @@ impl WooClient {
                 Repeat::IfNotProcessed,
             )
             .await?;
-        self.decode(r.body, "orders")
+        self.decode(&r.body, "orders")
     }
 
     /// Updates an order's status and/or meta data.
@@ -1289,7 +1334,7 @@ impl WooClient {
                 Repeat::Idempotent,
             )
             .await?;
-        self.decode(r.body, "orders")
+        self.decode(&r.body, "orders")
     }
 
     /// Sets an order's status.
@@ -1309,11 +1354,7 @@ impl WooClient {
         &self,
         updates: Vec<OrderUpdate>,
     ) -> Result<BatchOutcome<Order>, WooError> {
-        let vals = updates
-            .into_iter()
-            .map(|u| serde_json::to_value(u).unwrap_or_default())
-            .collect::<Vec<Value>>();
-        let chunks = split_batch(Vec::new(), vals, Vec::new(), self.inner.opts.batch_size);
+        let chunks = split_batch(Vec::new(), updates, Vec::new(), self.inner.opts.batch_size);
         let this = self.clone();
         self.run_chunks(chunks, move |c| {
             let this = this.clone();
@@ -1340,13 +1381,13 @@ impl WooClient {
                 Repeat::IfNotProcessed,
             )
             .await?;
-        self.decode(r.body, "orders")
+        self.decode(&r.body, "orders")
     }
 
     /// Every note of an order (not paginated by WooCommerce).
     pub async fn list_order_notes(&self, order_id: u64) -> Result<Vec<OrderNote>, WooError> {
         let r = self.get(&format!("orders/{order_id}/notes"), &[]).await?;
-        self.decode(r.body, "orders")
+        self.decode(&r.body, "orders")
     }
 
     /// The order statuses the site offers, custom ones included: `orders/statuses` where
@@ -1354,17 +1395,17 @@ impl WooClient {
     /// (7.9 answers `rest_no_route` to the former).
     pub async fn order_statuses(&self) -> Result<Vec<OrderStatusInfo>, WooError> {
         match self.get("orders/statuses", &[]).await {
-            Ok(r) => return self.decode(r.body, "orders/statuses"),
+            Ok(r) => return self.decode(&r.body, "orders/statuses"),
             Err(WooError::WooCommerceInactive | WooError::Api { status: 404, .. }) => {}
             Err(e) => return Err(e),
         }
         let r = self.get("reports/orders/totals", &[]).await?;
-        self.decode(r.body, "reports/orders/totals")
+        self.decode(&r.body, "reports/orders/totals")
     }
 
     /// `GET /wp-json/wc/v3/system_status` as raw JSON.
     pub async fn system_status(&self) -> Result<Value, WooError> {
-        Ok(self.get("system_status", &[]).await?.body)
+        Ok(self.get("system_status", &[]).await?.body.value())
     }
 
     /// `GET /wp-json/` without authentication (site name, home URL, namespaces).
@@ -1379,7 +1420,7 @@ impl WooClient {
                 Repeat::Idempotent,
             )
             .await?;
-        Ok(r.body)
+        Ok(r.body.value())
     }
 
     /// Diagnoses the connection: WordPress reachable with pretty permalinks at exactly this
@@ -1427,12 +1468,12 @@ impl WooClient {
                         Repeat::Idempotent,
                     )
                     .await;
-                if let Ok(r) = plain
-                    && r.body.get("namespaces").is_some()
+                if let Ok(body) = plain.map(|r| r.body.value())
+                    && body.get("namespaces").is_some()
                 {
                     // WordPress answers `rest_route` on any of its pages: only at the site
                     // address itself does it mean "plain permalinks".
-                    let home = r.body["home"].as_str().unwrap_or_default();
+                    let home = body["home"].as_str().unwrap_or_default();
                     if !home.is_empty() && !same_site(home, &self.inner.site) {
                         return Err(WooError::WrongAddress {
                             address: self.inner.site.clone(),
@@ -1758,7 +1799,7 @@ pub async fn check_connection(
 fn interpret(
     status: u16,
     headers: &reqwest::header::HeaderMap,
-    bytes: &[u8],
+    bytes: bytes::Bytes,
     url: &str,
 ) -> Result<WooResponse, WooError> {
     let content_type = headers
@@ -1781,7 +1822,8 @@ fn interpret(
             location: auth::redact(location),
         });
     }
-    let json = parse_json_lenient(bytes);
+    let json = Json::find(bytes.clone());
+    let bytes = &bytes[..];
     let text_start = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_string();
     let looks_html = content_type.contains("text/html")
         || text_start.trim_start().starts_with('<') && json.is_none();
@@ -1811,7 +1853,7 @@ fn interpret(
             }),
         };
     }
-    match json {
+    match json.map(|j| j.value()) {
         Some(body) if body.get("code").is_some() => Err(classify_api_error(status, &body)),
         _ if looks_html => Err(WooError::HtmlPage {
             url: auth::redact(url),
@@ -1881,80 +1923,158 @@ fn split_batch<I>(create: Vec<I>, update: Vec<I>, delete: Vec<u64>, size: usize)
     chunks
 }
 
-fn batch_body<T: serde::Serialize>(create: &[T], update: &[T], delete: &[u64]) -> Value {
-    let mut m = serde_json::Map::new();
-    if !create.is_empty() {
-        m.insert(
-            "create".into(),
-            serde_json::to_value(create).unwrap_or_default(),
-        );
-    }
-    if !update.is_empty() {
-        m.insert(
-            "update".into(),
-            serde_json::to_value(update).unwrap_or_default(),
-        );
-    }
-    if !delete.is_empty() {
-        m.insert("delete".into(), json!(delete));
-    }
-    Value::Object(m)
+/// A request body as JSON bytes, written straight from the typed value.
+fn encode_body<T: serde::Serialize + ?Sized>(body: &T) -> Result<Vec<u8>, WooError> {
+    serde_json::to_vec(body).map_err(|e| WooError::BadResponse {
+        url: String::new(),
+        status: 0,
+        detail: format!("cannot encode request: {e}"),
+        snippet: String::new(),
+    })
 }
 
+/// A batch request body; an empty list is left out (WooCommerce reads a missing one as
+/// nothing to do).
+fn batch_body<T: serde::Serialize>(
+    create: &[T],
+    update: &[T],
+    delete: &[u64],
+) -> Result<Vec<u8>, WooError> {
+    #[derive(serde::Serialize)]
+    struct Body<'a, T> {
+        #[serde(skip_serializing_if = "<[T]>::is_empty")]
+        create: &'a [T],
+        #[serde(skip_serializing_if = "<[T]>::is_empty")]
+        update: &'a [T],
+        #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+        delete: &'a [u64],
+    }
+    encode_body(&Body {
+        create,
+        update,
+        delete,
+    })
+}
+
+/// One section (`create`, `update` or `delete`) of a batch answer: its items read one by
+/// one from the answer's text, an item with an `error` as that error.
 fn parse_items<T: DeserializeOwned>(
-    v: Option<Value>,
+    section: Option<&serde_json::value::RawValue>,
     sent: usize,
 ) -> Result<Vec<ItemResult<T>>, WooError> {
-    let items = match v {
-        Some(Value::Array(items)) => items,
-        _ => Vec::new(),
-    };
+    /// Only the `error` of an item; its other fields are skipped unread.
+    #[derive(serde::Deserialize)]
+    struct ErrorOnly {
+        #[serde(default)]
+        error: Option<Value>,
+    }
+    let items: Vec<&serde_json::value::RawValue> = section
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
     if items.len() != sent {
         return Err(WooError::BatchMismatch {
             sent,
             got: items.len(),
         });
     }
+    let unexpected = |e: serde_json::Error| WooError::BadResponse {
+        url: String::new(),
+        status: 200,
+        detail: format!("unexpected batch item: {e}"),
+        snippet: String::new(),
+    };
     items
         .into_iter()
         .map(|item| {
-            if let Some(err) = item.get("error") {
-                Ok(Err(ItemError::from_json(err)))
-            } else {
-                serde_json::from_value::<T>(item)
-                    .map(Ok)
-                    .map_err(|e| WooError::BadResponse {
-                        url: String::new(),
-                        status: 200,
-                        detail: format!("unexpected batch item: {e}"),
-                        snippet: String::new(),
-                    })
+            match serde_json::from_str::<ErrorOnly>(item.get()) {
+                Ok(ErrorOnly { error: Some(err) }) => return Ok(Err(ItemError::from_json(&err))),
+                Ok(_) => {}
+                Err(e) => return Err(unexpected(e)),
             }
+            serde_json::from_str::<T>(item.get())
+                .map(Ok)
+                .map_err(unexpected)
         })
         .collect()
 }
 
+/// A batch answer: `{"create": [...], "update": [...], "delete": [...]}`, each list in
+/// request order; an empty request answers `[]` (an array, not an object).
 fn parse_batch<T: DeserializeOwned>(
-    body: Value,
+    body: &Json,
     creates: usize,
     updates: usize,
     deletes: usize,
 ) -> Result<BatchOutcome<T>, WooError> {
-    // An empty request answers `[]` (an array, not an object).
-    let mut obj = match body {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
+    #[derive(serde::Deserialize, Default)]
+    struct Sections<'a> {
+        #[serde(borrow, default)]
+        create: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow, default)]
+        update: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow, default)]
+        delete: Option<&'a serde_json::value::RawValue>,
+    }
+    let sections: Sections<'_> = serde_json::from_slice(body.text()).unwrap_or_default();
     Ok(BatchOutcome {
-        create: parse_items(obj.remove("create"), creates)?,
-        update: parse_items(obj.remove("update"), updates)?,
-        delete: parse_items(obj.remove("delete"), deletes)?,
+        create: parse_items(sections.create, creates)?,
+        update: parse_items(sections.update, updates)?,
+        delete: parse_items(sections.delete, deletes)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn json(text: &str) -> Json {
+        Json::find(bytes::Bytes::from(text.as_bytes().to_vec())).expect("JSON")
+    }
+
+    #[test]
+    fn a_batch_answer_is_read_item_by_item_from_its_text() {
+        let body = json(
+            r#"<b>Notice</b>: x {"create":[{"id":5,"sku":"A","name":"Сирене"},
+               {"id":0,"error":{"code":"product_invalid_sku","message":"Дублиран","data":{"status":400,"resource_id":9}}}],
+               "update":[{"id":"6","sku":"B"}]}"#,
+        );
+        let o: BatchOutcome<Product> = parse_batch(&body, 2, 1, 0).unwrap();
+        let first = o.create[0].as_ref().unwrap();
+        assert_eq!(
+            (first.id, first.sku.as_str(), first.name.as_str()),
+            (5, "A", "Сирене")
+        );
+        let err = o.create[1].as_ref().unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.status, err.resource_id),
+            ("product_invalid_sku", 400, Some(9))
+        );
+        assert_eq!(o.update[0].as_ref().unwrap().id, 6);
+        // An empty request answers `[]`; a missing or odd section is a mismatch, not a panic.
+        let empty: BatchOutcome<Product> = parse_batch(&json("[]"), 0, 0, 0).unwrap();
+        assert!(empty.create.is_empty() && empty.update.is_empty());
+        assert_eq!(
+            parse_batch::<Product>(&json(r#"{"create":{"id":1}}"#), 1, 0, 0).unwrap_err(),
+            WooError::BatchMismatch { sent: 1, got: 0 }
+        );
+        assert!(matches!(
+            parse_batch::<Product>(&json(r#"{"create":[{"id":"x"}]}"#), 1, 0, 0).unwrap_err(),
+            WooError::BadResponse { .. }
+        ));
+    }
+
+    #[test]
+    fn a_batch_body_leaves_out_empty_lists() {
+        let w = ProductWrite {
+            sku: Some("A".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            String::from_utf8(batch_body(&[w], &[], &[3]).unwrap()).unwrap(),
+            r#"{"create":[{"sku":"A"}],"delete":[3]}"#
+        );
+        assert_eq!(batch_body::<ProductWrite>(&[], &[], &[]).unwrap(), b"{}");
+    }
 
     #[test]
     fn lenient_json_skips_bom_and_php_warnings() {
@@ -2073,24 +2193,18 @@ mod tests {
 
     #[test]
     fn a_listing_drops_shifted_items_and_stops_on_a_repeated_page() {
-        let c = WooClient::new(
-            "http://127.0.0.1:9",
-            &Secret::new("ck"),
-            &Secret::new("cs"),
-            ClientOptions::default(),
-        )
-        .unwrap();
-        let page = |ids: std::ops::Range<u64>| {
-            Value::Array(ids.map(|i| json!({"id": i, "name": "x"})).collect())
+        let page = |ids: std::ops::Range<u64>| -> Vec<Category> {
+            let json = Value::Array(ids.map(|i| json!({"id": i, "name": "x"})).collect());
+            serde_json::from_value(json).unwrap()
         };
         let mut l = Listing::new("products");
         let mut out: Vec<Category> = Vec::new();
-        assert!(l.take(1, page(1..101), &c, &mut out).unwrap());
+        assert!(l.take(1, page(1..101), &mut out).unwrap());
         // A deletion shifted the pages: item 100 comes again first on page 2.
-        assert!(!l.take(2, page(100..150), &c, &mut out).unwrap());
+        assert!(!l.take(2, page(100..150), &mut out).unwrap());
         assert_eq!(out.len(), 149);
         assert_eq!(
-            l.take(3, page(1..101), &c, &mut out).unwrap_err(),
+            l.take(3, page(1..101), &mut out).unwrap_err(),
             WooError::PagingLoop {
                 route: "products".into(),
                 page: 3

@@ -73,38 +73,106 @@ pub mod lenient {
         Ok(v.map(|s| decode_html_entities(&s)).unwrap_or_default())
     }
 
+    /// A scalar as the shop sent it, read without building a `serde_json::Value` (the
+    /// readers below run for every field of every listed item).
+    enum Loose {
+        Null,
+        Str(String),
+        Int(i64),
+        UInt(u64),
+        Float(f64),
+        Bool(bool),
+        /// An array or an object, as JSON text.
+        Other(String),
+    }
+
+    impl Loose {
+        /// The text of a number or of anything else, as `serde_json` prints it.
+        fn into_text(self) -> String {
+            match self {
+                Loose::Null => String::new(),
+                Loose::Str(s) | Loose::Other(s) => s,
+                Loose::Int(i) => i.to_string(),
+                Loose::UInt(u) => u.to_string(),
+                Loose::Float(f) => serde_json::Number::from_f64(f)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                Loose::Bool(b) => b.to_string(),
+            }
+        }
+    }
+
+    struct LooseVisitor;
+
+    impl<'de> de::Visitor<'de> for LooseVisitor {
+        type Value = Loose;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
+            Ok(Loose::Null)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Loose, E> {
+            Ok(Loose::Null)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Loose, D::Error> {
+            d.deserialize_any(LooseVisitor)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose, E> {
+            Ok(Loose::Str(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Loose, E> {
+            Ok(Loose::Str(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose, E> {
+            Ok(Loose::Int(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose, E> {
+            Ok(Loose::UInt(v))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose, E> {
+            Ok(Loose::Float(v))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Loose, E> {
+            Ok(Loose::Bool(v))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Loose, A::Error> {
+            let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+            Ok(Loose::Other(v.to_string()))
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Loose, A::Error> {
+            let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            Ok(Loose::Other(v.to_string()))
+        }
+    }
+
+    fn loose<'de, D: Deserializer<'de>>(d: D) -> Result<Loose, D::Error> {
+        d.deserialize_any(LooseVisitor)
+    }
+
     /// A string, or a number turned into its text; `null` reads as empty.
     pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Ok(match v {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        })
+        Ok(loose(d)?.into_text())
     }
 
     /// An integer given as a number, a numeric string, `""` or `null`.
     pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        match v {
-            serde_json::Value::Null => Ok(None),
-            serde_json::Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    Ok(Some(i))
-                } else if let Some(f) = n.as_f64() {
-                    Ok(Some(f.round() as i64))
-                } else {
-                    Err(de::Error::custom("integer out of range"))
-                }
-            }
-            serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
-            serde_json::Value::String(s) => s
+        match loose(d)? {
+            Loose::Null => Ok(None),
+            Loose::Int(i) => Ok(Some(i)),
+            Loose::UInt(u) => Ok(Some(i64::try_from(u).unwrap_or(i64::MAX))),
+            Loose::Float(f) => Ok(Some(f.round() as i64)),
+            Loose::Str(s) if s.trim().is_empty() => Ok(None),
+            Loose::Str(s) => s
                 .trim()
                 .parse::<i64>()
                 .map(Some)
                 .or_else(|_| s.trim().parse::<f64>().map(|f| Some(f.round() as i64)))
                 .map_err(|_| de::Error::custom(format!("not an integer: {s:?}"))),
-            other => Err(de::Error::custom(format!("not an integer: {other}"))),
+            other => Err(de::Error::custom(format!(
+                "not an integer: {}",
+                other.into_text()
+            ))),
         }
     }
 
@@ -115,11 +183,9 @@ pub mod lenient {
 
     /// A quantity that may be fractional, in thousandths.
     pub fn quantity_milli<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        let text = match v {
-            serde_json::Value::Null => return Ok(0),
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
+        let text = match loose(d)? {
+            Loose::Null => return Ok(0),
+            other => other.into_text(),
         };
         // Reuse the exact decimal parser: thousandths = cents of (value × 10).
         let m = Money::parse(&text).map_err(de::Error::custom)?;
@@ -629,6 +695,25 @@ impl ItemError {
     }
 }
 
+/// An item of a paged listing, known by its id (0 when the shop sent none), so a page that
+/// repeats an earlier one is told without reading the items twice.
+pub trait Listed: serde::de::DeserializeOwned {
+    /// The item's id; 0 for none.
+    fn listed_id(&self) -> u64;
+}
+
+macro_rules! listed_by_id {
+    ($($t:ty),*) => {
+        $(impl Listed for $t {
+            fn listed_id(&self) -> u64 {
+                self.id
+            }
+        })*
+    };
+}
+
+listed_by_id!(Product, Category, Order, RefundedOrder, Refund);
+
 /// The result of one batch item, in the same position as the request item.
 pub type ItemResult<T> = Result<T, ItemError>;
 
@@ -726,5 +811,33 @@ mod tests {
         assert_eq!(l.price, Some(Money::from_cents(1300)));
         assert_eq!(l.quantity_milli, 2000);
         assert_eq!(l.subtotal, Some(Money::from_cents(2600)));
+    }
+
+    #[test]
+    fn loose_fields_read_numbers_strings_and_odd_values_alike() {
+        let p: Product = serde_json::from_str(
+            r#"{"id":7.0,"sku":1234,"status":true,"type":["x"],"stock_quantity":"3.6",
+                "total_sales":"","description":1.5}"#,
+        )
+        .unwrap();
+        assert_eq!(p.id, 7);
+        assert_eq!(p.sku, "1234");
+        assert_eq!(p.status, "true");
+        assert_eq!(p.kind, r#"["x"]"#);
+        assert_eq!(p.stock_quantity, Some(4));
+        assert_eq!(p.total_sales, 0);
+        assert_eq!(p.description, "1.5");
+        let p: Product = serde_json::from_str(r#"{"stock_quantity":" -2 "}"#).unwrap();
+        assert_eq!(p.stock_quantity, Some(-2));
+        let err = serde_json::from_str::<Product>(r#"{"stock_quantity":"many"}"#).unwrap_err();
+        assert!(err.to_string().contains("not an integer"), "{err}");
+        let err = serde_json::from_str::<Product>(r#"{"stock_quantity":{"a":1}}"#).unwrap_err();
+        assert!(err.to_string().contains(r#"{"a":1}"#), "{err}");
+        let l: LineItem = serde_json::from_str(r#"{"quantity":"1.5"}"#).unwrap();
+        assert_eq!(l.quantity_milli, 1500);
+        let l: LineItem = serde_json::from_str(r#"{"quantity":0.25}"#).unwrap();
+        assert_eq!(l.quantity_milli, 250);
+        let l: LineItem = serde_json::from_str(r#"{"quantity":null}"#).unwrap();
+        assert_eq!(l.quantity_milli, 0);
     }
 }
