@@ -229,8 +229,13 @@ impl Default for ExportRules {
 }
 
 fn digest(text: &str) -> String {
+    use std::fmt::Write;
     let d = Sha256::digest(text.as_bytes());
-    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(32);
+    for b in &d[..16] {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// The fingerprint of a product's compared values (name, regular price, stock and
@@ -245,11 +250,19 @@ pub fn product_fingerprint(
     let mut cats = categories.to_vec();
     cats.sort_unstable();
     cats.dedup();
-    let price = price.map(|p| p.to_string()).unwrap_or_default();
-    let stock = stock.map(|s| s.to_string()).unwrap_or_default();
-    digest(&format!(
-        "p\u{1f}{name}\u{1f}{price}\u{1f}{manage_stock}\u{1f}{stock}\u{1f}{cats:?}"
-    ))
+    // The text hashed is part of the ledger's state: it must stay byte for byte the same.
+    use std::fmt::Write;
+    let mut text = String::with_capacity(name.len() + 48);
+    let _ = write!(text, "p\u{1f}{name}\u{1f}");
+    if let Some(p) = price {
+        let _ = write!(text, "{p}");
+    }
+    let _ = write!(text, "\u{1f}{manage_stock}\u{1f}");
+    if let Some(s) = stock {
+        let _ = write!(text, "{s}");
+    }
+    let _ = write!(text, "\u{1f}{cats:?}");
+    digest(&text)
 }
 
 /// The fingerprint of a product as the shop holds it.
@@ -826,6 +839,26 @@ fn plan_categories(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_fingerprint_is_the_same_text_hashed_as_ever() {
+        // Fingerprints are kept in the ledger: a change would re-send every product once.
+        // SHA-256 of "p␟Мляко␟12.50␟true␟3␟[4, 9]" and "p␟X␟␟false␟␟[]" (␟ = U+001F).
+        assert_eq!(
+            super::product_fingerprint(
+                "Мляко",
+                Some(Money::from_cents(1250)),
+                true,
+                Some(3),
+                &[9, 4, 9]
+            ),
+            "0f5954c9cf44e02202b572340ddffe8b"
+        );
+        assert_eq!(
+            super::product_fingerprint("X", None, false, None, &[]),
+            "685a33985f096d2f12bad62418caf88a"
+        );
+    }
+
     use super::*;
 
     /// A plan with no trash, no product links and the default rules.

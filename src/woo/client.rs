@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::auth::{self, AuthMode, OAuthStamp, SignatureMethod};
@@ -1956,10 +1957,10 @@ fn batch_body<T: serde::Serialize>(
     })
 }
 
-/// One section (`create`, `update` or `delete`) of a batch answer: its items read one by
-/// one from the answer's text, an item with an `error` as that error.
+/// One section (`create`, `update` or `delete`) of a batch answer, its items as their
+/// text; an item holding an `error` becomes that error, any other is read as `T`.
 fn parse_items<T: DeserializeOwned>(
-    section: Option<&serde_json::value::RawValue>,
+    items: Vec<&RawValue>,
     sent: usize,
 ) -> Result<Vec<ItemResult<T>>, WooError> {
     /// Only the `error` of an item; its other fields are skipped unread.
@@ -1968,9 +1969,6 @@ fn parse_items<T: DeserializeOwned>(
         #[serde(default)]
         error: Option<Value>,
     }
-    let items: Vec<&serde_json::value::RawValue> = section
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .unwrap_or_default();
     if items.len() != sent {
         return Err(WooError::BatchMismatch {
             sent,
@@ -1986,20 +1984,25 @@ fn parse_items<T: DeserializeOwned>(
     items
         .into_iter()
         .map(|item| {
-            match serde_json::from_str::<ErrorOnly>(item.get()) {
-                Ok(ErrorOnly { error: Some(err) }) => return Ok(Err(ItemError::from_json(&err))),
-                Ok(_) => {}
-                Err(e) => return Err(unexpected(e)),
+            let text = item.get();
+            // Only an item that says "error" somewhere can hold one: the rest are read once.
+            if text.contains("\"error\"") {
+                match serde_json::from_str::<ErrorOnly>(text) {
+                    Ok(ErrorOnly { error: Some(err) }) => {
+                        return Ok(Err(ItemError::from_json(&err)));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(unexpected(e)),
+                }
             }
-            serde_json::from_str::<T>(item.get())
-                .map(Ok)
-                .map_err(unexpected)
+            serde_json::from_str::<T>(text).map(Ok).map_err(unexpected)
         })
         .collect()
 }
 
 /// A batch answer: `{"create": [...], "update": [...], "delete": [...]}`, each list in
-/// request order; an empty request answers `[]` (an array, not an object).
+/// request order; an empty request answers `[]` (an array, not an object). A section that
+/// is not a list counts as no items (the count then tells the mismatch).
 fn parse_batch<T: DeserializeOwned>(
     body: &Json,
     creates: usize,
@@ -2007,19 +2010,43 @@ fn parse_batch<T: DeserializeOwned>(
     deletes: usize,
 ) -> Result<BatchOutcome<T>, WooError> {
     #[derive(serde::Deserialize, Default)]
+    struct Lists<'a> {
+        #[serde(borrow, default)]
+        create: Vec<&'a RawValue>,
+        #[serde(borrow, default)]
+        update: Vec<&'a RawValue>,
+        #[serde(borrow, default)]
+        delete: Vec<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize, Default)]
     struct Sections<'a> {
         #[serde(borrow, default)]
-        create: Option<&'a serde_json::value::RawValue>,
+        create: Option<&'a RawValue>,
         #[serde(borrow, default)]
-        update: Option<&'a serde_json::value::RawValue>,
+        update: Option<&'a RawValue>,
         #[serde(borrow, default)]
-        delete: Option<&'a serde_json::value::RawValue>,
+        delete: Option<&'a RawValue>,
     }
-    let sections: Sections<'_> = serde_json::from_slice(body.text()).unwrap_or_default();
+    let lists: Lists<'_> = match serde_json::from_slice(body.text()) {
+        Ok(lists) => lists,
+        // Not an object of lists (`[]`, or a section of another kind): section by section.
+        Err(_) => {
+            let sections: Sections<'_> = serde_json::from_slice(body.text()).unwrap_or_default();
+            fn list(raw: Option<&RawValue>) -> Vec<&RawValue> {
+                raw.and_then(|r| serde_json::from_str(r.get()).ok())
+                    .unwrap_or_default()
+            }
+            Lists {
+                create: list(sections.create),
+                update: list(sections.update),
+                delete: list(sections.delete),
+            }
+        }
+    };
     Ok(BatchOutcome {
-        create: parse_items(sections.create, creates)?,
-        update: parse_items(sections.update, updates)?,
-        delete: parse_items(sections.delete, deletes)?,
+        create: parse_items(lists.create, creates)?,
+        update: parse_items(lists.update, updates)?,
+        delete: parse_items(lists.delete, deletes)?,
     })
 }
 
