@@ -194,8 +194,11 @@ fn interrupted_import(fault: fn(&Relay), repair: fn(&Relay)) {
         waited < Duration::from_secs(3 * 3 + 15),
         "ended within the time limit plus a margin ({waited:?})"
     );
+    // The watcher sees the third document as soon as it is committed, which may be before
+    // the commit's answer reaches the import through the relay; that document is then in
+    // doubt for the run (not counted) and the next run must find it by its Note.
     let written = first.count(ItemAction::Created);
-    assert!((3..ORDERS).contains(&written), "{written}");
+    assert!((2..ORDERS).contains(&written), "{written}");
 
     // The database answers again: the next run finishes the rest, nothing twice.
     repair(&relay);
