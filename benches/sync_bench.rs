@@ -10,8 +10,10 @@
 //! - a one-request-per-item baseline (create, then update, of 1 000 goods) beside the
 //!   batches the export sends, on the same simulated shop.
 //!
-//! The last column is the client's CPU time: the process's less the simulator's threads'
-//! (the baseline's client runs on the simulator's runtime, so it shows there as 0).
+//! Then come the client's CPU time: the process's less the simulator's threads' (the
+//! baseline's client runs on the simulator's runtime, so it shows there as 0); and the
+//! client's own time before the shop began serving the phase's first request (lead) and
+//! after it answered the last (tail).
 //!
 //! `cargo bench --bench sync_bench`; `-- --small` runs a quick size; `-- --cpu` instead
 //! measures the client's CPU for 10 000 and 50 000 goods on a shop that costs nothing.
@@ -120,7 +122,7 @@ fn writes(s: &SimStats) -> u64 {
 
 fn header() {
     println!(
-        "{:<44} {:>5} {:>8} {:>7} {:>9} {:>10} {:>8} {:>8} {:>6} {:>8}",
+        "{:<44} {:>5} {:>8} {:>7} {:>9} {:>10} {:>8} {:>8} {:>6} {:>8} {:>6} {:>6}",
         "phase",
         "ok",
         "requests",
@@ -130,7 +132,9 @@ fn header() {
         "wall s",
         "floor s",
         "ratio",
-        "client s"
+        "client s",
+        "lead s",
+        "tail s"
     );
 }
 
@@ -213,12 +217,26 @@ impl Bench {
         let before = self.sim.stats();
         let work_before = self.sim.server_work();
         let cpu_before = client_cpu();
+        self.sim.take_span();
+        let started = Instant::now();
         let (wall, ok) = f();
+        let ended = Instant::now();
         let cpu = client_cpu().saturating_sub(cpu_before);
+        // The client's own time before the shop's first request and after its last.
+        let (lead, tail) = match self.sim.take_span() {
+            Some((first, last)) => (
+                format!(
+                    "{:.2}",
+                    first.saturating_duration_since(started).as_secs_f64()
+                ),
+                format!("{:.2}", ended.saturating_duration_since(last).as_secs_f64()),
+            ),
+            None => ("—".to_string(), "—".to_string()),
+        };
         let after = self.sim.stats();
         let floor = (self.sim.server_work() - work_before) / self.workers as u32;
         println!(
-            "{:<44} {:>5} {:>8} {:>7} {:>9.1} {:>10.1} {:>8.2} {:>8.2} {:>6} {:>8.2}",
+            "{:<44} {:>5} {:>8} {:>7} {:>9.1} {:>10.1} {:>8.2} {:>8.2} {:>6} {:>8.2} {:>6} {:>6}",
             format!("{title} (k={})", self.workers),
             ok,
             after.requests - before.requests,
@@ -232,7 +250,9 @@ impl Bench {
             } else {
                 format!("{:.2}", wall.as_secs_f64() / floor.as_secs_f64())
             },
-            cpu.as_secs_f64()
+            cpu.as_secs_f64(),
+            lead,
+            tail
         );
     }
 

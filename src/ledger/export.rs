@@ -109,9 +109,14 @@ impl Ledger {
                             sent: r.get(2)?,
                             answered: r.get(3)?,
                         },
-                        origin: LinkOrigin::from_code(&r.get::<_, String>(4)?),
+                        // Read in place: no copy of the text per row.
+                        origin: LinkOrigin::from_code(r.get_ref(4)?.as_str().unwrap_or("")),
                         since: r.get(5)?,
-                        answered_state: serde_json::from_str(&r.get::<_, String>(6)?).ok(),
+                        answered_state: r
+                            .get_ref(6)?
+                            .as_str()
+                            .ok()
+                            .and_then(|j| serde_json::from_str(j).ok()),
                     },
                 ))
             })?;

@@ -219,7 +219,19 @@ impl Warehouse {
         while let Some(batch) = block.fetch().map_err(err)? {
             for i in 0..batch.num_rows() {
                 for (c, cell) in row.iter_mut().enumerate() {
-                    *cell = batch.column(c).get(i).map(String::from_utf16_lossy);
+                    match (batch.column(c).get(i), cell.as_mut()) {
+                        (None, _) => *cell = None,
+                        // The row's strings are reused from row to row: no allocation
+                        // per cell once they have grown to the column's widths.
+                        (Some(units), Some(text)) => {
+                            text.clear();
+                            text.extend(
+                                char::decode_utf16(units.iter().copied())
+                                    .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)),
+                            );
+                        }
+                        (Some(units), None) => *cell = Some(String::from_utf16_lossy(units)),
+                    }
                 }
                 f(&row)?;
             }

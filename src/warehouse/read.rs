@@ -467,17 +467,17 @@ impl Warehouse {
             Ok(())
         })?;
 
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for g in &candidates {
-            if !g.sku.is_empty() {
-                *counts.entry(g.sku.to_lowercase()).or_default() += 1;
-            }
+        // SKUs are compared without letter case; each folded once.
+        let folded: Vec<String> = candidates.iter().map(|g| g.sku.to_lowercase()).collect();
+        let mut counts: HashMap<&str, usize> = HashMap::with_capacity(candidates.len());
+        for key in folded.iter().filter(|k| !k.is_empty()) {
+            *counts.entry(key.as_str()).or_default() += 1;
         }
         let mut snapshot = GoodsSnapshot::default();
-        for g in candidates {
+        for (g, key) in candidates.into_iter().zip(&folded) {
             let problem = if g.sku.is_empty() {
                 Some(SkuProblem::Empty)
-            } else if counts.get(&g.sku.to_lowercase()).copied().unwrap_or(0) > 1 {
+            } else if counts.get(key.as_str()).copied().unwrap_or(0) > 1 {
                 Some(SkuProblem::Duplicate)
             } else {
                 None

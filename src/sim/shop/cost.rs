@@ -6,8 +6,9 @@
 //! The defaults are calibrated on a real WooCommerce 7.9 on 2 cores: 200–270 ms per
 //! single request, 6.0–8.6 s per batch of 100 creates and 4.4–6.0 s per 100 updates.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -70,6 +71,8 @@ pub struct CostState {
     pub model: CostModel,
     workers: Semaphore,
     spent_nanos: AtomicU64,
+    /// When the first request since the last `take_span` began and the last one ended.
+    span: Mutex<Option<(Instant, Instant)>>,
 }
 
 impl CostState {
@@ -79,6 +82,7 @@ impl CostState {
             workers: Semaphore::new(model.workers.max(1)),
             model,
             spent_nanos: AtomicU64::new(0),
+            span: Mutex::new(None),
         }
     }
 
@@ -94,7 +98,20 @@ impl CostState {
         let cost = self.model.cost(work);
         self.spent_nanos
             .fetch_add(cost.as_nanos() as u64, Ordering::Relaxed);
+        let started = Instant::now() - elapsed;
         tokio::time::sleep(cost.saturating_sub(elapsed)).await;
+        let ended = Instant::now();
+        let mut span = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        *span = Some(match *span {
+            Some((first, last)) => (first.min(started), last.max(ended)),
+            None => (started, ended),
+        });
+    }
+
+    /// When the first request since the last call began being served and when the last
+    /// one was answered (`None`: no request), starting a new span.
+    pub fn take_span(&self) -> Option<(Instant, Instant)> {
+        self.span.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// Server time spent so far (scaled), over all workers.

@@ -268,6 +268,17 @@ impl ShopSimHandle {
             .map_or(Duration::ZERO, |c| c.spent())
     }
 
+    /// When the first request since the last call began being served and when the last
+    /// one was answered, under the cost model in force (`None`: no request, or no model).
+    pub fn take_span(&self) -> Option<(std::time::Instant, std::time::Instant)> {
+        self.shared
+            .cost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|c| c.take_span())
+    }
+
     /// The shop's data, locked (do not hold across an `.await`).
     pub fn state(&self) -> MutexGuard<'_, ShopState> {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
