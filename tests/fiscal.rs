@@ -1512,13 +1512,7 @@ fn the_tail_of_a_frame_from_a_broken_off_connection_is_not_taken_for_a_ping_answ
     let protocol = FiscalProtocol::TremolZfp;
     let emu = FiscalEmulator::start(EmulatorConfig::new(protocol)).unwrap();
     emu.send_before_next_ping(b"ZK123456;50123456\x35\x3A\x0A");
-    let mut dev = connect(&emu, protocol);
-    let serial = serial_of(protocol);
-    let host_dir = tempfile::tempdir().unwrap();
-    let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
-    let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
-    let receipt = sample_receipt(seq.next("1").unwrap());
-    print_on(dev.as_mut(), &receipt, &serial, &mut journal).expect("the receipt prints");
+    print_sample(&emu, protocol).expect("the receipt prints");
     let issued = emu.state().issued;
     assert_eq!(issued.len(), 1);
     assert_eq!(issued[0].total, SAMPLE_TOTAL);
@@ -1566,14 +1560,23 @@ fn issued_in_mode(protocol: FiscalProtocol, mode: u8) -> skladlink::sim::fiscal:
         ..EmulatorConfig::new(protocol)
     })
     .unwrap();
-    let mut dev = connect(&emu, protocol);
+    print_sample(&emu, protocol).unwrap();
+    emu.state().issued.remove(0)
+}
+
+/// Prints the sample receipt once on `emu`, through a new connection, journal and УНП
+/// sequence.
+fn print_sample(
+    emu: &FiscalEmulator,
+    protocol: FiscalProtocol,
+) -> Result<fiscal::PrintedReceipt, FiscalError> {
+    let mut dev = connect(emu, protocol);
     let serial = serial_of(protocol);
     let host_dir = tempfile::tempdir().unwrap();
     let mut seq = UnpSequence::open(host_dir.path(), &serial).unwrap();
     let mut journal = PrintJournal::open(host_dir.path(), &serial).unwrap();
     let receipt = sample_receipt(seq.next("1").unwrap());
-    print_on(dev.as_mut(), &receipt, &serial, &mut journal).unwrap();
-    emu.state().issued.remove(0)
+    print_on(dev.as_mut(), &receipt, &serial, &mut journal)
 }
 
 #[test]
