@@ -4,9 +4,11 @@
 //! more work per second at the same latency; above it, batches only wait in line, so
 //! their latency grows with the number in flight. The controller starts at the client's
 //! concurrency (2), adds one batch in flight after each round (as many finished batches
-//! as were in flight) whose latency per item stays close to the best seen, holds when the
-//! latency has grown, steps back when it jumped, and halves on overload (5xx, 429,
-//! timeouts). A ceiling from the server's settings bounds it. Latency is compared per
+//! as were in flight) whose slowest batch's latency per item stays close to the best
+//! seen, holds when the latency has grown, steps back when the round's mean jumped, and
+//! halves on overload (5xx, 429, timeouts). The slowest, not the mean, decides growth: in
+//! a round at one more than the shop's workers the first batches still find a free
+//! worker, and the mean let the controller climb to 7 in flight on a 4-worker shop. A ceiling from the server's settings bounds it. Latency is compared per
 //! item, so batches of creates and of updates (which cost differently) are comparable
 //! to the best of their own kind; batches much smaller than a full one are not used to
 //! judge (their fixed cost per request dominates).
@@ -77,8 +79,9 @@ impl Concurrency {
             return;
         }
         let mean = self.round.iter().sum::<f64>() / self.round.len() as f64;
+        let slowest = self.round.iter().copied().fold(0.0, f64::max);
         self.round.clear();
-        if mean <= GROW_BELOW {
+        if slowest <= GROW_BELOW {
             self.current = (self.current + 1).min(self.ceiling);
         } else if mean > SHRINK_ABOVE {
             self.current = (self.current - 1).max(1);
@@ -111,6 +114,61 @@ mod tests {
             c.on_done(BatchKind::Create, 100, latency(n, workers, 100));
         }
         c.current()
+    }
+
+    /// Sends `batches` batches of 100 creates (7 s of work each) through `c` to a shop
+    /// with `workers` workers serving in order of arrival; gives the concurrency after
+    /// each finished batch and the total time.
+    fn run(c: &mut Concurrency, workers: usize, batches: usize) -> (Vec<usize>, f64) {
+        const WORK: f64 = 7.0;
+        let mut now = 0.0_f64;
+        let mut free_at = vec![0.0_f64; workers];
+        // (sent, finishes) of the batches in flight.
+        let mut in_flight: Vec<(f64, f64)> = Vec::new();
+        let (mut sent, mut levels) = (0, Vec::new());
+        while levels.len() < batches {
+            while in_flight.len() < c.current() && sent < batches {
+                let w = (0..workers)
+                    .min_by(|a, b| free_at[*a].total_cmp(&free_at[*b]))
+                    .unwrap_or(0);
+                let start = free_at[w].max(now);
+                free_at[w] = start + WORK;
+                in_flight.push((now, start + WORK));
+                sent += 1;
+            }
+            let first = (0..in_flight.len())
+                .min_by(|a, b| in_flight[*a].1.total_cmp(&in_flight[*b].1))
+                .unwrap_or(0);
+            let (at, done) = in_flight.remove(first);
+            now = done;
+            c.on_done(BatchKind::Create, 100, Duration::from_secs_f64(done - at));
+            levels.push(c.current());
+        }
+        (levels, now)
+    }
+
+    #[test]
+    fn on_a_shop_serving_in_order_it_settles_at_its_workers_near_the_floor() {
+        for workers in [2, 4, 6] {
+            let mut c = Concurrency::new(2, 16, 100);
+            let (levels, took) = run(&mut c, workers, 60);
+            let settled = &levels[levels.len() - 10..];
+            assert!(
+                settled.iter().all(|l| (workers..=workers + 1).contains(l)),
+                "{workers} workers: {levels:?}"
+            );
+            // The goal: near the floor on shops of 2 and 4 workers (on more, 60
+            // batches are mostly the climb of one per round).
+            let floor = 60.0 * 7.0 / workers as f64;
+            if workers <= 4 {
+                assert!(
+                    took <= floor * 1.1,
+                    "{workers} workers: {took} s, floor {floor} s"
+                );
+            }
+            let (_, fixed_two) = run(&mut Concurrency::new(2, 2, 100), workers, 60);
+            assert!(took <= fixed_two, "{took} s against {fixed_two} s at two");
+        }
     }
 
     #[test]
