@@ -8,10 +8,11 @@
 //! seen, holds when the latency has grown, steps back when the round's mean jumped, and
 //! halves on overload (5xx, 429, timeouts). The slowest, not the mean, decides growth: in
 //! a round at one more than the shop's workers the first batches still find a free
-//! worker, and the mean let the controller climb to 7 in flight on a 4-worker shop. A ceiling from the server's settings bounds it. Latency is compared per
-//! item, so batches of creates and of updates (which cost differently) are comparable
-//! to the best of their own kind; batches much smaller than a full one are not used to
-//! judge (their fixed cost per request dominates).
+//! worker, and the mean let the controller climb to 7 in flight on a 4-worker shop. A
+//! ceiling from the server's settings bounds it. Latency is compared per item, so
+//! batches of creates and of updates (which cost differently) are comparable to the best
+//! of their own kind; batches much smaller than a full one are not used to judge (their
+//! fixed cost per request dominates).
 
 use std::time::Duration;
 

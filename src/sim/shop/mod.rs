@@ -260,23 +260,22 @@ impl ShopSimHandle {
 
     /// Server time spent under the cost model in force (scaled), over all its workers.
     pub fn server_work(&self) -> Duration {
-        self.shared
-            .cost
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map_or(Duration::ZERO, |c| c.spent())
+        self.cost().map_or(Duration::ZERO, |c| c.spent())
     }
 
     /// When the first request since the last call began being served and when the last
     /// one was answered, under the cost model in force (`None`: no request, or no model).
     pub fn take_span(&self) -> Option<(std::time::Instant, std::time::Instant)> {
+        self.cost().and_then(|c| c.take_span())
+    }
+
+    /// The cost state of the model in force (`None`: the shop costs nothing).
+    fn cost(&self) -> Option<Arc<cost::CostState>> {
         self.shared
             .cost
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .and_then(|c| c.take_span())
+            .clone()
     }
 
     /// The shop's data, locked (do not hold across an `.await`).
