@@ -257,16 +257,29 @@ pub async fn export_shop_currency(
     Ok(read)
 }
 
-/// Runs an export against the shop; with a dry run nothing is written. Returns one item
-/// per category and product touched or skipped, and whether Stop ended it early; an
-/// `Err` means the shop could not be read or a batch failed as a whole.
-pub async fn run_export(
+/// What an export read from the shop (and its ledger) before planning: read by
+/// [`read_shop`] while the warehouse is read, so the shop does not wait for the warehouse.
+pub struct ShopRead {
+    product_links: ProductLinks,
+    marks: ReadMarks,
+    now: i64,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    seen_until: Option<chrono::DateTime<chrono::Utc>>,
+    listed: Vec<ShopProductState>,
+    listed_trash: Vec<ShopProductState>,
+    products: Vec<ShopProductState>,
+    trashed: Vec<ShopProductState>,
+    category_states: Vec<ShopCategoryState>,
+    links: CategoryLinks,
+}
+
+/// Reads the shop's products (all of them, or on an incremental run those modified since
+/// the last read) and categories, with what the ledger remembers of them.
+pub async fn read_shop(
     client: &WooClient,
-    input: ExportInput,
     env: &JobEnv<'_>,
     settings: &crate::config::ExportSettings,
-) -> Result<(Vec<ItemResult>, bool), WooError> {
-    let lang = env.lang;
+) -> Result<ShopRead, WooError> {
     env.report(Stage::ReadingShop, 0, 0);
     let server_id = env.server.id.0.as_str();
     let product_links = env.ledger.product_links(server_id).unwrap_or_else(|e| {
@@ -331,6 +344,57 @@ pub async fn run_export(
     links
         .by_group
         .retain(|_, id| categories.iter().any(|c| c.id == *id));
+    Ok(ShopRead {
+        product_links,
+        marks,
+        now,
+        since,
+        seen_until,
+        listed,
+        listed_trash,
+        products,
+        trashed,
+        category_states,
+        links,
+    })
+}
+
+/// Runs an export against the shop; with a dry run nothing is written. Returns one item
+/// per category and product touched or skipped, and whether Stop ended it early; an
+/// `Err` means the shop could not be read or a batch failed as a whole.
+pub async fn run_export(
+    client: &WooClient,
+    input: ExportInput,
+    env: &JobEnv<'_>,
+    settings: &crate::config::ExportSettings,
+) -> Result<(Vec<ItemResult>, bool), WooError> {
+    let shop = read_shop(client, env, settings).await?;
+    export_read(client, input, shop, env, settings).await
+}
+
+/// [`run_export`] on what [`read_shop`] read.
+pub async fn export_read(
+    client: &WooClient,
+    input: ExportInput,
+    shop: ShopRead,
+    env: &JobEnv<'_>,
+    settings: &crate::config::ExportSettings,
+) -> Result<(Vec<ItemResult>, bool), WooError> {
+    let lang = env.lang;
+    let server_id = env.server.id.0.as_str();
+    let ShopRead {
+        product_links,
+        marks,
+        now,
+        since,
+        seen_until,
+        listed,
+        listed_trash,
+        products,
+        trashed,
+        category_states,
+        mut links,
+    } = shop;
     let rules = ExportRules {
         allow_zero_price: settings.allow_zero_price,
         restore_trashed: settings.restore_trashed,

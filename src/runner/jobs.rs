@@ -8,7 +8,7 @@ use crate::core::currency::Amount;
 use crate::core::export::{ExportGood, ExportGroup, SkipReason, Skipped};
 use crate::i18n::{Language, tr};
 use crate::ledger::Ledger;
-use crate::runner::export::{ExportInput, run_export};
+use crate::runner::export::{ExportInput, export_read};
 use crate::runner::history::{ItemAction, ItemResult};
 use crate::runner::progress::{Progress, Stage};
 use crate::runner::warehouse_thread::WarehouseThread;
@@ -16,7 +16,7 @@ use crate::runner::worker::StopFlag;
 use crate::secrets::{Secret, SecretKey, SecretKind, Secrets};
 use crate::warehouse::read::{GoodsGroupNode, GoodsQuery, SkuProblem};
 use crate::warehouse::{Warehouse, WarehouseError};
-use crate::woo::WooClient;
+use crate::woo::{WooClient, WooError};
 
 /// What a run did.
 #[derive(Debug, Clone, Default)]
@@ -180,30 +180,39 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
         Ok(c) => c,
         Err(e) => return JobOutcome::failed(e),
     };
-    let shop_currency =
-        match crate::runner::export::export_shop_currency(&client, env, settings).await {
-            Ok(c) => c,
-            Err(e) => return JobOutcome::failed(e.message(env.lang)),
-        };
-    env.report(Stage::ReadingWarehouse, 0, 0);
-    let wh = match env.warehouse().await {
-        Ok(wh) => wh,
-        Err(e) => return JobOutcome::failed(e),
+    // The shop (its currency, products and categories) and the warehouse are read side
+    // by side: neither waits for the other.
+    let shop_side = async {
+        let currency = crate::runner::export::export_shop_currency(&client, env, settings).await?;
+        let read = crate::runner::export::read_shop(&client, env, settings).await;
+        Ok::<_, WooError>((currency, read))
     };
-    let settings_ = settings.clone();
-    let subtract = env.config.subtracts_open_orders(settings);
-    let stated = env.config.database.currency;
-    let (mut input, wh_currency) = match wh
-        .call(move |w| {
+    let warehouse_side = async {
+        env.report(Stage::ReadingWarehouse, 0, 0);
+        let wh = env.warehouse().await?;
+        let settings_ = settings.clone();
+        let subtract = env.config.subtracts_open_orders(settings);
+        let stated = env.config.database.currency;
+        wh.call(move |w| {
             let currency = crate::runner::currency::warehouse_currency(w, stated)?;
             Ok((read_export_input(w, &settings_, subtract)?, currency))
         })
         .await
-    {
+        .map_err(|e| e.message(env.lang))
+    };
+    let (shop_side, warehouse_side) = tokio::join!(shop_side, warehouse_side);
+    let (shop_currency, shop_read) = match shop_side {
         Ok(read) => read,
         Err(e) => return JobOutcome::failed(e.message(env.lang)),
     };
-    drop(wh);
+    let (mut input, wh_currency) = match warehouse_side {
+        Ok(read) => read,
+        Err(e) => return JobOutcome::failed(e),
+    };
+    let shop_read = match shop_read {
+        Ok(read) => read,
+        Err(e) => return JobOutcome::failed(e.message(env.lang)),
+    };
     // A lev warehouse's prices go to a euro shop converted; other mismatches stop here.
     let shop_code = shop_currency
         .as_ref()
@@ -234,7 +243,7 @@ async fn export_job(env: &JobEnv<'_>, settings: &ExportSettings) -> JobOutcome {
     if env.stop.is_set() {
         return JobOutcome::failed(env.stopped());
     }
-    let mut outcome = match run_export(&client, input, env, settings).await {
+    let mut outcome = match export_read(&client, input, shop_read, env, settings).await {
         Ok((items, stopped)) => JobOutcome {
             items,
             error: stopped.then(|| env.stopped()),
