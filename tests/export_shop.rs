@@ -104,6 +104,31 @@ async fn export_with(
     dry: bool,
     settings: &ExportSettings,
 ) -> Vec<ItemResult> {
+    export_until(
+        client,
+        links,
+        goods,
+        groups,
+        dry,
+        settings,
+        &Default::default(),
+        &|_| {},
+    )
+    .await
+    .0
+}
+
+/// An export with `stop` as its Stop button; the items and whether Stop ended it.
+async fn export_until(
+    client: &WooClient,
+    links: &Ledger,
+    goods: Vec<ExportGood>,
+    groups: Vec<ExportGroup>,
+    dry: bool,
+    settings: &ExportSettings,
+    stop: &skladlink::runner::StopFlag,
+    progress: &(dyn Fn(skladlink::runner::progress::Progress) + Send + Sync),
+) -> (Vec<ItemResult>, bool) {
     let input = ExportInput {
         goods,
         groups,
@@ -118,7 +143,6 @@ async fn export_with(
     );
     let secrets =
         skladlink::secrets::Secrets::with_keyring(skladlink::secrets::KeyringStore::in_memory());
-    let stop = skladlink::runner::StopFlag::default();
     let env = skladlink::runner::jobs::JobEnv {
         config: &config,
         server: &server,
@@ -126,10 +150,10 @@ async fn export_with(
         ledger: links,
         lang: Language::Bg,
         dry_run: dry,
-        stop: &stop,
-        progress: &|_| {},
+        stop,
+        progress,
     };
-    run_export(client, input, &env, settings).await.unwrap().0
+    run_export(client, input, &env, settings).await.unwrap()
 }
 
 #[tokio::test]
@@ -734,4 +758,75 @@ async fn unchanged_runs_read_only_what_changed_and_still_see_edits_trash_and_del
     let items = export_with(&client, &links, changed, groups(), false, &full).await;
     assert!(sim.state().product_by_sku("INC-22").is_some(), "{items:#?}");
     assert!(reads(&sim) >= 4, "a full read lists every page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_while_batches_are_in_flight_leaves_no_create_in_doubt() {
+    use skladlink::core::export::LinkOrigin;
+    let (sim, client) = start().await;
+    sim.faults()
+        .set_latency(std::time::Duration::from_millis(100));
+    // Stop lands at different points after the first answer of the products' window:
+    // while batches are out and the next one waits ready for a free place.
+    for (round, delay_ms) in [0u64, 40, 80, 150].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let links = Ledger::open(dir.path()).unwrap();
+        let prefix = format!("STOP{round}");
+        let stop = skladlink::runner::StopFlag::default();
+        let settings = ExportSettings::default();
+        let first_answer = std::sync::OnceLock::new();
+        let progress = |p: skladlink::runner::progress::Progress| {
+            if p.stage == skladlink::runner::progress::Stage::Products && p.done > 0 {
+                let _ = first_answer.set(std::time::Instant::now());
+            }
+        };
+        let ((_, stopped), ()) = tokio::join!(
+            export_until(
+                &client,
+                &links,
+                many_goods(&prefix, 1_500),
+                groups(),
+                false,
+                &settings,
+                &stop,
+                &progress,
+            ),
+            async {
+                let delay = std::time::Duration::from_millis(delay_ms);
+                while !first_answer.get().is_some_and(|t| t.elapsed() >= delay) {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                stop.set();
+            }
+        );
+        assert!(stopped, "Stop ended the export");
+        let in_shop = (0..1_500)
+            .filter(|i| {
+                sim.state()
+                    .product_by_sku(&format!("{prefix}-{i}"))
+                    .is_some()
+            })
+            .count();
+        assert!(in_shop < 1_500, "stopped before the end: {in_shop}");
+        let remembered = links.product_links("s1").unwrap();
+        let in_doubt = remembered
+            .values()
+            .filter(|l| l.origin == LinkOrigin::Unknown)
+            .count();
+        assert_eq!(
+            in_doubt, 0,
+            "no create left in doubt after Stop at {delay_ms} ms"
+        );
+        assert_eq!(
+            remembered.values().filter(|l| l.product_id > 0).count(),
+            in_shop,
+            "every product created is remembered, nothing else"
+        );
+        // The next run creates the rest, one product per SKU.
+        let items = export(&client, &links, many_goods(&prefix, 1_500), groups(), false).await;
+        assert_eq!(
+            count(&items, "product", ItemAction::Created),
+            1_500 - in_shop
+        );
+    }
 }

@@ -947,29 +947,28 @@ async fn apply_products(
     let mut fatal = false;
     let mut stopped = false;
     let mut sku_taken: Vec<&ProductTarget> = Vec::new();
+    // The next batch, its intents noted and its writes built while the window is full,
+    // so a worker the shop frees gets it without waiting for the client.
+    let mut ready: Option<Ready<'_>> = None;
     loop {
         while in_flight.len() < window.current() && !fatal && !stopped {
-            let Some(batch) = queue.pop_front() else {
-                break;
-            };
             if env.stop.is_set() {
-                queue.push_front(batch);
                 stopped = true;
                 break;
             }
-            let (create, update) = batch_writes(&batch, links, memory);
-            let no = next_no;
+            let next = match ready.take() {
+                Some(r) => r,
+                None => match queue.pop_front() {
+                    Some(batch) => Ready::of(batch, links, memory),
+                    None => break,
+                },
+            };
+            in_flight.insert(next_no, next.spawn(client, next_no, &mut set));
             next_no += 1;
             sent += 1;
-            in_flight.insert(no, batch);
-            let client = client.clone();
-            set.spawn(async move {
-                let started = std::time::Instant::now();
-                let r = client
-                    .batch_products_request(create, update, Vec::new())
-                    .await;
-                (no, started.elapsed(), r)
-            });
+        }
+        if ready.is_none() && !fatal && !stopped && !in_flight.is_empty() && !env.stop.is_set() {
+            ready = queue.pop_front().map(|b| Ready::of(b, links, memory));
         }
         if queue.is_empty() {
             // No intents left to carry the answers: written before waiting.
@@ -997,6 +996,16 @@ async fn apply_products(
         let Some(batch) = in_flight.remove(&no) else {
             continue;
         };
+        // The freed place goes to the batch made ready before its answer is read.
+        if in_flight.len() < window.current()
+            && !fatal
+            && !env.stop.is_set()
+            && let Some(next) = ready.take()
+        {
+            in_flight.insert(next_no, next.spawn(client, next_no, &mut set));
+            next_no += 1;
+            sent += 1;
+        }
         let n = batch.len();
         let kind = if matches!(batch, Batch::Create(_)) {
             BatchKind::Create
@@ -1048,12 +1057,63 @@ async fn apply_products(
         done += n as u64;
         env.report(Stage::Products, done.min(total), total);
     }
+    if let Some(r) = ready.take() {
+        queue.push_front(r.withdraw(memory));
+    }
     if let Some(e) = first_error
         && (fatal || failed_whole == sent)
     {
         return Err(e);
     }
     Ok(stopped || env.stop.is_set() && !queue.is_empty())
+}
+
+/// A batch about to be sent: a create batch's intents already in the ledger, the
+/// writes built.
+struct Ready<'p> {
+    batch: Batch<'p>,
+    create: Vec<ProductWrite>,
+    update: Vec<ProductWrite>,
+}
+
+impl<'p> Ready<'p> {
+    /// `batch` made ready (see [`batch_writes`]).
+    fn of(batch: Batch<'p>, links: &CategoryLinks, memory: &LinkWriter<'_, '_>) -> Ready<'p> {
+        let (create, update) = batch_writes(&batch, links, memory);
+        Ready {
+            batch,
+            create,
+            update,
+        }
+    }
+
+    /// Sends the batch as request `no` of `set`; returns what it carries.
+    fn spawn(
+        self,
+        client: &WooClient,
+        no: usize,
+        set: &mut tokio::task::JoinSet<Answer>,
+    ) -> Batch<'p> {
+        let client = client.clone();
+        let (create, update) = (self.create, self.update);
+        set.spawn(async move {
+            let started = std::time::Instant::now();
+            let r = client
+                .batch_products_request(create, update, Vec::new())
+                .await;
+            (no, started.elapsed(), r)
+        });
+        self.batch
+    }
+
+    /// The batch never sent (Stop, or a failure no batch can avoid): a create batch's
+    /// intents are taken back, as the shop surely created nothing.
+    fn withdraw(self, memory: &LinkWriter<'_, '_>) -> Batch<'p> {
+        if let Batch::Create(targets) = &self.batch {
+            memory.settle(targets.iter().map(|t| (*t, None)).collect());
+        }
+        self.batch
+    }
 }
 
 /// Queues `updates` as update batches of at most `size`.
