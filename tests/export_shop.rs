@@ -107,8 +107,7 @@ async fn export_with(
     export_until(
         client,
         links,
-        goods,
-        groups,
+        input(goods, groups),
         dry,
         settings,
         &Default::default(),
@@ -118,23 +117,26 @@ async fn export_with(
     .0
 }
 
+/// What the warehouse gives an export: `goods` in `groups`, in euro.
+fn input(goods: Vec<ExportGood>, groups: Vec<ExportGroup>) -> ExportInput {
+    ExportInput {
+        goods,
+        groups,
+        skipped: vec![],
+        currency: "EUR".into(),
+    }
+}
+
 /// An export with `stop` as its Stop button; the items and whether Stop ended it.
 async fn export_until(
     client: &WooClient,
     links: &Ledger,
-    goods: Vec<ExportGood>,
-    groups: Vec<ExportGroup>,
+    input: ExportInput,
     dry: bool,
     settings: &ExportSettings,
     stop: &skladlink::runner::StopFlag,
     progress: &(dyn Fn(skladlink::runner::progress::Progress) + Send + Sync),
 ) -> (Vec<ItemResult>, bool) {
-    let input = ExportInput {
-        goods,
-        groups,
-        skipped: vec![],
-        currency: "EUR".into(),
-    };
     let config = skladlink::config::AppConfig::default();
     let server = skladlink::config::ServerDef::new(
         skladlink::config::ServerId("s1".into()),
@@ -784,8 +786,7 @@ async fn stop_while_batches_are_in_flight_leaves_no_create_in_doubt() {
             export_until(
                 &client,
                 &links,
-                many_goods(&prefix, 1_500),
-                groups(),
+                input(many_goods(&prefix, 1_500), groups()),
                 false,
                 &settings,
                 &stop,
@@ -793,7 +794,7 @@ async fn stop_while_batches_are_in_flight_leaves_no_create_in_doubt() {
             ),
             async {
                 let delay = std::time::Duration::from_millis(delay_ms);
-                while !first_answer.get().is_some_and(|t| t.elapsed() >= delay) {
+                while first_answer.get().is_none_or(|t| t.elapsed() < delay) {
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }
                 stop.set();
