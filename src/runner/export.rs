@@ -382,19 +382,12 @@ pub async fn export_read(
 ) -> Result<(Vec<ItemResult>, bool), WooError> {
     let lang = env.lang;
     let server_id = env.server.id.0.as_str();
-    let ShopRead {
-        product_links,
-        marks,
-        now,
-        since,
-        seen_until,
-        listed,
-        listed_trash,
-        products,
-        trashed,
-        category_states,
-        mut links,
-    } = shop;
+    let mut links = shop.links;
+    let (product_links, marks) = (shop.product_links, shop.marks);
+    let (now, since, seen_until) = (shop.now, shop.since, shop.seen_until);
+    let (listed, listed_trash) = (shop.listed, shop.listed_trash);
+    let (products, trashed) = (shop.products, shop.trashed);
+    let category_states = shop.category_states;
     let rules = ExportRules {
         allow_zero_price: settings.allow_zero_price,
         restore_trashed: settings.restore_trashed,
