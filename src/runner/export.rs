@@ -913,29 +913,13 @@ async fn apply_products(
     let lang = env.lang;
     let opts = client.options();
     let size = opts.batch_size.clamp(1, crate::woo::client::MAX_BATCH);
-    let mut queue: VecDeque<Batch<'_>> = plan
-        .create_products
-        .chunks(size)
-        .map(|c| Batch::Create(c.iter().collect()))
-        .collect();
-    let updates: Vec<Update<'_>> = plan
-        .update_products
-        .iter()
-        .map(|u| Update {
-            id: u.id,
-            target: &u.after,
-            detail: describe_update(lang, memory.currency, u),
-            restore: u.restore,
-        })
-        .collect();
-    push_updates(&mut queue, updates, size);
+    let mut queue = product_batches(plan, lang, memory.currency, size);
     let mut total = (plan.create_products.len() + plan.update_products.len()) as u64;
     let mut done = 0u64;
     env.report(Stage::Products, done, total);
     let mut window = Concurrency::new(opts.concurrency, opts.max_in_flight, size);
-    let mut in_flight: HashMap<usize, Batch<'_>> = HashMap::new();
-    let mut set: tokio::task::JoinSet<Answer> = tokio::task::JoinSet::new();
-    let (mut sent, mut failed_whole, mut next_no) = (0usize, 0usize, 0usize);
+    let mut in_flight = InFlight::default();
+    let mut failed_whole = 0usize;
     let mut first_error: Option<WooError> = None;
     let mut fatal = false;
     let mut stopped = false;
@@ -944,7 +928,7 @@ async fn apply_products(
     // so a worker the shop frees gets it without waiting for the client.
     let mut ready: Option<Ready<'_>> = None;
     loop {
-        while in_flight.len() < window.current() && !fatal && !stopped {
+        while in_flight.batches.len() < window.current() && !fatal && !stopped {
             if env.stop.is_set() {
                 stopped = true;
                 break;
@@ -956,11 +940,14 @@ async fn apply_products(
                     None => break,
                 },
             };
-            in_flight.insert(next_no, next.spawn(client, next_no, &mut set));
-            next_no += 1;
-            sent += 1;
+            in_flight.send(client, next);
         }
-        if ready.is_none() && !fatal && !stopped && !in_flight.is_empty() && !env.stop.is_set() {
+        if ready.is_none()
+            && !fatal
+            && !stopped
+            && !in_flight.batches.is_empty()
+            && !env.stop.is_set()
+        {
             ready = queue.pop_front().map(|b| Ready::of(b, links, memory));
         }
         if queue.is_empty() {
@@ -968,7 +955,7 @@ async fn apply_products(
             memory.flush();
             memory.defer();
         }
-        let Some(joined) = set.join_next().await else {
+        let Some(joined) = in_flight.set.join_next().await else {
             // Idle: creates the shop refused for a taken SKU without naming the product
             // are looked up, and those products updated.
             if !fatal && !stopped && !sku_taken.is_empty() {
@@ -986,18 +973,16 @@ async fn apply_products(
             detail: format!("batch task failed: {e}"),
             snippet: String::new(),
         })?;
-        let Some(batch) = in_flight.remove(&no) else {
+        let Some(batch) = in_flight.batches.remove(&no) else {
             continue;
         };
         // The freed place goes to the batch made ready before its answer is read.
-        if in_flight.len() < window.current()
+        if in_flight.batches.len() < window.current()
             && !fatal
             && !env.stop.is_set()
             && let Some(next) = ready.take()
         {
-            in_flight.insert(next_no, next.spawn(client, next_no, &mut set));
-            next_no += 1;
-            sent += 1;
+            in_flight.send(client, next);
         }
         let n = batch.len();
         let kind = if matches!(batch, Batch::Create(_)) {
@@ -1054,11 +1039,58 @@ async fn apply_products(
         queue.push_front(r.withdraw(memory));
     }
     if let Some(e) = first_error
-        && (fatal || failed_whole == sent)
+        && (fatal || failed_whole == in_flight.sent)
     {
         return Err(e);
     }
     Ok(stopped || env.stop.is_set() && !queue.is_empty())
+}
+
+/// The product batches of `plan` in sending order: creates in batches of `size`, then
+/// updates.
+fn product_batches<'p>(
+    plan: &'p ExportPlan,
+    lang: Language,
+    currency: &str,
+    size: usize,
+) -> VecDeque<Batch<'p>> {
+    let mut queue: VecDeque<Batch<'_>> = plan
+        .create_products
+        .chunks(size)
+        .map(|c| Batch::Create(c.iter().collect()))
+        .collect();
+    let updates: Vec<Update<'_>> = plan
+        .update_products
+        .iter()
+        .map(|u| Update {
+            id: u.id,
+            target: &u.after,
+            detail: describe_update(lang, currency, u),
+            restore: u.restore,
+        })
+        .collect();
+    push_updates(&mut queue, updates, size);
+    queue
+}
+
+/// The batches of the window on their way: each under its request number until its
+/// answer is read.
+#[derive(Default)]
+struct InFlight<'p> {
+    batches: HashMap<usize, Batch<'p>>,
+    set: tokio::task::JoinSet<Answer>,
+    /// Requests sent so far (the next one's number).
+    sent: usize,
+}
+
+impl<'p> InFlight<'p> {
+    /// Sends `r` as the next request.
+    fn send(&mut self, client: &WooClient, r: Ready<'p>) {
+        let no = self.sent;
+        self.sent += 1;
+        let batch = r.spawn(client, no, &mut self.set);
+        self.batches.insert(no, batch);
+    }
 }
 
 /// A batch about to be sent: a create batch's intents already in the ledger, the
