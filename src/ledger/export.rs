@@ -136,7 +136,7 @@ impl Ledger {
         }
         let now = super::now_text();
         self.tx(|tx| {
-            let mut put = tx.prepare(
+            let mut put = tx.prepare_cached(
                 "INSERT INTO product_links \
                  (server_id, sku, product_id, sent_fp, answered_fp, updated, origin, since, \
                  answered_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
@@ -146,7 +146,7 @@ impl Ledger {
                  answered_json = excluded.answered_json",
             )?;
             let mut forget =
-                tx.prepare("DELETE FROM product_links WHERE server_id = ?1 AND sku = ?2")?;
+                tx.prepare_cached("DELETE FROM product_links WHERE server_id = ?1 AND sku = ?2")?;
             for (sku, link) in changes {
                 match link {
                     Some(l) => {

@@ -153,13 +153,38 @@ pub struct WooResponse {
 pub struct Json {
     bytes: bytes::Bytes,
     start: usize,
+    /// False for a body that begins like JSON and was taken as it is: reading it is the
+    /// check (one pass over the text, not two), and only a failed read looks further, as
+    /// [`Json::find`] does for the other bodies.
+    checked: bool,
 }
 
 impl Json {
-    /// The JSON in `bytes`, or `None` when they hold none (an HTML page, a cut-off answer).
+    /// The JSON in `bytes`, or `None` when they hold none (an HTML page, a cut-off answer
+    /// that does not begin like JSON).
     pub fn find(bytes: bytes::Bytes) -> Option<Json> {
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let begins_like_json = bytes[bom..]
+            .iter()
+            .find(|c| !c.is_ascii_whitespace())
+            .is_some_and(|c| matches!(c, b'{' | b'['));
+        if begins_like_json {
+            return Some(Json {
+                bytes,
+                start: bom,
+                checked: false,
+            });
+        }
         let start = json_start(&bytes)?;
-        Some(Json { bytes, start })
+        Some(Json {
+            bytes,
+            start,
+            checked: true,
+        })
     }
 
     /// The JSON text.
@@ -167,14 +192,30 @@ impl Json {
         &self.bytes[self.start..]
     }
 
+    /// `read` applied to the JSON text; when it fails on a body taken as it was, applied
+    /// again from where [`json_start`] finds the JSON (a body that began with a `[` of a
+    /// PHP notice).
+    fn read<'a, R>(
+        &'a self,
+        read: impl Fn(&'a [u8]) -> serde_json::Result<R>,
+    ) -> serde_json::Result<R> {
+        match read(self.text()) {
+            Err(e) if !self.checked => match json_start(&self.bytes) {
+                Some(start) if start != self.start => read(&self.bytes[start..]),
+                _ => Err(e),
+            },
+            done => done,
+        }
+    }
+
     /// The whole body as a JSON value (for the few answers read as raw JSON).
     pub fn value(&self) -> Value {
-        serde_json::from_slice(self.text()).unwrap_or(Value::Null)
+        self.read(serde_json::from_slice).unwrap_or(Value::Null)
     }
 
     /// The body as `T`, unknown fields skipped unread.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(self.text())
+        self.read(serde_json::from_slice)
     }
 }
 
@@ -2027,11 +2068,31 @@ fn parse_batch<T: DeserializeOwned>(
         #[serde(borrow, default)]
         delete: Option<&'a RawValue>,
     }
-    let lists: Lists<'_> = match serde_json::from_slice(body.text()) {
+    // The usual answer in one pass; anything else by the forgiving path below.
+    if let Ok(fast) = body.read(serde_json::from_slice::<super::answer::Sections<T>>) {
+        let items = |list: Vec<super::answer::Item<T>>, sent: usize| {
+            if list.len() != sent {
+                return Err(WooError::BatchMismatch {
+                    sent,
+                    got: list.len(),
+                });
+            }
+            Ok(list
+                .into_iter()
+                .map(|i| i.0.map_err(|e| ItemError::from_json(&e)))
+                .collect())
+        };
+        return Ok(BatchOutcome {
+            create: items(fast.create, creates)?,
+            update: items(fast.update, updates)?,
+            delete: items(fast.delete, deletes)?,
+        });
+    }
+    let lists: Lists<'_> = match body.read(serde_json::from_slice) {
         Ok(lists) => lists,
         // Not an object of lists (`[]`, or a section of another kind): section by section.
         Err(_) => {
-            let sections: Sections<'_> = serde_json::from_slice(body.text()).unwrap_or_default();
+            let sections: Sections<'_> = body.read(serde_json::from_slice).unwrap_or_default();
             fn list(raw: Option<&RawValue>) -> Vec<&RawValue> {
                 raw.and_then(|r| serde_json::from_str(r.get()).ok())
                     .unwrap_or_default()
@@ -2088,6 +2149,22 @@ mod tests {
             parse_batch::<Product>(&json(r#"{"create":[{"id":"x"}]}"#), 1, 0, 0).unwrap_err(),
             WooError::BadResponse { .. }
         ));
+    }
+
+    #[test]
+    fn a_body_that_only_begins_like_json_is_read_from_where_its_json_starts() {
+        // A PHP log line printed before the answer begins with `[` too.
+        let body = json(
+            "[07-Dec-2026 10:00:00 UTC] PHP Notice: x\n{\"create\":[{\"id\":5,\"sku\":\"A\"}]}",
+        );
+        let o: BatchOutcome<Product> = parse_batch(&body, 1, 0, 0).unwrap();
+        assert_eq!(o.create[0].as_ref().unwrap().sku, "A");
+        let listed = json("[note] [{\"id\":6,\"sku\":\"B\"}]");
+        let products: Vec<Product> = listed.decode().unwrap();
+        assert_eq!(products[0].id, 6);
+        // Broken JSON stays an error, however it begins.
+        assert!(json("{\"create\":[").decode::<Value>().is_err());
+        assert_eq!(json("[1, 2").value(), Value::Null);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! WooCommerce REST API v3 client: auth, paging, batches, retries, typed errors.
 
+mod answer;
 pub mod auth;
 pub mod client;
 pub mod error;
