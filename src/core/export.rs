@@ -287,6 +287,26 @@ pub fn target_fingerprint(t: &ProductTarget, category_ids: &[u64]) -> String {
     )
 }
 
+/// True when the shop's product `p` holds exactly the compared values sent for `t` with
+/// `category_ids` (categories in any order): its fingerprint is then the sent one, and
+/// need not be computed again.
+pub fn holds_what_was_sent(p: &ShopProductState, t: &ProductTarget, category_ids: &[u64]) -> bool {
+    let same_categories = || {
+        let norm = |ids: &[u64]| {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        norm(&p.category_ids) == norm(category_ids)
+    };
+    p.manage_stock
+        && p.name == t.name
+        && p.regular_price == Some(t.regular_price)
+        && p.stock_quantity == Some(t.stock_quantity)
+        && same_categories()
+}
+
 /// The fingerprint of a category's compared values (name and parent).
 pub fn category_fingerprint(name: &str, parent: u64) -> String {
     digest(&format!("c\u{1f}{name}\u{1f}{parent}"))
@@ -860,6 +880,49 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_product_holds_what_was_sent_exactly_when_the_fingerprints_agree() {
+        let t = ProductTarget {
+            sku: "A".into(),
+            name: "Мляко".into(),
+            regular_price: Money::from_cents(1250),
+            stock_quantity: 3,
+            group_code: None,
+            other_category_ids: vec![],
+            name_cleaned: false,
+        };
+        let sent = ShopProductState {
+            id: 5,
+            sku: "a".into(),
+            name: "Мляко".into(),
+            regular_price: Some(Money::from_cents(1250)),
+            stock_quantity: Some(3),
+            manage_stock: true,
+            status: "publish".into(),
+            category_ids: vec![9, 4, 9],
+            total_sales: 2,
+        };
+        let variants: [fn(&mut ShopProductState); 7] = [
+            |_| {},
+            |p| p.category_ids = vec![4, 9],
+            |p| p.name = "Мляко ".into(),
+            |p| p.regular_price = None,
+            |p| p.stock_quantity = Some(4),
+            |p| p.manage_stock = false,
+            |p| p.category_ids = vec![4],
+        ];
+        for (n, change) in variants.iter().enumerate() {
+            let mut p = sent.clone();
+            change(&mut p);
+            assert_eq!(
+                holds_what_was_sent(&p, &t, &[4, 9]),
+                shop_fingerprint(&p) == target_fingerprint(&t, &[4, 9]),
+                "variant {n}"
+            );
+        }
+        assert!(holds_what_was_sent(&sent, &t, &[9, 4]));
+    }
 
     /// A plan with no trash, no product links and the default rules.
     fn plan_simple(

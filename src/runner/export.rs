@@ -55,15 +55,15 @@ pub const PRODUCT_FIELDS: [&str; 10] = [
     "date_modified_gmt",
 ];
 
-fn to_state(p: &Product) -> ShopProductState {
+fn to_state(p: Product) -> ShopProductState {
     ShopProductState {
         id: p.id,
-        sku: p.sku.clone(),
-        name: p.name.clone(),
+        sku: p.sku,
+        name: p.name,
         regular_price: p.regular_price,
         stock_quantity: p.stock_quantity,
         manage_stock: p.manage_stock,
-        status: p.status.clone(),
+        status: p.status,
         category_ids: p.categories.iter().map(|c| c.id).collect(),
         total_sales: p.total_sales,
     }
@@ -321,9 +321,8 @@ pub async fn read_shop(
             .filter_map(|p| p.date_modified_gmt)
             .max()
     });
-    let listed: Vec<ShopProductState> = live.iter().map(to_state).collect();
-    let listed_trash: Vec<ShopProductState> = trash.iter().map(to_state).collect();
-    drop((live, trash));
+    let listed: Vec<ShopProductState> = live.into_iter().map(to_state).collect();
+    let listed_trash: Vec<ShopProductState> = trash.into_iter().map(to_state).collect();
     let (products, trashed) = match since {
         None => (listed.clone(), listed_trash.clone()),
         Some(_) => remembered_view(&product_links, &listed, &listed_trash),
@@ -546,21 +545,26 @@ impl LinkWriter<'_, '_> {
         &self,
         t: &ProductTarget,
         category_ids: &[u64],
-        p: &Product,
+        p: Product,
         created: bool,
     ) -> (String, ProductLink) {
         let key = t.sku.to_lowercase();
+        let id = p.id;
         let state = to_state(p);
+        let sent = target_fingerprint(t, category_ids);
+        // The usual answer holds what was sent: its fingerprint is the same text's.
+        let answered = if holds_what_was_sent(&state, t, category_ids) {
+            sent.clone()
+        } else {
+            shop_fingerprint(&state)
+        };
         let link = ProductLink {
-            product_id: p.id,
-            fingerprints: Fingerprints {
-                sent: target_fingerprint(t, category_ids),
-                answered: shop_fingerprint(&state),
-            },
+            product_id: id,
+            fingerprints: Fingerprints { sent, answered },
             origin: if created {
                 LinkOrigin::Created
             } else {
-                origin_after_write(self.previous.get(&key), p.id)
+                origin_after_write(self.previous.get(&key), id)
             },
             since: chrono::Utc::now().timestamp(),
             answered_state: Some(state),
@@ -1220,12 +1224,13 @@ fn created<'p>(
         match result {
             Ok(p) => {
                 let cats = category_ids(links, t);
-                learned.push((t, Some(memory.answered(t, &cats, &p, true).1)));
+                let id = p.id;
+                learned.push((t, Some(memory.answered(t, &cats, p, true).1)));
                 items.push(item(
                     "product",
                     &t.sku,
                     ItemAction::Created,
-                    format!("#{} {}", p.id, describe_create(lang, memory.currency, t)),
+                    format!("#{id} {}", describe_create(lang, memory.currency, t)),
                 ));
             }
             // Stays "unknown" in the ledger: not created again before it is settled.
@@ -1280,7 +1285,7 @@ fn updated(
         match result {
             Ok(p) => {
                 let cats = category_ids(links, u.target);
-                learned.push(memory.answered(u.target, &cats, &p, false));
+                learned.push(memory.answered(u.target, &cats, p, false));
                 items.push(item(
                     "product",
                     &u.target.sku,
