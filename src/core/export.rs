@@ -645,7 +645,11 @@ pub fn plan_export(
             && p.manage_stock
             && p.stock_quantity == Some(target.stock_quantity);
         let sent = wanted.as_ref().map(|w| target_fingerprint(&target, w));
-        let answered = shop_fingerprint(p);
+        // Holding what is sent, the product's fingerprint is the same text's.
+        let answered = match &sent {
+            Some(s) if direct_same => s.clone(),
+            _ => shop_fingerprint(p),
+        };
         let previous = link;
         let link = link.filter(|l| l.product_id == p.id);
         let link_same = link.is_some_and(|l| {

@@ -210,12 +210,22 @@ impl Json {
 
     /// The whole body as a JSON value (for the few answers read as raw JSON).
     pub fn value(&self) -> Value {
-        self.read(serde_json::from_slice).unwrap_or(Value::Null)
+        self.read(from_json_bytes).unwrap_or(Value::Null)
     }
 
     /// The body as `T`, unknown fields skipped unread.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        self.read(serde_json::from_slice)
+        self.read(from_json_bytes)
+    }
+}
+
+/// `bytes` read as JSON into `T`. Checked as UTF-8 once as a whole, the text is read
+/// without checking each string again (most of a product's fields are strings); bytes
+/// that are not all UTF-8 (a stray byte in a field nobody reads) are read as bytes.
+fn from_json_bytes<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
     }
 }
 
@@ -2069,7 +2079,7 @@ fn parse_batch<T: DeserializeOwned>(
         delete: Option<&'a RawValue>,
     }
     // The usual answer in one pass; anything else by the forgiving path below.
-    if let Ok(fast) = body.read(serde_json::from_slice::<super::answer::Sections<T>>) {
+    if let Ok(fast) = body.read(from_json_bytes::<super::answer::Sections<T>>) {
         let items = |list: Vec<super::answer::Item<T>>, sent: usize| {
             if list.len() != sent {
                 return Err(WooError::BatchMismatch {
@@ -2088,11 +2098,11 @@ fn parse_batch<T: DeserializeOwned>(
             delete: items(fast.delete, deletes)?,
         });
     }
-    let lists: Lists<'_> = match body.read(serde_json::from_slice) {
+    let lists: Lists<'_> = match body.read(from_json_bytes) {
         Ok(lists) => lists,
         // Not an object of lists (`[]`, or a section of another kind): section by section.
         Err(_) => {
-            let sections: Sections<'_> = body.read(serde_json::from_slice).unwrap_or_default();
+            let sections: Sections<'_> = body.read(from_json_bytes).unwrap_or_default();
             fn list(raw: Option<&RawValue>) -> Vec<&RawValue> {
                 raw.and_then(|r| serde_json::from_str(r.get()).ok())
                     .unwrap_or_default()

@@ -208,7 +208,9 @@ pub mod lenient {
 /// Parses a WooCommerce `_gmt` date as UTC (with or without a trailing `Z`).
 pub fn parse_gmt(s: &str) -> Option<DateTime<Utc>> {
     let t = s.trim().trim_end_matches('Z');
-    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
+    // ISO 8601 first (chrono's own parser, no format text to interpret per date).
+    t.parse::<NaiveDateTime>()
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
         .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
         .ok()
         .map(|n| n.and_utc())
@@ -754,6 +756,20 @@ pub struct ConnectionReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gmt_dates_are_read_with_or_without_z_and_fractions() {
+        let at = |s: &str| parse_gmt(s).map(|d| d.to_rfc3339());
+        let whole = Some("2026-11-28T20:18:23+00:00".to_string());
+        assert_eq!(at("2026-11-28T20:18:23"), whole);
+        assert_eq!(at(" 2026-11-28T20:18:23Z"), whole);
+        assert_eq!(
+            at("2026-11-28T20:18:23.250"),
+            Some("2026-11-28T20:18:23.250+00:00".to_string())
+        );
+        assert_eq!(at("28.11.2026 20:18"), None);
+        assert_eq!(at(""), None);
+    }
 
     #[test]
     fn decodes_entities() {
