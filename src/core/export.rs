@@ -292,6 +292,10 @@ pub fn target_fingerprint(t: &ProductTarget, category_ids: &[u64]) -> String {
 /// need not be computed again.
 pub fn holds_what_was_sent(p: &ShopProductState, t: &ProductTarget, category_ids: &[u64]) -> bool {
     let same_categories = || {
+        let increasing = |ids: &[u64]| ids.windows(2).all(|w| w[0] < w[1]);
+        if increasing(&p.category_ids) && increasing(category_ids) {
+            return p.category_ids == category_ids;
+        }
         let norm = |ids: &[u64]| {
             let mut ids = ids.to_vec();
             ids.sort_unstable();
@@ -636,14 +640,9 @@ pub fn plan_export(
             }),
             None => Some(target.other_category_ids.clone()),
         };
-        let have: BTreeSet<u64> = p.category_ids.iter().copied().collect();
         let direct_same = wanted
             .as_ref()
-            .is_some_and(|w| w.iter().copied().collect::<BTreeSet<u64>>() == have)
-            && p.name == target.name
-            && p.regular_price == Some(target.regular_price)
-            && p.manage_stock
-            && p.stock_quantity == Some(target.stock_quantity);
+            .is_some_and(|w| holds_what_was_sent(p, &target, w));
         let sent = wanted.as_ref().map(|w| target_fingerprint(&target, w));
         // Holding what is sent, the product's fingerprint is the same text's.
         let answered = match &sent {
