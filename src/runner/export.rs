@@ -267,8 +267,9 @@ pub struct ShopRead {
     seen_until: Option<chrono::DateTime<chrono::Utc>>,
     listed: Vec<ShopProductState>,
     listed_trash: Vec<ShopProductState>,
-    products: Vec<ShopProductState>,
-    trashed: Vec<ShopProductState>,
+    /// On an incremental run, the live and trashed products as the ledger remembers
+    /// them with the listing laid over; `None` on a full read, where the listing is all.
+    remembered: Option<(Vec<ShopProductState>, Vec<ShopProductState>)>,
     category_states: Vec<ShopCategoryState>,
     links: CategoryLinks,
 }
@@ -323,10 +324,7 @@ pub async fn read_shop(
     });
     let listed: Vec<ShopProductState> = live.into_iter().map(to_state).collect();
     let listed_trash: Vec<ShopProductState> = trash.into_iter().map(to_state).collect();
-    let (products, trashed) = match since {
-        None => (listed.clone(), listed_trash.clone()),
-        Some(_) => remembered_view(&product_links, &listed, &listed_trash),
-    };
+    let remembered = since.map(|_| remembered_view(&product_links, &listed, &listed_trash));
     let categories: Vec<Category> = client.list_categories().await?;
     let category_states: Vec<ShopCategoryState> = categories
         .iter()
@@ -351,8 +349,7 @@ pub async fn read_shop(
         seen_until,
         listed,
         listed_trash,
-        products,
-        trashed,
+        remembered,
         category_states,
         links,
     })
@@ -385,7 +382,10 @@ pub async fn export_read(
     let (product_links, marks) = (shop.product_links, shop.marks);
     let (now, since, seen_until) = (shop.now, shop.since, shop.seen_until);
     let (listed, listed_trash) = (shop.listed, shop.listed_trash);
-    let (products, trashed) = (shop.products, shop.trashed);
+    let (products, trashed) = match &shop.remembered {
+        Some((live, trash)) => (live.as_slice(), trash.as_slice()),
+        None => (listed.as_slice(), listed_trash.as_slice()),
+    };
     let category_states = shop.category_states;
     let rules = ExportRules {
         allow_zero_price: settings.allow_zero_price,
@@ -397,8 +397,8 @@ pub async fn export_read(
         &input.goods,
         &input.groups,
         ShopView {
-            products: &products,
-            trashed: &trashed,
+            products,
+            trashed,
             categories: &category_states,
         },
         Memory {
