@@ -222,10 +222,21 @@ impl Json {
 /// `bytes` read as JSON into `T`. Checked as UTF-8 once as a whole, the text is read
 /// without checking each string again (most of a product's fields are strings); bytes
 /// that are not all UTF-8 (a stray byte in a field nobody reads) are read as bytes.
+/// Text after a complete value is a PHP notice or warning printed once the answer was
+/// written (WordPress prints them at shutdown): the value stands, the text is logged.
 fn from_json_bytes<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    fn first<'a, R: serde_json::de::Read<'a>, T: serde::Deserialize<'a>>(
+        mut de: serde_json::Deserializer<R>,
+    ) -> serde_json::Result<T> {
+        let value = T::deserialize(&mut de)?;
+        if de.end().is_err() {
+            tracing::warn!("text after the JSON of an answer (a PHP notice?) left unread");
+        }
+        Ok(value)
+    }
     match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
+        Ok(text) => first(serde_json::Deserializer::from_str(text)),
+        Err(_) => first(serde_json::Deserializer::from_slice(bytes)),
     }
 }
 
@@ -2172,6 +2183,11 @@ mod tests {
         let listed = json("[note] [{\"id\":6,\"sku\":\"B\"}]");
         let products: Vec<Product> = listed.decode().unwrap();
         assert_eq!(products[0].id, 6);
+        // Text after a complete answer (a notice printed at shutdown) leaves it whole.
+        let noticed =
+            json("{\"create\":[{\"id\":7,\"sku\":\"C\"}]}\n<br />\n<b>Deprecated</b>: x<br />\n");
+        let o: BatchOutcome<Product> = parse_batch(&noticed, 1, 0, 0).unwrap();
+        assert_eq!(o.create[0].as_ref().unwrap().id, 7);
         // Broken JSON stays an error, however it begins.
         assert!(json("{\"create\":[").decode::<Value>().is_err());
         assert_eq!(json("[1, 2").value(), Value::Null);
