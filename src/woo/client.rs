@@ -2019,6 +2019,15 @@ fn batch_body<T: serde::Serialize>(
     })
 }
 
+/// A batch answer's section holds one item per item sent, or the answer is a mismatch.
+fn same_count(sent: usize, got: usize) -> Result<(), WooError> {
+    if got == sent {
+        Ok(())
+    } else {
+        Err(WooError::BatchMismatch { sent, got })
+    }
+}
+
 /// One section (`create`, `update` or `delete`) of a batch answer, its items as their
 /// text; an item holding an `error` becomes that error, any other is read as `T`.
 fn parse_items<T: DeserializeOwned>(
@@ -2031,12 +2040,7 @@ fn parse_items<T: DeserializeOwned>(
         #[serde(default)]
         error: Option<Value>,
     }
-    if items.len() != sent {
-        return Err(WooError::BatchMismatch {
-            sent,
-            got: items.len(),
-        });
-    }
+    same_count(sent, items.len())?;
     let unexpected = |e: serde_json::Error| WooError::BadResponse {
         url: String::new(),
         status: 200,
@@ -2092,12 +2096,7 @@ fn parse_batch<T: DeserializeOwned>(
     // The usual answer in one pass; anything else by the forgiving path below.
     if let Ok(fast) = body.read(from_json_bytes::<super::answer::Sections<T>>) {
         let items = |list: Vec<super::answer::Item<T>>, sent: usize| {
-            if list.len() != sent {
-                return Err(WooError::BatchMismatch {
-                    sent,
-                    got: list.len(),
-                });
-            }
+            same_count(sent, list.len())?;
             Ok(list
                 .into_iter()
                 .map(|i| i.0.map_err(|e| ItemError::from_json(&e)))
