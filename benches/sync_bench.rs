@@ -17,7 +17,8 @@
 //! after it answered the last (tail).
 //!
 //! `cargo bench --bench sync_bench`; `-- --small` runs a quick size; `-- --cpu` instead
-//! measures the client's CPU for 10 000 and 50 000 goods on a shop that costs nothing.
+//! measures the client's CPU for 10 000 and 50 000 goods on a shop that costs nothing;
+//! `-- --export` runs only the exports into an empty shop (k = 4, 2, 4, 2).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -461,6 +462,14 @@ fn main() {
     four.warm_up("e");
     four.phase(&format!("export {goods} goods, empty shop"), "e");
     drop(four);
+    if std::env::args().any(|a| a == "--export") {
+        for k in [4, 2, 4, 2] {
+            let bench = Bench::start(&rt, &db, k, scale());
+            bench.warm_up("e");
+            bench.phase(&format!("export {goods} goods, empty shop"), "e");
+        }
+        return;
+    }
     if !small {
         slower_shop_exports(&rt, &db, goods);
     }

@@ -939,7 +939,7 @@ async fn apply_products(
             }
             let next = match ready.take() {
                 Some(r) => r,
-                None => match queue.pop_front() {
+                None => match next_batch(&mut queue, &window) {
                     Some(batch) => Ready::of(batch, links, memory),
                     None => break,
                 },
@@ -952,7 +952,7 @@ async fn apply_products(
             && !in_flight.batches.is_empty()
             && !env.stop.is_set()
         {
-            ready = queue.pop_front().map(|b| Ready::of(b, links, memory));
+            ready = next_batch(&mut queue, &window).map(|b| Ready::of(b, links, memory));
         }
         if queue.is_empty() {
             // No intents left to carry the answers: written before waiting.
@@ -1048,6 +1048,22 @@ async fn apply_products(
         return Err(e);
     }
     Ok(stopped || env.stop.is_set() && !queue.is_empty())
+}
+
+/// The next batch of `queue`, cut to the size `window` asks for (the rest stays first in
+/// the queue).
+fn next_batch<'p>(queue: &mut VecDeque<Batch<'p>>, window: &Concurrency) -> Option<Batch<'p>> {
+    let remaining = queue.iter().map(Batch::len).sum();
+    let want = window.next_batch_items(remaining).max(1);
+    let mut batch = queue.pop_front()?;
+    if batch.len() > want {
+        let rest = match &mut batch {
+            Batch::Create(t) => Batch::Create(t.split_off(want)),
+            Batch::Update(u) => Batch::Update(u.split_off(want)),
+        };
+        queue.push_front(rest);
+    }
+    Some(batch)
 }
 
 /// The product batches of `plan` in sending order: creates in batches of `size`, then

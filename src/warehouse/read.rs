@@ -188,13 +188,25 @@ pub fn goods_sql(dialect: Dialect, q: &GoodsQuery) -> String {
 }
 
 /// The stock SELECT: quantity per good over `objects` (`None` = every object).
-pub fn stock_sql(dialect: Dialect, objects: Option<&[i64]>) -> String {
+///
+/// `chosen` says the objects are a chosen part of the live ones. When they are all of
+/// them, SQLite is kept from seeking them through its (ObjectID, GoodID) index
+/// (`ObjectID + 0`): the seek would make it sort every stock row into goods to group
+/// them, about twice as slow over 50 000 rows and four times over 250 000 as reading
+/// the rows in GoodID order and skipping the few of other objects. A chosen part keeps
+/// the seek, which then reads only its objects' rows. Other DBMSs plan it themselves.
+pub fn stock_sql(dialect: Dialect, objects: Option<&[i64]>, chosen: bool) -> String {
     let mut sql = format!(
         "SELECT GoodID, SUM(Qtty) FROM {}",
         dialect.table(Table::Store)
     );
     if let Some(ids) = objects {
-        sql.push_str(&format!(" WHERE ObjectID IN ({})", id_list(ids)));
+        let column = if dialect == Dialect::Sqlite && !chosen {
+            "ObjectID + 0"
+        } else {
+            "ObjectID"
+        };
+        sql.push_str(&format!(" WHERE {column} IN ({})", id_list(ids)));
     }
     sql.push_str(" GROUP BY GoodID");
     sql
@@ -381,7 +393,9 @@ impl Warehouse {
         let mut stock: HashMap<i64, i64> = HashMap::new();
         let no_objects = objects.as_ref().is_some_and(|o| o.is_empty());
         if !no_objects {
-            self.for_each_row(&stock_sql(self.dialect(), objects.as_deref()), &[], |r| {
+            let chosen = !q.object_groups.is_empty();
+            let sql = stock_sql(self.dialect(), objects.as_deref(), chosen);
+            self.for_each_row(&sql, &[], |r| {
                 if let (Some(id), Some(qty)) = (
                     r[0].as_deref().and_then(int_of),
                     r[1].as_deref().and_then(Qty::parse),
@@ -545,9 +559,12 @@ mod tests {
              WHERE g.ID > 1 AND g.Deleted = 0 AND g.GroupID >= 0 AND g.IsVeryUsed <> 0 ORDER BY g.ID"
         );
         assert_eq!(
-            stock_sql(Dialect::MsSql, Some(&[2, 3])),
+            stock_sql(Dialect::MsSql, Some(&[2, 3]), false),
             "SELECT GoodID, SUM(Qtty) FROM [Store] WHERE ObjectID IN (2,3) GROUP BY GoodID"
         );
+        // SQLite reads every live object's rows in GoodID order, a chosen part by seeking.
+        assert!(stock_sql(Dialect::Sqlite, Some(&[2, 3]), false).contains("ObjectID + 0 IN (2,3)"));
+        assert!(stock_sql(Dialect::Sqlite, Some(&[2]), true).contains(" ObjectID IN (2)"));
         assert_eq!(
             open_orders_sql(Dialect::MsSql, None),
             "SELECT GoodID, SUM(Qtty) FROM [Operations] WHERE OperType = 19 AND PartnerID <> 0 \
