@@ -1363,3 +1363,62 @@ async fn find_taken<'p>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(n: usize) -> ProductTarget {
+        ProductTarget {
+            sku: format!("G{n}"),
+            name: format!("Good {n}"),
+            regular_price: Money::default(),
+            stock_quantity: 1,
+            group_code: None,
+            other_category_ids: Vec::new(),
+            name_cleaned: false,
+        }
+    }
+
+    fn skus(b: &Batch<'_>) -> Vec<String> {
+        match b {
+            Batch::Create(t) => t.iter().map(|t| t.sku.clone()).collect(),
+            Batch::Update(u) => u.iter().map(|u| u.target.sku.clone()).collect(),
+        }
+    }
+
+    fn range(r: std::ops::Range<usize>) -> Vec<String> {
+        r.map(|n| format!("G{n}")).collect()
+    }
+
+    #[test]
+    fn the_window_cuts_batches_in_half_while_it_grows_and_keeps_the_rest_in_order() {
+        let targets: Vec<ProductTarget> = (0..250).map(target).collect();
+        let refs: Vec<&ProductTarget> = targets.iter().collect();
+        let mut queue: VecDeque<Batch<'_>> = refs
+            .chunks(100)
+            .map(|c| Batch::Create(c.to_vec()))
+            .collect();
+        let growing = Concurrency::new(2, 16, 100);
+        assert_eq!(
+            skus(&next_batch(&mut queue, &growing).unwrap()),
+            range(0..50)
+        );
+        assert_eq!(
+            skus(&next_batch(&mut queue, &growing).unwrap()),
+            range(50..100)
+        );
+        // At its ceiling and far from the end the window takes a full batch as planned.
+        let steady = Concurrency::new(1, 1, 100);
+        assert_eq!(
+            skus(&next_batch(&mut queue, &steady).unwrap()),
+            range(100..200)
+        );
+        // The last 50 are the last round: they go as they are.
+        assert_eq!(
+            skus(&next_batch(&mut queue, &steady).unwrap()),
+            range(200..250)
+        );
+        assert!(next_batch(&mut queue, &steady).is_none());
+    }
+}
